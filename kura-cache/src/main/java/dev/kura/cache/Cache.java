@@ -1,0 +1,74 @@
+package dev.kura.cache;
+
+import dev.kura.io.FileIo;
+
+import java.io.IOException;
+import java.util.Optional;
+
+/**
+ * A tiered object cache: a memory tier (Caffeine, W-TinyLFU, bounded by bytes) in front of a
+ * persistent, crash-safe disk tier on kura-io.
+ *
+ * <p>Keys are strings (the S3 proxy uses {@code bucket/key}). Values are immutable objects with
+ * metadata, written once by a streaming {@link CacheWriter} and read by range through a
+ * {@link CacheEntry}. The disk tier survives restarts: {@link #open} brings back every committed
+ * entry and drops anything torn, partial or corrupt.
+ *
+ * <p>A cache never makes its caller handle its own faults: a lookup that hits an I/O error or a
+ * corrupt file is a miss (the fault is counted in {@link #stats()} and logged once per burst).
+ *
+ * <p>Thread-safety: safe for concurrent use from platform and virtual threads.
+ */
+public interface Cache extends AutoCloseable {
+
+    /**
+     * Opens (or creates) a cache in {@code config.dir()}, starting recovery of the entries already
+     * there. The cache serves at once while recovery runs in the background.
+     *
+     * @throws IOException when the directory cannot be created or locked (another process has it)
+     */
+    static Cache open(CacheConfig config, FileIo io) throws IOException {
+        return dev.kura.cache.internal.TieredCache.open(config, io);
+    }
+
+    /**
+     * Finds the entry for {@code key}, fresh or expired (check
+     * {@link EntryMetadata#isExpired}); the caller closes the handle.
+     *
+     * @return the entry, or empty on a miss (also on an I/O error or a corrupt entry)
+     */
+    Optional<CacheEntry> lookup(String key);
+
+    /** Like {@link #lookup}, but an expired entry is a miss (its space is reclaimed). */
+    Optional<CacheEntry> get(String key);
+
+    /** Asks to fill {@code key}: see {@link Fill}. */
+    Fill fill(String key);
+
+    /**
+     * Replaces the metadata of the current version of {@code key} if its ETag is still
+     * {@code etag} (after a revalidation answered 304).
+     *
+     * @return false when the entry is gone or its ETag differs
+     */
+    boolean updateMetadata(String key, String etag, EntryMetadata metadata);
+
+    /** Removes {@code key} from every tier; true if something was removed. */
+    boolean delete(String key);
+
+    /** Removes every key starting with {@code prefix}; returns how many. */
+    long purgePrefix(String prefix);
+
+    /** Removes everything. */
+    void clear();
+
+    /** Current counters. */
+    CacheStats stats();
+
+    /** True once recovery of the entries present at open has finished. */
+    boolean recovered();
+
+    /** Stops: waits for writers in flight to end, flushes what recovery needs, releases the directory. */
+    @Override
+    void close();
+}

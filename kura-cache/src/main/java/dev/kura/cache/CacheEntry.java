@@ -1,0 +1,49 @@
+package dev.kura.cache;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One committed version of a cached object, open for reading.
+ *
+ * <p>A handle pins its version: while it is open, reads return that version's bytes even if the key
+ * is overwritten, deleted or evicted meanwhile (the disk tier keeps the unlinked file open), so a
+ * reader never sees a mix of two versions. Close it when done; an unclosed handle keeps disk space
+ * in use until it is closed.
+ *
+ * <p>Reads never load the whole object: they read the blocks the range touches and verify each
+ * block's CRC32C before copying. A failed check makes the read fail with {@link CorruptEntryException}
+ * and removes the entry from the cache.
+ *
+ * <p>Thread-safety: safe for concurrent reads; close once.
+ */
+public interface CacheEntry extends AutoCloseable {
+
+    /** The key this entry is stored under. */
+    String key();
+
+    /** Size, type, validators, expiry and headers of this version. */
+    EntryMetadata metadata();
+
+    /** Which tier served this handle: {@code "memory"} or {@code "disk"}. */
+    String tier();
+
+    /**
+     * Copies bytes of the object starting at {@code position} into {@code dst} (from its position
+     * to its limit), advancing {@code dst}'s position.
+     *
+     * @param position offset in the object in bytes, 0 &lt;= position
+     * @return the number of bytes copied; 0 when {@code position >= size} or dst has no room
+     * @throws CorruptEntryException when a block fails its checksum (the entry is then removed)
+     * @throws IOException on an I/O error of the disk tier
+     */
+    int read(long position, ByteBuffer dst) throws IOException;
+
+    /** Asynchronous form of {@link #read(long, ByteBuffer)}; never blocks the caller. */
+    CompletableFuture<Integer> readAsync(long position, ByteBuffer dst);
+
+    /** Releases the handle; further reads fail with {@link IllegalStateException}. Idempotent. */
+    @Override
+    void close();
+}

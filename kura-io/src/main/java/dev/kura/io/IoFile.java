@@ -1,0 +1,128 @@
+package dev.kura.io;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * An open file of a {@link FileIo}: positional reads and writes, fsync, size, close.
+ *
+ * <h2>Two forms of every operation</h2>
+ * Each operation comes in an asynchronous form ({@code readAsync}, ...) returning a
+ * {@link CompletableFuture}, and a blocking form ({@code read}, ...). The blocking form is safe on
+ * virtual threads: it waits by parking, so it never pins a carrier thread (the io_uring backend
+ * blocks in {@code io_uring_enter(2)} only on its own platform ring threads).
+ *
+ * <h2>Buffers</h2>
+ * Data moves between the file and a {@link MemorySegment} (any segment; a native one avoids a copy
+ * on io_uring) or a {@link ByteBuffer} (its bytes from position to limit; the position advances by
+ * the count transferred, as {@link java.nio.channels.FileChannel#read(ByteBuffer, long)} does).
+ * <b>The caller must not free, reuse or read a buffer until the operation's future has
+ * completed</b>, whatever the outcome: the kernel may write into it until then. kura-io keeps its
+ * side of this: a future completes only after the kernel has let go of the buffer, even when the
+ * operation was cancelled or the file closed.
+ *
+ * <h2>Short transfers and end of file</h2>
+ * {@code read} may transfer fewer bytes than asked (see {@code pread(2)}); it returns 0 at or past
+ * end of file, which is never an error. {@code readFully} loops until the buffer is full or end of
+ * file; {@code writeFully} loops until every byte is written.
+ *
+ * <h2>Errors</h2>
+ * Every failure is an {@link IoException} naming the errno and path: thrown by the blocking form,
+ * completing the future exceptionally in the asynchronous form. An operation on a closed file fails
+ * with {@link Errno#EBADF}. {@link OpenFlag#DIRECT} with a misaligned buffer, length or offset
+ * fails with {@link Errno#EINVAL}.
+ *
+ * <h2>Thread-safety</h2>
+ * Safe for concurrent use: any number of threads may have operations in flight on one file.
+ * Dependent stages of a returned future that are not {@code *Async} may run on a backend thread
+ * (an io_uring ring thread or a NIO pool thread): keep them short and non-blocking.
+ */
+public interface IoFile extends AutoCloseable {
+
+    /** The path this file was opened with. */
+    Path path();
+
+    /** The flags this file was opened with. */
+    Set<OpenFlag> flags();
+
+    /**
+     * The file's current size in bytes ({@code fstat(2)} {@code st_size}).
+     *
+     * @throws IoException EBADF when closed, EIO
+     */
+    long size() throws IoException;
+
+    /**
+     * Reads up to {@code dst.byteSize()} bytes at {@code position}.
+     *
+     * @param dst where the bytes go; at most {@link Integer#MAX_VALUE} bytes are read at once
+     * @param position file offset in bytes, &gt;= 0 (offsets beyond 4 GiB are fine)
+     * @return a future of the number of bytes read, 0 at or past end of file
+     */
+    CompletableFuture<Integer> readAsync(MemorySegment dst, long position);
+
+    /** Reads into {@code dst}'s remaining bytes at {@code position}; see {@link #readAsync(MemorySegment, long)}. */
+    CompletableFuture<Integer> readAsync(ByteBuffer dst, long position);
+
+    /**
+     * Writes up to {@code src.byteSize()} bytes at {@code position}.
+     *
+     * @return a future of the number of bytes written (may be short, see {@code pwrite(2)})
+     */
+    CompletableFuture<Integer> writeAsync(MemorySegment src, long position);
+
+    /** Writes {@code src}'s remaining bytes at {@code position}; see {@link #writeAsync(MemorySegment, long)}. */
+    CompletableFuture<Integer> writeAsync(ByteBuffer src, long position);
+
+    /**
+     * Reads until {@code dst} is full or end of file, looping over short reads.
+     *
+     * @return a future of the number of bytes read: {@code dst.byteSize()} unless end of file came first
+     */
+    CompletableFuture<Long> readFullyAsync(MemorySegment dst, long position);
+
+    /** Writes every byte of {@code src} at {@code position}, looping over short writes. */
+    CompletableFuture<Void> writeFullyAsync(MemorySegment src, long position);
+
+    /** Flushes data and metadata to the device ({@code fsync(2)}). An EIO here means the data is lost. */
+    CompletableFuture<Void> fsyncAsync();
+
+    /** Flushes data and the metadata needed to read it back ({@code fdatasync(2)}). */
+    CompletableFuture<Void> fdatasyncAsync();
+
+    /** Blocking form of {@link #readAsync(MemorySegment, long)}. @throws IoException on failure */
+    int read(MemorySegment dst, long position) throws IoException;
+
+    /** Blocking form of {@link #readAsync(ByteBuffer, long)}. @throws IoException on failure */
+    int read(ByteBuffer dst, long position) throws IoException;
+
+    /** Blocking form of {@link #writeAsync(MemorySegment, long)}. @throws IoException on failure */
+    int write(MemorySegment src, long position) throws IoException;
+
+    /** Blocking form of {@link #writeAsync(ByteBuffer, long)}. @throws IoException on failure */
+    int write(ByteBuffer src, long position) throws IoException;
+
+    /** Blocking form of {@link #readFullyAsync}. @throws IoException on failure */
+    long readFully(MemorySegment dst, long position) throws IoException;
+
+    /** Blocking form of {@link #writeFullyAsync}. @throws IoException on failure */
+    void writeFully(MemorySegment src, long position) throws IoException;
+
+    /** Blocking form of {@link #fsyncAsync()}. @throws IoException on failure */
+    void fsync() throws IoException;
+
+    /** Blocking form of {@link #fdatasyncAsync()}. @throws IoException on failure */
+    void fdatasync() throws IoException;
+
+    /**
+     * Closes the file. Operations in flight are waited for (their futures complete first); new
+     * operations fail with EBADF. Closing twice is a no-op.
+     *
+     * @throws IoException if {@code close(2)} fails (the descriptor is released regardless)
+     */
+    @Override
+    void close() throws IoException;
+}

@@ -1,0 +1,354 @@
+package dev.kura.io.internal;
+
+import dev.kura.io.Errno;
+import dev.kura.io.IoException;
+import dev.kura.io.IoFile;
+import dev.kura.io.OpenFlag;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * What every backend's {@link IoFile} shares: argument checks, the in-flight accounting that makes
+ * {@link #close()} wait, the blocking forms, the {@code *Fully} loops and ByteBuffer adaptation.
+ *
+ * <p>A backend implements four primitives ({@link #startRead}, {@link #startWrite},
+ * {@link #startSync}, {@link #closeDescriptor}) plus {@link #size()}. It never sees a closed file:
+ * each primitive runs between {@link #enter()} and {@link #exit()}.
+ *
+ * <h2>Invariant kept here</h2>
+ * {@code state} packs a closed bit (bit 62) and the count of operations in flight (bits 0..61).
+ * An operation enters only while the closed bit is clear, and the descriptor is released only after
+ * the closed bit is set and the count has dropped to zero. So no operation ever runs on a released
+ * (and possibly reused) descriptor, and close returns only once every future has completed.
+ */
+public abstract class AbstractIoFile implements IoFile {
+    private static final long CLOSED = 1L << 62;
+
+    protected final Path path;
+    protected final Set<OpenFlag> flags;
+    private final AtomicLong state = new AtomicLong();
+    private final CompletableFuture<Void> drained = new CompletableFuture<>();
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
+
+    protected AbstractIoFile(Path path, Set<OpenFlag> flags) {
+        this.path = path;
+        this.flags = Set.copyOf(flags);
+    }
+
+    @Override
+    public final Path path() {
+        return path;
+    }
+
+    @Override
+    public final Set<OpenFlag> flags() {
+        return flags;
+    }
+
+    // ---- primitives for the backends ----------------------------------------------------------
+
+    /** Starts a read of {@code dst.byteSize()} (at most Integer.MAX_VALUE) bytes; called between enter and exit. */
+    protected abstract CompletableFuture<Integer> startRead(MemorySegment dst, long position);
+
+    /** Starts a write of {@code src.byteSize()} (at most Integer.MAX_VALUE) bytes. */
+    protected abstract CompletableFuture<Integer> startWrite(MemorySegment src, long position);
+
+    /** Starts an fsync ({@code dataOnly=false}) or fdatasync ({@code dataOnly=true}). */
+    protected abstract CompletableFuture<Void> startSync(boolean dataOnly);
+
+    /** Releases the descriptor; called once, after every operation has completed. */
+    protected abstract void closeDescriptor() throws IoException;
+
+    /**
+     * Hook for backends that can run an operation on the calling thread more cheaply than through
+     * the asynchronous path (the NIO backend on a platform thread). Returns {@code null} to use
+     * the asynchronous path and wait for it.
+     */
+    protected Integer tryDirect(boolean write, MemorySegment buf, long position) throws IoException {
+        return null;
+    }
+
+    // ---- in-flight accounting -----------------------------------------------------------------
+
+    /** Registers an operation; false when the file is closed. */
+    protected final boolean enter() {
+        while (true) {
+            long s = state.get();
+            if ((s & CLOSED) != 0) {
+                return false;
+            }
+            if (state.compareAndSet(s, s + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Ends an operation registered by {@link #enter()}. */
+    protected final void exit() {
+        long s = state.decrementAndGet();
+        if (s == CLOSED) {
+            drained.complete(null);
+        }
+    }
+
+    /** True once close has begun. */
+    protected final boolean isClosed() {
+        return (state.get() & CLOSED) != 0;
+    }
+
+    /** Number of operations in flight on this file. */
+    public final long inFlight() {
+        return state.get() & ~CLOSED;
+    }
+
+    protected final IoException closedError(String op) {
+        return new IoException(Errno.EBADF, path, op);
+    }
+
+    private <T> CompletableFuture<T> guarded(String op, java.util.function.Supplier<CompletableFuture<T>> start) {
+        if (!enter()) {
+            return CompletableFuture.failedFuture(closedError(op));
+        }
+        CompletableFuture<T> f;
+        try {
+            f = start.get();
+        } catch (RuntimeException e) {
+            exit();
+            return CompletableFuture.failedFuture(e);
+        }
+        CompletableFuture<T> out = new CompletableFuture<>();
+        f.whenComplete((r, e) -> {
+            exit();
+            if (e != null) {
+                out.completeExceptionally(Futures.unwrap(e));
+            } else {
+                out.complete(r);
+            }
+        });
+        return out;
+    }
+
+    private IoException checkArgs(String op, MemorySegment seg, long position) {
+        if (position < 0) {
+            return new IoException(Errno.EINVAL.value(), path, op, "negative file position " + position, null);
+        }
+        if (seg.isReadOnly() && op.equals("read")) {
+            return new IoException(Errno.EINVAL.value(), path, op, "read into a read-only segment", null);
+        }
+        if (flags.contains(OpenFlag.DIRECT)) {
+            if ((position & 511) != 0 || (seg.byteSize() & 511) != 0 || (seg.isNative() && (seg.address() & 511) != 0)) {
+                return new IoException(Errno.EINVAL.value(), path, op,
+                        "O_DIRECT needs offset, length and buffer address aligned to the logical block size"
+                                + " (offset " + position + ", length " + seg.byteSize()
+                                + (seg.isNative() ? ", address 0x" + Long.toHexString(seg.address()) : "") + ")", null);
+            }
+        }
+        return null;
+    }
+
+    private static MemorySegment clamp(MemorySegment seg) {
+        return seg.byteSize() > Integer.MAX_VALUE ? seg.asSlice(0, Integer.MAX_VALUE) : seg;
+    }
+
+    // ---- asynchronous forms -------------------------------------------------------------------
+
+    @Override
+    public CompletableFuture<Integer> readAsync(MemorySegment dst, long position) {
+        IoException bad = checkArgs("read", dst, position);
+        if (bad != null) {
+            return CompletableFuture.failedFuture(bad);
+        }
+        if (dst.byteSize() == 0) {
+            return guarded("read", () -> CompletableFuture.completedFuture(0));
+        }
+        return guarded("read", () -> startRead(clamp(dst), position));
+    }
+
+    @Override
+    public CompletableFuture<Integer> writeAsync(MemorySegment src, long position) {
+        IoException bad = checkArgs("write", src, position);
+        if (bad != null) {
+            return CompletableFuture.failedFuture(bad);
+        }
+        if (src.byteSize() == 0) {
+            return guarded("write", () -> CompletableFuture.completedFuture(0));
+        }
+        return guarded("write", () -> startWrite(clamp(src), position));
+    }
+
+    @Override
+    public CompletableFuture<Integer> readAsync(ByteBuffer dst, long position) {
+        return readAsync(MemorySegment.ofBuffer(dst), position).thenApply(n -> advance(dst, n));
+    }
+
+    @Override
+    public CompletableFuture<Integer> writeAsync(ByteBuffer src, long position) {
+        return writeAsync(MemorySegment.ofBuffer(src), position).thenApply(n -> advance(src, n));
+    }
+
+    private static int advance(ByteBuffer b, int n) {
+        b.position(b.position() + n);
+        return n;
+    }
+
+    @Override
+    public CompletableFuture<Long> readFullyAsync(MemorySegment dst, long position) {
+        return readFrom(dst, position, 0);
+    }
+
+    private CompletableFuture<Long> readFrom(MemorySegment dst, long position, long done) {
+        if (done == dst.byteSize()) {
+            return CompletableFuture.completedFuture(done);
+        }
+        return readAsync(dst.asSlice(done), position + done).thenCompose(n ->
+                n == 0 ? CompletableFuture.completedFuture(done) : readFrom(dst, position, done + n));
+    }
+
+    @Override
+    public CompletableFuture<Void> writeFullyAsync(MemorySegment src, long position) {
+        return writeFrom(src, position, 0);
+    }
+
+    private CompletableFuture<Void> writeFrom(MemorySegment src, long position, long done) {
+        if (done == src.byteSize()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return writeAsync(src.asSlice(done), position + done).thenCompose(n -> {
+            if (n == 0) {
+                return CompletableFuture.failedFuture(new IoException(Errno.EIO.value(), path, "write",
+                        "write made no progress at offset " + (position + done), null));
+            }
+            return writeFrom(src, position, done + n);
+        });
+    }
+
+    @Override
+    public CompletableFuture<Void> fsyncAsync() {
+        return guarded("fsync", () -> startSync(false));
+    }
+
+    @Override
+    public CompletableFuture<Void> fdatasyncAsync() {
+        return guarded("fdatasync", () -> startSync(true));
+    }
+
+    // ---- blocking forms -----------------------------------------------------------------------
+
+    private int direct(boolean write, MemorySegment buf, long position) throws IoException {
+        String op = write ? "write" : "read";
+        IoException bad = checkArgs(op, buf, position);
+        if (bad != null) {
+            throw bad;
+        }
+        if (!Thread.currentThread().isVirtual() && buf.byteSize() > 0) {
+            if (!enter()) {
+                throw closedError(op);
+            }
+            try {
+                Integer n = tryDirect(write, clamp(buf), position);
+                if (n != null) {
+                    return n;
+                }
+            } finally {
+                exit();
+            }
+        }
+        return Futures.await(write ? writeAsync(buf, position) : readAsync(buf, position));
+    }
+
+    @Override
+    public int read(MemorySegment dst, long position) throws IoException {
+        return direct(false, dst, position);
+    }
+
+    @Override
+    public int read(ByteBuffer dst, long position) throws IoException {
+        return advance(dst, direct(false, MemorySegment.ofBuffer(dst), position));
+    }
+
+    @Override
+    public int write(MemorySegment src, long position) throws IoException {
+        return direct(true, src, position);
+    }
+
+    @Override
+    public int write(ByteBuffer src, long position) throws IoException {
+        return advance(src, direct(true, MemorySegment.ofBuffer(src), position));
+    }
+
+    @Override
+    public long readFully(MemorySegment dst, long position) throws IoException {
+        long done = 0;
+        while (done < dst.byteSize()) {
+            int n = read(dst.asSlice(done), position + done);
+            if (n == 0) {
+                break;
+            }
+            done += n;
+        }
+        return done;
+    }
+
+    @Override
+    public void writeFully(MemorySegment src, long position) throws IoException {
+        long done = 0;
+        while (done < src.byteSize()) {
+            int n = write(src.asSlice(done), position + done);
+            if (n == 0) {
+                throw new IoException(Errno.EIO.value(), path, "write",
+                        "write made no progress at offset " + (position + done), null);
+            }
+            done += n;
+        }
+    }
+
+    @Override
+    public void fsync() throws IoException {
+        Futures.await(fsyncAsync());
+    }
+
+    @Override
+    public void fdatasync() throws IoException {
+        Futures.await(fdatasyncAsync());
+    }
+
+    // ---- close --------------------------------------------------------------------------------
+
+    /**
+     * Sets the closed bit, waits (parking, so virtual threads are not pinned) for operations in
+     * flight, then releases the descriptor. Concurrent closers all wait for the same outcome.
+     */
+    @Override
+    public void close() throws IoException {
+        long s;
+        do {
+            s = state.get();
+            if ((s & CLOSED) != 0) {
+                Futures.await(closed);
+                return;
+            }
+        } while (!state.compareAndSet(s, s | CLOSED));
+        if ((s & ~CLOSED) == 0) {
+            drained.complete(null);
+        }
+        drained.join();
+        try {
+            closeDescriptor();
+            closed.complete(null);
+        } catch (IoException e) {
+            closed.complete(null);
+            throw e;
+        } finally {
+            onClosed();
+        }
+    }
+
+    /** Called once after the descriptor is released, e.g. to drop the file from its backend's registry. */
+    protected void onClosed() {
+    }
+}
