@@ -1,0 +1,193 @@
+package dev.kura.tftp;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Settings of the TFTP server: the {@code tftp:} section of {@code kura.yaml} (see
+ * {@code docs/CONFIG.md}). A missing key binds to null / 0 / false and gets the default below.
+ *
+ * @param listen addresses to bind, {@code host:port} ({@code [v6]:port} for IPv6); default
+ *     {@code ["[::]:69"]}, one dual-stack socket taking IPv4 and IPv6. Port 69 needs root or
+ *     {@code CAP_NET_BIND_SERVICE}
+ * @param root the directory served; every name is resolved inside it ({@code --root} overrides)
+ * @param blksizeMax largest blksize granted, 8..65464 (RFC 2348); default 1468, an Ethernet
+ *     frame's payload; a client asking for more gets this much
+ * @param windowsizeMax largest windowsize granted, 1..65535 (RFC 7440); default 16
+ * @param timeout initial retransmission timeout when the client does not ask for one
+ *     (RFC 2349 {@code timeout} overrides it per transfer); default 1s
+ * @param maxTimeout cap of the exponential back-off; default 8s
+ * @param retries retransmissions of one packet before the transfer is abandoned; default 5
+ * @param maxTransfers transfers at once, over all clients; default 2000
+ * @param maxTransfersPerClient transfers at once from one client IP address; default 1000
+ * @param readChunk bytes read from the file at a time, per read-ahead buffer (two per transfer);
+ *     4 KiB..1 MiB, default 16 KiB
+ * @param metricsListen {@code host:port} of an HTTP listener serving Prometheus metrics at
+ *     {@code /metrics}, or null for none
+ * @param write WRQ settings; off by default
+ *
+ * <p>Thread-safety: immutable.
+ */
+public record TftpConfig(List<String> listen, String root, int blksizeMax, int windowsizeMax,
+                         Duration timeout, Duration maxTimeout, int retries, int maxTransfers,
+                         int maxTransfersPerClient, long readChunk, String metricsListen, Write write) {
+
+    /** Smallest and largest blksize of RFC 2348. */
+    public static final int BLKSIZE_MIN = 8;
+    public static final int BLKSIZE_MAX = 65464;
+
+    /** @throws IllegalArgumentException naming the key of a value out of range */
+    public TftpConfig {
+        listen = listen == null || listen.isEmpty() ? List.of("[::]:69") : List.copyOf(listen);
+        for (String l : listen) {
+            parseHostPort(l, "tftp.listen");
+        }
+        if (blksizeMax == 0) {
+            blksizeMax = 1468;
+        }
+        if (blksizeMax < BLKSIZE_MIN || blksizeMax > BLKSIZE_MAX) {
+            throw new IllegalArgumentException("tftp.blksize-max must be 8..65464, was " + blksizeMax);
+        }
+        if (windowsizeMax == 0) {
+            windowsizeMax = 16;
+        }
+        if (windowsizeMax < 1 || windowsizeMax > 65535) {
+            throw new IllegalArgumentException("tftp.windowsize-max must be 1..65535, was " + windowsizeMax);
+        }
+        if (timeout == null) {
+            timeout = Duration.ofSeconds(1);
+        }
+        if (maxTimeout == null) {
+            maxTimeout = Duration.ofSeconds(8);
+        }
+        if (timeout.toMillis() < 10 || timeout.compareTo(Duration.ofSeconds(255)) > 0) {
+            throw new IllegalArgumentException("tftp.timeout must be 10ms..255s, was " + timeout);
+        }
+        if (maxTimeout.compareTo(timeout) < 0 || maxTimeout.compareTo(Duration.ofMinutes(10)) > 0) {
+            throw new IllegalArgumentException("tftp.max-timeout must be tftp.timeout..10m, was " + maxTimeout);
+        }
+        if (retries == 0) {
+            retries = 5;
+        }
+        if (retries < 1 || retries > 100) {
+            throw new IllegalArgumentException("tftp.retries must be 1..100, was " + retries);
+        }
+        if (maxTransfers == 0) {
+            maxTransfers = 2000;
+        }
+        if (maxTransfers < 1 || maxTransfers > 1_000_000) {
+            throw new IllegalArgumentException("tftp.max-transfers must be 1..1000000, was " + maxTransfers);
+        }
+        if (maxTransfersPerClient == 0) {
+            maxTransfersPerClient = 1000;
+        }
+        if (maxTransfersPerClient < 1) {
+            throw new IllegalArgumentException("tftp.max-transfers-per-client must be >= 1, was " + maxTransfersPerClient);
+        }
+        if (readChunk == 0) {
+            readChunk = 16 * 1024;
+        }
+        if (readChunk < 4096 || readChunk > 1 << 20) {
+            throw new IllegalArgumentException("tftp.read-chunk must be 4KiB..1MiB, was " + readChunk);
+        }
+        if (metricsListen != null) {
+            parseHostPort(metricsListen, "tftp.metrics-listen");
+        }
+        if (write == null) {
+            write = new Write(false, null, false, 0);
+        }
+    }
+
+    /** Defaults for everything, serving {@code root}. */
+    public static TftpConfig defaults(String root) {
+        return new TftpConfig(null, root, 0, 0, null, null, 0, 0, 0, 0, null, null);
+    }
+
+    public TftpConfig withRoot(String r) {
+        return new TftpConfig(listen, r, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, maxTransfers,
+                maxTransfersPerClient, readChunk, metricsListen, write);
+    }
+
+    public TftpConfig withListen(List<String> l) {
+        return new TftpConfig(l, root, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, maxTransfers,
+                maxTransfersPerClient, readChunk, metricsListen, write);
+    }
+
+    public TftpConfig withLimits(int total, int perClient) {
+        return new TftpConfig(listen, root, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, total,
+                perClient, readChunk, metricsListen, write);
+    }
+
+    public TftpConfig withTimeouts(Duration t, Duration max, int r) {
+        return new TftpConfig(listen, root, blksizeMax, windowsizeMax, t, max, r, maxTransfers,
+                maxTransfersPerClient, readChunk, metricsListen, write);
+    }
+
+    public TftpConfig withMaxima(int blksize, int windowsize) {
+        return new TftpConfig(listen, root, blksize, windowsize, timeout, maxTimeout, retries, maxTransfers,
+                maxTransfersPerClient, readChunk, metricsListen, write);
+    }
+
+    public TftpConfig withWrite(Write w) {
+        return new TftpConfig(listen, root, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, maxTransfers,
+                maxTransfersPerClient, readChunk, metricsListen, w);
+    }
+
+    /**
+     * WRQ settings: the {@code tftp.write} keys.
+     *
+     * @param enabled accept WRQ at all; default false (every WRQ gets ERROR 2)
+     * @param allow glob patterns ({@link java.nio.file.FileSystem#getPathMatcher} "glob:" syntax)
+     *     matched against the name relative to the root, e.g. {@code uploads/*.log}; a WRQ whose
+     *     name matches none gets ERROR 2. Empty: nothing is allowed
+     * @param overwrite replace an existing file; default false (ERROR 6)
+     * @param maxSize largest file accepted in bytes; checked against the client's tsize before
+     *     anything is accepted, and against the bytes received (ERROR 3); default 64 MiB
+     */
+    public record Write(boolean enabled, List<String> allow, boolean overwrite, long maxSize) {
+        public Write {
+            allow = allow == null ? List.of() : List.copyOf(allow);
+            if (maxSize == 0) {
+                maxSize = 64L << 20;
+            }
+            if (maxSize < 0) {
+                throw new IllegalArgumentException("tftp.write.max-size must be >= 0, was " + maxSize);
+            }
+            if (enabled && allow.isEmpty()) {
+                throw new IllegalArgumentException("tftp.write.allow must list at least one pattern when tftp.write.enabled is true");
+            }
+            for (String a : allow) {
+                if (a.startsWith("/") || a.contains("..")) {
+                    throw new IllegalArgumentException("tftp.write.allow pattern must be relative to the root without '..': " + a);
+                }
+            }
+        }
+    }
+
+    /**
+     * Parses {@code host:port}, {@code [v6]:port} or {@code :port} (wildcard).
+     *
+     * @throws IllegalArgumentException naming {@code key} when malformed
+     */
+    public static java.net.InetSocketAddress parseHostPort(String s, String key) {
+        int colon = s.lastIndexOf(':');
+        if (colon < 0) {
+            throw new IllegalArgumentException(key + " must be host:port, was '" + s + "'");
+        }
+        String host = s.substring(0, colon);
+        int port;
+        try {
+            port = Integer.parseInt(s.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + " has a bad port in '" + s + "'");
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException(key + " port must be 0..65535, was " + port);
+        }
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        return host.isEmpty() ? new java.net.InetSocketAddress(port)
+                : java.net.InetSocketAddress.createUnresolved(host, port);
+    }
+}

@@ -1,0 +1,98 @@
+package dev.kura.tftp;
+
+import dev.kura.io.FileIo;
+import dev.kura.tftp.internal.ServerInternals;
+import io.micrometer.core.instrument.MeterRegistry;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.List;
+
+/**
+ * kura's TFTP server: RFC 1350 (RRQ, WRQ, octet and netascii), RFC 2347 option negotiation,
+ * RFC 2348 blksize, RFC 2349 timeout and tsize, RFC 7440 windowsize.
+ *
+ * <h2>Design</h2>
+ * <p><b>Sockets.</b> Netty UDP on the NIO transport: one listener socket per {@code tftp.listen}
+ * address takes requests; each transfer then gets its own socket on an ephemeral port (its TID,
+ * RFC 1350 sec. 4), registered on one of a few event loops (one per core). A socket per
+ * transfer is what the RFC's TID demands and what clients check; 1,000 concurrent transfers are
+ * 1,000 file descriptors multiplexed by {@code epoll} under the JDK's selector, cheap next to a
+ * thread or a 2 MB stack per transfer. Every transfer's state is confined to its event loop, so
+ * there are no locks on the data path. (Netty's native epoll transport would save a copy per
+ * packet, but its native library is not published for this Netty version; the NIO transport is
+ * what runs.)
+ *
+ * <p><b>Files.</b> Reads go through kura-io ({@link FileIo}: io_uring where the kernel has it,
+ * NIO otherwise) into pooled direct buffers, two read-ahead chunks per transfer, so the next
+ * window's bytes are read while the current one is on the wire. A transfer holds at most
+ * {@code windowsize * (blksize + 4) + 2 * read-chunk} bytes of buffers, whatever the file size;
+ * {@link #peakTransferBufferBytes()} reports the largest seen.
+ *
+ * <p><b>Timers.</b> Retransmission timers run on the transfer's event loop: a re-send happens only
+ * when a timer fires (exponential back-off, retry limit), never on a duplicate ACK.
+ *
+ * <p><b>Safety.</b> Names resolve inside the root only ({@code ..}, absolute paths elsewhere and
+ * symlinks escaping it get ERROR 2, logged); WRQ is off unless configured; limits on transfers
+ * overall and per client answer the excess with ERROR 0; malformed packets get an ERROR or are
+ * dropped, and nothing a client sends stops the server.
+ *
+ * <p>Thread-safety: {@link #start} and {@link #close} may be called from any thread; the
+ * accessors are safe for concurrent use.
+ */
+public final class TftpServer implements AutoCloseable {
+
+    private final ServerInternals internals;
+
+    private TftpServer(ServerInternals internals) {
+        this.internals = internals;
+    }
+
+    /**
+     * Binds the listeners and starts serving.
+     *
+     * @param config the {@code tftp:} settings; {@link TftpConfig#root()} must be set
+     * @param io the file I/O backend the server reads and writes through; the caller keeps
+     *     ownership (the server does not close it)
+     * @param registry where the meters go (e.g. a Prometheus registry)
+     * @throws IOException when the root is missing or a listen address cannot be bound
+     *     (port 69 needs root or {@code CAP_NET_BIND_SERVICE})
+     */
+    public static TftpServer start(TftpConfig config, FileIo io, MeterRegistry registry) throws IOException {
+        if (config.root() == null || config.root().isBlank()) {
+            throw new IllegalArgumentException("tftp.root must be set (or --root given)");
+        }
+        return new TftpServer(ServerInternals.start(config, io, registry));
+    }
+
+    /** The addresses the listeners are bound to (with the real port when 0 was configured). */
+    public List<InetSocketAddress> addresses() {
+        return internals.addresses();
+    }
+
+    /** The port of the first listener. */
+    public int port() {
+        return internals.addresses().getFirst().getPort();
+    }
+
+    /** Transfers in progress now. */
+    public int activeTransfers() {
+        return internals.activeTransfers();
+    }
+
+    /** Bytes of buffers held by all transfers now. */
+    public long bufferBytes() {
+        return internals.bufferBytes();
+    }
+
+    /** The most buffer bytes one transfer has held at once since the server started. */
+    public long peakTransferBufferBytes() {
+        return internals.peakTransferBufferBytes();
+    }
+
+    /** Stops listening, ends the transfers in progress and waits for the event loops to stop. Idempotent. */
+    @Override
+    public void close() {
+        internals.close();
+    }
+}

@@ -1,0 +1,181 @@
+package dev.kura.tftp.internal;
+
+import dev.kura.io.IoFile;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.util.concurrent.EventExecutor;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Octet-mode {@link BlockSource} over a kura-io {@link IoFile}, with read-ahead.
+ *
+ * <p>Two chunk buffers of {@code chunk} bytes take turns: while blocks are cut from one, the
+ * next chunk of the file is already being read into the other ({@link IoFile#readFullyAsync}), so
+ * the network side finds the following window's bytes in memory when the current window is
+ * acknowledged. Memory held: two chunks (default 2 x 16 KiB), whatever the file size.
+ *
+ * <p>Invariant: a buffer with a read in flight is never touched nor released until the read's
+ * future completes (kura-io's buffer contract); {@link #close} defers the release of such a buffer
+ * to the completion.
+ *
+ * <p>Thread-safety: confined to the transfer's event loop; read completions hop back onto it.
+ */
+final class FileBlockReader implements BlockSource {
+
+    private final IoFile file;
+    private final EventExecutor loop;
+    private final int chunk;
+    private final Slot[] slots = new Slot[2];
+    private int current;
+    private long nextOffset;
+    private boolean endSeen;
+    private boolean closed;
+    private Runnable readyCallback;
+    private IOException failure;
+
+    private static final class Slot {
+        final ByteBuf buf;
+        boolean reading;
+        boolean filled;
+        boolean last;
+
+        Slot(ByteBuf buf) {
+            this.buf = buf;
+        }
+    }
+
+    FileBlockReader(IoFile file, EventExecutor loop, ByteBufAllocator alloc, int chunk) {
+        this.file = file;
+        this.loop = loop;
+        this.chunk = chunk;
+        slots[0] = new Slot(alloc.directBuffer(chunk, chunk));
+        slots[1] = new Slot(alloc.directBuffer(chunk, chunk));
+        startRead(slots[0]);
+        startRead(slots[1]);
+    }
+
+    private void startRead(Slot s) {
+        if (endSeen) {
+            return;
+        }
+        s.buf.clear();
+        s.reading = true;
+        s.filled = false;
+        long offset = nextOffset;
+        nextOffset += chunk;
+        MemorySegment seg = MemorySegment.ofBuffer(s.buf.nioBuffer(0, chunk));
+        file.readFullyAsync(seg, offset).whenComplete((n, err) -> loop.execute(() -> completed(s, n, err)));
+    }
+
+    private void completed(Slot s, Long n, Throwable err) {
+        s.reading = false;
+        if (closed) {
+            s.buf.release();
+            return;
+        }
+        if (err != null) {
+            failure = err instanceof IOException io ? io : new IOException(err.getMessage(), err);
+        } else {
+            s.buf.writerIndex((int) (long) n);
+            s.filled = true;
+            if (n < chunk) {
+                s.last = true;
+                endSeen = true;
+            }
+        }
+        Runnable r = readyCallback;
+        readyCallback = null;
+        if (r != null) {
+            r.run();
+        }
+    }
+
+    @Override
+    public boolean fill(ByteBuf dst, int want) throws IOException {
+        while (dst.readableBytes() < want) {
+            if (failure != null) {
+                throw failure;
+            }
+            Slot s = slots[current];
+            if (s.reading) {
+                return false;
+            }
+            if (!s.filled) {
+                // Not read because the end of the file came in the other slot: no more data.
+                return true;
+            }
+            int n = Math.min(want - dst.readableBytes(), s.buf.readableBytes());
+            dst.writeBytes(s.buf, n);
+            if (!s.buf.isReadable()) {
+                if (s.last) {
+                    return true;
+                }
+                s.filled = false;
+                current ^= 1;
+                startRead(s);
+            }
+        }
+        return true;
+    }
+
+    /** One byte, -1 at the end of the data, -2 while waiting for a read; for the netascii encoder. */
+    int nextByte() throws IOException {
+        while (true) {
+            if (failure != null) {
+                throw failure;
+            }
+            Slot s = slots[current];
+            if (s.reading) {
+                return -2;
+            }
+            if (!s.filled) {
+                return -1;
+            }
+            if (s.buf.isReadable()) {
+                int b = s.buf.readUnsignedByte();
+                if (!s.buf.isReadable() && !s.last) {
+                    s.filled = false;
+                    current ^= 1;
+                    startRead(s);
+                }
+                return b;
+            }
+            if (s.last) {
+                return -1;
+            }
+            s.filled = false;
+            current ^= 1;
+            startRead(s);
+        }
+    }
+
+    @Override
+    public void onReady(Runnable r) {
+        readyCallback = r;
+    }
+
+    @Override
+    public long heldBytes() {
+        return closed ? 0 : 2L * chunk;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (Slot s : slots) {
+            if (!s.reading) {
+                s.buf.release();
+            }
+        }
+        try {
+            file.close();
+        } catch (IOException ignored) {
+            // Read-only descriptor: nothing is lost when its close fails.
+        }
+    }
+}

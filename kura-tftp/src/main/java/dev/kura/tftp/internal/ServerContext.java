@@ -1,0 +1,75 @@
+package dev.kura.tftp.internal;
+
+import dev.kura.io.FileIo;
+import dev.kura.tftp.TftpConfig;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.ChannelFactory;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.DatagramChannel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ExecutorService;
+import java.util.function.Function;
+
+/**
+ * What every transfer shares: configuration, the file I/O backend, the jail, limits, meters, the
+ * event loops and a way to open a transfer's own UDP socket.
+ */
+final class ServerContext {
+
+    static final Logger LOG = LoggerFactory.getLogger("dev.kura.tftp");
+    /** One line per finished transfer. */
+    static final Logger TRANSFER_LOG = LoggerFactory.getLogger("dev.kura.tftp.transfer");
+
+    final TftpConfig config;
+    final FileIo io;
+    final RootJail jail;
+    final Limits limits;
+    final TftpMetrics metrics;
+    final EventLoopGroup group;
+    final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
+    /** Runs the blocking parts of request set-up (path resolution, open, rename) off the event loops. */
+    final ExecutorService blocking;
+    private final Function<Boolean, ChannelFactory<? extends DatagramChannel>> channels;
+
+    ServerContext(TftpConfig config, FileIo io, RootJail jail, TftpMetrics metrics, EventLoopGroup group,
+                  ExecutorService blocking, Function<Boolean, ChannelFactory<? extends DatagramChannel>> channels) {
+        this.config = config;
+        this.io = io;
+        this.jail = jail;
+        this.limits = new Limits(config.maxTransfers(), config.maxTransfersPerClient());
+        this.metrics = metrics;
+        this.group = group;
+        this.blocking = blocking;
+        this.channels = channels;
+    }
+
+    /**
+     * Binds a new UDP socket on an ephemeral port (the transfer's TID, RFC 1350 sec. 4), of the
+     * client's address family, and hands it to {@code transfer} on its event loop.
+     */
+    void openTransfer(Transfer transfer) {
+        boolean v6 = transfer.client.getAddress() instanceof Inet6Address;
+        int recv = transfer.receiveBufferSize();
+        new Bootstrap().group(transfer.loop)
+                .channelFactory(channels.apply(v6))
+                .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(recv))
+                .handler(transfer)
+                .bind(new InetSocketAddress(v6 ? "::" : "0.0.0.0", 0))
+                .addListener(f -> {
+                    if (f.isSuccess()) {
+                        transfer.start(((ChannelFuture) f).channel());
+                    } else {
+                        transfer.setupFailed("cannot bind a transfer socket: " + f.cause());
+                    }
+                });
+    }
+}
