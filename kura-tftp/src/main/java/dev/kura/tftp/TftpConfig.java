@@ -1,5 +1,7 @@
 package dev.kura.tftp;
 
+import dev.kura.config.DataSize;
+
 import java.time.Duration;
 import java.util.List;
 
@@ -30,7 +32,7 @@ import java.util.List;
  */
 public record TftpConfig(List<String> listen, String root, int blksizeMax, int windowsizeMax,
                          Duration timeout, Duration maxTimeout, int retries, int maxTransfers,
-                         int maxTransfersPerClient, long readChunk, String metricsListen, Write write) {
+                         int maxTransfersPerClient, DataSize readChunk, String metricsListen, Write write) {
 
     /** Smallest and largest blksize of RFC 2348. */
     public static final int BLKSIZE_MIN = 8;
@@ -84,23 +86,23 @@ public record TftpConfig(List<String> listen, String root, int blksizeMax, int w
         if (maxTransfersPerClient < 1) {
             throw new IllegalArgumentException("tftp.max-transfers-per-client must be >= 1, was " + maxTransfersPerClient);
         }
-        if (readChunk == 0) {
-            readChunk = 16 * 1024;
+        if (readChunk == null) {
+            readChunk = DataSize.ofBytes(16 * 1024);
         }
-        if (readChunk < 4096 || readChunk > 1 << 20) {
+        if (readChunk.bytes() < 4096 || readChunk.bytes() > 1 << 20) {
             throw new IllegalArgumentException("tftp.read-chunk must be 4KiB..1MiB, was " + readChunk);
         }
         if (metricsListen != null) {
             parseHostPort(metricsListen, "tftp.metrics-listen");
         }
         if (write == null) {
-            write = new Write(false, null, false, 0);
+            write = new Write(false, null, false, null);
         }
     }
 
     /** Defaults for everything, serving {@code root}. */
     public static TftpConfig defaults(String root) {
-        return new TftpConfig(null, root, 0, 0, null, null, 0, 0, 0, 0, null, null);
+        return new TftpConfig(null, root, 0, 0, null, null, 0, 0, 0, null, null, null);
     }
 
     public TftpConfig withRoot(String r) {
@@ -144,14 +146,11 @@ public record TftpConfig(List<String> listen, String root, int blksizeMax, int w
      * @param maxSize largest file accepted in bytes; checked against the client's tsize before
      *     anything is accepted, and against the bytes received (ERROR 3); default 64 MiB
      */
-    public record Write(boolean enabled, List<String> allow, boolean overwrite, long maxSize) {
+    public record Write(boolean enabled, List<String> allow, boolean overwrite, DataSize maxSize) {
         public Write {
             allow = allow == null ? List.of() : List.copyOf(allow);
-            if (maxSize == 0) {
-                maxSize = 64L << 20;
-            }
-            if (maxSize < 0) {
-                throw new IllegalArgumentException("tftp.write.max-size must be >= 0, was " + maxSize);
+            if (maxSize == null) {
+                maxSize = DataSize.ofMebibytes(64);
             }
             if (enabled && allow.isEmpty()) {
                 throw new IllegalArgumentException("tftp.write.allow must list at least one pattern when tftp.write.enabled is true");

@@ -8,11 +8,15 @@ import java.nio.file.Path;
  * The whole kura.yaml: one section per concern. A missing section takes its defaults.
  *
  * @param io file I/O backend ({@code io:})
+ * @param tftp TFTP server ({@code tftp:})
  */
-public record KuraConfig(IoSection io) {
+public record KuraConfig(IoSection io, dev.kura.tftp.TftpConfig tftp) {
     public KuraConfig {
         if (io == null) {
             io = IoSection.defaults();
+        }
+        if (tftp == null) {
+            tftp = dev.kura.tftp.TftpConfig.defaults(null);
         }
     }
 

@@ -63,9 +63,9 @@ record Negotiation(int blksize, int windowsize, long timeoutNanos, long tsize, M
                 case "tsize" -> {
                     long v = number(name, value);
                     if (req.opcode() == Packets.WRQ) {
-                        if (v > cfg.write().maxSize()) {
+                        if (v > cfg.write().maxSize().bytes()) {
                             throw new Packets.MalformedPacketException(Packets.ERR_DISK_FULL,
-                                    "file too large: tsize " + v + " exceeds the limit of " + cfg.write().maxSize() + " bytes");
+                                    "file too large: tsize " + v + " exceeds the limit of " + cfg.write().maxSize().bytes() + " bytes");
                         }
                         tsize = v;
                         oack.put(name, Long.toString(v));

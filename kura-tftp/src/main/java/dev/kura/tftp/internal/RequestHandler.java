@@ -139,7 +139,7 @@ final class RequestHandler extends SimpleChannelInboundHandler<DatagramPacket> {
             Negotiation n = Negotiation.negotiate(req, ctx.config, netascii ? -1 : size);
             // The source starts reading at once: the first window is read while the socket binds.
             io.netty.channel.EventLoop loop = ctx.group.next();
-            FileBlockReader raw = new FileBlockReader(file, loop, ctx.alloc, (int) ctx.config.readChunk());
+            FileBlockReader raw = new FileBlockReader(file, loop, ctx.alloc, (int) ctx.config.readChunk().bytes());
             BlockSource source = netascii ? new NetasciiEncoder(raw) : raw;
             return new ReadTransfer(ctx, sender, req.filename(), n, source, loop);
         } catch (Packets.MalformedPacketException | RuntimeException e) {

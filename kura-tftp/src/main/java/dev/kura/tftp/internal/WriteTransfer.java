@@ -62,8 +62,8 @@ final class WriteTransfer extends Transfer {
         this.file = file;
         this.overwrite = overwrite;
         this.decoder = netascii ? new NetasciiDecoder() : null;
-        this.chunk = (int) ctx.config.readChunk();
-        this.maxSize = ctx.config.write().maxSize();
+        this.chunk = (int) ctx.config.readChunk().bytes();
+        this.maxSize = ctx.config.write().maxSize().bytes();
     }
 
     @Override

@@ -1,0 +1,82 @@
+package dev.kura.cli;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.kura.cli.config.KuraConfig;
+import dev.kura.io.FileIo;
+import dev.kura.tftp.TftpConfig;
+import dev.kura.tftp.TftpServer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code kura tftp}: the TFTP server. Settings come from the {@code tftp:} section of the config
+ * file; {@code --root} and {@code --listen} override it. Metrics are served in the Prometheus text
+ * format at {@code http://<tftp.metrics-listen>/metrics} when that key is set.
+ */
+@Command(name = "tftp", mixinStandardHelpOptions = true,
+        description = "Serve a directory over TFTP (RFC 1350, 2347, 2348, 2349, 7440). Port 69 needs root.")
+public final class TftpCommand implements Callable<Integer> {
+
+    @Option(names = "--root", description = "directory to serve (overrides tftp.root)")
+    Path root;
+
+    @Option(names = "--config", description = "kura.yaml with a tftp: section")
+    Path config;
+
+    @Option(names = "--listen", description = "host:port to listen on, repeatable (overrides tftp.listen; default [::]:69)")
+    List<String> listen;
+
+    @Override
+    public Integer call() throws Exception {
+        KuraConfig kc = config != null ? KuraConfig.load(config) : KuraConfig.defaults();
+        TftpConfig tc = kc.tftp();
+        if (root != null) {
+            tc = tc.withRoot(root.toString());
+        }
+        if (listen != null && !listen.isEmpty()) {
+            tc = tc.withListen(listen);
+        }
+        if (tc.root() == null) {
+            throw new IllegalArgumentException("no root: give --root DIR or set tftp.root");
+        }
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        HttpServer http = null;
+        try (FileIo io = FileIo.create(kc.io().toIoConfig());
+             TftpServer server = TftpServer.start(tc, io, registry)) {
+            if (tc.metricsListen() != null) {
+                InetSocketAddress a = TftpConfig.parseHostPort(tc.metricsListen(), "tftp.metrics-listen");
+                http = HttpServer.create(a.isUnresolved() ? new InetSocketAddress(a.getHostString(), a.getPort()) : a, 16);
+                http.createContext("/metrics", ex -> {
+                    byte[] body = registry.scrape().getBytes(StandardCharsets.UTF_8);
+                    ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+                    ex.sendResponseHeaders(200, body.length);
+                    try (OutputStream o = ex.getResponseBody()) {
+                        o.write(body);
+                    }
+                });
+                http.start();
+                System.err.println("kura tftp: metrics at http://" + tc.metricsListen() + "/metrics");
+            }
+            System.err.println("kura tftp: serving " + tc.root() + " on " + server.addresses() + " (file I/O: "
+                    + io.backend().configName() + ")");
+            CountDownLatch stop = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+            stop.await();
+        } finally {
+            if (http != null) {
+                http.stop(0);
+            }
+        }
+        return 0;
+    }
+}
