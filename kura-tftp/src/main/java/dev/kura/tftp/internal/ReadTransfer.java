@@ -45,6 +45,12 @@ final class ReadTransfer extends Transfer {
     private long produced = 1;
     /** Next block to send: base .. nextToSend-1 have been sent in this window. */
     private long nextToSend = 1;
+    /**
+     * One past the highest block ever sent. After a partial ACK {@link #nextToSend} goes back to
+     * the new base, but the client may still acknowledge blocks of the earlier send: those ACKs
+     * are valid up to here.
+     */
+    private long sentEnd = 1;
     /** The last block of the file once it has been cut (shorter than blksize), else -1. */
     private long lastBlock = -1;
     private ByteBuf filling;
@@ -133,6 +139,7 @@ final class ReadTransfer extends Transfer {
             send(ring[(int) (nextToSend % w)].retainedDuplicate());
             nextToSend++;
         }
+        sentEnd = Math.max(sentEnd, nextToSend);
     }
 
     @Override
@@ -153,7 +160,7 @@ final class ReadTransfer extends Transfer {
         }
         long prev = base - 1;
         int delta = (n - (int) (prev & 0xFFFF)) & 0xFFFF;
-        long outstanding = nextToSend - base;
+        long outstanding = sentEnd - base;
         if (delta == 0 || delta > outstanding) {
             // Duplicate or stale ACK: never a resend (Sorcerer's Apprentice), only the timer re-sends.
             return;
