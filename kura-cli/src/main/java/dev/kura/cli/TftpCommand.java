@@ -38,7 +38,13 @@ public final class TftpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        KuraConfig kc = config != null ? KuraConfig.load(config) : KuraConfig.defaults();
+        KuraConfig kc;
+        try {
+            kc = config != null ? KuraConfig.load(config) : KuraConfig.defaults();
+        } catch (dev.kura.config.ConfigException e) {
+            // Bad configuration is bad usage: exit code 2, like check-config.
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
         TftpConfig tc = kc.tftp();
         if (root != null) {
             tc = tc.withRoot(root.toString());
@@ -51,6 +57,18 @@ public final class TftpCommand implements Callable<Integer> {
         }
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         HttpServer http = null;
+        CountDownLatch stop = new CountDownLatch(1);
+        CountDownLatch stopped = new CountDownLatch(1);
+        // SIGTERM / Ctrl-C: let the main thread close the server (transfers end, temporary files
+        // of unfinished uploads are deleted), waiting for it up to 10 s.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stop.countDown();
+            try {
+                stopped.await(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "kura-tftp-shutdown"));
         try (FileIo io = FileIo.create(kc.io().toIoConfig());
              TftpServer server = TftpServer.start(tc, io, registry)) {
             if (tc.metricsListen() != null) {
@@ -69,13 +87,12 @@ public final class TftpCommand implements Callable<Integer> {
             }
             System.err.println("kura tftp: serving " + tc.root() + " on " + server.addresses() + " (file I/O: "
                     + io.backend().configName() + ")");
-            CountDownLatch stop = new CountDownLatch(1);
-            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
             stop.await();
         } finally {
             if (http != null) {
                 http.stop(0);
             }
+            stopped.countDown();
         }
         return 0;
     }
