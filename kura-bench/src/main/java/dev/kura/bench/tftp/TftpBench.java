@@ -1,0 +1,320 @@
+package dev.kura.bench.tftp;
+
+import org.HdrHistogram.Histogram;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+/**
+ * {@code kura bench tftp}: N concurrent downloads against kura's TFTP server and against tftpd-hpa
+ * (Debian's {@code in.tftpd}) serving the same directory on the same machine in the same run.
+ *
+ * <p>Both servers run as their own processes on 127.0.0.1 (kura from this JVM's class path,
+ * {@code kura tftp}; tftpd-hpa in foreground listen mode, forking a child per transfer as it does
+ * in production), so the memory column is each server's own: the peak, over the cell, of the
+ * summed VmRSS of the server process and its children, sampled every 50 ms from {@code /proc}.
+ * The files live on tmpfs ({@code /dev/shm}): this measures the protocol path, not the disk.
+ *
+ * <p>Each cell runs {@code --seconds} of closed-loop load: every client downloads the file again
+ * and again until the time is up (a transfer under way is finished). Columns: aggregate MB/s
+ * (10^6 bytes of file delivered per second), transfers/s, failures (ERROR, timeout after 5
+ * retries, or a wrong size), p99 transfer time, server memory. tftpd-hpa 5.2 does not implement
+ * RFC 7440: asked for windowsize 16 it answers without it, so its transfers run lock-step; the
+ * "w granted" column shows what each server granted.
+ */
+@Command(name = "tftp", mixinStandardHelpOptions = true,
+        description = "TFTP load: concurrent downloads against kura tftp and tftpd-hpa (same files, same run).")
+public final class TftpBench implements Callable<Integer> {
+
+    @Option(names = "--quick", description = "small matrix, short cells (a smoke run)")
+    boolean quick;
+
+    @Option(names = "--all", description = "also run 64 MiB x 1000 concurrent (64 GB per pass; long)")
+    boolean all;
+
+    @Option(names = "--seconds", description = "seconds per cell (default 10, 3 with --quick)")
+    Integer seconds;
+
+    @Option(names = "--blksize", defaultValue = "1468", description = "blksize asked for (default ${DEFAULT-VALUE})")
+    int blksize;
+
+    @Option(names = "--dir", description = "directory for the served files (default: a new one under /dev/shm)")
+    Path dir;
+
+    @Option(names = "--tftpd", defaultValue = "/usr/sbin/in.tftpd", description = "tftpd-hpa binary (default ${DEFAULT-VALUE})")
+    Path tftpd;
+
+    @Option(names = "--json", description = "print JSON instead of the table")
+    boolean json;
+
+    record Row(String server, String file, int concurrency, int windowsize, int granted, double mbps, double tps,
+               long transfers, long failures, double p99ms, double rssMiB, String error) {
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        int secs = seconds != null ? seconds : quick ? 3 : 10;
+        Path root = dir != null ? dir : Files.createTempDirectory(Path.of("/dev/shm"), "kura-bench-tftp-");
+        boolean ownRoot = dir == null;
+        List<Row> rows = new ArrayList<>();
+        Process kura = null;
+        Process hpa = null;
+        try {
+            long small = 1L << 20;
+            long big = 64L << 20;
+            writeRandom(root.resolve("1MiB.bin"), small);
+            if (!quick) {
+                writeRandom(root.resolve("64MiB.bin"), big);
+            }
+            int kuraPort = freePort();
+            int hpaPort = freePort();
+            kura = startKura(root, kuraPort);
+            if (!Files.isExecutable(tftpd)) {
+                System.err.println("tftpd-hpa not found at " + tftpd + " (apt-get install tftpd-hpa): running kura alone");
+            } else {
+                hpa = new ProcessBuilder(tftpd.toString(), "-L", "-a", "127.0.0.1:" + hpaPort, "-s", "-u", "root",
+                        "-B", Integer.toString(blksize), root.toString())
+                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            }
+            awaitReady(kuraPort, kura);
+            if (hpa != null) {
+                awaitReady(hpaPort, hpa);
+            }
+            // Warm-up, not reported: JIT-compiles kura's paths (and fills both servers' caches)
+            // so the first cell does not measure a cold JVM.
+            for (int w : new int[]{1, 16}) {
+                new TftpLoad(new InetSocketAddress(InetAddress.getLoopbackAddress(), kuraPort), "1MiB.bin", small, blksize, w)
+                        .run(10, TimeUnit.SECONDS.toNanos(quick ? 2 : 5));
+                if (hpa != null) {
+                    new TftpLoad(new InetSocketAddress(InetAddress.getLoopbackAddress(), hpaPort), "1MiB.bin", small, blksize, w)
+                            .run(10, TimeUnit.SECONDS.toNanos(1));
+                }
+            }
+            List<Object[]> cells = new ArrayList<>();
+            for (int w : new int[]{1, 16}) {
+                for (int c : quick ? new int[]{10, 100} : new int[]{10, 100, 1000}) {
+                    cells.add(new Object[]{"1MiB.bin", small, c, w});
+                }
+                if (!quick) {
+                    for (int c : all ? new int[]{10, 100, 1000} : new int[]{10, 100}) {
+                        cells.add(new Object[]{"64MiB.bin", big, c, w});
+                    }
+                }
+            }
+            for (Object[] cell : cells) {
+                String file = (String) cell[0];
+                long size = (Long) cell[1];
+                int c = (Integer) cell[2];
+                int w = (Integer) cell[3];
+                rows.add(measure("kura", kura, kuraPort, file, size, c, w, secs));
+                if (hpa != null) {
+                    rows.add(measure("tftpd-hpa", hpa, hpaPort, file, size, c, w, secs));
+                }
+                if (!json) {
+                    System.err.printf("  done: %s x %d, windowsize %d%n", file, c, w);
+                }
+            }
+        } finally {
+            if (kura != null) {
+                kura.destroy();
+                kura.waitFor(10, TimeUnit.SECONDS);
+            }
+            if (hpa != null) {
+                hpa.destroy();
+                hpa.waitFor(10, TimeUnit.SECONDS);
+            }
+            if (ownRoot) {
+                try (Stream<Path> s = Files.list(root)) {
+                    for (Path p : s.toList()) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+                Files.deleteIfExists(root);
+            }
+        }
+        if (json) {
+            printJson(rows);
+        } else {
+            printTable(rows, secs);
+        }
+        return rows.stream().anyMatch(r -> r.server().equals("kura") && r.failures() > 0) ? 1 : 0;
+    }
+
+    private Row measure(String name, Process server, int port, String file, long size, int concurrency, int w, int secs)
+            throws InterruptedException {
+        RssSampler sampler = new RssSampler(server.pid());
+        Thread t = Thread.ofPlatform().daemon().start(sampler);
+        TftpLoad.Result r;
+        try {
+            r = new TftpLoad(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), file, size, blksize, w)
+                    .run(concurrency, TimeUnit.SECONDS.toNanos(secs));
+        } finally {
+            sampler.stop = true;
+            t.join();
+        }
+        Histogram h = r.transferNanos();
+        return new Row(name, file, concurrency, w, r.grantedWindowsize(), r.mbPerSecond(), r.transfersPerSecond(),
+                r.transfers(), r.failures(), h.getValueAtPercentile(99) / 1e6, sampler.peak.get() / 1048576.0, r.firstError());
+    }
+
+    /** Peak of the summed VmRSS of a process and its descendants, sampled every 50 ms. */
+    static final class RssSampler implements Runnable {
+        final long pid;
+        final AtomicLong peak = new AtomicLong();
+        volatile boolean stop;
+
+        RssSampler(long pid) {
+            this.pid = pid;
+        }
+
+        @Override
+        public void run() {
+            while (!stop) {
+                long sum = rss(pid);
+                for (ProcessHandle d : ProcessHandle.of(pid).map(ph -> ph.descendants().toList()).orElse(List.of())) {
+                    sum += rss(d.pid());
+                }
+                peak.accumulateAndGet(sum, Math::max);
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+
+        static long rss(long pid) {
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                    if (line.startsWith("VmRSS:")) {
+                        return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                    }
+                }
+            } catch (IOException | NumberFormatException e) {
+                // The process ended between listing and reading: it holds no memory any more.
+            }
+            return 0;
+        }
+    }
+
+    private Process startKura(Path root, int port) throws IOException {
+        Path cfg = root.getParent().resolve(root.getFileName() + ".yaml");
+        Files.writeString(cfg, """
+                tftp:
+                  listen: ["127.0.0.1:%d"]
+                  blksize-max: %d
+                  windowsize-max: 16
+                  max-transfers: 5000
+                  max-transfers-per-client: 5000
+                """.formatted(port, Math.max(blksize, 8)));
+        cfg.toFile().deleteOnExit();
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                "-Dlogback.configurationFile=none", "dev.kura.cli.Kura", "tftp", "--root", root.toString(),
+                "--config", cfg.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    }
+
+    /** Waits until the server answers an RRQ for a missing file with an ERROR. */
+    private static void awaitReady(int port, Process p) throws IOException, InterruptedException {
+        byte[] rrq = "\0\1kura-bench-probe-missing\0octet\0".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        try (DatagramSocket s = new DatagramSocket()) {
+            s.setSoTimeout(200);
+            while (System.nanoTime() < deadline) {
+                if (!p.isAlive()) {
+                    throw new IOException("server exited with " + p.exitValue() + " before answering on port " + port);
+                }
+                s.send(new DatagramPacket(rrq, rrq.length, InetAddress.getLoopbackAddress(), port));
+                try {
+                    DatagramPacket r = new DatagramPacket(new byte[600], 600);
+                    s.receive(r);
+                    return;
+                } catch (SocketTimeoutException e) {
+                    Thread.sleep(100);
+                }
+            }
+        }
+        throw new IOException("server on port " + port + " did not answer within 60 s");
+    }
+
+    private static int freePort() throws IOException {
+        try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static void writeRandom(Path p, long size) throws IOException {
+        Random r = new Random(size);
+        byte[] buf = new byte[1 << 20];
+        try (OutputStream o = Files.newOutputStream(p)) {
+            for (long done = 0; done < size; done += buf.length) {
+                r.nextBytes(buf);
+                o.write(buf, 0, (int) Math.min(buf.length, size - done));
+            }
+        }
+    }
+
+    private void printTable(List<Row> rows, int secs) {
+        System.out.printf(Locale.ROOT, "kura bench tftp: %d s per cell, blksize %d, 127.0.0.1, files on tmpfs, %d CPUs, kernel %s, JDK %s%n",
+                secs, blksize, Runtime.getRuntime().availableProcessors(), kernel(), Runtime.version());
+        System.out.printf(Locale.ROOT, "%-10s %-10s %6s %4s %5s %10s %12s %10s %9s %10s %10s%n",
+                "server", "file", "conc", "w", "w-got", "MB/s", "transfers/s", "transfers", "failures", "p99 ms", "RSS MiB");
+        for (Row r : rows) {
+            System.out.printf(Locale.ROOT, "%-10s %-10s %6d %4d %5d %10.1f %12.1f %10d %9d %10.1f %10.1f%n",
+                    r.server(), r.file().replace(".bin", ""), r.concurrency(), r.windowsize(), r.granted(), r.mbps(),
+                    r.tps(), r.transfers(), r.failures(), r.p99ms(), r.rssMiB());
+        }
+        for (Row k : rows) {
+            if (!k.server().equals("kura")) {
+                continue;
+            }
+            rows.stream().filter(h -> h.server().equals("tftpd-hpa") && h.file().equals(k.file())
+                            && h.concurrency() == k.concurrency() && h.windowsize() == k.windowsize() && h.mbps() > 0)
+                    .findFirst().ifPresent(h -> System.out.printf(Locale.ROOT,
+                            "ratio kura/tftpd-hpa %-9s x%-5d w%-2d: %.2fx MB/s%n", k.file().replace(".bin", ""),
+                            k.concurrency(), k.windowsize(), k.mbps() / h.mbps()));
+        }
+        rows.stream().filter(r -> r.error() != null).forEach(r -> System.out.printf("first failure, %s %s x%d w%d: %s%n",
+                r.server(), r.file(), r.concurrency(), r.windowsize(), r.error()));
+    }
+
+    private static String kernel() {
+        try {
+            return Files.readString(Path.of("/proc/sys/kernel/osrelease")).trim();
+        } catch (IOException e) {
+            return System.getProperty("os.version");
+        }
+    }
+
+    private static void printJson(List<Row> rows) {
+        StringBuilder sb = new StringBuilder("[\n");
+        for (int i = 0; i < rows.size(); i++) {
+            Row r = rows.get(i);
+            sb.append(String.format(Locale.ROOT,
+                    "  {\"server\":\"%s\",\"file\":\"%s\",\"concurrency\":%d,\"windowsize\":%d,\"windowsizeGranted\":%d,"
+                            + "\"mbPerSecond\":%.2f,\"transfersPerSecond\":%.2f,\"transfers\":%d,\"failures\":%d,"
+                            + "\"p99Ms\":%.2f,\"serverRssMiB\":%.1f}%s%n",
+                    r.server(), r.file(), r.concurrency(), r.windowsize(), r.granted(), r.mbps(), r.tps(), r.transfers(),
+                    r.failures(), r.p99ms(), r.rssMiB(), i + 1 < rows.size() ? "," : ""));
+        }
+        System.out.print(sb.append("]\n"));
+    }
+}
