@@ -29,6 +29,42 @@ class ProtocolTest extends ServerFixture {
     }
 
     @Test
+    void dualStackListenerServesIpv4AndIpv6() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/proc/net/if_inet6")),
+                "the kernel has IPv6 disabled: an IPv6 socket cannot be opened on this machine");
+        io = dev.kura.io.FileIo.create();
+        registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        server = TftpServer.start(defaults().withListen(java.util.List.of("[::]:0")), io, registry);
+        byte[] content = randomFile("v.bin", 3000, 13);
+        for (String host : new String[]{"127.0.0.1", "::1"}) {
+            InetSocketAddress a = new InetSocketAddress(java.net.InetAddress.getByName(host), server.port());
+            try (TestClient c = new TestClient(a)) {
+                TestClient.Result r = c.get("v.bin", "octet", Map.of("blksize", "1000"));
+                assertThat(r.ok()).as(host + ": " + r.errorMessage()).isTrue();
+                assertThat(r.data()).isEqualTo(content);
+            }
+        }
+    }
+
+    @Test
+    void aRepeatedRequestDoesNotStartASecondTransfer() throws Exception {
+        start(defaults());
+        randomFile("r.bin", 5000, 14);
+        try (TestClient c = new TestClient(address())) {
+            byte[] rrq = TestClient.request(1, "r.bin", "octet", Map.of());
+            c.sendTo(rrq, address());
+            c.sendTo(rrq, address());
+            java.util.Set<java.net.SocketAddress> tids = new java.util.HashSet<>();
+            DatagramPacket p;
+            while ((p = c.receive()) != null) {
+                tids.add(p.getSocketAddress());
+            }
+            assertThat(tids).as("DATA came from one transfer only").hasSize(1);
+        }
+        assertThat(registry.find("kura.tftp.requests.refused").tag("reason", "duplicate").counter().count()).isEqualTo(1);
+    }
+
+    @Test
     void modeNameIsCaseInsensitive() throws Exception {
         start(defaults());
         byte[] content = randomFile("a.bin", 700, 2);

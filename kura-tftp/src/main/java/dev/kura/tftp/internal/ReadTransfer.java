@@ -114,7 +114,7 @@ final class ReadTransfer extends Transfer {
             filling = null;
             produced++;
         }
-        held((long) (produced - base) * (4 + blksize) + (filling == null ? 0 : 4 + blksize) + source.heldBytes());
+        held((produced - base) * (4 + blksize) + (filling == null ? 0 : 4 + blksize) + source.heldBytes());
     }
 
     private void diskReady() {

@@ -90,22 +90,32 @@ final class RequestHandler extends SimpleChannelInboundHandler<DatagramPacket> {
             reply(listener, sender, Packets.ERR_ACCESS_VIOLATION, "writing is disabled on this server");
             return;
         }
+        int hash = content.hashCode();
+        Integer previous = ctx.requests.put(sender, hash);
+        if (previous != null && previous == hash) {
+            ctx.metrics.refused("duplicate");
+            ServerContext.LOG.debug("dropped a repeated request from {} (a transfer for it is under way)", sender);
+            return;
+        }
         String busy = ctx.limits.tryAcquire(sender.getAddress());
         if (busy != null) {
+            ctx.requests.remove(sender, hash);
             ctx.metrics.refused("busy");
             ServerContext.LOG.debug("refused {} from {}: {}", req.filename(), sender, busy);
             reply(listener, sender, Packets.ERR_NOT_DEFINED, busy);
             return;
         }
-        ctx.blocking.execute(() -> setUp(listener, sender, req, netascii));
+        ctx.blocking.execute(() -> setUp(listener, sender, req, netascii, hash));
     }
 
-    private void setUp(Channel listener, InetSocketAddress sender, Packets.Request req, boolean netascii) {
+    private void setUp(Channel listener, InetSocketAddress sender, Packets.Request req, boolean netascii, int hash) {
         Transfer t;
         try {
             t = req.opcode() == Packets.RRQ ? setUpRead(sender, req, netascii) : setUpWrite(sender, req, netascii);
+            t.requestHash = hash;
         } catch (RootJail.Refused e) {
             ctx.limits.release(sender.getAddress());
+            ctx.requests.remove(sender, hash);
             ctx.metrics.refused(e.code() == Packets.ERR_ACCESS_VIOLATION ? "access" : "not-found");
             if (e.code() == Packets.ERR_ACCESS_VIOLATION) {
                 ServerContext.LOG.warn("refused {} \"{}\" from {}: {}", req.opcode() == Packets.RRQ ? "RRQ" : "WRQ",
@@ -117,11 +127,13 @@ final class RequestHandler extends SimpleChannelInboundHandler<DatagramPacket> {
             return;
         } catch (Packets.MalformedPacketException e) {
             ctx.limits.release(sender.getAddress());
+            ctx.requests.remove(sender, hash);
             ctx.metrics.refused("option");
             reply(listener, sender, e.errorCode(), e.getMessage());
             return;
         } catch (IOException | RuntimeException e) {
             ctx.limits.release(sender.getAddress());
+            ctx.requests.remove(sender, hash);
             ctx.metrics.refused("io");
             ServerContext.LOG.warn("{} from {}: cannot open: {}", req.filename(), sender, e.toString());
             reply(listener, sender, Packets.ERR_ACCESS_VIOLATION, "cannot open " + req.filename());

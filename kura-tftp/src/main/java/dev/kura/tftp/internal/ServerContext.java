@@ -38,6 +38,13 @@ final class ServerContext {
     final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
     /** Runs the blocking parts of request set-up (path resolution, open, rename) off the event loops. */
     final ExecutorService blocking;
+    /**
+     * Requests being served, by client endpoint: the hash of the request's bytes. A client whose
+     * RRQ/WRQ went unanswered for a while sends it again; a second transfer for it would never be
+     * acknowledged (the client follows the first TID to answer) and would hold a slot until it
+     * timed out. So an identical request from an endpoint already being served is dropped.
+     */
+    final java.util.concurrent.ConcurrentHashMap<InetSocketAddress, Integer> requests = new java.util.concurrent.ConcurrentHashMap<>();
     private final Function<Boolean, ChannelFactory<? extends DatagramChannel>> channels;
 
     ServerContext(TftpConfig config, FileIo io, RootJail jail, TftpMetrics metrics, EventLoopGroup group,
@@ -61,7 +68,7 @@ final class ServerContext {
         int recv = transfer.receiveBufferSize();
         new Bootstrap().group(transfer.loop)
                 .channelFactory(channels.apply(v6))
-                .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(recv))
+                .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(recv))
                 .handler(transfer)
                 .bind(new InetSocketAddress(v6 ? "::" : "0.0.0.0", 0))
                 .addListener(f -> {

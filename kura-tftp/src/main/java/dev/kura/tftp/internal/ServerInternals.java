@@ -71,7 +71,7 @@ public final class ServerInternals {
                     factory = NioDatagramChannel::new;
                 }
                 Channel ch = new Bootstrap().group(group).channelFactory(factory)
-                        .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(2048))
+                        .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(2048))
                         .option(ChannelOption.SO_RCVBUF, 4 << 20)
                         .handler(handler)
                         .bind(bindTo).syncUninterruptibly().channel();

@@ -41,6 +41,8 @@ abstract class Transfer extends ChannelInboundHandlerAdapter {
     private boolean finished;
     private boolean released;
     private long held;
+    /** Hash of the request that started this transfer (see {@link ServerContext#requests}). */
+    int requestHash;
 
     Transfer(ServerContext ctx, InetSocketAddress client, String filename, Negotiation opts, String kind,
              io.netty.channel.EventLoop loop) {
@@ -224,6 +226,7 @@ abstract class Transfer extends ChannelInboundHandlerAdapter {
         if (!released) {
             released = true;
             ctx.limits.release(client.getAddress());
+            ctx.requests.remove(client, requestHash);
         }
     }
 
