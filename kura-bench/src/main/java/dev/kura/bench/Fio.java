@@ -28,7 +28,12 @@ import java.util.concurrent.TimeUnit;
  *         Duration.ofSeconds(60));
  * report.add(r.toRow("cold rand 4k", "fio io_uring", 32));
  * }</pre>
- * {@link #run} adds {@code --output-format=json}, {@code --group_reporting} (one aggregate for all
+ * {@link #run} also reads {@code getrusage(RUSAGE_CHILDREN)} before starting fio and after
+ * reaping it, which gives the CPU time and context switches of the whole fio process tree, all
+ * threads included, measured as {@link ProcessUsage} measures kura, start-up included (see
+ * {@link FioResult#toRow}).
+ *
+ * <p>{@link #run} adds {@code --output-format=json}, {@code --group_reporting} (one aggregate for all
  * jobs), {@code --lat_percentiles=1} and {@code --percentile_list=50:95:99} so that the percentiles
  * are of the total latency (submission to completion), as kura's are.
  *
@@ -118,6 +123,7 @@ public final class Fio {
             cmd.addAll(args);
             cmd.addAll(List.of("--output-format=json", "--output=" + out, "--group_reporting",
                     "--lat_percentiles=1", "--percentile_list=50:95:99"));
+            ProcessUsage before = ProcessUsage.children();
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             byte[] console = p.getInputStream().readAllBytes();
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -129,7 +135,9 @@ public final class Fio {
                 throw new FioException("fio exited with " + p.exitValue() + ": "
                         + new String(console, StandardCharsets.UTF_8).strip(), null);
             }
-            return parse(text);
+            ProcessUsage after = ProcessUsage.children();
+            FioResult r = parse(text);
+            return before == null || after == null ? r : r.withProcess(after.minus(before));
         } catch (IOException e) {
             throw new FioException("cannot run fio: " + e.getMessage(), e);
         } catch (InterruptedException e) {
@@ -152,8 +160,9 @@ public final class Fio {
      *
      * <p>CPU time: fio reports per job {@code usr_cpu} and {@code sys_cpu} as a percentage of
      * {@code job_runtime} (milliseconds, summed over the jobs under group reporting), measured with
-     * {@code getrusage} in each job; so CPU time = (usr_cpu + sys_cpu) / 100 * job_runtime. fio's
-     * own main process is not included. {@code ctx} is the jobs' context switches.
+     * {@code getrusage(RUSAGE_THREAD)} in each job thread (fio's {@code fio_getrusage}); so CPU time
+     * = (usr_cpu + sys_cpu) / 100 * job_runtime. Neither fio's main process nor io_uring's io-wq
+     * workers are included. {@code ctx} is the job threads' context switches.
      *
      * @throws FioException when the text is not such a report
      */
@@ -199,7 +208,7 @@ public final class Fio {
         return new FioResult(root.path("fio version").asText("fio"), ios, bytes, iops, bw / 1e6,
                 percentileUs(pct, "50.000000"), percentileUs(pct, "95.000000"), percentileUs(pct, "99.000000"),
                 cpuMs * 1e3, usrMs * 1e3, ctx, jobs.get(0).path("usr_cpu").asDouble(),
-                jobs.get(0).path("sys_cpu").asDouble());
+                jobs.get(0).path("sys_cpu").asDouble(), null);
     }
 
     private static Double percentileUs(JsonNode pct, String key) {

@@ -9,7 +9,11 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -43,8 +47,8 @@ public final class IoBenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--quick", description = "Short run (< 1 min): inflight 1 and 32, ${sys:line.separator}"
-            + "  200 ms warm-up and 1 s per row, 256 MiB cold and 64 MiB warm files.")
+    @Option(names = "--quick", description = "Short run (under a minute): inflight 1 and 32, 200 ms warm-up"
+            + " and 1 s per row, 256 MiB cold and 64 MiB warm files.")
     boolean quick;
 
     @Option(names = "--json", description = "Print one JSON array, one object per row, instead of the table.")
@@ -73,13 +77,14 @@ public final class IoBenchCommand implements Callable<Integer> {
             description = "Operations in flight, comma-separated (default: 1,32,256; --quick 1,32).")
     List<Integer> inflight;
 
-    @Option(names = "--workload", paramLabel = "W", split = ",",
+    @Option(names = "--workload", paramLabel = "W", split = ",", converter = WorkloadConverter.class,
             description = "cold-rand-4k, cold-seq-1m, warm-rand-4k, warm-seq-1m, comma-separated (default: all).")
-    List<String> workloads;
+    List<IoWorkload> workloads;
 
     @Option(names = "--backend", paramLabel = "B", split = ",", defaultValue = "nio,io_uring",
+            converter = BackendConverter.class,
             description = "Backends to run, comma-separated (default: ${DEFAULT-VALUE}).")
-    List<String> backends;
+    List<Backend> backends;
 
     @Option(names = "--warmup", paramLabel = "TIME", converter = Units.DurationConverter.class,
             description = "Warm-up before each row, e.g. 500ms (default: 1s, --quick 200ms).")
@@ -109,33 +114,52 @@ public final class IoBenchCommand implements Callable<Integer> {
         IoBench.Plan plan = new IoBench.Plan(dir, warmDir,
                 size != null ? size : quick ? 256L << 20 : 1L << 30,
                 warmSize != null ? warmSize : quick ? 64L << 20 : 256L << 20,
-                workloads == null ? List.of(IoWorkload.values()) : workloads.stream().map(IoWorkload::parse).toList(),
+                workloads == null ? List.of(IoWorkload.values()) : workloads.stream().distinct().toList(),
                 inflight != null ? inflight : quick ? List.of(1, 32) : List.of(1, 32, 256),
-                backends.stream().map(Backend::parse).distinct().toList(),
+                backends.stream().distinct().toList(),
                 warmup != null ? warmup : quick ? Duration.ofMillis(200) : Duration.ofSeconds(1),
                 duration != null ? duration : quick ? Duration.ofSeconds(1) : Duration.ofSeconds(4),
                 !noFio, !noInstall);
         if (plan.measure().isZero()) {
             throw new IllegalArgumentException("--duration must be positive");
         }
-        java.io.PrintStream log = new java.io.PrintStream(new WriterOutputStream(err), true,
-                java.nio.charset.StandardCharsets.UTF_8);
+        long t0 = System.nanoTime();
+        PrintStream log = new PrintStream(new WriterOutputStream(err), true, StandardCharsets.UTF_8);
         BenchReport report = new IoBench(plan, log).run();
         if (json) {
             out.println(report.toJson());
         } else {
-            java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
-            report.printText(new java.io.PrintStream(text, true, java.nio.charset.StandardCharsets.UTF_8));
-            out.print(text.toString(java.nio.charset.StandardCharsets.UTF_8));
+            ByteArrayOutputStream text = new ByteArrayOutputStream();
+            report.printText(new PrintStream(text, true, StandardCharsets.UTF_8));
+            out.print(text.toString(StandardCharsets.UTF_8));
         }
         out.flush();
+        log.printf("kura bench io: %d rows in %.1f s%n", report.rows().size(), (System.nanoTime() - t0) / 1e9);
         return 0;
     }
 
+    static final class WorkloadConverter implements CommandLine.ITypeConverter<IoWorkload> {
+        @Override
+        public IoWorkload convert(String value) {
+            return IoWorkload.parse(value);
+        }
+    }
+
+    static final class BackendConverter implements CommandLine.ITypeConverter<Backend> {
+        @Override
+        public Backend convert(String value) {
+            Backend b = Backend.parse(value);
+            if (b == Backend.AUTO) {
+                throw new CommandLine.TypeConversionException("name the backends to benchmark: nio, io_uring");
+            }
+            return b;
+        }
+    }
+
     /** Lets the progress log, a PrintStream, go to picocli's error writer (which tests capture). */
-    private static final class WriterOutputStream extends java.io.OutputStream {
+    private static final class WriterOutputStream extends OutputStream {
         private final PrintWriter w;
-        private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
 
         WriterOutputStream(PrintWriter w) {
             this.w = w;
@@ -151,7 +175,7 @@ public final class IoBenchCommand implements Callable<Integer> {
 
         @Override
         public synchronized void flush() {
-            w.print(line.toString(java.nio.charset.StandardCharsets.UTF_8));
+            w.print(line.toString(StandardCharsets.UTF_8));
             w.flush();
             line.reset();
         }

@@ -60,6 +60,7 @@ public record ProcessUsage(long userNanos, long systemNanos, long voluntaryCtxSw
                            long involuntaryCtxSwitches, String source) {
 
     private static final int RUSAGE_SELF = 0;
+    private static final int RUSAGE_CHILDREN = -1;
     /** {@code sizeof(struct rusage)} on 64-bit Linux: two {@code struct timeval}, then 14 longs. */
     private static final long RUSAGE_SIZE = 144;
     private static final long RU_UTIME = 0;
@@ -132,6 +133,33 @@ public record ProcessUsage(long userNanos, long systemNanos, long voluntaryCtxSw
             }
         }
         return fromProc();
+    }
+
+    /**
+     * The usage of this process's children that have terminated and been waited for, and of their
+     * own waited-for descendants: {@code getrusage(RUSAGE_CHILDREN)}. Read it before starting a
+     * child and after {@link Process#waitFor()} to get the child's whole usage, all its threads
+     * included (see {@link Fio#run}). Any other child reaped in between is counted too.
+     *
+     * @return the usage, or null when the native call is unavailable ({@code /proc} has no
+     *     equivalent that includes the children's threads)
+     */
+    public static ProcessUsage children() {
+        if (GETRUSAGE == null) {
+            return null;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ru = arena.allocate(RUSAGE_SIZE, 8);
+            int rc = (int) GETRUSAGE.invokeExact(RUSAGE_CHILDREN, ru);
+            if (rc != 0) {
+                return null;
+            }
+            return new ProcessUsage(timeval(ru, RU_UTIME), timeval(ru, RU_STIME),
+                    ru.get(ValueLayout.JAVA_LONG, RU_NVCSW), ru.get(ValueLayout.JAVA_LONG, RU_NIVCSW),
+                    "getrusage-children");
+        } catch (Throwable e) {
+            return null;
+        }
     }
 
     /** True when {@link #now()} uses {@code getrusage} rather than the coarser {@code /proc} fallback. */

@@ -33,7 +33,12 @@ class FioTest {
         assertThat(r.ctxSwitchesPerOp()).isCloseTo(11759.0 / 11757, within(1e-9));
         BenchRow row = r.toRow("cold rand 4k", "fio psync", 2);
         assertThat(row.opsPerS()).isEqualTo(r.iops());
-        assertThat(row.note()).contains("fio-3.33").contains("usr 4.3%").contains("sys 19.5%").contains("ctx 11759");
+        assertThat(r.process()).isNull();
+        // the columns are fio's own figures
+        assertThat(row.cpuUsPerOp()).isEqualTo(r.cpuUsPerOp());
+        assertThat(row.ctxSwitchesPerOp()).isEqualTo(r.ctxSwitchesPerOp());
+        assertThat(row.note()).contains("fio-3.33").contains("usr 4.3%").contains("sys 19.5%")
+                .doesNotContain("whole fio");
     }
 
     @Test
@@ -55,6 +60,13 @@ class FioTest {
             assertThat(r.ios()).isPositive();
             assertThat(r.p50Us()).isNotNull().isPositive();
             assertThat(r.cpuMicros()).isPositive();
+            // the whole fio process tree (RUSAGE_CHILDREN) includes the job threads fio measures itself
+            assertThat(r.process()).isNotNull();
+            assertThat(r.process().cpuNanos() / 1e3).isGreaterThanOrEqualTo(r.cpuMicros() * 0.99 - 1000);
+            assertThat(r.process().ctxSwitches()).isGreaterThanOrEqualTo(r.ctx());
+            BenchRow row = r.toRow("w", "fio psync", 1);
+            assertThat(row.cpuUsPerOp()).isEqualTo(r.cpuUsPerOp());
+            assertThat(row.note()).contains("whole fio incl. start-up");
             assertThatThrownBy(() -> Fio.run(fio, List.of("--name=t", "--filename=" + file, "--rw=nonsense"),
                     Duration.ofSeconds(30))).isInstanceOf(Fio.FioException.class).hasMessageContaining("exited");
         } finally {

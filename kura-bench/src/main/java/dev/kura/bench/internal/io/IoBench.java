@@ -45,6 +45,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * wrapping at the end of the file; fio psync with N jobs reads N consecutive regions of the file
  * ({@code --offset_increment}), one per job.
  *
+ * <p>fio runs without a ramp time: it has no JIT to warm up, and its whole-process CPU time
+ * (start-up included, shown in the note, see {@link FioResult#toRow}) is then divided by
+ * operations that all count.
+ *
  * <p>Cold files are opened with {@link OpenFlag#DIRECT} and read into 4096-aligned native buffers;
  * warm files (tmpfs) are read buffered, and fio gets {@code --direct=0}.
  */
@@ -196,9 +200,9 @@ public final class IoBench {
 
     private BenchRow runFio(Path fio, IoWorkload w, Backend b, int inflight, Path file, long size) {
         String name = fioName(b);
-        List<String> args = fioArgs(w, b, inflight, file, size, plan.warmup(), plan.measure());
+        List<String> args = fioArgs(w, b, inflight, file, size, plan.measure());
         try {
-            Duration timeout = plan.warmup().plus(plan.measure()).plusSeconds(60);
+            Duration timeout = plan.measure().plusSeconds(60);
             FioResult r = Fio.run(fio, args, timeout);
             BenchRow row = r.toRow(w.label(), name, inflight);
             progress(row);
@@ -210,13 +214,11 @@ public final class IoBench {
     }
 
     /** fio's options for the reference of backend {@code b} (see the class comment). */
-    static List<String> fioArgs(IoWorkload w, Backend b, int inflight, Path file, long size, Duration warmup,
-                                Duration measure) {
+    static List<String> fioArgs(IoWorkload w, Backend b, int inflight, Path file, long size, Duration measure) {
         int bs = w.blockSize();
         List<String> a = new ArrayList<>(List.of("--name=kura-" + w.name().toLowerCase(java.util.Locale.ROOT),
                 "--filename=" + file, "--rw=" + w.fioRw(), "--bs=" + bs, "--direct=" + (w.cold() ? 1 : 0),
-                "--time_based", "--runtime=" + Math.max(1, measure.toMillis()) + "ms",
-                "--ramp_time=" + warmup.toMillis() + "ms", "--invalidate=0"));
+                "--time_based", "--runtime=" + Math.max(1, measure.toMillis()) + "ms", "--invalidate=0"));
         if (w.random()) {
             a.add("--norandommap");
             a.add("--randrepeat=0");
