@@ -47,8 +47,8 @@ public final class IoBenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--quick", description = "Short run (under a minute): inflight 1 and 32, 200 ms warm-up"
-            + " and 1 s per row, 256 MiB cold and 64 MiB warm files.")
+    @Option(names = "--quick", description = "Short run (under a minute): inflight 1 and 32, 150 ms warm-up"
+            + " and 600 ms per row, 256 MiB cold and 64 MiB warm files.")
     boolean quick;
 
     @Option(names = "--json", description = "Print one JSON array, one object per row, instead of the table.")
@@ -87,11 +87,11 @@ public final class IoBenchCommand implements Callable<Integer> {
     List<Backend> backends;
 
     @Option(names = "--warmup", paramLabel = "TIME", converter = Units.DurationConverter.class,
-            description = "Warm-up before each row, e.g. 500ms (default: 1s, --quick 200ms).")
+            description = "Warm-up before each row, e.g. 500ms (default: 1s, --quick 150ms).")
     Duration warmup;
 
     @Option(names = "--duration", paramLabel = "TIME", converter = Units.DurationConverter.class,
-            description = "Measured time per row, e.g. 5s (default: 4s, --quick 1s).")
+            description = "Measured time per row, e.g. 5s (default: 4s, --quick 600ms).")
     Duration duration;
 
     @Option(names = "--no-fio", negatable = false, description = "Do not run fio (no reference rows, no ratios to fio).")
@@ -117,8 +117,8 @@ public final class IoBenchCommand implements Callable<Integer> {
                 workloads == null ? List.of(IoWorkload.values()) : workloads.stream().distinct().toList(),
                 inflight != null ? inflight : quick ? List.of(1, 32) : List.of(1, 32, 256),
                 backends.stream().distinct().toList(),
-                warmup != null ? warmup : quick ? Duration.ofMillis(200) : Duration.ofSeconds(1),
-                duration != null ? duration : quick ? Duration.ofSeconds(1) : Duration.ofSeconds(4),
+                warmup != null ? warmup : quick ? Duration.ofMillis(150) : Duration.ofSeconds(1),
+                duration != null ? duration : quick ? Duration.ofMillis(600) : Duration.ofSeconds(4),
                 !noFio, !noInstall);
         if (plan.measure().isZero()) {
             throw new IllegalArgumentException("--duration must be positive");

@@ -51,7 +51,7 @@ final class IoTargets {
             return;
         }
         if (!row.ran()) {
-            report.addNote(what + ": not measured (io_uring did not run: " + row.error() + ")");
+            report.addNote(what + ": not measured (io_uring did not run, see its row)");
             return;
         }
         Ratio ratio = row.ratios().stream().filter(x -> x.vs().equals(vs)).findFirst().orElse(null);
