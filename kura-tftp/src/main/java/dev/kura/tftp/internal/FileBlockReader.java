@@ -66,7 +66,14 @@ final class FileBlockReader implements BlockSource {
         long offset = nextOffset;
         nextOffset += chunk;
         MemorySegment seg = MemorySegment.ofBuffer(s.buf.nioBuffer(0, chunk));
-        file.readFullyAsync(seg, offset).whenComplete((n, err) -> loop.execute(() -> completed(s, n, err)));
+        file.readFullyAsync(seg, offset).whenComplete((n, err) -> {
+            try {
+                loop.execute(() -> completed(s, n, err));
+            } catch (java.util.concurrent.RejectedExecutionException stopped) {
+                // The server stopped while the read was in flight: nobody will take the bytes.
+                s.buf.release();
+            }
+        });
     }
 
     private void completed(Slot s, Long n, Throwable err) {

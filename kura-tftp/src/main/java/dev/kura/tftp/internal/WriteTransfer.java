@@ -300,7 +300,7 @@ final class WriteTransfer extends Transfer {
         }
         resourcesReleased = true;
         boolean delete = deleteOnRelease;
-        ctx.blocking.execute(() -> {
+        Runnable task = () -> {
             try {
                 file.close();
             } catch (IOException ignored) {
@@ -313,7 +313,13 @@ final class WriteTransfer extends Transfer {
                     ServerContext.LOG.warn("WRQ: cannot delete temporary file {}: {}", temp, e.getMessage());
                 }
             }
-        });
+        };
+        try {
+            ctx.blocking.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // The server is shutting down: clean up here rather than leave the file behind.
+            task.run();
+        }
     }
 
     @Override
