@@ -38,6 +38,7 @@ abstract class Transfer extends ChannelInboundHandlerAdapter {
     long bytes;
     private int tries;
     private ScheduledFuture<?> timer;
+    private long deadline = Long.MAX_VALUE;
     private boolean finished;
     private boolean released;
     private long held;
@@ -125,24 +126,43 @@ abstract class Transfer extends ChannelInboundHandlerAdapter {
         armTimer();
     }
 
+    /**
+     * (Re)starts the retransmission timer. An ACK restarts it on every window, so instead of
+     * cancelling and scheduling a task each time, only the deadline moves; the one scheduled task,
+     * when it runs early, schedules itself again for the rest.
+     */
     final void armTimer() {
-        if (timer != null) {
-            timer.cancel(false);
-        }
         long t = Math.min(opts.timeoutNanos() << Math.min(tries, 20),
                 Math.max(opts.timeoutNanos(), ctx.config.maxTimeout().toNanos()));
-        timer = ch.eventLoop().schedule(this::timeoutFired, t, TimeUnit.NANOSECONDS);
+        deadline = System.nanoTime() + t;
+        if (timer == null) {
+            timer = ch.eventLoop().schedule(this::tick, t, TimeUnit.NANOSECONDS);
+        }
     }
 
     final void cancelTimer() {
+        deadline = Long.MAX_VALUE;
         if (timer != null) {
             timer.cancel(false);
             timer = null;
         }
     }
 
-    private void timeoutFired() {
+    private void tick() {
         timer = null;
+        if (deadline == Long.MAX_VALUE) {
+            return;
+        }
+        long left = deadline - System.nanoTime();
+        if (left > 0) {
+            timer = ch.eventLoop().schedule(this::tick, left, TimeUnit.NANOSECONDS);
+            return;
+        }
+        timeoutFired();
+    }
+
+    private void timeoutFired() {
+        deadline = Long.MAX_VALUE;
         if (dallying()) {
             dallyEnded();
             return;
