@@ -105,31 +105,37 @@ public record TftpConfig(List<String> listen, String root, int blksizeMax, int w
         return new TftpConfig(null, root, 0, 0, null, null, 0, 0, 0, null, null, null);
     }
 
+    /** A copy serving {@code r} (what {@code --root} does). */
     public TftpConfig withRoot(String r) {
         return new TftpConfig(listen, r, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, maxTransfers,
                 maxTransfersPerClient, readChunk, metricsListen, write);
     }
 
+    /** A copy listening on {@code l} ({@code host:port} each; what {@code --listen} does). */
     public TftpConfig withListen(List<String> l) {
         return new TftpConfig(l, root, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, maxTransfers,
                 maxTransfersPerClient, readChunk, metricsListen, write);
     }
 
+    /** A copy with {@code tftp.max-transfers} and {@code tftp.max-transfers-per-client} set. */
     public TftpConfig withLimits(int total, int perClient) {
         return new TftpConfig(listen, root, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, total,
                 perClient, readChunk, metricsListen, write);
     }
 
+    /** A copy with {@code tftp.timeout}, {@code tftp.max-timeout} and {@code tftp.retries} set. */
     public TftpConfig withTimeouts(Duration t, Duration max, int r) {
         return new TftpConfig(listen, root, blksizeMax, windowsizeMax, t, max, r, maxTransfers,
                 maxTransfersPerClient, readChunk, metricsListen, write);
     }
 
+    /** A copy with {@code tftp.blksize-max} and {@code tftp.windowsize-max} set. */
     public TftpConfig withMaxima(int blksize, int windowsize) {
         return new TftpConfig(listen, root, blksize, windowsize, timeout, maxTimeout, retries, maxTransfers,
                 maxTransfersPerClient, readChunk, metricsListen, write);
     }
 
+    /** A copy with the {@code tftp.write} settings {@code w}. */
     public TftpConfig withWrite(Write w) {
         return new TftpConfig(listen, root, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, maxTransfers,
                 maxTransfersPerClient, readChunk, metricsListen, w);
