@@ -112,6 +112,18 @@ class RealClientsTest extends ServerFixture {
     }
 
     @Test
+    void curlNetasciiGetsTheWireForm() throws Exception {
+        start(defaults());
+        String text = "a\nb\r\nc\rd\n".repeat(200);
+        Files.writeString(root.resolve("t.txt"), text);
+        // curl asks for netascii but stores the bytes as they came: the RFC 764 form.
+        Run r = run("curl", "-sS", "-o", "t.txt", "tftp://127.0.0.1:" + port() + "/t.txt;mode=netascii");
+        assertThat(r.exit()).as(r.output()).isZero();
+        String wire = text.replace("\r", "\r\0").replace("\n", "\r\n");
+        assertThat(sha256(work.resolve("t.txt"))).isEqualTo(sha256(wire.getBytes(StandardCharsets.US_ASCII)));
+    }
+
+    @Test
     void traversalFromRealClientsIsRefused() throws Exception {
         start(defaults());
         Files.writeString(root.resolve("ok.txt"), "ok");
