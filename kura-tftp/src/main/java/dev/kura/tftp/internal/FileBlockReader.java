@@ -14,7 +14,7 @@ import java.lang.foreign.MemorySegment;
  * <p>Two chunk buffers of {@code chunk} bytes take turns: while blocks are cut from one, the
  * next chunk of the file is already being read into the other ({@link IoFile#readFullyAsync}), so
  * the network side finds the following window's bytes in memory when the current window is
- * acknowledged. Memory held: two chunks (default 2 x 16 KiB), whatever the file size.
+ * acknowledged. Memory held: two chunks (default 2 x 32 KiB, the 64 KiB of the memory target), whatever the file size.
  *
  * <p>Invariant: a buffer with a read in flight is never touched nor released until the read's
  * future completes (kura-io's buffer contract); {@link #close} defers the release of such a buffer
