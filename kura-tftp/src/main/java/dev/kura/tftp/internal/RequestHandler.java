@@ -56,6 +56,12 @@ final class RequestHandler extends SimpleChannelInboundHandler<DatagramPacket> {
         }
     }
 
+    /** A socket error on the listener (e.g. an ICMP error for a reply): logged, the listener keeps serving. */
+    @Override
+    public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
+        ServerContext.LOG.debug("listener {}: socket error: {}", c.channel().localAddress(), cause.toString());
+    }
+
     private void reply(Channel listener, InetSocketAddress to, int code, String message) {
         listener.writeAndFlush(new DatagramPacket(Packets.error(ctx.alloc, code, message), to), listener.voidPromise());
     }

@@ -102,6 +102,15 @@ abstract class Transfer extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * A failed send or receive on this socket (e.g. an ICMP error reported by the kernel): logged;
+     * the timer decides whether the transfer goes on.
+     */
+    @Override
+    public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
+        ServerContext.LOG.debug("{} {} {}: socket error: {}", kind, client, filename, cause.toString());
+    }
+
     /** A packet from the client (not ERROR); malformed ones may be dropped or answered. */
     abstract void handle(int opcode, ByteBuf packet);
 
