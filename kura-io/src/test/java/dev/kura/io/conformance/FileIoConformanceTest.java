@@ -775,6 +775,38 @@ public abstract class FileIoConformanceTest {
         }
     }
 
+    // ---- EIO from a damaged disk ---------------------------------------------------------------------
+
+    /**
+     * Reads of a region the kernel cannot read back (a corrupted block of a real loop-mounted
+     * squashfs, see {@link CorruptSquashfs}) fail with EIO naming the file, in every form; the
+     * rest of the file still reads, and the file stays usable after the error.
+     */
+    @Test
+    void eioFromADamagedFilesystem() throws Throwable {
+        try (CorruptSquashfs fs = new CorruptSquashfs(dir)) {
+            Path p = fs.file();
+            byte[] expected = CorruptSquashfs.content();
+            try (IoFile f = io.open(p, OpenFlag.READ)) {
+                assertThat(f.size()).isEqualTo(CorruptSquashfs.FILE_SIZE);
+                MemorySegment buf = segment(4096);
+                IoException e = expectIo(Errno.EIO, p, () -> f.read(buf, 0));
+                assertThat(e.operation()).isEqualTo("read");
+                expectIo(Errno.EIO, p, f.readAsync(buf, 4096));
+                expectIo(Errno.EIO, p, () -> f.read(ByteBuffer.allocateDirect(100), 1000));
+                expectIo(Errno.EIO, p, f.readFullyAsync(segment(CorruptSquashfs.FILE_SIZE), 0));
+                expectIo(Errno.EIO, p, () -> f.readFully(segment(8192), 0));
+
+                long at = 2L * CorruptSquashfs.BLOCK_SIZE;
+                MemorySegment good = segment(CorruptSquashfs.BLOCK_SIZE);
+                assertThat(f.readFully(good, at)).isEqualTo(CorruptSquashfs.BLOCK_SIZE);
+                assertThat(good.mismatch(MemorySegment.ofArray(expected).asSlice(at, CorruptSquashfs.BLOCK_SIZE)))
+                        .isEqualTo(-1);
+                expectIo(Errno.EIO, p, () -> f.read(buf, 0));
+            }
+        }
+    }
+
     // ---- EACCES -------------------------------------------------------------------------------------
 
     /**
