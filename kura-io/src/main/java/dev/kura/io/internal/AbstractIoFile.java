@@ -151,8 +151,16 @@ public abstract class AbstractIoFile implements IoFile {
         return null;
     }
 
+    /**
+     * The most bytes one transfer moves: Linux's {@code MAX_RW_COUNT} ({@code INT_MAX & PAGE_MASK},
+     * include/linux/fs.h), which read(2)/write(2) cap at anyway. Page-aligned, so that a large
+     * O_DIRECT transfer stays aligned, and small enough for {@code MemorySegment.asByteBuffer}
+     * (which refuses Integer.MAX_VALUE).
+     */
+    static final long MAX_TRANSFER = 0x7ffff000L;
+
     private static MemorySegment clamp(MemorySegment seg) {
-        return seg.byteSize() > Integer.MAX_VALUE ? seg.asSlice(0, Integer.MAX_VALUE) : seg;
+        return seg.byteSize() > MAX_TRANSFER ? seg.asSlice(0, MAX_TRANSFER) : seg;
     }
 
     // ---- asynchronous forms -------------------------------------------------------------------

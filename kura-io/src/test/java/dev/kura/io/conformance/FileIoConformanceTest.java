@@ -978,7 +978,7 @@ public abstract class FileIoConformanceTest {
         long size = 2 * GiB + (1 << 20);
         Path p = dir.resolve("huge");
         try (IoFile f = io.open(p, OpenFlag.READ, OpenFlag.WRITE, OpenFlag.CREATE);
-             Arena big = Arena.ofConfined()) {
+             Arena big = Arena.ofShared()) {
             MemorySegment seg = big.allocate(size, 4096);
             for (long at = 0; at < size; at += 1 << 20) {
                 seg.set(ValueLayout.JAVA_LONG_UNALIGNED, at, at ^ 0x5A5A5A5A5A5A5A5AL);
