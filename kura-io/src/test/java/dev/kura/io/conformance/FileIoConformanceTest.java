@@ -140,6 +140,21 @@ public abstract class FileIoConformanceTest {
         return arena.allocate(Math.max(size, 1), 4096).asSlice(0, size);
     }
 
+    // ---- backend ------------------------------------------------------------------------------
+
+    @Test
+    void backendReportsWhatRunsAndWhy() {
+        assertThat(io.backend()).isNotEqualTo(dev.kura.io.Backend.AUTO);
+        if (config().backend() != dev.kura.io.Backend.AUTO) {
+            assertThat(io.backend()).isEqualTo(config().backend());
+        }
+        assertThat(io.info().backend()).isEqualTo(io.backend());
+        assertThat(io.info().requested()).isEqualTo(config().backend());
+        assertThat(io.info().reason()).isNotBlank();
+        assertThat(io.info().kernelRelease()).isNotBlank();
+        assertThat(io.info().rings()).isPositive();
+    }
+
     // ---- open ---------------------------------------------------------------------------------
 
     @Test
@@ -298,6 +313,42 @@ public abstract class FileIoConformanceTest {
             assertThat(Bytes.firstMismatch(MemorySegment.ofArray(onDisk).asSlice(offset), 7, offset)).isEqualTo(-1);
             for (int i = 0; i < offset; i++) {
                 assertThat(onDisk[i]).as("hole byte %d", i).isZero();
+            }
+        }
+    }
+
+    /** A ByteBuffer transfers exactly its bytes from position to limit, and nothing around them. */
+    @Test
+    void byteBufferTransfersOnlyPositionToLimit() throws Throwable {
+        Path p = dir.resolve("window");
+        try (IoFile f = io.open(p, OpenFlag.READ, OpenFlag.WRITE, OpenFlag.CREATE)) {
+            for (ByteBuffer src : List.of(ByteBuffer.allocate(1000), ByteBuffer.allocateDirect(1000))) {
+                src.put(Bytes.array(131, 0, 1000)).position(100).limit(700);
+                while (src.hasRemaining()) {
+                    f.write(src, 5000 + src.position() - 100);
+                }
+                assertThat(src.position()).isEqualTo(700);
+                assertThat(src.limit()).isEqualTo(700);
+            }
+            assertThat(f.size()).isEqualTo(5600);
+            for (boolean async : new boolean[] {false, true}) {
+                for (ByteBuffer dst : List.of(ByteBuffer.allocate(1000), ByteBuffer.allocateDirect(1000))) {
+                    for (int i = 0; i < 1000; i++) {
+                        dst.put(i, (byte) 0x5A);
+                    }
+                    dst.position(300).limit(500);
+                    while (dst.hasRemaining()) {
+                        long at = 5000 + dst.position() - 200;
+                        int n = async ? await(f.readAsync(dst, at)) : f.read(dst, at);
+                        assertThat(n).isPositive();
+                    }
+                    assertThat(dst.position()).isEqualTo(500);
+                    ByteBuffer whole = dst.duplicate().clear();
+                    for (int i = 0; i < 1000; i++) {
+                        byte want = i >= 300 && i < 500 ? Bytes.at(131, i - 100) : (byte) 0x5A;
+                        assertThat(whole.get(i)).as("byte %d of the buffer", i).isEqualTo(want);
+                    }
+                }
             }
         }
     }
@@ -702,6 +753,65 @@ public abstract class FileIoConformanceTest {
         expectIo(Errno.EBADF, p, f.fsyncAsync());
         expectIo(Errno.EBADF, p, f::size);
         f.close(); // a second close is a no-op
+    }
+
+    /**
+     * The memory-safety contract: a future completes only after the kernel (or pool thread) has
+     * let go of its buffer, even when the caller cancels it. A buffer whose future is done may be
+     * reused at once; so right after {@code cancel(true)}, each buffer whose future reports done is
+     * refilled with a marker, and once the file is closed (which waits for every operation) no
+     * marker may have been overwritten by file data. Every future must still complete.
+     */
+    @Test
+    void cancelNeverCompletesAFutureWhileItsBufferIsInUse() throws Throwable {
+        int ops = 600;
+        int len = 16384;
+        Path p = file("cancel", 141, 1 << 20);
+        IoFile f = io.open(p, OpenFlag.READ);
+        List<MemorySegment> bufs = new ArrayList<>();
+        List<CompletableFuture<?>> futures = new ArrayList<>();
+        boolean[] reused = new boolean[ops];
+        for (int i = 0; i < ops; i++) {
+            MemorySegment b = segment(len);
+            bufs.add(b);
+            long at = (i % 64) * (long) len;
+            futures.add(switch (i % 4) {
+                case 0 -> f.readAsync(b, at);
+                case 1 -> f.readFullyAsync(b, at);
+                case 2 -> f.readAsync(b.asByteBuffer(), at);
+                default -> {
+                    IoBatch batch = io.batch();
+                    CompletableFuture<Integer> r = batch.read(f, b, at);
+                    batch.submit();
+                    yield r;
+                }
+            });
+        }
+        for (int i = 0; i < ops; i++) {
+            futures.get(i).cancel(true);
+            if (futures.get(i).isDone()) {
+                bufs.get(i).fill((byte) 0xEE);
+                reused[i] = true;
+            }
+        }
+        f.close();
+        for (int i = 0; i < ops; i++) {
+            CompletableFuture<?> op = futures.get(i);
+            try {
+                op.get(WAIT_SECONDS, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.CancellationException e) {
+                // a cancelled future is fine, provided it completed only once its buffer was free
+            } catch (ExecutionException e) {
+                assertThat(e.getCause()).isInstanceOf(IoException.class);
+                assertThat(((IoException) e.getCause()).errno()).isIn(Errno.ECANCELED, Errno.EBADF);
+            }
+            if (reused[i]) {
+                MemorySegment marker = segment(len);
+                marker.fill((byte) 0xEE);
+                assertThat(bufs.get(i).mismatch(marker))
+                        .as("buffer %d was written after its future completed", i).isEqualTo(-1);
+            }
+        }
     }
 
     @Test
