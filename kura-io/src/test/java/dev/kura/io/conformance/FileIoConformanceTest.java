@@ -560,10 +560,11 @@ public abstract class FileIoConformanceTest {
         }
     }
 
+    /** 1,280 writes across 8 files in one batch: more than any submission queue holds at once. */
     @Test
     void largeBatchAcrossFiles() throws Throwable {
         int files = 8;
-        int perFile = 64;
+        int perFile = 160;
         List<IoFile> open = new ArrayList<>();
         try {
             for (int i = 0; i < files; i++) {
