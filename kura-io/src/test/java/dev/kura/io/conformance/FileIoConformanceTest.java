@@ -1015,6 +1015,44 @@ public abstract class FileIoConformanceTest {
         }
     }
 
+    /**
+     * A heap buffer has no address of its own to align. On a DIRECT file a block-sized heap
+     * transfer must either work, with every byte right (a backend may bounce it through aligned
+     * native memory, as the JDK does), or fail with EINVAL; never corrupt data.
+     */
+    @Test
+    void directIoWithHeapBuffersWorksOrIsEinval() throws Throwable {
+        Path p = dir.resolve("direct-heap");
+        try (IoFile f = io.open(p, OpenFlag.READ, OpenFlag.WRITE, OpenFlag.CREATE, OpenFlag.DIRECT)) {
+            byte[] data = Bytes.array(111, 0, 8192);
+            boolean wrote;
+            try {
+                f.writeFully(MemorySegment.ofArray(data), 0);
+                wrote = true;
+            } catch (IoException e) {
+                assertThat(e.errno()).isEqualTo(Errno.EINVAL);
+                assertThat(e.path()).isEqualTo(p);
+                wrote = false;
+            }
+            if (!wrote) {
+                MemorySegment aligned = arena.allocate(8192, 4096);
+                aligned.copyFrom(MemorySegment.ofArray(data));
+                f.writeFully(aligned, 0);
+            }
+            ByteBuffer heap = ByteBuffer.allocate(8192);
+            try {
+                while (heap.hasRemaining()) {
+                    assertThat(f.read(heap, heap.position())).isPositive();
+                }
+                assertThat(heap.array()).isEqualTo(data);
+            } catch (IoException e) {
+                assertThat(e.errno()).isEqualTo(Errno.EINVAL);
+                assertThat(e.path()).isEqualTo(p);
+            }
+        }
+        assertThat(Files.readAllBytes(p)).isEqualTo(Bytes.array(111, 0, 8192));
+    }
+
     // ---- virtual threads ----------------------------------------------------------------------------
 
     /**
@@ -1024,6 +1062,12 @@ public abstract class FileIoConformanceTest {
      */
     @Test
     void blockingReadOnAVirtualThreadDoesNotPinItsCarrier() throws Exception {
+        Path devkmsg = Path.of("/proc/sys/kernel/printk_devkmsg");
+        if (Files.exists(devkmsg)) {
+            assertThat(Files.readString(devkmsg).trim())
+                    .as("the probe logs markers through /dev/kmsg; sysctl kernel.printk_devkmsg must not be off")
+                    .isNotEqualTo("off");
+        }
         ChildJvm.Result r = ChildJvm.run(dir, List.of(),
                 List.of("-Djdk.virtualThreadScheduler.parallelism=1", "-Djdk.virtualThreadScheduler.maxPoolSize=1"),
                 PinningProbeMain.class, List.of(ChildJvm.encode(config())), 90);
