@@ -775,7 +775,7 @@ public abstract class FileIoConformanceTest {
             MemorySegment b = segment(len);
             bufs.add(b);
             long at = (i % 64) * (long) len;
-            futures.add(switch (i % 4) {
+            CompletableFuture<?> op = switch (i % 4) {
                 case 0 -> f.readAsync(b, at);
                 case 1 -> f.readFullyAsync(b, at);
                 case 2 -> f.readAsync(b.asByteBuffer(), at);
@@ -785,12 +785,12 @@ public abstract class FileIoConformanceTest {
                     batch.submit();
                     yield r;
                 }
-            });
-        }
-        for (int i = 0; i < ops; i++) {
-            futures.get(i).cancel(true);
-            if (futures.get(i).isDone()) {
-                bufs.get(i).fill((byte) 0xEE);
+            };
+            futures.add(op);
+            // Cancel at once, while the operation is most likely still in flight.
+            op.cancel(true);
+            if (op.isDone()) {
+                b.fill((byte) 0xEE);
                 reused[i] = true;
             }
         }
