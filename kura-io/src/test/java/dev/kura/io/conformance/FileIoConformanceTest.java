@@ -1076,13 +1076,36 @@ public abstract class FileIoConformanceTest {
     }
 
     /**
-     * Many virtual threads (far more than carriers) blocking in reads, writes and fsyncs at once
-     * all finish, with every byte right.
+     * Many virtual threads (far more than carriers) blocking in reads, writes and fdatasyncs at
+     * once all finish, with every byte right; and JFR records no {@code jdk.VirtualThreadPinned}
+     * event (a virtual thread parking while pinned, threshold 0) in kura-io code meanwhile.
      */
     @Test
     void manyVirtualThreadsBlockingAtOnce() throws Throwable {
         Path p = dir.resolve("vt");
         int threads = 2000;
+        // A first small round loads and initializes every class involved: a virtual thread that
+        // waits for class loading or initialization is pinned by the JVM itself (not kura-io).
+        manyVirtualThreads(dir.resolve("warm-up"), 64);
+        try (jdk.jfr.Recording rec = new jdk.jfr.Recording()) {
+            rec.enable("jdk.VirtualThreadPinned").withThreshold(java.time.Duration.ZERO).withStackTrace();
+            rec.start();
+            manyVirtualThreads(p, threads);
+            rec.stop();
+            Path jfr = dir.resolve("pinned.jfr");
+            rec.dump(jfr);
+            List<String> pinned = new ArrayList<>();
+            for (jdk.jfr.consumer.RecordedEvent e : jdk.jfr.consumer.RecordingFile.readAllEvents(jfr)) {
+                if (e.getStackTrace() != null && e.getStackTrace().getFrames().stream()
+                        .anyMatch(fr -> fr.getMethod().getType().getName().startsWith("dev.kura.io"))) {
+                    pinned.add(e.toString());
+                }
+            }
+            assertThat(pinned).as("virtual threads pinned while parking in kura-io").isEmpty();
+        }
+    }
+
+    private void manyVirtualThreads(Path p, int threads) throws Throwable {
         try (IoFile f = io.open(p, OpenFlag.READ, OpenFlag.WRITE, OpenFlag.CREATE);
              ExecutorService vts = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<?>> jobs = new ArrayList<>();
