@@ -130,6 +130,12 @@ public abstract class FileIoConformanceTest {
         return expectIo(errno, path, () -> await(f));
     }
 
+    /** Asserts that nothing is mounted on {@code mountPoint} any more (fixtures clean up after themselves). */
+    protected static void assertNotMounted(Path mountPoint) throws java.io.IOException {
+        assertThat(Files.readAllLines(Path.of("/proc/self/mountinfo")))
+                .noneMatch(l -> l.contains(" " + mountPoint + " "));
+    }
+
     protected Path file(String name, long seed, int length) throws Exception {
         Path p = dir.resolve(name);
         Files.write(p, Bytes.array(seed, 0, length));
@@ -850,7 +856,8 @@ public abstract class FileIoConformanceTest {
      */
     @Test
     void enospcOnARealSizeCappedTmpfs() throws Throwable {
-        try (SizeCappedTmpfs fs = new SizeCappedTmpfs(dir, 1 << 20)) {
+        SizeCappedTmpfs fs = new SizeCappedTmpfs(dir, 1 << 20);
+        try (fs) {
             Path p = fs.dir().resolve("fill");
             Path other = fs.dir().resolve("other");
             try (IoFile f = io.open(p, OpenFlag.READ, OpenFlag.WRITE, OpenFlag.CREATE);
@@ -883,6 +890,7 @@ public abstract class FileIoConformanceTest {
                 assertThat(Bytes.firstMismatch(check, 92, 0)).isEqualTo(-1);
             }
         }
+        assertNotMounted(fs.dir());
     }
 
     // ---- EIO from a damaged disk ---------------------------------------------------------------------
@@ -894,7 +902,8 @@ public abstract class FileIoConformanceTest {
      */
     @Test
     void eioFromADamagedFilesystem() throws Throwable {
-        try (CorruptSquashfs fs = new CorruptSquashfs(dir)) {
+        CorruptSquashfs fs = new CorruptSquashfs(dir);
+        try (fs) {
             Path p = fs.file();
             byte[] expected = CorruptSquashfs.content();
             try (IoFile f = io.open(p, OpenFlag.READ)) {
@@ -915,6 +924,7 @@ public abstract class FileIoConformanceTest {
                 expectIo(Errno.EIO, p, () -> f.read(buf, 0));
             }
         }
+        assertNotMounted(fs.file().getParent());
     }
 
     // ---- EACCES -------------------------------------------------------------------------------------
