@@ -49,9 +49,11 @@ import static org.assertj.core.api.Assertions.fail;
  *
  * <p>It checks the contract written in {@link FileIo}, {@link IoFile}, {@link IoBatch} and
  * {@link IoException} (kura issue 2, sections 2 and 6) against real parts: sparse files past
- * 4 GiB, a real size-capped tmpfs for ENOSPC, a child JVM running as user {@code nobody} for
- * EACCES, O_DIRECT on the root filesystem, and a one-carrier child JVM for virtual-thread pinning.
- * The tests that need root fail (they do not skip) when not run as root.
+ * 4 GiB, a real size-capped tmpfs for ENOSPC, a loop-mounted squashfs with a corrupted block for
+ * EIO, a child JVM running as user {@code nobody} for EACCES, O_DIRECT on the root filesystem, and
+ * for virtual-thread pinning a one-carrier child JVM plus JFR's {@code jdk.VirtualThreadPinned}.
+ * The tests that need root or a Debian tool (util-linux, squashfs-tools) fail, they do not skip,
+ * when it is missing.
  *
  * <p>Every asynchronous wait here has a deadline, so a backend that loses a completion fails a test
  * instead of hanging the build.
