@@ -99,6 +99,35 @@ class WriteAndLimitsTest extends ServerFixture {
     }
 
     @Test
+    void stoppingTheServerMidUploadLeavesNothingBehind() throws Exception {
+        Files.createDirectories(root.resolve("up"));
+        start(defaults().withWrite(new TftpConfig.Write(true, List.of("up/*"), false, null)));
+        try (TestClient c = new TestClient(address())) {
+            c.sendTo(TestClient.request(2, "up/half.bin", "octet", Map.of()), address());
+            InetSocketAddress tid = (InetSocketAddress) c.receive().getSocketAddress();
+            c.sendTo(TestClient.data(1, new byte[512], 0, 512), tid);
+            assertThat(TestClient.block(c.receive())).isEqualTo(1);
+            assertThat(leftovers()).hasSize(1);
+            server.close();
+        }
+        assertThat(leftovers()).isEmpty();
+        assertThat(root.resolve("up/half.bin")).doesNotExist();
+    }
+
+    @Test
+    void overallLimitAnswersErrorZero() throws Exception {
+        start(defaults().withLimits(1, 1000));
+        randomFile("o.bin", 600, 15);
+        try (TestClient a = new TestClient(address()); TestClient b = new TestClient(address())) {
+            a.sendTo(TestClient.request(1, "o.bin", "octet", Map.of()), address());
+            assertThat(TestClient.opcode(a.receive())).isEqualTo(3);
+            TestClient.Result r = b.get("o.bin", "octet", Map.of());
+            assertThat(r.errorCode()).isZero();
+            assertThat(r.errorMessage()).contains("server busy").contains("tftp.max-transfers");
+        }
+    }
+
+    @Test
     void finalDataRepeatedDuringDallyGetsTheFinalAckAgain() throws Exception {
         Files.createDirectories(root.resolve("up"));
         start(defaults().withWrite(new TftpConfig.Write(true, List.of("up/*"), false, null))
