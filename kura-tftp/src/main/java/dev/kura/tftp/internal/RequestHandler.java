@@ -32,6 +32,8 @@ import java.util.concurrent.ThreadLocalRandom;
 final class RequestHandler extends SimpleChannelInboundHandler<DatagramPacket> {
 
     private final ServerContext ctx;
+    /** Refusals (traversal, writes not allowed) are logged, but at most 20 lines a second. */
+    private final LogLimiter refusalLog = new LogLimiter(20);
 
     RequestHandler(ServerContext ctx) {
         this.ctx = ctx;
@@ -123,9 +125,11 @@ final class RequestHandler extends SimpleChannelInboundHandler<DatagramPacket> {
             ctx.limits.release(sender.getAddress());
             ctx.requests.remove(sender, hash);
             ctx.metrics.refused(e.code() == Packets.ERR_ACCESS_VIOLATION ? "access" : "not-found");
-            if (e.code() == Packets.ERR_ACCESS_VIOLATION) {
-                ServerContext.LOG.warn("refused {} \"{}\" from {}: {}", req.opcode() == Packets.RRQ ? "RRQ" : "WRQ",
-                        req.filename(), sender, e.getMessage());
+            int dropped;
+            if (e.code() == Packets.ERR_ACCESS_VIOLATION && (dropped = refusalLog.admit()) >= 0) {
+                ServerContext.LOG.warn("refused {} \"{}\" from {}: {}{}", req.opcode() == Packets.RRQ ? "RRQ" : "WRQ",
+                        req.filename(), sender, e.getMessage(),
+                        dropped > 0 ? " (" + dropped + " similar lines suppressed)" : "");
             } else {
                 ServerContext.LOG.debug("{} from {}: {}", req.filename(), sender, e.getMessage());
             }

@@ -64,6 +64,10 @@ final class ServerContext {
      * client's address family, and hands it to {@code transfer} on its event loop.
      */
     void openTransfer(Transfer transfer) {
+        if (transfer.loop.isShuttingDown()) {
+            transfer.setupFailed("server stopping");
+            return;
+        }
         boolean v6 = transfer.client.getAddress() instanceof Inet6Address;
         int recv = transfer.receiveBufferSize();
         new Bootstrap().group(transfer.loop)
