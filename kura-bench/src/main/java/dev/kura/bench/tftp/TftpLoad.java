@@ -16,7 +16,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * The TFTP load client: {@code concurrency} clients on virtual threads, each downloading one file
  * again and again until the deadline, with the given blksize and windowsize (RFC 2348, RFC 7440).
  * A client follows RFC 1350 / 7440: ACK every window, ACK the last block in order on a gap or on its
- * own timeout (1 s, 5 retries), then gives up and counts a failure. Every transfer's bytes are
+ * own timeout (1 s; after 5 in a row without an OACK or DATA in order it gives up and counts a
+ * failure). Every transfer's bytes are
  * counted and its length compared with the expected size: a short file is a failure too.
  *
  * <p>Thread-safety: one instance per run; {@link #run} is called once.
@@ -151,6 +152,7 @@ final class TftpLoad {
                         }
                     }
                     grantedWindowsize = w;
+                    timeouts = 0;
                     s.send(new DatagramPacket(ack(0), 4, tid));
                     continue;
                 }
