@@ -19,9 +19,10 @@ import java.util.List;
  * transfer is what the RFC's TID demands and what clients check; 1,000 concurrent transfers are
  * 1,000 file descriptors multiplexed by {@code epoll} under the JDK's selector, cheap next to a
  * thread or a 2 MB stack per transfer. Every transfer's state is confined to its event loop, so
- * there are no locks on the data path. (Netty's native epoll transport would save a copy per
- * packet, but its native library is not published for this Netty version; the NIO transport is
- * what runs.)
+ * there are no locks on the data path. (Netty's native epoll transport would save work per
+ * packet, but its native jar for 4.2.20.Final could not be fetched from Maven Central when this was
+ * built, so the NIO transport is what runs; switching is a channel-factory change in
+ * {@code ServerInternals}.)
  *
  * <p><b>Files.</b> Reads go through kura-io ({@link FileIo}: io_uring where the kernel has it,
  * NIO otherwise) into pooled direct buffers, two read-ahead chunks per transfer, so the next
