@@ -68,10 +68,10 @@ public final class Fio {
         if (install && isRoot() && onPath("apt-get").isPresent()) {
             log.println("fio not found; installing it: apt-get install -y fio");
             try {
-                Process p = new ProcessBuilder("apt-get", "install", "-y", "-qq", "fio")
-                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-                if (!p.waitFor(300, TimeUnit.SECONDS)) {
-                    p.destroyForcibly();
+                if (!apt("install", "-y", "-qq", "fio")) {
+                    // empty or stale package lists (fresh container): refresh them once and retry
+                    apt("update", "-qq");
+                    apt("install", "-y", "-qq", "fio");
                 }
             } catch (IOException e) {
                 throw new FioException("fio not found and apt-get could not run: " + e.getMessage(), e);
@@ -85,6 +85,20 @@ public final class Fio {
             }
         }
         throw new FioException("fio not found: install it (Debian: apt-get install fio), or pass --no-fio", null);
+    }
+
+    /** Runs apt-get with {@code args}, output discarded; true when it exits 0 within 5 minutes. */
+    private static boolean apt(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add("apt-get");
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (!p.waitFor(300, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return false;
+        }
+        return p.exitValue() == 0;
     }
 
     private static boolean isRoot() {

@@ -38,10 +38,11 @@ import java.util.concurrent.Callable;
  * {@code dev.kura.bench.internal.<workload>}, the shared parts from {@code dev.kura.bench}.
  */
 @Command(name = "io", mixinStandardHelpOptions = true,
-        description = {"Benchmark kura-io's backends (nio, io_uring) beside fio on the same file:",
-                "4 KiB random and 1 MiB sequential reads, cold (O_DIRECT on disk) and warm (tmpfs),",
-                "1, 32 and 256 operations in flight. Reports ops/s, MB/s, p50/p95/p99 latency, CPU time",
-                "and context switches per operation (whole process), with ratios vs fio and vs nio."})
+        description = {"Benchmark kura-io's backends (nio, io_uring) against fio on the same file.",
+                "4 KiB random and 1 MiB sequential reads, cold (O_DIRECT on disk) and warm (tmpfs), with 1, 32"
+                        + " and 256 operations in flight. Reports ops/s, MB/s, p50/p95/p99 latency, CPU time and"
+                        + " context switches per operation (whole process), with ratios vs fio and vs nio."
+                        + " Column meanings: docs/BENCH-IO.md."})
 public final class IoBenchCommand implements Callable<Integer> {
 
     @CommandLine.Spec

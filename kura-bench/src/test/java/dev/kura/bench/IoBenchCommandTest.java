@@ -41,8 +41,11 @@ class IoBenchCommandTest {
         CommandLine cl = new CommandLine(new IoBenchCommand());
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
-        List<String> all = new ArrayList<>(List.of("--dir", coldDir.toString(), "--warm-dir", warmDir.toString(),
+        List<String> all = new ArrayList<>(List.of("--warm-dir", warmDir.toString(),
                 "--size", "4m", "--warm-size", "4m", "--warmup", "0ms", "--duration", "100ms", "--no-install"));
+        if (!List.of(args).contains("--dir")) {
+            all.addAll(List.of("--dir", coldDir.toString()));
+        }
         all.addAll(List.of(args));
         int exit = cl.execute(all.toArray(String[]::new));
         return new Run(exit, out.toString(), err.toString());
@@ -118,6 +121,8 @@ class IoBenchCommandTest {
         assertThat(r.out()).contains("workload").contains("cpu us/op").contains("cold rand 4k  nio");
         assertThat(r.out()).contains("target cold rand 4k @32: io_uring ops/s >= 0.9x fio io_uring");
         assertThat(r.out()).contains("target warm rand 4k @32").contains("not measured (row not in this run)");
+        assertThat(r.out()).contains("target cold seq 1m: io_uring ops/s >= 0.9x fio io_uring: not measured");
+        assertThat(r.out()).doesNotContain("warning");
         assertThat(Files.exists(coldDir.resolve("kura-bench-io-4m.dat"))).isTrue();
 
         Run again = run("--workload", "cold-rand-4k", "--inflight", "1", "--no-fio", "--backend", "nio");
@@ -127,6 +132,17 @@ class IoBenchCommandTest {
         assertThat(clean.exit()).isZero();
         assertThat(clean.out()).contains("deleted");
         assertThat(Files.exists(coldDir.resolve("kura-bench-io-4m.dat"))).isFalse();
+    }
+
+    @Test
+    void warnsWhenTheColdFileIsOnTmpfs() {
+        Path shmCold = warmDir.resolve("cold");
+        Run r = run("--dir", shmCold.toString(), "--workload", "cold-rand-4k", "--inflight", "1", "--no-fio",
+                "--backend", "nio");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("warning: --dir " + shmCold + " is on tmpfs");
+        assertThat(run("--clean", "--dir", shmCold.toString()).exit()).isZero();
+        assertThat(shmCold.toFile().delete()).isTrue();
     }
 
     @Test

@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -118,6 +119,7 @@ public final class IoBench {
                 log.println("kura bench io: " + fioMissing);
             }
         }
+        checkFileSystems(report);
         for (IoWorkload w : plan.workloads()) {
             Path file = w.cold()
                     ? TestFiles.ensure(plan.coldDir(), plan.coldSize(), log)
@@ -148,6 +150,39 @@ public final class IoBench {
         }
         IoTargets.check(report);
         return report;
+    }
+
+    /**
+     * Warns (in the report and on the log) when the cold directory is on tmpfs (O_DIRECT there is not
+     * a device read) or the warm directory is not on tmpfs (its reads may reach the device).
+     */
+    private void checkFileSystems(BenchReport report) throws IOException {
+        boolean anyCold = plan.workloads().stream().anyMatch(IoWorkload::cold);
+        boolean anyWarm = plan.workloads().stream().anyMatch(w -> !w.cold());
+        if (anyCold) {
+            String type = fileSystemType(plan.coldDir());
+            if (type.equals("tmpfs") || type.equals("ramfs")) {
+                warn(report, "warning: --dir " + plan.coldDir() + " is on " + type
+                        + ": the cold rows read memory, not a device; use a directory on a disk");
+            }
+        }
+        if (anyWarm) {
+            String type = fileSystemType(plan.warmDir());
+            if (!type.equals("tmpfs")) {
+                warn(report, "warning: --warm-dir " + plan.warmDir() + " is on " + type
+                        + ", not tmpfs: the warm rows may read the device");
+            }
+        }
+    }
+
+    private void warn(BenchReport report, String line) {
+        log.println(line);
+        report.addNote(line);
+    }
+
+    private static String fileSystemType(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        return Files.getFileStore(dir).type();
     }
 
     static String fioName(Backend b) {
@@ -187,7 +222,8 @@ public final class IoBench {
                     log.printf("%-13s %-13s %4d  FAILED: %s%n", w.label(), backend, inflight, r.error());
                     return BenchRow.failed(w.label(), backend, inflight, "read failed: " + r.error().getMessage());
                 }
-                String note = b == Backend.NIO ? inflight + " pool threads" : io.info().rings() + " rings x " + io.info().queueDepth();
+                String note = b == Backend.NIO ? "pool of " + inflight + " threads"
+                        : io.info().rings() + " rings x " + io.info().queueDepth() + " SQEs";
                 BenchRow row = BenchRow.of(w.label(), backend, inflight, r, note);
                 progress(row);
                 return row;
