@@ -132,6 +132,7 @@ final class Ring {
     private volatile long wakeups;
     private volatile long fixedBufferOps;
     private volatile long fixedFileOps;
+    private volatile int mostInFlight;
 
     /** The ring thread: a platform thread, so blocking in io_uring_enter pins nothing. */
     static final class RingThread extends Thread {
@@ -640,7 +641,9 @@ final class Ring {
     private void put(Op op) {
         int slot = freeSlots[--freeTop];
         slots[slot] = op;
-        userInFlight++;
+        if (++userInFlight > mostInFlight) {
+            mostInFlight = userInFlight;
+        }
         if (op.fixedIndex >= 0) {
             fixedBufferOps++;
         }
@@ -788,14 +791,19 @@ final class Ring {
 
     // ---- statistics ---------------------------------------------------------------------------
 
-    /** Counters of this ring, for tests and {@code kura bench}. */
+    /**
+     * Counters of this ring, for tests and {@code kura bench}: io_uring_enter calls, SQEs the
+     * kernel took, CQEs reaped, the most SQEs one enter took, eventfd wake-ups, ops on fixed
+     * buffers and on registered files, admission permits free now, the most user ops ever in the
+     * kernel at once.
+     */
     record Stats(long enters, long sqesSubmitted, long completions, int largestSubmit, long wakeups,
-                 long fixedBufferOps, long fixedFileOps, int permitsFree) {
+                 long fixedBufferOps, long fixedFileOps, int permitsFree, int mostInFlight) {
     }
 
     Stats stats() {
         return new Stats(enters, sqesSubmitted, completions, largestSubmit, wakeups, fixedBufferOps, fixedFileOps,
-                permits.availablePermits());
+                permits.availablePermits(), mostInFlight);
     }
 
     long threadId() {
