@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Thread-safety: safe for concurrent use.
  */
+@SuppressWarnings("restricted") // native access is the point of this backend; it needs --enable-native-access
 final class BufferPool {
     static final int MIN_SHIFT = 12;
     static final int MAX_SHIFT = 20;
@@ -33,7 +34,7 @@ final class BufferPool {
     private final AtomicLong outstanding = new AtomicLong();
     private volatile boolean closed;
 
-    @SuppressWarnings("unchecked")
+    @SuppressWarnings({"unchecked", "rawtypes"})
     BufferPool() {
         int n = MAX_SHIFT - MIN_SHIFT + 1;
         free = new ArrayDeque[n];

@@ -29,6 +29,7 @@ import java.util.Locale;
  * <p>Thread-safety: stateless; every method may be called from any thread. A capture segment must
  * not be shared by threads calling at the same time.
  */
+@SuppressWarnings("restricted") // native access is the point of this backend; it needs --enable-native-access
 final class Native {
     static final long SYS_IO_URING_SETUP = 425;
     static final long SYS_IO_URING_ENTER = 426;

@@ -71,8 +71,8 @@ public record Probe(int errno, String reason, int features, List<String> support
                     return new Probe(Errno.EOPNOTSUPP.value(), "io_uring unavailable: EOPNOTSUPP, kernel "
                             + Kernel.release() + " lacks " + String.join(", ", missing), features, supported, missing);
                 }
-                return new Probe(0, "io_uring probe passed (kernel " + Kernel.release() + ", "
-                        + supported.size() + " opcodes)", features, supported, missing);
+                return new Probe(0, "io_uring probe passed: kernel " + Kernel.release() + " has all "
+                        + supported.size() + " opcodes kura uses", features, supported, missing);
             } finally {
                 Native.close(cap, (int) fd);
             }

@@ -54,6 +54,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Thread-safety: {@link #enqueue}, {@link #acquirePermit} and the stats are safe from any
  * thread; everything else runs on the ring thread only.
  */
+@SuppressWarnings("restricted") // native access is the point of this backend; it needs --enable-native-access
 final class Ring {
     private static final System.Logger LOG = System.getLogger("kura.io");
     private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();

@@ -23,6 +23,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -37,15 +40,18 @@ import java.util.concurrent.atomic.AtomicInteger;
  * never blocks in a system call that could pin its carrier.
  *
  * <h2>Closing</h2>
- * {@link #close()} first asks every ring to cancel what it has in the kernel
- * (IORING_OP_ASYNC_CANCEL), which ends operations that could wait forever (a read of a FIFO);
- * then closes every open file, which waits for its operations; then stops the rings, each of
- * which waits for the CQE of everything it submitted before unmapping; and only then frees the
- * bounce buffers.
+ * {@link #close()} closes every open file, which waits for its operations; if that takes
+ * longer than {@link #CLOSE_GRACE_MILLIS} (an operation that could wait forever, such as a read of
+ * a FIFO) it asks every ring to cancel what it has in the kernel (IORING_OP_ASYNC_CANCEL) and
+ * waits for the cancelled CQEs. Then it stops the rings, each of which waits for the CQE of
+ * everything it submitted before unmapping, and only then frees the bounce buffers.
  *
  * <p>Thread-safety: safe for concurrent use.
  */
 public final class UringFileIo implements FileIo {
+    /** How long {@link #close()} lets operations in flight finish before cancelling them. */
+    static final long CLOSE_GRACE_MILLIS = 1000;
+
     private final IoConfig config;
     private final Ring[] rings;
     private final BufferPool pool = new BufferPool();
@@ -348,15 +354,38 @@ public final class UringFileIo implements FileIo {
             return;
         }
         try {
-            for (Ring r : rings) {
-                r.cancelInFlight();
-            }
+            List<CompletableFuture<Void>> closes = new ArrayList<>();
             for (UringIoFile f : List.copyOf(open)) {
-                try {
-                    f.close();
-                } catch (IoException ignored) {
-                    // the descriptor is gone either way; the backend is shutting down
+                CompletableFuture<Void> done = new CompletableFuture<>();
+                closes.add(done);
+                Thread.ofVirtual().name("kura-uring-close").start(() -> {
+                    try {
+                        f.close();
+                    } catch (IoException | RuntimeException ignored) {
+                        // the descriptor is gone either way; the backend is shutting down
+                    } finally {
+                        done.complete(null);
+                    }
+                });
+            }
+            CompletableFuture<Void> all = CompletableFuture.allOf(closes.toArray(CompletableFuture[]::new));
+            try {
+                all.get(CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                // Something in flight is taking long, maybe forever (a read of a FIFO): cancel
+                // what the rings have in the kernel; the files' closes then see the CQEs.
+                for (Ring r : rings) {
+                    r.cancelInFlight();
                 }
+                all.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                for (Ring r : rings) {
+                    r.cancelInFlight();
+                }
+                all.join();
+            } catch (ExecutionException e) {
+                throw new IllegalStateException(e);
             }
             for (Ring r : rings) {
                 r.stop();

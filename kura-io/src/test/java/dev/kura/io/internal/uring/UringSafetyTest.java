@@ -130,8 +130,8 @@ class UringSafetyTest {
     }
 
     /**
-     * A read of an empty FIFO waits in the kernel forever. Closing the backend must cancel it and
-     * wait for the cancellation's CQE: the future fails with ECANCELED, the bounce buffer the
+     * A read of an empty FIFO waits in the kernel forever. Closing the backend must, after its
+     * grace period, cancel it and wait for the cancellation's CQE: the future fails with ECANCELED, the bounce buffer the
      * kernel could have written into comes back only then, and the kernel really did let go of it,
      * as the bytes written to the FIFO afterwards are still there for the next reader.
      */
