@@ -18,17 +18,28 @@ public final class Bytes {
         return (byte) (x ^ (x >>> 17));
     }
 
+    private static final int CHUNK = 65536;
+
+    private static void fillArray(byte[] a, int len, long seed, long offset) {
+        for (int i = 0; i < len; i++) {
+            a[i] = at(seed, offset + i);
+        }
+    }
+
     /** Fills {@code seg} with the bytes of file offsets {@code offset ..} for {@code seed}. */
     public static void fill(MemorySegment seg, long seed, long offset) {
-        for (long i = 0; i < seg.byteSize(); i++) {
-            seg.set(ValueLayout.JAVA_BYTE, i, at(seed, offset + i));
+        byte[] chunk = new byte[(int) Math.min(CHUNK, seg.byteSize())];
+        for (long done = 0; done < seg.byteSize(); done += chunk.length) {
+            int n = (int) Math.min(chunk.length, seg.byteSize() - done);
+            fillArray(chunk, n, seed, offset + done);
+            MemorySegment.copy(chunk, 0, seg, ValueLayout.JAVA_BYTE, done, n);
         }
     }
 
     /** A new array holding the bytes of file offsets {@code offset .. offset+len}. */
     public static byte[] array(long seed, long offset, int len) {
         byte[] a = new byte[len];
-        fill(MemorySegment.ofArray(a), seed, offset);
+        fillArray(a, len, seed, offset);
         return a;
     }
 
@@ -37,9 +48,13 @@ public final class Bytes {
      * {@code offset + index}, or -1 when all match.
      */
     public static long firstMismatch(MemorySegment seg, long seed, long offset) {
-        for (long i = 0; i < seg.byteSize(); i++) {
-            if (seg.get(ValueLayout.JAVA_BYTE, i) != at(seed, offset + i)) {
-                return i;
+        byte[] chunk = new byte[(int) Math.min(CHUNK, seg.byteSize())];
+        for (long done = 0; done < seg.byteSize(); done += chunk.length) {
+            int n = (int) Math.min(chunk.length, seg.byteSize() - done);
+            fillArray(chunk, n, seed, offset + done);
+            long m = seg.asSlice(done, n).mismatch(MemorySegment.ofArray(chunk).asSlice(0, n));
+            if (m >= 0) {
+                return done + m;
             }
         }
         return -1;

@@ -115,10 +115,20 @@ public final class PinningProbeMain {
                 }
             });
             if (!reader.join(java.time.Duration.ofSeconds(15))) {
+                if (!inFinalRead.get()) {
+                    // The start marker was logged before the reader started, so reaching it never
+                    // waits for the waker: not seeing it means the log drops writes.
+                    System.out.println("NO-START-MARKER: the reader never saw the start marker; are writes to"
+                            + " /dev/kmsg dropped (sysctl kernel.printk_devkmsg=off)?");
+                    System.out.flush();
+                    Runtime.getRuntime().halt(4);
+                }
                 log(end); // free the pinned reader so that the JVM can exit
-                reader.join(java.time.Duration.ofSeconds(15));
-                System.out.println("PINNED: the reader's blocking read held the only carrier while waiting");
-                return;
+                boolean freed = reader.join(java.time.Duration.ofSeconds(15));
+                System.out.println("PINNED: the reader's blocking read held the only carrier while waiting"
+                        + (freed ? "" : " (and it is still stuck)"));
+                System.out.flush();
+                Runtime.getRuntime().halt(3);
             }
             waker.join(java.time.Duration.ofSeconds(15));
             if (failure[0] != null) {

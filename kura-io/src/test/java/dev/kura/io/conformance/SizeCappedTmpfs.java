@@ -1,11 +1,9 @@
 package dev.kura.io.conformance;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A real tmpfs of a fixed size, mounted by the test ({@code mount -t tmpfs -o size=N tmpfs DIR})
@@ -48,20 +46,6 @@ public final class SizeCappedTmpfs implements AutoCloseable {
     }
 
     private static void run(List<String> cmd) throws IOException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        try {
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException(String.join(" ", cmd) + ": timed out");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException(String.join(" ", cmd) + ": interrupted", e);
-        }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        if (p.exitValue() != 0) {
-            throw new IOException(String.join(" ", cmd) + " failed (exit " + p.exitValue()
-                    + ", this needs root and util-linux): " + out);
-        }
+        Commands.run(cmd, "root and util-linux");
     }
 }
