@@ -4,6 +4,7 @@ import dev.kura.io.IoBatch;
 import dev.kura.io.IoException;
 import dev.kura.io.IoFile;
 import dev.kura.io.internal.Futures;
+import dev.kura.io.internal.OpFuture;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -44,7 +45,8 @@ final class UringBatch implements IoBatch {
         if (submitted) {
             throw new IllegalStateException("batch already submitted");
         }
-        CompletableFuture<Object> out = new CompletableFuture<>();
+        // Not cancellable: the future must not complete while the kernel may write the buffer.
+        CompletableFuture<Object> out = new OpFuture<>();
         items.add(new Item(kind, own(file), seg, position, out));
         return (CompletableFuture<T>) (CompletableFuture<?>) out;
     }

@@ -11,6 +11,7 @@ import dev.kura.io.IoFile;
 import dev.kura.io.OpenFlag;
 import dev.kura.io.internal.Futures;
 import dev.kura.io.internal.Kernel;
+import dev.kura.io.internal.OpFuture;
 import dev.kura.io.internal.OpenFlags;
 
 import java.lang.foreign.Arena;
@@ -192,13 +193,14 @@ public final class UringFileIo implements FileIo {
         op.len = 0644;
         op.opFlags = openFlags(set);
         ring.enqueue(op);
-        return op.<Integer>result().thenApply(fd -> {
+        // Not cancellable: a cancelled open would leave its descriptor with nobody to close it.
+        return OpFuture.of(op.<Integer>result().thenApply(fd -> {
             try {
                 return adopt(path, set, fd);
             } catch (IoException e) {
                 throw new java.util.concurrent.CompletionException(e);
             }
-        });
+        }));
     }
 
     private IoFile adopt(Path path, Set<OpenFlag> set, int fd) throws IoException {
