@@ -504,6 +504,7 @@ final class Ring {
     private void loop() {
         boolean cancelling = false;
         while (true) {
+            boolean blocked = false;
             reap();
             if (stopRequested && !cancelling) {
                 cancelling = true;
@@ -524,11 +525,11 @@ final class Ring {
                 if (!wakeArmed) {
                     armWake();
                 }
-                fill();
+                blocked = fill();
             }
             STATE.setVolatile(this, SLEEPING);
             boolean more = cqReady() || (stopRequested && !cancelling) || cancelRequests != cancelsSeen
-                    || (!cancelling && !queue.isEmpty() && userInFlight < maxInFlight);
+                    || (!cancelling && !blocked && !queue.isEmpty());
             if (more) {
                 STATE.setVolatile(this, AWAKE);
                 submit(false);
@@ -654,12 +655,19 @@ final class Ring {
         writeSqe(sqe(), op.opcode, op.sqeFlags, op.fd, op.off, op.addr, op.len, op.opFlags, slot, op.bufIndex);
     }
 
-    /** Moves queued ops into SQEs while the SQ and the in-flight budget have room. */
-    private void fill() {
+    /**
+     * Moves queued ops into SQEs while the SQ and the in-flight budget have room.
+     *
+     * @return true when ops are left queued for want of room: only a CQE can make progress then,
+     *     so the loop must wait for one rather than go round again
+     */
+    private boolean fill() {
         boolean any = false;
+        boolean blocked = false;
         for (Object head; (head = queue.peek()) != null; ) {
             if (head instanceof Op op) {
                 if (userInFlight >= maxInFlight || !ensureSq(1)) {
+                    blocked = true;
                     break;
                 }
                 queue.poll();
@@ -667,9 +675,11 @@ final class Ring {
             } else {
                 Op[] batch = (Op[]) head;
                 if (userInFlight + batch.length > maxInFlight && userInFlight > 0) {
+                    blocked = true;
                     break;
                 }
                 if (!ensureSq(Math.min(batch.length, sqEntries))) {
+                    blocked = true;
                     break;
                 }
                 queue.poll();
@@ -686,6 +696,7 @@ final class Ring {
         if (any) {
             publishTail();
         }
+        return blocked;
     }
 
     /** Submits an ASYNC_CANCEL for every user op in the kernel, and for the wake READ when stopping. */

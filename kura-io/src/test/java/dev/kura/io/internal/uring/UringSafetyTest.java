@@ -280,6 +280,26 @@ class UringSafetyTest {
                 .isLessThan(24 * 1024);
     }
 
+    /** The long version: ten million operations after warm-up, same limits. Run with -Pslow. */
+    @Test
+    @org.junit.jupiter.api.Tag("slow")
+    @Timeout(value = 900, unit = TimeUnit.SECONDS)
+    void nativeMemoryDoesNotGrowOverTenMillionOperations() throws Exception {
+        int total = 10_000_000;
+        ChildJvm.Result r = ChildJvm.run(dir, List.of(),
+                List.of("-Xms128m", "-Xmx128m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC"),
+                NativeMemoryMain.class, List.of(dir.toString(), String.valueOf(total)), 850);
+        assertThat(r.exitCode()).as("child output:\n%s", r.output()).isZero();
+        java.util.regex.Matcher warm = java.util.regex.Pattern.compile("warm rss=(\\d+)").matcher(r.output());
+        java.util.regex.Matcher done = java.util.regex.Pattern
+                .compile("done rss=(\\d+) allocations=(\\d+) bytes=(\\d+) lent=(\\d+)").matcher(r.output());
+        assertThat(warm.find() && done.find()).as("child output:\n%s", r.output()).isTrue();
+        assertThat(Long.parseLong(done.group(2))).isLessThanOrEqualTo(64 * 3);
+        assertThat(Long.parseLong(done.group(4))).isZero();
+        assertThat(Long.parseLong(done.group(1)) - Long.parseLong(warm.group(1)))
+                .as("RSS growth in KiB; child output:%n%s", r.output()).isLessThan(24 * 1024);
+    }
+
     /** A completion callback may submit more work to the ring it runs on without waiting for a permit. */
     @Test
     void callbacksOnTheRingThreadMaySubmitMore() throws Exception {
