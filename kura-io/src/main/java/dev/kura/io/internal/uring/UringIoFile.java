@@ -129,9 +129,43 @@ final class UringIoFile extends AbstractIoFile {
         return op.result().thenApply(x -> null);
     }
 
+    /**
+     * Refuses a blocking call on a ring thread (from a completion callback): the thread would wait
+     * for a CQE that only it can reap, and the ring would hang for good.
+     *
+     * @throws IllegalStateException on a ring thread
+     */
+    private static void refuseOnRingThread(String op) {
+        if (Thread.currentThread() instanceof Ring.RingThread) {
+            throw new IllegalStateException("blocking " + op + " on io_uring ring thread "
+                    + Thread.currentThread().getName() + " (from a completion callback) would deadlock;"
+                    + " use the asynchronous form or a *Async stage");
+        }
+    }
+
+    /** Not a shortcut here (every operation goes through a ring), only the ring-thread guard. */
+    @Override
+    protected Integer tryDirect(boolean write, MemorySegment buf, long position) {
+        refuseOnRingThread(write ? "write" : "read");
+        return null;
+    }
+
+    @Override
+    public void fsync() throws IoException {
+        refuseOnRingThread("fsync");
+        super.fsync();
+    }
+
+    @Override
+    public void fdatasync() throws IoException {
+        refuseOnRingThread("fdatasync");
+        super.fdatasync();
+    }
+
     /** {@code statx(fd, "", AT_EMPTY_PATH, STATX_SIZE)} through the ring; the path and the struct share one buffer. */
     @Override
     public long size() throws IoException {
+        refuseOnRingThread("size");
         if (!enter()) {
             throw closedError("fstat");
         }

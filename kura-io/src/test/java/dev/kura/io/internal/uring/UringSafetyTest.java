@@ -318,4 +318,31 @@ class UringSafetyTest {
             assertThat(big.get(ValueLayout.JAVA_BYTE, 5)).isZero();
         }
     }
+
+    /** A blocking call from a completion callback would wait for itself: it is refused, clearly. */
+    @Test
+    void blockingCallsOnARingThreadAreRefusedNotDeadlocked() throws Exception {
+        Path p = dir.resolve("refuse");
+        Files.write(p, new byte[4096]);
+        try (FileIo io = FileIo.create(uring());
+             IoFile f = io.open(p, OpenFlag.READ, OpenFlag.WRITE)) {
+            List<Throwable> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+            CompletableFuture<Void> done = f.readAsync(MemorySegment.ofArray(new byte[10]), 0).thenAccept(n -> {
+                for (org.junit.jupiter.api.function.Executable call : List.<org.junit.jupiter.api.function.Executable>of(
+                        () -> f.read(MemorySegment.ofArray(new byte[1]), 0),
+                        () -> f.write(MemorySegment.ofArray(new byte[1]), 0),
+                        f::fsync, f::fdatasync, f::size)) {
+                    try {
+                        call.execute();
+                    } catch (Throwable t) {
+                        seen.add(t);
+                    }
+                }
+            });
+            done.get(30, TimeUnit.SECONDS);
+            assertThat(seen).hasSize(5).allSatisfy(t -> assertThat(t).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("would deadlock"));
+            assertThat(f.read(MemorySegment.ofArray(new byte[10]), 0)).isEqualTo(10);
+        }
+    }
 }
