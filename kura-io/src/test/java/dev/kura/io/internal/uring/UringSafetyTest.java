@@ -322,12 +322,15 @@ class UringSafetyTest {
     /** A blocking call from a completion callback would wait for itself: it is refused, clearly. */
     @Test
     void blockingCallsOnARingThreadAreRefusedNotDeadlocked() throws Exception {
-        Path p = dir.resolve("refuse");
-        Files.write(p, new byte[4096]);
+        // A FIFO read completes only when we write, so the callback surely runs on the ring thread.
+        Path p = fifo("refuse");
         try (FileIo io = FileIo.create(uring());
-             IoFile f = io.open(p, OpenFlag.READ, OpenFlag.WRITE)) {
+             IoFile f = io.open(p, OpenFlag.READ, OpenFlag.WRITE);
+             RandomAccessFile writer = new RandomAccessFile(p.toFile(), "rw")) {
             List<Throwable> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+            List<String> threads = java.util.Collections.synchronizedList(new ArrayList<>());
             CompletableFuture<Void> done = f.readAsync(MemorySegment.ofArray(new byte[10]), 0).thenAccept(n -> {
+                threads.add(Thread.currentThread().getName());
                 for (org.junit.jupiter.api.function.Executable call : List.<org.junit.jupiter.api.function.Executable>of(
                         () -> f.read(MemorySegment.ofArray(new byte[1]), 0),
                         () -> f.write(MemorySegment.ofArray(new byte[1]), 0),
@@ -339,10 +342,17 @@ class UringSafetyTest {
                     }
                 }
             });
+            Thread.sleep(50);
+            writer.write("0123456789".getBytes());
             done.get(30, TimeUnit.SECONDS);
+            assertThat(threads).singleElement().asString().startsWith("kura-uring-");
             assertThat(seen).hasSize(5).allSatisfy(t -> assertThat(t).isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("would deadlock"));
-            assertThat(f.read(MemorySegment.ofArray(new byte[10]), 0)).isEqualTo(10);
+            // and the ring still works
+            writer.write("abc".getBytes());
+            byte[] back = new byte[3];
+            assertThat(f.read(MemorySegment.ofArray(back), 0)).isEqualTo(3);
+            assertThat(new String(back)).isEqualTo("abc");
         }
     }
 }
