@@ -349,8 +349,20 @@ public final class UringFileIo implements FileIo {
         return ids;
     }
 
+    /**
+     * Closes every file (waiting for its operations, then cancelling what is left after
+     * {@link #CLOSE_GRACE_MILLIS}), stops the rings and frees the bounce buffers. Idempotent.
+     *
+     * @throws IllegalStateException when called on one of this backend's ring threads (from a
+     *     completion callback), where it would wait for CQEs that only that thread can reap
+     */
     @Override
     public void close() {
+        if (Thread.currentThread() instanceof Ring.RingThread t && t.ring.index < rings.length
+                && rings[t.ring.index] == t.ring) {
+            throw new IllegalStateException("closing the io_uring backend on its own ring thread "
+                    + t.getName() + " (from a completion callback) would deadlock");
+        }
         if (!closing.compareAndSet(false, true)) {
             closed.join();
             return;

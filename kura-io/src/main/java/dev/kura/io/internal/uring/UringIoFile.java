@@ -217,6 +217,20 @@ final class UringIoFile extends AbstractIoFile {
         return closedError(op);
     }
 
+    /**
+     * As {@link AbstractIoFile#close()}, except on a ring thread while operations are in flight:
+     * waiting there could wait for a CQE only that thread can reap, so it is refused.
+     *
+     * @throws IllegalStateException on a ring thread with operations of this file in flight
+     */
+    @Override
+    public void close() throws IoException {
+        if (inFlight() > 0 && !isClosed()) {
+            refuseOnRingThread("close with operations in flight");
+        }
+        super.close();
+    }
+
     @Override
     protected void closeDescriptor() throws IoException {
         IoException first = null;

@@ -28,6 +28,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * io_uring really disabled ({@code sysctl kernel.io_uring_disabled=2}, which needs root) AUTO falls
  * back to NIO with one log line naming EPERM, while an explicit IO_URING is an error saying why.
  */
+@org.junit.jupiter.api.Timeout(value = 120, unit = java.util.concurrent.TimeUnit.SECONDS)
 class BackendSelectionTest {
     private static final Path SYSCTL = Path.of("/proc/sys/kernel/io_uring_disabled");
 
