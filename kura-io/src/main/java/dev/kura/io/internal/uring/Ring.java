@@ -199,9 +199,12 @@ final class Ring {
                 break;
             }
             if (r < 0) {
-                throw new IoException(Native.errno(capture), null, "io_uring_setup",
-                        IoException.strerror(Errno.of(Native.errno(capture))) + " (io_uring_setup, "
-                                + queueDepth + " entries, flags 0x" + Integer.toHexString(flags) + ")", null);
+                int e = Native.errno(capture);
+                Errno en = Errno.of(e);
+                String why = en == Errno.EPERM || en == Errno.ENOMEM || en == Errno.ENOSYS
+                        ? Probe.explain(e) : IoException.strerror(en);
+                throw new IoException(e, null, "io_uring_setup", why + " (" + queueDepth + " entries, flags 0x"
+                        + Integer.toHexString(flags) + (sqPoll ? ", SQPOLL cpu " + sqPollCpu : "") + ")", null);
             }
             rfd = (int) r;
             this.setupFlags = flags;
