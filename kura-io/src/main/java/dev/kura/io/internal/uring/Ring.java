@@ -335,7 +335,10 @@ final class Ring {
         long r = Native.syscall(capture, Native.SYS_IO_URING_REGISTER, fd, opcode, arg, nr, 0, 0);
         if (r < 0) {
             int e = Native.errno(capture);
-            throw new IoException(e, null, "io_uring_register", IoException.strerror(Errno.of(e)) + " (" + what + ")", null);
+            String hint = Errno.of(e) == Errno.ENOMEM
+                    ? " (" + what + "): locked-memory limit too low for the fixed buffers (ulimit -l, RLIMIT_MEMLOCK)"
+                    : " (" + what + ")";
+            throw new IoException(e, null, "io_uring_register", IoException.strerror(Errno.of(e)) + hint, null);
         }
     }
 

@@ -7,6 +7,7 @@ import dev.kura.io.IoConfig;
 import dev.kura.io.IoException;
 import dev.kura.io.IoFile;
 import dev.kura.io.OpenFlag;
+import dev.kura.io.conformance.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.ResourceLock;
@@ -129,6 +130,25 @@ class BackendSelectionTest {
             assertThat(io.info().reason()).contains("ring set-up failed").contains("EINVAL");
             assertThat(log.lines).hasSize(1);
         }
+    }
+
+    /**
+     * ENOMEM for real: a child JVM without CAP_IPC_LOCK ({@code setpriv}) under a 1 MiB
+     * RLIMIT_MEMLOCK ({@code prlimit}, both util-linux) asks for 64 MiB of fixed buffers. AUTO falls
+     * back to NIO naming ENOMEM and the limit; IO_URING fails with ENOMEM. The same child without
+     * the limit runs io_uring, so the limit is what made the difference.
+     */
+    @Test
+    void lockedMemoryLimitTooLowIsEnomemWithAHint() throws Exception {
+        List<String> limited = List.of("prlimit", "--memlock=1048576:1048576",
+                "setpriv", "--bounding-set=-ipc_lock", "--inh-caps=-ipc_lock");
+        ChildJvm.Result r = ChildJvm.run(dir, limited, List.of(), MemlockFallbackMain.class, List.of(), 60);
+        assertThat(r.exitCode()).as("child output:%n%s", r.output()).isZero();
+        assertThat(r.output()).as("child output").contains("auto backend=nio reason=io_uring unavailable")
+                .contains("io_uring errno=ENOMEM").contains("RLIMIT_MEMLOCK");
+        ChildJvm.Result free = ChildJvm.run(dir, List.of(), List.of(), MemlockFallbackMain.class, List.of(), 60);
+        assertThat(free.exitCode()).as("child output:%n%s", free.output()).isZero();
+        assertThat(free.output()).as("child output").contains("auto backend=io_uring").contains("io_uring backend=io_uring");
     }
 
     @Test
