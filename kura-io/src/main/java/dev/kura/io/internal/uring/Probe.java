@@ -59,24 +59,33 @@ public record Probe(int errno, String reason, int features, List<String> support
                     return new Probe(e, "io_uring unavailable: " + Errno.of(e)
                             + " from IORING_REGISTER_PROBE (kernel older than 5.6?)", features, List.of(), List.of());
                 }
-                int lastOp = Byte.toUnsignedInt(probe.get(ValueLayout.JAVA_BYTE, 0));
-                List<String> supported = new ArrayList<>();
-                List<String> missing = new ArrayList<>();
-                for (int op : Uapi.USED_OPCODES) {
-                    boolean yes = op <= lastOp && op < Uapi.PROBE_OPS
-                            && (probe.get(ValueLayout.JAVA_SHORT, 16 + 8L * op + 2) & Uapi.IO_URING_OP_SUPPORTED) != 0;
-                    (yes ? supported : missing).add(Uapi.opcodeName(op));
-                }
-                if (!missing.isEmpty()) {
-                    return new Probe(Errno.EOPNOTSUPP.value(), "io_uring unavailable: EOPNOTSUPP, kernel "
-                            + Kernel.release() + " lacks " + String.join(", ", missing), features, supported, missing);
-                }
-                return new Probe(0, "io_uring probe passed: kernel " + Kernel.release() + " has all "
-                        + supported.size() + " opcodes kura uses", features, supported, missing);
+                return fromProbe(probe, features);
             } finally {
                 Native.close(cap, (int) fd);
             }
         }
+    }
+
+    /**
+     * Reads a {@code struct io_uring_probe} the kernel filled in and checks every opcode kura
+     * uses: supported only when it is at most {@code last_op} and its {@code IO_URING_OP_SUPPORTED}
+     * flag is set.
+     */
+    static Probe fromProbe(MemorySegment probe, int features) {
+        int lastOp = Byte.toUnsignedInt(probe.get(ValueLayout.JAVA_BYTE, 0));
+        List<String> supported = new ArrayList<>();
+        List<String> missing = new ArrayList<>();
+        for (int op : Uapi.USED_OPCODES) {
+            boolean yes = op <= lastOp && op < Uapi.PROBE_OPS
+                    && (probe.get(ValueLayout.JAVA_SHORT, 16 + 8L * op + 2) & Uapi.IO_URING_OP_SUPPORTED) != 0;
+            (yes ? supported : missing).add(Uapi.opcodeName(op));
+        }
+        if (!missing.isEmpty()) {
+            return new Probe(Errno.EOPNOTSUPP.value(), "io_uring unavailable: EOPNOTSUPP, kernel "
+                    + Kernel.release() + " lacks " + String.join(", ", missing), features, supported, missing);
+        }
+        return new Probe(0, "io_uring probe passed: kernel " + Kernel.release() + " has all "
+                + supported.size() + " opcodes kura uses", features, supported, missing);
     }
 
     /** Says what an errno from {@code io_uring_setup} means and what to do about it. */
