@@ -149,9 +149,19 @@ public final class UringFileIo implements FileIo {
         return f | Native.O_CLOEXEC;
     }
 
+    /**
+     * Blocking open through IORING_OP_OPENAT.
+     *
+     * @throws IllegalStateException on a ring thread (from a completion callback), where waiting
+     *     for the CQE would wait for itself; use {@link #openAsync} there
+     */
     @Override
     public IoFile open(Path path, OpenFlag... flags) throws IoException {
         OpenFlags.of(flags);
+        if (Thread.currentThread() instanceof Ring.RingThread t) {
+            throw new IllegalStateException("blocking open on io_uring ring thread " + t.getName()
+                    + " (from a completion callback) would deadlock; use openAsync");
+        }
         return Futures.await(openAsync(path, flags));
     }
 
