@@ -1,0 +1,44 @@
+package dev.kura.s3.internal;
+
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.Locale;
+
+/**
+ * HTTP dates (RFC 9110 section 5.6.7): IMF-fixdate is produced; IMF-fixdate, the obsolete RFC 850
+ * form and asctime are accepted, as a recipient must.
+ */
+final class HttpDates {
+    private static final DateTimeFormatter IMF = DateTimeFormatter
+            .ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.US).withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter RFC850 = DateTimeFormatter
+            .ofPattern("EEEE, dd-MMM-yy HH:mm:ss 'GMT'", Locale.US).withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter ASCTIME = DateTimeFormatter
+            .ofPattern("EEE MMM ppd HH:mm:ss yyyy", Locale.US).withZone(ZoneOffset.UTC);
+
+    private HttpDates() {
+    }
+
+    /** IMF-fixdate of {@code t}, e.g. {@code Sun, 06 Nov 1994 08:49:37 GMT}. */
+    static String format(Instant t) {
+        return IMF.format(t);
+    }
+
+    /** Parses an HTTP date; null when it is not one (the header is then ignored, RFC 9110 13.1.3). */
+    static Instant parse(String s) {
+        if (s == null) {
+            return null;
+        }
+        String v = s.trim();
+        for (DateTimeFormatter f : new DateTimeFormatter[] {IMF, RFC850, ASCTIME}) {
+            try {
+                return Instant.from(f.parse(v));
+            } catch (DateTimeParseException e) {
+                // try the next form
+            }
+        }
+        return null;
+    }
+}
