@@ -311,7 +311,10 @@ final class DiskStore implements AutoCloseable {
                 throw new EntryFormat.FormatException("header does not match the index");
             }
             if (len <= n) {
+                // the whole file is in hand: check everything now, so a corrupt small entry is a
+                // plain miss rather than a failed read later
                 EntryFormat.decodeTrailer(buf.slice((int) h.trailerOffset(), EntryFormat.TRAILER_SIZE), h);
+                verifyBlocks(buf, h);
             }
             return new DiskHandle(this, e, f, h, len <= n ? buf : buf.slice(0, Math.min(n, h.headerLength())), true);
         } catch (EntryFormat.FormatException ex) {
@@ -322,6 +325,17 @@ final class DiskStore implements AutoCloseable {
             closeQuietly(f);
             faults.record("read", ex);
             return null;
+        }
+    }
+
+    private static void verifyBlocks(ByteBuffer whole, EntryFormat.Header h) throws EntryFormat.FormatException {
+        long blocks = h.blockCount();
+        for (long i = 0; i < blocks; i++) {
+            int off = (int) EntryFormat.blockOffset(h.headerLength(), h.blockSize(), i);
+            int blen = (int) Math.min(h.blockSize(), h.objectSize() - i * h.blockSize());
+            if (EntryFormat.crc(whole, off, blen) != whole.getInt(off + blen)) {
+                throw new EntryFormat.FormatException("CRC32C mismatch in block " + i);
+            }
         }
     }
 
