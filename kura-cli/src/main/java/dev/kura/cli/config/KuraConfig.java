@@ -1,0 +1,28 @@
+package dev.kura.cli.config;
+
+import dev.kura.config.ConfigLoader;
+
+import java.nio.file.Path;
+
+/**
+ * The whole kura.yaml: one section per concern. A missing section takes its defaults.
+ *
+ * @param io file I/O backend ({@code io:})
+ */
+public record KuraConfig(IoSection io) {
+    public KuraConfig {
+        if (io == null) {
+            io = IoSection.defaults();
+        }
+    }
+
+    /** Reads and validates a config file. @throws dev.kura.config.ConfigException naming key and line */
+    public static KuraConfig load(Path file) {
+        return ConfigLoader.load(file, KuraConfig.class);
+    }
+
+    /** The configuration used when no file is given. */
+    public static KuraConfig defaults() {
+        return ConfigLoader.parse("", "defaults", KuraConfig.class);
+    }
+}

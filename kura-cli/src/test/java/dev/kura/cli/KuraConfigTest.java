@@ -1,0 +1,56 @@
+package dev.kura.cli;
+
+import dev.kura.cli.config.KuraConfig;
+import dev.kura.config.ConfigException;
+import dev.kura.config.ConfigLoader;
+import dev.kura.io.Backend;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class KuraConfigTest {
+
+    @Test
+    void ioSectionBindsAndFillsDefaults() {
+        KuraConfig c = ConfigLoader.parse("io:\n  backend: io_uring\n  queue-depth: 64\n  fixed-buffer-size: 128KiB\n",
+                "kura.yaml", KuraConfig.class);
+        assertThat(c.io().toIoConfig().backend()).isEqualTo(Backend.IO_URING);
+        assertThat(c.io().toIoConfig().queueDepth()).isEqualTo(64);
+        assertThat(c.io().toIoConfig().fixedBufferSize()).isEqualTo(128 * 1024);
+        assertThat(KuraConfig.defaults().io().toIoConfig().backend()).isEqualTo(Backend.AUTO);
+    }
+
+    @Test
+    void outOfRangeValueNamesKeyAndLine() {
+        assertThatThrownBy(() -> ConfigLoader.parse("io:\n  backend: nio\n  queue-depth: 9000\n", "kura.yaml", KuraConfig.class))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("kura.yaml:3:")
+                .hasMessageContaining("io.queue-depth must be 1..4096, was 9000");
+    }
+
+    @Test
+    void checkConfigCommandExitsTwoWithTheMessage(@TempDir Path dir) throws Exception {
+        Path bad = dir.resolve("kura.yaml");
+        Files.writeString(bad, "io:\n  backnd: nio\n");
+        PrintStream err = System.err;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(buf, true));
+        int rc;
+        try {
+            rc = Kura.commandLine().execute("check-config", bad.toString());
+        } finally {
+            System.setErr(err);
+        }
+        assertThat(rc).isEqualTo(2);
+        assertThat(buf.toString()).contains("kura.yaml:2: io.backnd: unknown key 'backnd'");
+        Files.writeString(bad, "io:\n  backend: nio\n");
+        assertThat(Kura.commandLine().execute("check-config", bad.toString())).isZero();
+    }
+}
