@@ -102,6 +102,11 @@ public final class EmbeddedOrigin implements AutoCloseable {
         return gets.get();
     }
 
+    /** True when {@code bucket} exists. */
+    public boolean bucketExists(String bucket) {
+        return store.containerExists(bucket);
+    }
+
     /** Creates {@code bucket} unless it exists. */
     public void createBucket(String bucket) {
         if (!store.containerExists(bucket)) {

@@ -40,6 +40,20 @@ public final class SampleData {
                 new SampleObject("blobs/random-5MiB.bin", "application/octet-stream", bin));
     }
 
+    /**
+     * Creates the sample bucket with its objects unless it exists (a restart keeps the objects, so
+     * their ETags and the cache's entries stay valid).
+     *
+     * @return true when the bucket was created now
+     */
+    public static boolean loadIfMissing(EmbeddedOrigin origin) {
+        if (origin.bucketExists(BUCKET)) {
+            return false;
+        }
+        load(origin);
+        return true;
+    }
+
     /** Creates the sample bucket and its objects in {@code origin} (overwriting them). */
     public static void load(EmbeddedOrigin origin) {
         origin.createBucket(BUCKET);
