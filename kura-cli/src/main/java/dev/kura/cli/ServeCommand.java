@@ -69,7 +69,7 @@ public final class ServeCommand implements Callable<Integer> {
                         origin.endpoint(), "us-east-1", true,
                         OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY),
                         Duration.ofMinutes(5), null, null, null, 0);
-                serve = new ServeConfig(listen, null, 0, 0, 0, Duration.ofSeconds(10), true, null, List.of(sample));
+                serve = new ServeConfig(listen, null, 0, null, null, Duration.ofSeconds(10), true, null, List.of(sample));
                 cacheConfig = CacheConfig.defaults(dataDir.resolve("cache"));
             }
         } catch (ConfigException e) {

@@ -1,5 +1,7 @@
 package dev.kura.s3;
 
+import dev.kura.config.DataSize;
+
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -29,8 +31,8 @@ import java.util.Set;
  *
  * <p>Thread-safety: immutable.
  */
-public record ServeConfig(String listen, String transport, int eventLoopThreads, int maxUrlLength,
-                          int maxHeaderSize, Duration shutdownTimeout, Boolean accessLog,
+public record ServeConfig(String listen, String transport, int eventLoopThreads, DataSize maxUrlLength,
+                          DataSize maxHeaderSize, Duration shutdownTimeout, Boolean accessLog,
                           String adminToken, List<BucketConfig> buckets) {
 
     /** Paths kura answers itself; a bucket prefix may not shadow them. */
@@ -63,17 +65,17 @@ public record ServeConfig(String listen, String transport, int eventLoopThreads,
         if (eventLoopThreads < 0 || eventLoopThreads > 1024) {
             throw new IllegalArgumentException("event-loop-threads must be 0..1024, was " + eventLoopThreads);
         }
-        if (maxUrlLength == 0) {
-            maxUrlLength = 8192;
+        if (maxUrlLength == null) {
+            maxUrlLength = DataSize.ofBytes(8192);
         }
-        if (maxUrlLength < 256 || maxUrlLength > 1 << 20) {
-            throw new IllegalArgumentException("max-url-length must be 256..1048576 bytes, was " + maxUrlLength);
+        if (maxUrlLength.bytes() < 256 || maxUrlLength.bytes() > 1 << 20) {
+            throw new IllegalArgumentException("max-url-length must be 256B..1MiB, was " + maxUrlLength);
         }
-        if (maxHeaderSize == 0) {
-            maxHeaderSize = 16384;
+        if (maxHeaderSize == null) {
+            maxHeaderSize = DataSize.ofBytes(16384);
         }
-        if (maxHeaderSize < 1024 || maxHeaderSize > 1 << 20) {
-            throw new IllegalArgumentException("max-header-size must be 1024..1048576 bytes, was " + maxHeaderSize);
+        if (maxHeaderSize.bytes() < 1024 || maxHeaderSize.bytes() > 1 << 20) {
+            throw new IllegalArgumentException("max-header-size must be 1KiB..1MiB, was " + maxHeaderSize);
         }
         if (shutdownTimeout == null) {
             shutdownTimeout = Duration.ofSeconds(30);
@@ -120,6 +122,15 @@ public record ServeConfig(String listen, String transport, int eventLoopThreads,
     public String host() {
         String h = listen.substring(0, listen.lastIndexOf(':'));
         return h.startsWith("[") && h.endsWith("]") ? h.substring(1, h.length() - 1) : h;
+    }
+
+    /**
+     * Settings with defaults for everything but the buckets (demo mode and tests).
+     *
+     * @param listen {@code host:port}
+     */
+    public static ServeConfig of(String listen, String adminToken, java.util.List<BucketConfig> buckets) {
+        return new ServeConfig(listen, null, 0, null, null, null, null, adminToken, buckets);
     }
 
     /** The port part of {@link #listen()}, 0 for any free port. */

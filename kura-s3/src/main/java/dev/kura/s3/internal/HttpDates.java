@@ -13,8 +13,12 @@ import java.util.Locale;
 final class HttpDates {
     private static final DateTimeFormatter IMF = DateTimeFormatter
             .ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.US).withZone(ZoneOffset.UTC);
-    private static final DateTimeFormatter RFC850 = DateTimeFormatter
-            .ofPattern("EEEE, dd-MMM-yy HH:mm:ss 'GMT'", Locale.US).withZone(ZoneOffset.UTC);
+    // Two-digit years: RFC 9110 5.6.7 says a year more than 50 years ahead means the past century.
+    private static final DateTimeFormatter RFC850 = new java.time.format.DateTimeFormatterBuilder()
+            .appendPattern("EEEE, dd-MMM-")
+            .appendValueReduced(java.time.temporal.ChronoField.YEAR, 2, 2, java.time.LocalDate.now(ZoneOffset.UTC).minusYears(49))
+            .appendPattern(" HH:mm:ss 'GMT'")
+            .toFormatter(Locale.US).withZone(ZoneOffset.UTC);
     private static final DateTimeFormatter ASCTIME = DateTimeFormatter
             .ofPattern("EEE MMM ppd HH:mm:ss yyyy", Locale.US).withZone(ZoneOffset.UTC);
 

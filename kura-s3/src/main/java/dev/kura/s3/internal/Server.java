@@ -61,7 +61,8 @@ public final class Server {
                     protected void initChannel(SocketChannel ch) {
                         group[0].add(ch);
                         ch.pipeline()
-                                .addLast(new HttpServerCodec(config.maxUrlLength(), config.maxHeaderSize(), 65536))
+                                .addLast(new HttpServerCodec((int) config.maxUrlLength().bytes(),
+                                        (int) config.maxHeaderSize().bytes(), 65536))
                                 .addLast(new HttpServerKeepAliveHandler())
                                 .addLast(new HttpObjectAggregator(65536))
                                 .addLast(new HttpHandler(core));
