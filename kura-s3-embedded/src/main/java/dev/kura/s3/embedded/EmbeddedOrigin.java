@@ -59,6 +59,14 @@ public final class EmbeddedOrigin implements AutoCloseable {
      * @throws Exception when the directory cannot be made or Jetty cannot bind
      */
     public static EmbeddedOrigin start(Path dir, String host, int port) throws Exception {
+        return start(dir, host, port, false);
+    }
+
+    /**
+     * Like {@link #start(Path, String, int)}; with {@code anonymous} it takes unsigned requests
+     * (for benchmarks, so that nginx can use it as an origin too).
+     */
+    public static EmbeddedOrigin start(Path dir, String host, int port, boolean anonymous) throws Exception {
         Files.createDirectories(dir);
         AtomicLong gets = new AtomicLong();
         BlobStore fs = new FilesystemNio2BlobStore(dir.toAbsolutePath().toString());
@@ -72,7 +80,8 @@ public final class EmbeddedOrigin implements AutoCloseable {
         S3Proxy proxy = S3Proxy.builder()
                 .blobStore(counting)
                 .endpoint(URI.create("http://" + host + ":" + port))
-                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
+                .awsAuthentication(anonymous ? AuthenticationType.NONE : AuthenticationType.AWS_V2_OR_V4,
+                        ACCESS_KEY, SECRET_KEY)
                 .ignoreUnknownHeaders(true)
                 .build();
         proxy.start();
