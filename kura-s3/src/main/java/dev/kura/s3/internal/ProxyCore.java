@@ -423,6 +423,9 @@ public final class ProxyCore {
         metrics.origin(bucket, "ok", System.nanoTime() - t0);
         closeQuietly(stale);
         ex.cacheStatus = "MISS";
+        // Invariant: the leader ends its fill exactly once, by begin() or cancel(), whatever
+        // happens here; otherwise followers would wait for a fill that never ends.
+        boolean ended = false;
         try (in) {
             GetObjectResponse r = in.response();
             Freshness.Decision d = Freshness.decide(r.cacheControl(), route.bucket().defaultTtl(), Instant.now());
@@ -432,17 +435,23 @@ public final class ProxyCore {
             CacheWriter w = null;
             if (d.store()) {
                 try {
+                    ended = true;
                     w = leader.begin(md);
                 } catch (RuntimeException e) {
                     log.warn("request {}: cache refused {}: {}", ex.id, cacheKey, e.toString());
                     leader.cancel();
                 }
             } else {
+                ended = true;
                 leader.cancel();
             }
             stream(ex, in, md, w, cacheKey);
         } catch (IOException e) {
             log.debug("closing origin stream", e);
+        } finally {
+            if (!ended) {
+                leader.cancel();
+            }
         }
     }
 
