@@ -22,7 +22,9 @@ import java.util.concurrent.CompletableFuture;
  * <b>The caller must not free, reuse or read a buffer until the operation's future has
  * completed</b>, whatever the outcome: the kernel may write into it until then. kura-io keeps its
  * side of this: a future completes only after the kernel has let go of the buffer, even when the
- * operation was cancelled or the file closed.
+ * operation was cancelled or the file closed. For that reason a submitted operation cannot be
+ * cancelled: {@code cancel} on its future returns false and the future completes with the
+ * operation's outcome.
  *
  * <h2>Short transfers and end of file</h2>
  * {@code read} may transfer fewer bytes than asked (see {@code pread(2)}); it returns 0 at or past

@@ -121,7 +121,7 @@ public abstract class AbstractIoFile implements IoFile {
             exit();
             return CompletableFuture.failedFuture(e);
         }
-        CompletableFuture<T> out = new CompletableFuture<>();
+        CompletableFuture<T> out = new OpFuture<>();
         f.whenComplete((r, e) -> {
             exit();
             if (e != null) {
@@ -151,8 +151,16 @@ public abstract class AbstractIoFile implements IoFile {
         return null;
     }
 
+    /**
+     * The most bytes one transfer moves: Linux's {@code MAX_RW_COUNT} ({@code INT_MAX & PAGE_MASK},
+     * include/linux/fs.h), which read(2)/write(2) cap at anyway. Page-aligned, so that a large
+     * O_DIRECT transfer stays aligned, and small enough for {@code MemorySegment.asByteBuffer}
+     * (which refuses Integer.MAX_VALUE).
+     */
+    static final long MAX_TRANSFER = 0x7ffff000L;
+
     private static MemorySegment clamp(MemorySegment seg) {
-        return seg.byteSize() > Integer.MAX_VALUE ? seg.asSlice(0, Integer.MAX_VALUE) : seg;
+        return seg.byteSize() > MAX_TRANSFER ? seg.asSlice(0, MAX_TRANSFER) : seg;
     }
 
     // ---- asynchronous forms -------------------------------------------------------------------
@@ -183,12 +191,12 @@ public abstract class AbstractIoFile implements IoFile {
 
     @Override
     public CompletableFuture<Integer> readAsync(ByteBuffer dst, long position) {
-        return readAsync(MemorySegment.ofBuffer(dst), position).thenApply(n -> advance(dst, n));
+        return OpFuture.of(readAsync(MemorySegment.ofBuffer(dst), position).thenApply(n -> advance(dst, n)));
     }
 
     @Override
     public CompletableFuture<Integer> writeAsync(ByteBuffer src, long position) {
-        return writeAsync(MemorySegment.ofBuffer(src), position).thenApply(n -> advance(src, n));
+        return OpFuture.of(writeAsync(MemorySegment.ofBuffer(src), position).thenApply(n -> advance(src, n)));
     }
 
     private static int advance(ByteBuffer b, int n) {
@@ -198,7 +206,7 @@ public abstract class AbstractIoFile implements IoFile {
 
     @Override
     public CompletableFuture<Long> readFullyAsync(MemorySegment dst, long position) {
-        return readFrom(dst, position, 0);
+        return OpFuture.of(readFrom(dst, position, 0));
     }
 
     private CompletableFuture<Long> readFrom(MemorySegment dst, long position, long done) {
@@ -211,7 +219,7 @@ public abstract class AbstractIoFile implements IoFile {
 
     @Override
     public CompletableFuture<Void> writeFullyAsync(MemorySegment src, long position) {
-        return writeFrom(src, position, 0);
+        return OpFuture.of(writeFrom(src, position, 0));
     }
 
     private CompletableFuture<Void> writeFrom(MemorySegment src, long position, long done) {

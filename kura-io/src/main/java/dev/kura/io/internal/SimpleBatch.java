@@ -21,7 +21,7 @@ public final class SimpleBatch implements IoBatch {
         if (submitted) {
             throw new IllegalStateException("batch already submitted");
         }
-        CompletableFuture<T> out = new CompletableFuture<>();
+        CompletableFuture<T> out = new OpFuture<>();
         starts.add(() -> op.get().whenComplete((r, e) -> {
             if (e != null) {
                 out.completeExceptionally(Futures.unwrap(e));
