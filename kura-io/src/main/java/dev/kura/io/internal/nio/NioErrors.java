@@ -4,6 +4,8 @@ import dev.kura.io.Errno;
 import dev.kura.io.IoException;
 
 import java.nio.channels.ClosedChannelException;
+import java.nio.channels.NonReadableChannelException;
+import java.nio.channels.NonWritableChannelException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
@@ -53,6 +55,9 @@ final class NioErrors {
             case FileAlreadyExistsException e -> Errno.EEXIST;
             case NotDirectoryException e -> Errno.ENOTDIR;
             case ClosedChannelException e -> Errno.EBADF;
+            // FileChannel refuses a transfer against the open mode itself; pread(2)/pwrite(2) say EBADF
+            case NonReadableChannelException e -> Errno.EBADF;
+            case NonWritableChannelException e -> Errno.EBADF;
             case UnsupportedOperationException e -> Errno.EOPNOTSUPP;
             default -> byText(t);
         };

@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.NonReadableChannelException;
+import java.nio.channels.NonWritableChannelException;
 import java.nio.file.Path;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -84,7 +86,7 @@ final class NioIoFile extends AbstractIoFile {
     protected Integer tryDirect(boolean write, MemorySegment buf, long position) throws IoException {
         try {
             return write ? pwrite(buf, position) : pread(buf, position);
-        } catch (IOException e) {
+        } catch (IOException | NonReadableChannelException | NonWritableChannelException e) {
             throw NioErrors.translate(e, path, write ? "write" : "read");
         }
     }

@@ -1,0 +1,12 @@
+package dev.kura.io.conformance;
+
+import dev.kura.io.Backend;
+import dev.kura.io.IoConfig;
+
+/** The conformance suite over the NIO backend. */
+class NioConformanceTest extends FileIoConformanceTest {
+    @Override
+    protected IoConfig config() {
+        return IoConfig.defaults().withBackend(Backend.NIO);
+    }
+}
