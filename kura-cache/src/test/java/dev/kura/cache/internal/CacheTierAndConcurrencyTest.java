@@ -172,6 +172,7 @@ class CacheTierAndConcurrencyTest {
                         while (!stop.get()) {
                             Optional<CacheEntry> o = c.get("k");
                             if (o.isEmpty()) {
+                                Thread.sleep(1); // a spinning reader would starve the writer of a carrier
                                 continue;
                             }
                             try (CacheEntry e = o.get()) {

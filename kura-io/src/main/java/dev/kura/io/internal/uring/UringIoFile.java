@@ -1,0 +1,212 @@
+package dev.kura.io.internal.uring;
+
+import dev.kura.io.Errno;
+import dev.kura.io.IoException;
+import dev.kura.io.OpenFlag;
+import dev.kura.io.internal.AbstractIoFile;
+import dev.kura.io.internal.Futures;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A file of the {@link UringFileIo} backend: a descriptor, and optionally a slot in every ring's
+ * registered-file table (then SQEs carry {@code IOSQE_FIXED_FILE} and the kernel skips the
+ * per-op file-table lookup and reference count).
+ *
+ * <p>Each operation goes to a ring chosen by {@link UringFileIo#pickRing()}. A native segment is
+ * handed to the kernel as is; a heap segment goes through a native bounce buffer owned by the op
+ * until its CQE: a free fixed buffer of that ring (READ_FIXED/WRITE_FIXED) when there is one,
+ * else one from the {@link BufferPool}.
+ *
+ * <p>Thread-safety: safe for concurrent use (see {@link AbstractIoFile}).
+ */
+final class UringIoFile extends AbstractIoFile {
+    private final UringFileIo io;
+    private final int fd;
+    /** Slot in every ring's registered-file table, or -1. */
+    private final int fileSlot;
+
+    UringIoFile(UringFileIo io, Path path, Set<OpenFlag> flags, int fd, int fileSlot) {
+        super(path, flags);
+        this.io = io;
+        this.fd = fd;
+        this.fileSlot = fileSlot;
+    }
+
+    int fileSlot() {
+        return fileSlot;
+    }
+
+    UringFileIo io() {
+        return io;
+    }
+
+    /**
+     * Builds the op of a read or write, taking its bounce buffer; the caller has taken the
+     * admission permit and enqueues the op.
+     */
+    Op prepareRw(Ring ring, Ring permit, boolean write, MemorySegment seg, long position) {
+        Op op = new Op(write ? Uapi.IORING_OP_WRITE : Uapi.IORING_OP_READ, Op.Kind.COUNT,
+                write ? "write" : "read", path);
+        op.permitOf = permit;
+        if (fileSlot >= 0) {
+            op.fd = fileSlot;
+            op.sqeFlags = Uapi.IOSQE_FIXED_FILE;
+        } else {
+            op.fd = fd;
+        }
+        op.off = position;
+        int len = (int) seg.byteSize();
+        op.len = len;
+        if (seg.isNative()) {
+            op.addr = seg.address();
+            return op;
+        }
+        MemorySegment b;
+        int fixed = ring.acquireFixed(len);
+        try {
+            if (fixed >= 0) {
+                b = ring.fixedBuffer(fixed);
+                op.fixedIndex = fixed;
+                op.bufIndex = fixed;
+                op.opcode = write ? Uapi.IORING_OP_WRITE_FIXED : Uapi.IORING_OP_READ_FIXED;
+            } else {
+                b = io.pool().acquire(len);
+                op.bouncePool = io.pool();
+            }
+            op.bounce = b;
+            op.addr = b.address();
+            if (write) {
+                MemorySegment.copy(seg, 0, b, 0, len);
+            } else {
+                op.copyOutTo = seg;
+            }
+        } catch (RuntimeException | Error e) {
+            op.releaseResources(ring);
+            throw e;
+        }
+        return op;
+    }
+
+    Op prepareSync(Ring permit, boolean dataOnly) {
+        Op op = new Op(Uapi.IORING_OP_FSYNC, Op.Kind.COUNT, dataOnly ? "fdatasync" : "fsync", path);
+        op.permitOf = permit;
+        if (fileSlot >= 0) {
+            op.fd = fileSlot;
+            op.sqeFlags = Uapi.IOSQE_FIXED_FILE;
+        } else {
+            op.fd = fd;
+        }
+        op.opFlags = dataOnly ? Uapi.IORING_FSYNC_DATASYNC : 0;
+        return op;
+    }
+
+    private CompletableFuture<Integer> rw(boolean write, MemorySegment seg, long position) {
+        Ring ring = io.pickRing();
+        Op op = prepareRw(ring, ring.acquirePermit(1), write, seg, position);
+        ring.enqueue(op);
+        return op.result();
+    }
+
+    @Override
+    protected CompletableFuture<Integer> startRead(MemorySegment dst, long position) {
+        return rw(false, dst, position);
+    }
+
+    @Override
+    protected CompletableFuture<Integer> startWrite(MemorySegment src, long position) {
+        return rw(true, src, position);
+    }
+
+    @Override
+    protected CompletableFuture<Void> startSync(boolean dataOnly) {
+        Ring ring = io.pickRing();
+        Op op = prepareSync(ring.acquirePermit(1), dataOnly);
+        ring.enqueue(op);
+        return op.result().thenApply(x -> null);
+    }
+
+    /** {@code statx(fd, "", AT_EMPTY_PATH, STATX_SIZE)} through the ring; the path and the struct share one buffer. */
+    @Override
+    public long size() throws IoException {
+        if (!enter()) {
+            throw closedError("fstat");
+        }
+        try {
+            Ring ring = io.pickRing();
+            Op op = new Op(Uapi.IORING_OP_STATX, Op.Kind.STATX_SIZE, "fstat", path);
+            op.permitOf = ring.acquirePermit(1);
+            MemorySegment b = io.pool().acquire(256 + Uapi.STATX_STRUCT_SIZE);
+            b.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 0, (byte) 0);
+            op.bounce = b;
+            op.bouncePool = io.pool();
+            op.fd = fd;
+            op.addr = b.address();
+            op.len = Uapi.STATX_SIZE_MASK;
+            op.off = b.address() + 256;
+            op.opFlags = Native.AT_EMPTY_PATH;
+            ring.enqueue(op);
+            return Futures.<Long>await(op.result());
+        } finally {
+            exit();
+        }
+    }
+
+    /** Argument checks of {@link AbstractIoFile} for operations that enter through a batch. */
+    IoException checkBatchArgs(String op, MemorySegment seg, long position) {
+        if (position < 0) {
+            return new IoException(Errno.EINVAL.value(), path, op, "negative file position " + position, null);
+        }
+        if (seg.isReadOnly() && op.equals("read")) {
+            return new IoException(Errno.EINVAL.value(), path, op, "read into a read-only segment", null);
+        }
+        if (flags.contains(OpenFlag.DIRECT)
+                && ((position & 511) != 0 || (seg.byteSize() & 511) != 0 || (seg.isNative() && (seg.address() & 511) != 0))) {
+            return new IoException(Errno.EINVAL.value(), path, op,
+                    "O_DIRECT needs offset, length and buffer address aligned to the logical block size", null);
+        }
+        return null;
+    }
+
+    boolean batchEnter() {
+        return enter();
+    }
+
+    void batchExit() {
+        exit();
+    }
+
+    IoException batchClosedError(String op) {
+        return closedError(op);
+    }
+
+    @Override
+    protected void closeDescriptor() throws IoException {
+        IoException first = null;
+        if (fileSlot >= 0) {
+            try {
+                io.unregisterFile(fileSlot);
+            } catch (IoException e) {
+                first = e;
+            }
+        }
+        try {
+            io.closeFd(fd, path);
+        } catch (IoException e) {
+            if (first == null) {
+                first = e;
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    @Override
+    protected void onClosed() {
+        io.forget(this);
+    }
+}

@@ -1,0 +1,16 @@
+package dev.kura.io.conformance;
+
+import dev.kura.io.Backend;
+import dev.kura.io.IoConfig;
+
+/**
+ * The conformance suite over the io_uring backend, unchanged. Two rings and the default queue
+ * depth; the io_uring-only paths (fixed buffers, registered files, SQPOLL, small queues) have
+ * their own tests in {@code dev.kura.io.internal.uring}.
+ */
+class UringConformanceTest extends FileIoConformanceTest {
+    @Override
+    protected IoConfig config() {
+        return IoConfig.defaults().withBackend(Backend.IO_URING);
+    }
+}
