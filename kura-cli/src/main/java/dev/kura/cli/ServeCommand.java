@@ -96,11 +96,7 @@ public final class ServeCommand implements Callable<Integer> {
             cache.close();
             io.close();
             if (demoOrigin != null) {
-                try {
-                    demoOrigin.close();
-                } catch (Exception ignored) {
-                    // stopping anyway
-                }
+                demoOrigin.close();
             }
         }, "kura-shutdown");
         Runtime.getRuntime().addShutdownHook(stopper);

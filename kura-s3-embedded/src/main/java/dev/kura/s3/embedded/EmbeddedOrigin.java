@@ -151,11 +151,19 @@ public final class EmbeddedOrigin implements AutoCloseable {
         store.removeBlob(bucket, key);
     }
 
-    /** Stops the server; idempotent. */
+    /**
+     * Stops the server; idempotent.
+     *
+     * @throws IllegalStateException when Jetty fails to stop
+     */
     @Override
-    public void close() throws Exception {
+    public void close() {
         if (!"STOPPED".equals(proxy.getState())) {
-            proxy.stop();
+            try {
+                proxy.stop();
+            } catch (Exception e) {
+                throw new IllegalStateException("S3Proxy did not stop cleanly", e);
+            }
         }
     }
 }

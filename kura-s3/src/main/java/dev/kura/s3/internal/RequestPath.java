@@ -49,12 +49,12 @@ final class RequestPath {
 
     /** Decodes {@code raw} and checks it as described above. */
     static String decode(String raw) throws BadPathException {
-        String once = percentDecode(raw, true);
+        String once = percentDecode(raw);
         check(once);
         if (once.indexOf('%') >= 0) {
             String twice;
             try {
-                twice = percentDecode(once, true);
+                twice = percentDecode(once);
             } catch (BadPathException e) {
                 twice = null; // not an encoding: a literal '%' in the key
             }
@@ -86,7 +86,7 @@ final class RequestPath {
         }
     }
 
-    private static String percentDecode(String s, boolean strict) throws BadPathException {
+    private static String percentDecode(String s) throws BadPathException {
         if (s.indexOf('%') < 0) {
             return s;
         }
