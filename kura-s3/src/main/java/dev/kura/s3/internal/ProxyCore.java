@@ -623,6 +623,7 @@ public final class ProxyCore {
         /** Offers bytes at object offset {@code pos}; false when the client is gone. */
         boolean offer(byte[] b, int n, long pos) {
             if (!ex.ch.isActive()) {
+                ex.abort(); // ends the exchange (metrics, access log, in-flight count)
                 return false;
             }
             long s = Math.max(pos, first);
