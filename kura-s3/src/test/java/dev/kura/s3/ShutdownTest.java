@@ -51,6 +51,38 @@ class ShutdownTest {
         }
     }
 
+    @Test
+    void aClientThatLeavesMidMissStillLeavesTheObjectCached() throws Exception {
+        byte[] big = ProxyTest.random(24 << 20, 6);
+        try (Fixture f = new Fixture(tmp).startOrigin()) {
+            f.origin.put(Fixture.BUCKET, "left.bin", big, "application/octet-stream", null);
+            f.adminToken = ProxyTest.TOKEN;
+            f.startProxy();
+            try (Socket s = new Socket("127.0.0.1", f.proxy.port())) {
+                s.setReceiveBufferSize(32 * 1024);
+                s.getOutputStream().write("GET /test/left.bin HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                assertThat(s.getInputStream().readNBytes(1000)).hasSize(1000);
+                s.setSoLinger(true, 0); // reset, not a polite close
+            }
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            String xcache = null;
+            while (System.nanoTime() < deadline) {
+                var r = f.get("/test/left.bin", "Range", "bytes=0-0");
+                xcache = r.headers().firstValue("X-Cache").orElse("");
+                if (xcache.equals("HIT")) {
+                    break;
+                }
+                Thread.sleep(100);
+            }
+            assertThat(xcache).isEqualTo("HIT");
+            assertThat(f.get("/test/left.bin").body()).isEqualTo(big);
+            assertThat(f.origin.getCount()).isEqualTo(1);
+            String stats = new String(f.get("/admin/stats", "Authorization", "Bearer " + ProxyTest.TOKEN).body(),
+                    StandardCharsets.UTF_8);
+            assertThat(stats).contains("\"requestsInFlight\":1"); // only this one
+        }
+    }
+
     private static int indexOf(byte[] a, byte[] pat) {
         outer:
         for (int i = 0; i + pat.length <= a.length; i++) {
