@@ -15,7 +15,7 @@ import java.util.Set;
  *     {@code 0.0.0.0:8080}
  * @param transport Netty transport: {@code auto} (io_uring, then epoll, then NIO), {@code io_uring},
  *     {@code epoll} or {@code nio} ({@code serve.transport}); default {@code auto}
- * @param eventLoopThreads Netty event-loop threads, 0 for the number of available processors
+ * @param eventLoopThreads Netty event-loop threads, 0 for Netty's default (twice the available processors)
  *     ({@code serve.event-loop-threads})
  * @param maxUrlLength longest request line in bytes (method, URL, version); longer gets 414
  *     ({@code serve.max-url-length}); default 8192
