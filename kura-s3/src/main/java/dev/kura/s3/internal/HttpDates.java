@@ -27,7 +27,8 @@ final class HttpDates {
 
     /** IMF-fixdate of {@code t}, e.g. {@code Sun, 06 Nov 1994 08:49:37 GMT}. */
     static String format(Instant t) {
-        return IMF.format(t);
+        // Netty's formatter (thread-local, no DateTimeFormatter machinery) is on the hit path.
+        return io.netty.handler.codec.DateFormatter.format(new java.util.Date(t.toEpochMilli()));
     }
 
     /** Parses an HTTP date; null when it is not one (the header is then ignored, RFC 9110 13.1.3). */

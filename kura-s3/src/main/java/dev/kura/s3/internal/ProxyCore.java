@@ -236,11 +236,11 @@ public final class ProxyCore {
                 rq.get(HttpHeaderNames.IF_UNMODIFIED_SINCE), rq.get(HttpHeaderNames.IF_NONE_MATCH),
                 rq.get(HttpHeaderNames.IF_MODIFIED_SINCE), etag, lm);
         if (o == Preconditions.Outcome.PRECONDITION_FAILED) {
-            HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.PRECONDITION_FAILED);
+            HttpResponse r = response(HttpResponseStatus.PRECONDITION_FAILED);
             return new Plan(r, 0, -1, true);
         }
         if (o == Preconditions.Outcome.NOT_MODIFIED) {
-            HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NOT_MODIFIED);
+            HttpResponse r = response(HttpResponseStatus.NOT_MODIFIED);
             validators(r.headers(), md);
             return new Plan(r, 0, -1, true);
         }
@@ -255,17 +255,17 @@ public final class ProxyCore {
         long last = size - 1;
         switch (range) {
             case ByteRanges.Unsatisfiable u -> {
-                r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE);
+                r = response(HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE);
                 r.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes */" + size);
                 return new Plan(r, 0, -1, true);
             }
             case ByteRanges.Single s -> {
-                r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.PARTIAL_CONTENT);
+                r = response(HttpResponseStatus.PARTIAL_CONTENT);
                 first = s.first();
                 last = s.last();
                 r.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes " + first + "-" + last + "/" + size);
             }
-            case ByteRanges.Full f -> r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+            case ByteRanges.Full f -> r = response(HttpResponseStatus.OK);
         }
         HttpHeaders h = r.headers();
         validators(h, md);
@@ -278,6 +278,17 @@ public final class ProxyCore {
         h.set(HttpHeaderNames.ACCEPT_RANGES, "bytes");
         h.set(HttpHeaderNames.CONTENT_LENGTH, last - first + 1);
         return new Plan(r, first, last, ex.isHead());
+    }
+
+    /**
+     * Response heads are built without Netty's per-header validation: every value comes from a
+     * header the origin sent (parsed, so free of CR/LF) or from kura itself.
+     */
+    private static final io.netty.handler.codec.http.HttpHeadersFactory HEADERS =
+            io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory().withValidation(false);
+
+    private static HttpResponse response(HttpResponseStatus st) {
+        return new DefaultHttpResponse(HttpVersion.HTTP_1_1, st, HEADERS);
     }
 
     private static void validators(HttpHeaders h, EntryMetadata md) {
