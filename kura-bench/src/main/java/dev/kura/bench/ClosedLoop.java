@@ -24,8 +24,7 @@ import java.util.concurrent.atomic.LongAdder;
  * omission. In a closed loop latency and throughput are tied by Little's law:
  * {@code ops/s ~= N / mean latency}.)
  *
- * <p>The run has a warm-up (JIT, page cache of the benchmark's own classes, the backend's threads
- * starting) and then a measured interval. Only operations that <em>complete</em> inside the
+ * <p>The run has a warm-up (JIT compilation, class loading, the backend's threads starting) and then a measured interval. Only operations that <em>complete</em> inside the
  * measured interval are counted, and their latency (from start to completion, nanoseconds) is
  * recorded; {@link ProcessUsage} is read at the interval's two ends by the controlling thread,
  * which only sleeps in between. After the interval the slots stop and the loop waits for the
@@ -34,12 +33,13 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Each slot is started on a short-lived platform thread of its own, which exits as soon as an
  * operation goes asynchronous. An operation that completes synchronously (a memory hit) is looped
  * over on the thread that started it, not recursed into, so the stack does not grow; a purely
- * synchronous workload thus runs on N benchmark threads. The first failure stops the run; {@link Result#error()} carries it.
+ * synchronous workload thus runs on N benchmark threads. The first failure stops the run;
+ * {@link Result#error()} carries it.
  *
  * <h2>Usage</h2>
  * <pre>{@code
  * ClosedLoop.Result r = ClosedLoop.run(32, Duration.ofSeconds(1), Duration.ofSeconds(5),
- *         (slot, seq) -> file.readAsync(buffers[slot], offsetOf(seq)).thenApply(n -> (long) n));
+ *         (slot, seq) -> file.readAsync(buffers[slot], offsetOf(seq)));
  * report.add(BenchRow.of("cold rand 4k", "nio", 32, r, ""));
  * }</pre>
  * The operation gets its slot number (0..N-1, so each slot can own a buffer) and a sequence number
