@@ -62,6 +62,9 @@ public final class CacheBenchCommand implements Callable<Integer> {
             description = "Entries to insert and recover at reopen, 0 to skip (default: 1000000, --quick 20000).")
     Integer recovery;
 
+    @Option(names = "--recovery-only", description = "Measure only the recovery rate (and the eviction hit ratios).")
+    boolean recoveryOnly;
+
     @Option(names = "--warmup", paramLabel = "TIME", converter = Units.DurationConverter.class,
             description = "Warm-up before each row (default: 1s, --quick 150ms).")
     Duration warmup;
@@ -78,7 +81,7 @@ public final class CacheBenchCommand implements Callable<Integer> {
         if (bs.contains(Backend.AUTO)) {
             throw new IllegalArgumentException("--backend: name the backends to benchmark: nio, io_uring");
         }
-        CacheBench.Plan plan = new CacheBench.Plan(dir, bs,
+        CacheBench.Plan plan = new CacheBench.Plan(dir, recoveryOnly ? List.of() : bs,
                 inflight != null ? inflight : List.of(1, 1000),
                 largeInflight != null ? largeInflight : List.of(1, 16),
                 quick ? 2_000 : 20_000, quick ? 4 : 24, quick ? 256L << 20 : 1L << 30,
