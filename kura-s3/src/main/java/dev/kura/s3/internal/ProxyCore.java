@@ -363,9 +363,10 @@ public final class ProxyCore {
                     // The leader did not commit (revalidated, failed, not cacheable): look again.
                     Optional<CacheEntry> now = lookup(cacheKey, ex);
                     if (now.isPresent() && !now.get().metadata().isExpired(Instant.now())) {
+                        // Fresh now although no entry was committed: the leader revalidated it (304).
+                        ex.cacheStatus = stale != null ? "REVALIDATED" : "HIT";
                         closeQuietly(stale);
                         stale = null;
-                        ex.cacheStatus = attempt == 0 && now.get().metadata().etag() != null ? "REVALIDATED" : "HIT";
                         serveEntry(ex, now.get(), now.get().metadata(),
                                 () -> workers.execute(() -> passThrough(ex, route, key)));
                         return;
