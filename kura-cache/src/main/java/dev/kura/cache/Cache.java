@@ -25,6 +25,14 @@ public interface Cache extends AutoCloseable {
      * Opens (or creates) a cache in {@code config.dir()}, starting recovery of the entries already
      * there. The cache serves at once while recovery runs in the background.
      *
+     * <p>Recovery loads the index snapshot a clean close left, or else scans the entry files
+     * (header and trailer of each); it deletes temporary files, torn or corrupt files and orphans,
+     * and makes {@link CacheStats#diskBytes()} exact. While it runs, a lookup of a key it has not
+     * reached yet reads that key's file directly (with the same checks) and serves it, so a
+     * committed entry is never a miss because of recovery; a put, delete or purge made meanwhile
+     * takes precedence over what recovery finds later. The on-disk format is in
+     * {@code docs/FORMAT.md}.
+     *
      * @throws IOException when the directory cannot be created or locked (another process has it)
      */
     static Cache open(CacheConfig config, FileIo io) throws IOException {

@@ -8,9 +8,11 @@ import java.nio.file.Path;
  * The whole kura.yaml: one section per concern. A missing section takes its defaults.
  *
  * @param io file I/O backend ({@code io:})
+ * @param serve the S3 caching proxy ({@code serve:}); null when absent (then {@code kura serve}
+ *     needs no file: it runs its demo)
  * @param tftp TFTP server ({@code tftp:})
  */
-public record KuraConfig(IoSection io, dev.kura.tftp.TftpConfig tftp) {
+public record KuraConfig(IoSection io, dev.kura.s3.ServeConfig serve, dev.kura.tftp.TftpConfig tftp) {
     public KuraConfig {
         if (io == null) {
             io = IoSection.defaults();

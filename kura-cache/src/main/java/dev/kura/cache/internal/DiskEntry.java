@@ -1,0 +1,42 @@
+package dev.kura.cache.internal;
+
+/**
+ * One committed version of a key in the disk tier's index: what the index needs to find, account
+ * and evict it without touching the disk. Metadata lives in the file's header and is read when a
+ * handle opens, which keeps the index small (a million entries cost tens of MB, not hundreds).
+ *
+ * <p>Identity matters: the index maps a key to exactly one {@code DiskEntry}, and conditional
+ * removals ({@code index.remove(key, entry)}) remove only the version they saw, never a newer one.
+ *
+ * <p>The {@code prev}/{@code next} links and {@code visited} bit belong to the eviction policy and
+ * are guarded by it.
+ */
+final class DiskEntry {
+    final String key;
+    final String name;
+    final long fileLength;
+    final long objectSize;
+    final long writeId;
+    /** Expiry in epoch seconds, {@code Long.MAX_VALUE} for never. */
+    final long expiresAtSeconds;
+
+    // eviction policy state
+    DiskEntry prev;
+    DiskEntry next;
+    volatile boolean visited;
+    boolean linked;
+
+    DiskEntry(String key, String name, long fileLength, long objectSize, long writeId, long expiresAtSeconds) {
+        this.key = key;
+        this.name = name;
+        this.fileLength = fileLength;
+        this.objectSize = objectSize;
+        this.writeId = writeId;
+        this.expiresAtSeconds = expiresAtSeconds;
+    }
+
+    @Override
+    public String toString() {
+        return "DiskEntry[" + key + ", " + name + ", " + fileLength + " B, id " + Long.toHexString(writeId) + "]";
+    }
+}

@@ -1,0 +1,206 @@
+package dev.kura.cache.internal;
+
+import dev.kura.cache.CacheEntry;
+import dev.kura.cache.CorruptEntryException;
+import dev.kura.cache.EntryMetadata;
+import dev.kura.io.IoFile;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A handle on one committed version in the disk tier. It holds the file's descriptor, so the
+ * version stays readable after an overwrite, delete or eviction unlinks its name.
+ *
+ * <p>A read fetches each block it touches together with the block's CRC32C (one positional read
+ * per block), checks it, and copies the requested part. The last verified block is kept, so
+ * sequential reads in pieces smaller than a block read each block once. Small files come with
+ * their bytes already read at open ({@code prefetch}), so reading them costs no further I/O.
+ *
+ * <p>Thread-safety: concurrent reads are safe; close once.
+ */
+final class DiskHandle implements CacheEntry {
+    private record Block(long index, ByteBuffer data) {
+    }
+
+    private final DiskStore store;
+    final DiskEntry entry;
+    private final IoFile file;
+    private final EntryFormat.Header header;
+    /** Bytes [0, prefetch.limit()) of the file, read at open; read-only view. */
+    private final ByteBuffer prefetch;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile Block last;
+
+    DiskHandle(DiskStore store, DiskEntry entry, IoFile file, EntryFormat.Header header, ByteBuffer prefetch, boolean unused) {
+        this.store = store;
+        this.entry = entry;
+        this.file = file;
+        this.header = header;
+        this.prefetch = prefetch == null ? ByteBuffer.allocate(0) : prefetch.asReadOnlyBuffer();
+    }
+
+    @Override
+    public String key() {
+        return header.key();
+    }
+
+    @Override
+    public EntryMetadata metadata() {
+        return header.metadata();
+    }
+
+    @Override
+    public String tier() {
+        return "disk";
+    }
+
+    long writeId() {
+        return header.writeId();
+    }
+
+    private long size() {
+        return header.objectSize();
+    }
+
+    private int blockLength(long bi) {
+        return (int) Math.min(header.blockSize(), size() - bi * header.blockSize());
+    }
+
+    /** The block's data if already in memory (prefetched or last read), else null. */
+    private ByteBuffer cached(long bi) {
+        Block b = last;
+        if (b != null && b.index == bi) {
+            return b.data;
+        }
+        long off = EntryFormat.blockOffset(header.headerLength(), header.blockSize(), bi);
+        int blen = blockLength(bi);
+        if (off + blen + EntryFormat.CRC_SIZE <= prefetch.limit()) {
+            return verifiedOrNull(bi, prefetch.slice((int) off, blen + EntryFormat.CRC_SIZE));
+        }
+        return null;
+    }
+
+    private ByteBuffer verifiedOrNull(long bi, ByteBuffer raw) {
+        int blen = raw.limit() - EntryFormat.CRC_SIZE;
+        if (EntryFormat.crc(raw, 0, blen) != raw.getInt(blen)) {
+            return null;
+        }
+        ByteBuffer data = raw.slice(0, blen);
+        last = new Block(bi, data);
+        return data;
+    }
+
+    private ByteBuffer verify(long bi, ByteBuffer raw, int got) throws CorruptEntryException {
+        int blen = blockLength(bi);
+        if (got != blen + EntryFormat.CRC_SIZE) {
+            throw corrupt("short block " + bi + " (" + got + " of " + (blen + EntryFormat.CRC_SIZE) + " bytes)");
+        }
+        ByteBuffer data = verifiedOrNull(bi, raw.limit(got).position(0));
+        if (data == null) {
+            throw corrupt("CRC32C mismatch in block " + bi);
+        }
+        return data;
+    }
+
+    private CorruptEntryException corrupt(String what) {
+        CorruptEntryException ex = new CorruptEntryException("cache entry " + header.key() + ": " + what);
+        store.corrupt(entry, ex);
+        return ex;
+    }
+
+    private void checkOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("cache entry handle is closed");
+        }
+    }
+
+    private int copy(long bi, ByteBuffer data, long position, ByteBuffer dst) {
+        int inBlock = (int) (position - bi * header.blockSize());
+        int n = Math.min(data.limit() - inBlock, dst.remaining());
+        dst.put(data.slice(inBlock, n));
+        return n;
+    }
+
+    @Override
+    public int read(long position, ByteBuffer dst) throws IOException {
+        checkOpen();
+        if (position < 0) {
+            throw new IllegalArgumentException("negative position " + position);
+        }
+        int total = 0;
+        long pos = position;
+        while (dst.hasRemaining() && pos < size()) {
+            long bi = pos / header.blockSize();
+            ByteBuffer data = cached(bi);
+            if (data == null) {
+                int blen = blockLength(bi);
+                ByteBuffer raw = ByteBuffer.allocate(blen + EntryFormat.CRC_SIZE);
+                try {
+                    DiskStore.readFully(file, raw, EntryFormat.blockOffset(header.headerLength(), header.blockSize(), bi));
+                } catch (IOException ex) {
+                    store.faults.record("read", ex);
+                    throw ex;
+                }
+                data = verify(bi, raw, raw.position());
+            }
+            int n = copy(bi, data, pos, dst);
+            pos += n;
+            total += n;
+        }
+        return total;
+    }
+
+    @Override
+    public CompletableFuture<Integer> readAsync(long position, ByteBuffer dst) {
+        if (closed.get()) {
+            return CompletableFuture.failedFuture(new IllegalStateException("cache entry handle is closed"));
+        }
+        if (position < 0) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("negative position " + position));
+        }
+        return readFrom(position, dst, 0);
+    }
+
+    private CompletableFuture<Integer> readFrom(long pos, ByteBuffer dst, int done) {
+        while (dst.hasRemaining() && pos < size()) {
+            long bi = pos / header.blockSize();
+            ByteBuffer data = cached(bi);
+            if (data == null) {
+                int blen = blockLength(bi);
+                ByteBuffer raw = ByteBuffer.allocate(blen + EntryFormat.CRC_SIZE);
+                long off = EntryFormat.blockOffset(header.headerLength(), header.blockSize(), bi);
+                long p = pos;
+                int doneSoFar = done;
+                return file.readFullyAsync(java.lang.foreign.MemorySegment.ofBuffer(raw), off)
+                        .handle((got, ex) -> {
+                            if (ex != null) {
+                                Throwable c = ex instanceof java.util.concurrent.CompletionException && ex.getCause() != null ? ex.getCause() : ex;
+                                store.faults.record("read", c);
+                                return CompletableFuture.<Integer>failedFuture(c);
+                            }
+                            try {
+                                ByteBuffer d = verify(bi, raw, got.intValue());
+                                int n = copy(bi, d, p, dst);
+                                return readFrom(p + n, dst, doneSoFar + n);
+                            } catch (CorruptEntryException ce) {
+                                return CompletableFuture.<Integer>failedFuture(ce);
+                            }
+                        }).thenCompose(f -> f);
+            }
+            int n = copy(bi, data, pos, dst);
+            pos += n;
+            done += n;
+        }
+        return CompletableFuture.completedFuture(done);
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            DiskStore.closeQuietly(file);
+        }
+    }
+}

@@ -1,0 +1,794 @@
+package dev.kura.cache.internal;
+
+import dev.kura.cache.CacheConfig;
+import dev.kura.cache.EntryMetadata;
+import dev.kura.io.Errno;
+import dev.kura.io.FileIo;
+import dev.kura.io.IoException;
+import dev.kura.io.IoFile;
+import dev.kura.io.OpenFlag;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The disk tier: one file per entry, an in-memory index, exact byte accounting, eviction and
+ * recovery.
+ *
+ * <h2>Layout</h2>
+ * {@code dir/lock} (exclusive lock of the owning process), {@code dir/tmp/.tmp-<random>} (entries
+ * being written), {@code dir/xx/<name>} (committed entries; {@code name} is 32 hex digits of the
+ * key's SHA-256, {@code xx} its first two), {@code dir/index.snap} (index snapshot written at a
+ * clean close). Entry files follow {@link EntryFormat}.
+ *
+ * <h2>Publishing</h2>
+ * A writer fills a unique temporary file and seals it (blocks, CRCs, trailer; fdatasync under
+ * {@code durability = FSYNC}); then, under the key's lock, the file is renamed over the entry's
+ * name and the index updated. rename(2) is atomic, so a reader opening the name sees the old or the
+ * new file, never a mix; a reader holding the old file's descriptor keeps reading the old version.
+ *
+ * <h2>Invariants (kept under the key's stripe lock)</h2>
+ * <ul>
+ *   <li>{@code index.get(k) == e} iff the file at {@code e}'s name is {@code e}'s version and
+ *       {@code e} is linked in the eviction policy;</li>
+ *   <li>{@code bytes} is the sum of {@code fileLength} over the index, {@code count} its size.
+ *       Files unlinked while a handle still has them open are no longer counted: their space
+ *       comes back when the last handle closes, and handles are short-lived.</li>
+ * </ul>
+ *
+ * <h2>Recovery</h2>
+ * At open, a valid snapshot (written only by a clean close, deleted and the deletion fsync'd before
+ * the cache serves) is loaded; otherwise the fan-out directories are scanned in parallel, reading
+ * only each file's header and trailer. Either way it runs in the background while the cache
+ * serves. A lookup of a key the scan has not reached yet probes the key's file directly, so a
+ * committed entry is never reported missing during recovery. Keys that live operations touch
+ * during recovery (put, delete, probe) are authoritative and the scan leaves them alone; prefixes
+ * purged during recovery are purged from what the scan finds later.
+ *
+ * <p>Thread-safety: safe for concurrent use.
+ */
+final class DiskStore implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(DiskStore.class);
+    private static final int STRIPES = 1024;
+    private static final int PREFETCH = 8192;
+    static final String SNAPSHOT = "index.snap";
+
+    final CacheConfig config;
+    final FileIo io;
+    final Fs fs;
+    final Faults faults;
+    final Path root;
+    final Path tmpDir;
+    final int blockSize;
+    final ConcurrentHashMap<String, DiskEntry> index = new ConcurrentHashMap<>();
+    final EvictionPolicy policy;
+    private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
+    private final AtomicLong bytes = new AtomicLong();
+    private final AtomicLong count = new AtomicLong();
+    private final AtomicLong reserved = new AtomicLong();
+    private final ReentrantLock evictLock = new ReentrantLock();
+    final LongAdder evictions = new LongAdder();
+    final LongAdder expirations = new LongAdder();
+
+    // recovery state
+    private volatile boolean recovering = true;
+    private volatile boolean stopRecovery;
+    private final Set<String> touched = ConcurrentHashMap.newKeySet();
+    private final List<String> purgedPrefixes = new CopyOnWriteArrayList<>();
+    private final AtomicLong recoveredEntries = new AtomicLong();
+    private volatile long recoveryNanos = -1;
+    private volatile Thread recoveryThread;
+    /** Set when the disk may hold files the index does not know (a failed unlink): no snapshot then. */
+    private volatile boolean dirty;
+    private final AutoCloseable dirLock;
+
+    DiskStore(CacheConfig config, FileIo io, Fs fs, Faults faults, String policyName, int blockSize) throws IOException {
+        this.config = config;
+        this.io = io;
+        this.fs = fs;
+        this.faults = faults;
+        this.root = config.dir().toAbsolutePath();
+        this.tmpDir = root.resolve("tmp");
+        this.blockSize = blockSize;
+        this.policy = EvictionPolicy.create(policyName);
+        for (int i = 0; i < STRIPES; i++) {
+            stripes[i] = new ReentrantLock();
+        }
+        fs.mkdirs(root);
+        this.dirLock = fs.lock(root.resolve("lock"));
+        try {
+            fs.mkdirs(tmpDir);
+            for (int i = 0; i < 256; i++) {
+                fs.mkdirs(root.resolve(fanout(i)));
+            }
+        } catch (IOException e) {
+            closeQuietly(dirLock);
+            throw e;
+        }
+    }
+
+    static String fanout(int i) {
+        return String.format("%02x", i);
+    }
+
+    Path pathOf(String name) {
+        return root.resolve(name.substring(0, 2)).resolve(name);
+    }
+
+    /**
+     * The lock of a key. Stripes are chosen by the key's file name, not its string hash, so that
+     * recovery (which meets files before it knows their key) can take the same lock.
+     */
+    ReentrantLock lockFor(String key) {
+        return lockForName(EntryFormat.nameOf(key));
+    }
+
+    ReentrantLock lockForName(String name) {
+        return stripes[Integer.parseInt(name, 0, 3, 16) & (STRIPES - 1)];
+    }
+
+    long bytes() {
+        return bytes.get();
+    }
+
+    long entries() {
+        return count.get();
+    }
+
+    long recoveredEntries() {
+        return recoveredEntries.get();
+    }
+
+    long recoveryNanos() {
+        return recoveryNanos;
+    }
+
+    boolean recovered() {
+        return !recovering;
+    }
+
+    // ---- index maintenance (callers hold the key's lock) -------------------------------------
+
+    private void insertLocked(DiskEntry e) {
+        DiskEntry old = index.put(e.key, e);
+        if (old != null) {
+            policy.onRemove(old);
+            bytes.addAndGet(-old.fileLength);
+            count.decrementAndGet();
+        }
+        policy.onInsert(e);
+        bytes.addAndGet(e.fileLength);
+        count.incrementAndGet();
+    }
+
+    /** Removes the key's current version and its file; true if there was one. Hold the lock. */
+    boolean removeLocked(String key) {
+        if (recovering) {
+            touched.add(key);
+        }
+        DiskEntry e = index.remove(key);
+        if (e != null) {
+            policy.onRemove(e);
+            bytes.addAndGet(-e.fileLength);
+            count.decrementAndGet();
+            unlinkQuietly(pathOf(e.name));
+            return true;
+        }
+        if (recovering) {
+            // the scan may not have reached it yet: its file must go too
+            try {
+                return fs.unlink(pathOf(EntryFormat.nameOf(key)));
+            } catch (IOException ex) {
+                faults.record("unlink", ex);
+                dirty = true;
+            }
+        }
+        return false;
+    }
+
+    /** Removes {@code e} if it is still the key's current version. */
+    boolean removeIfCurrent(DiskEntry e) {
+        ReentrantLock l = lockForName(e.name);
+        l.lock();
+        try {
+            if (!index.remove(e.key, e)) {
+                return false;
+            }
+            policy.onRemove(e);
+            bytes.addAndGet(-e.fileLength);
+            count.decrementAndGet();
+            unlinkQuietly(pathOf(e.name));
+            return true;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    private void unlinkQuietly(Path p) {
+        try {
+            fs.unlink(p);
+        } catch (IOException ex) {
+            faults.record("unlink", ex);
+            dirty = true;
+        }
+    }
+
+    DiskEntry current(String key) {
+        return index.get(key);
+    }
+
+    // ---- lookups ------------------------------------------------------------------------------
+
+    /**
+     * Opens a handle on the key's current version, or returns null on a miss. Faults are counted
+     * and turn into a miss; a corrupt file is removed.
+     */
+    DiskHandle open(String key) {
+        for (int attempt = 0; attempt < 3; attempt++) {
+            DiskEntry e = index.get(key);
+            if (e == null) {
+                if (!recovering) {
+                    return null;
+                }
+                e = probe(key);
+                if (e == null) {
+                    return null;
+                }
+            }
+            DiskHandle h = openVersion(e);
+            if (h != null) {
+                policy.onAccess(e);
+                return h;
+            }
+            if (index.get(key) == e) {
+                return null;
+            }
+            // replaced while we opened it: look again
+        }
+        return null;
+    }
+
+    /**
+     * Opens a handle on exactly version {@code e}, or null when it is gone (replaced, deleted) or
+     * failed its checks (then it is removed).
+     */
+    DiskHandle openVersion(DiskEntry e) {
+        Path p = pathOf(e.name);
+        IoFile f;
+        try {
+            f = io.open(p, OpenFlag.READ);
+        } catch (IoException ex) {
+            if (ex.errno() == Errno.ENOENT) {
+                // deleted from outside the cache, or replaced/removed concurrently
+                if (index.get(e.key) == e) {
+                    faults.record("missing", "entry file vanished", ex);
+                    removeIfCurrent(e);
+                }
+            } else {
+                faults.record("open", ex);
+            }
+            return null;
+        }
+        try {
+            long len = f.size();
+            int n = (int) Math.min(len, PREFETCH);
+            ByteBuffer buf = ByteBuffer.allocate(n);
+            readFully(f, buf, 0);
+            buf.flip();
+            if (len != e.fileLength) {
+                // a different version under the name: a newer one, or a torn one
+                if (len >= EntryFormat.HEADER_FIXED && buf.remaining() >= EntryFormat.HEADER_FIXED) {
+                    EntryFormat.Header h = readHeader(f, buf);
+                    if (h.writeId() != e.writeId && h.key().equals(e.key)) {
+                        f.close();
+                        return null;
+                    }
+                }
+                throw new EntryFormat.FormatException("file length " + len + " != " + e.fileLength);
+            }
+            EntryFormat.Header h = readHeader(f, buf);
+            if (h.writeId() != e.writeId) {
+                f.close();
+                return null;
+            }
+            if (!h.key().equals(e.key) || h.fileLength() != len) {
+                throw new EntryFormat.FormatException("header does not match the index");
+            }
+            if (len <= n) {
+                // the whole file is in hand: check everything now, so a corrupt small entry is a
+                // plain miss rather than a failed read later
+                EntryFormat.decodeTrailer(buf.slice((int) h.trailerOffset(), EntryFormat.TRAILER_SIZE), h);
+                verifyBlocks(buf, h);
+            }
+            return new DiskHandle(this, e, f, h, len <= n ? buf : buf.slice(0, Math.min(n, h.headerLength())), true);
+        } catch (EntryFormat.FormatException ex) {
+            closeQuietly(f);
+            corrupt(e, ex);
+            return null;
+        } catch (IOException ex) {
+            closeQuietly(f);
+            faults.record("read", ex);
+            return null;
+        }
+    }
+
+    private static void verifyBlocks(ByteBuffer whole, EntryFormat.Header h) throws EntryFormat.FormatException {
+        long blocks = h.blockCount();
+        for (long i = 0; i < blocks; i++) {
+            int off = (int) EntryFormat.blockOffset(h.headerLength(), h.blockSize(), i);
+            int blen = (int) Math.min(h.blockSize(), h.objectSize() - i * h.blockSize());
+            if (EntryFormat.crc(whole, off, blen) != whole.getInt(off + blen)) {
+                throw new EntryFormat.FormatException("CRC32C mismatch in block " + i);
+            }
+        }
+    }
+
+    /** Counts and removes a version that failed its checks. */
+    void corrupt(DiskEntry e, Exception why) {
+        faults.record("corrupt", "entry " + e.key + " removed", why);
+        removeIfCurrent(e);
+    }
+
+    private static EntryFormat.Header readHeader(IoFile f, ByteBuffer first) throws IOException, EntryFormat.FormatException {
+        int hl = EntryFormat.claimedHeaderLength(first);
+        if (hl < 0) {
+            throw new EntryFormat.FormatException("short file");
+        }
+        if (hl <= first.remaining()) {
+            return EntryFormat.decodeHeader(first);
+        }
+        ByteBuffer b = ByteBuffer.allocate(hl);
+        readFully(f, b, 0);
+        b.flip();
+        return EntryFormat.decodeHeader(b);
+    }
+
+    static void readFully(IoFile f, ByteBuffer b, long pos) throws IOException {
+        long p = pos;
+        while (b.hasRemaining()) {
+            int n = f.read(b, p);
+            if (n <= 0) {
+                break;
+            }
+            p += n;
+        }
+    }
+
+    static void writeFully(IoFile f, ByteBuffer b, long pos) throws IOException {
+        long p = pos;
+        while (b.hasRemaining()) {
+            int n = f.write(b, p);
+            if (n <= 0) {
+                throw new IoException(Errno.EIO.value(), f.path(), "write", "write made no progress", null);
+            }
+            p += n;
+        }
+    }
+
+    /**
+     * Reads and checks the header and trailer of a committed file; returns its index entry, or
+     * null when the file does not exist. Throws FormatException for anything not a committed entry.
+     */
+    DiskEntry inspect(Path p, String expectName) throws IOException, EntryFormat.FormatException {
+        IoFile f;
+        try {
+            f = io.open(p, OpenFlag.READ);
+        } catch (IoException ex) {
+            if (ex.errno() == Errno.ENOENT) {
+                return null;
+            }
+            throw ex;
+        }
+        try {
+            long len = f.size();
+            int n = (int) Math.min(len, 4096);
+            ByteBuffer buf = ByteBuffer.allocate(n);
+            readFully(f, buf, 0);
+            buf.flip();
+            EntryFormat.Header h = readHeader(f, buf);
+            if (h.fileLength() != len) {
+                throw new EntryFormat.FormatException("file length " + len + ", header says " + h.fileLength());
+            }
+            ByteBuffer t;
+            if (len <= n) {
+                t = buf.slice((int) h.trailerOffset(), EntryFormat.TRAILER_SIZE);
+            } else {
+                t = ByteBuffer.allocate(EntryFormat.TRAILER_SIZE);
+                readFully(f, t, h.trailerOffset());
+                t.flip();
+            }
+            EntryFormat.decodeTrailer(t, h);
+            String name = EntryFormat.nameOf(h.key());
+            if (expectName != null && !name.equals(expectName)) {
+                throw new EntryFormat.FormatException("file name does not match its key");
+            }
+            return new DiskEntry(h.key(), name, len, h.objectSize(), h.writeId(),
+                    EntryFormat.expirySeconds(h.metadata()));
+        } finally {
+            closeQuietly(f);
+        }
+    }
+
+    /** During recovery: looks for the key's file on disk before the scan gets there. */
+    private DiskEntry probe(String key) {
+        String name = EntryFormat.nameOf(key);
+        ReentrantLock l = lockForName(name);
+        l.lock();
+        try {
+            DiskEntry cur = index.get(key);
+            if (cur != null || touched.contains(key)) {
+                return cur;
+            }
+            Path p = pathOf(name);
+            DiskEntry e;
+            try {
+                e = inspect(p, name);
+            } catch (EntryFormat.FormatException ex) {
+                faults.record("corrupt", "recovery dropped " + p, ex);
+                unlinkQuietly(p);
+                touched.add(key);
+                return null;
+            } catch (IOException ex) {
+                faults.record("probe", ex);
+                return null;
+            }
+            touched.add(key);
+            if (e == null || !e.key.equals(key) || isPurged(key)) {
+                return null;
+            }
+            insertLocked(e);
+            recoveredEntries.incrementAndGet();
+            return e;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    private boolean isPurged(String key) {
+        for (String p : purgedPrefixes) {
+            if (key.startsWith(p)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // ---- writes -------------------------------------------------------------------------------
+
+    /** Starts writing a new version; the caller must seal+publish or abort it. */
+    DiskWriter begin(String key, EntryMetadata md, long writeId) throws IOException {
+        ByteBuffer header = EntryFormat.encodeHeader(key, md, blockSize, writeId);
+        long fileLength = EntryFormat.fileLength(header.remaining(), md.size(), blockSize);
+        reserved.addAndGet(fileLength);
+        try {
+            evictIfNeeded();
+            Path tmp = tmpDir.resolve(".tmp-" + Long.toHexString(ThreadLocalRandom.current().nextLong())
+                    + Long.toHexString(System.nanoTime()));
+            IoFile f = io.open(tmp, OpenFlag.READ, OpenFlag.WRITE, OpenFlag.CREATE_NEW);
+            return new DiskWriter(this, key, md, writeId, tmp, f, header, fileLength);
+        } catch (IOException | RuntimeException ex) {
+            reserved.addAndGet(-fileLength);
+            throw ex;
+        }
+    }
+
+    void unreserve(long n) {
+        reserved.addAndGet(-n);
+    }
+
+    /**
+     * Renames a sealed writer's file into place and indexes it. The caller holds the key's lock.
+     *
+     * @return the new version's entry
+     */
+    DiskEntry publishLocked(DiskWriter w) throws IOException {
+        String name = EntryFormat.nameOf(w.key);
+        Path target = pathOf(name);
+        fs.rename(w.tmp, target);
+        if (recovering) {
+            touched.add(w.key);
+        }
+        DiskEntry e = new DiskEntry(w.key, name, w.fileLength, w.md.size(), w.writeId, EntryFormat.expirySeconds(w.md));
+        insertLocked(e);
+        return e;
+    }
+
+    /** After a publish under {@code FSYNC}: makes the rename durable. */
+    void syncDirOf(DiskEntry e) {
+        if (config.durability() == CacheConfig.Durability.FSYNC) {
+            try {
+                fs.fsyncDir(pathOf(e.name).getParent());
+            } catch (IOException ex) {
+                faults.record("fsync", ex);
+            }
+        }
+    }
+
+    // ---- eviction -----------------------------------------------------------------------------
+
+    /** Evicts until bytes (plus space reserved by writers) and entries are within bounds. */
+    void evictIfNeeded() {
+        if (!overLimit()) {
+            return;
+        }
+        evictLock.lock();
+        try {
+            int idle = 0;
+            while (overLimit() && idle < 1000) {
+                DiskEntry v = policy.victim();
+                if (v == null) {
+                    break;
+                }
+                if (removeIfCurrent(v)) {
+                    evictions.increment();
+                    idle = 0;
+                } else {
+                    idle++;
+                    ReentrantLock l = lockForName(v.name);
+                    l.lock();
+                    try {
+                        if (index.get(v.key) != v) {
+                            policy.onRemove(v);
+                        }
+                    } finally {
+                        l.unlock();
+                    }
+                }
+            }
+        } finally {
+            evictLock.unlock();
+        }
+    }
+
+    private boolean overLimit() {
+        return bytes.get() + reserved.get() > config.maxSize()
+                || (config.maxEntries() > 0 && count.get() > config.maxEntries());
+    }
+
+    // ---- purge --------------------------------------------------------------------------------
+
+    /** Removes every key starting with {@code prefix}; returns the keys removed. */
+    List<String> purge(String prefix) {
+        if (recovering) {
+            purgedPrefixes.add(prefix);
+        }
+        List<String> removed = new ArrayList<>();
+        for (String k : index.keySet()) {
+            if (k.startsWith(prefix)) {
+                ReentrantLock l = lockFor(k);
+                l.lock();
+                try {
+                    if (removeLocked(k)) {
+                        removed.add(k);
+                    }
+                } finally {
+                    l.unlock();
+                }
+            }
+        }
+        return removed;
+    }
+
+    // ---- recovery -----------------------------------------------------------------------------
+
+    /** Loads the snapshot if there is a valid one (deleting it durably), then starts recovery. */
+    void startRecovery() {
+        List<DiskEntry> snap = null;
+        Path sp = root.resolve(SNAPSHOT);
+        try {
+            snap = Snapshot.read(io, sp);
+        } catch (IOException | EntryFormat.FormatException ex) {
+            faults.record("snapshot", "ignored, scanning instead", ex);
+        }
+        try {
+            if (fs.unlink(sp)) {
+                fs.fsyncDir(root);
+            }
+        } catch (IOException ex) {
+            // a stale snapshot could come back after a crash: do not trust it next time either
+            faults.record("snapshot", ex);
+            snap = null;
+        }
+        List<DiskEntry> fromSnapshot = snap;
+        long t0 = System.nanoTime();
+        // before anything is written: temporary files of this process must not be taken for leftovers
+        cleanTmp();
+        Thread t = Thread.ofPlatform().name("kura-cache-recovery").daemon(true).unstarted(() -> {
+            try {
+                if (fromSnapshot != null) {
+                    for (DiskEntry e : fromSnapshot) {
+                        if (stopRecovery) {
+                            return;
+                        }
+                        register(e);
+                    }
+                } else {
+                    scan();
+                }
+                if (!stopRecovery) {
+                    recoveryNanos = System.nanoTime() - t0;
+                    recovering = false;
+                    touched.clear();
+                    purgedPrefixes.clear();
+                    LOG.info("cache recovery: {} entries, {} bytes in {} ms ({})", count.get(), bytes.get(),
+                            recoveryNanos / 1_000_000, fromSnapshot != null ? "snapshot" : "scan");
+                    evictIfNeeded();
+                }
+            } catch (RuntimeException ex) {
+                LOG.error("cache recovery failed; the cache serves what it has", ex);
+                dirty = true;
+            }
+        });
+        recoveryThread = t;
+        t.start();
+    }
+
+    private void cleanTmp() {
+        try {
+            for (String n : fs.list(tmpDir)) {
+                unlinkQuietly(tmpDir.resolve(n));
+            }
+        } catch (IOException ex) {
+            faults.record("recovery", ex);
+        }
+    }
+
+    private void scan() {
+        int threads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
+        try (ExecutorService pool = Executors.newFixedThreadPool(threads,
+                Thread.ofPlatform().name("kura-cache-scan-", 0).daemon(true).factory())) {
+            List<Future<?>> fs = new ArrayList<>();
+            for (int i = 0; i < 256; i++) {
+                Path dir = root.resolve(fanout(i));
+                fs.add(pool.submit(() -> scanDir(dir)));
+            }
+            for (Future<?> f : fs) {
+                try {
+                    f.get();
+                } catch (Exception ex) {
+                    LOG.warn("cache recovery: scan task failed", ex);
+                    dirty = true;
+                }
+            }
+        }
+    }
+
+    private void scanDir(Path dir) {
+        List<String> names;
+        try {
+            names = fs.list(dir);
+        } catch (IOException ex) {
+            faults.record("recovery", ex);
+            dirty = true;
+            return;
+        }
+        String prefix = dir.getFileName().toString();
+        for (String n : names) {
+            if (stopRecovery) {
+                return;
+            }
+            Path p = dir.resolve(n);
+            if (n.length() != 32 || !n.startsWith(prefix) || !isHex(n)) {
+                unlinkQuietly(p);
+                continue;
+            }
+            try {
+                DiskEntry e = inspect(p, n);
+                if (e != null) {
+                    register(e);
+                }
+            } catch (EntryFormat.FormatException ex) {
+                // torn, short, zero-length or corrupt: never served
+                dropUnlessTouched(p, n, ex);
+            } catch (IOException ex) {
+                faults.record("recovery", ex);
+                dirty = true;
+            }
+        }
+    }
+
+    private static boolean isHex(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * A bad file is deleted, but under its name's lock and after a second look: a live writer may
+     * have renamed a new, valid version over it since the first look.
+     */
+    private void dropUnlessTouched(Path p, String name, Exception why) {
+        ReentrantLock l = lockForName(name);
+        l.lock();
+        try {
+            DiskEntry again = inspect(p, name);
+            if (again != null) {
+                registerLocked(again);
+            }
+        } catch (EntryFormat.FormatException ex) {
+            faults.record("corrupt", "recovery dropped " + p, why);
+            unlinkQuietly(p);
+        } catch (IOException ex) {
+            faults.record("recovery", ex);
+            dirty = true;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    private void register(DiskEntry e) {
+        ReentrantLock l = lockForName(e.name);
+        l.lock();
+        try {
+            registerLocked(e);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    private void registerLocked(DiskEntry e) {
+        if (touched.contains(e.key) || index.containsKey(e.key)) {
+            return;
+        }
+        if (isPurged(e.key)) {
+            unlinkQuietly(pathOf(e.name));
+            return;
+        }
+        insertLocked(e);
+        recoveredEntries.incrementAndGet();
+    }
+
+    // ---- close --------------------------------------------------------------------------------
+
+    @Override
+    public void close() {
+        stopRecovery = recovering;
+        Thread t = recoveryThread;
+        if (t != null) {
+            try {
+                t.join(TimeUnit.SECONDS.toMillis(30));
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (!recovering && !dirty) {
+            try {
+                Snapshot.write(io, fs, root, root.resolve(SNAPSHOT), policy, index);
+            } catch (IOException ex) {
+                faults.record("snapshot", ex);
+            }
+        }
+        closeQuietly(dirLock);
+    }
+
+    static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // closing a read-only descriptor or a lock cannot lose data
+        }
+    }
+}

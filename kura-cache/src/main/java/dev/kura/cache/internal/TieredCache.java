@@ -1,0 +1,646 @@
+package dev.kura.cache.internal;
+
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
+import dev.kura.cache.Cache;
+import dev.kura.cache.CacheConfig;
+import dev.kura.cache.CacheEntry;
+import dev.kura.cache.CacheStats;
+import dev.kura.cache.CacheWriter;
+import dev.kura.cache.EntryMetadata;
+import dev.kura.cache.Fill;
+import dev.kura.io.FileIo;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The {@link Cache}: a Caffeine memory tier (W-TinyLFU admission and eviction, bounded by bytes;
+ * Einziger et al., "TinyLFU: A Highly Efficient Cache Admission Policy", 2017) in front of the
+ * {@link DiskStore}.
+ *
+ * <h2>Tiers</h2>
+ * A lookup tries memory, then disk; a disk hit of an entry no larger than
+ * {@code memoryMaxItemSize} reads it whole (checking every block's CRC) and offers it to the
+ * memory tier (promotion). A writer feeds both tiers at once; each tier may refuse (too big, disk
+ * failing) without stopping the other, and the commit publishes to whichever took it.
+ *
+ * <h2>Consistency between tiers</h2>
+ * Every change of a key's version (publish, delete, promotion, expiry) runs under the disk tier's
+ * lock for that key, and a promotion only lands if the disk version it read is still current.
+ * So the memory tier never holds a version older than the disk tier's, and a version replaced on
+ * disk is never resurrected from memory.
+ *
+ * <h2>Single flight</h2>
+ * {@link #fill} registers one {@code FillState} per key; later callers become followers and get a
+ * future of the committed version (each their own handle), or empty if the leader gives up.
+ *
+ * <p>Thread-safety: safe for concurrent use from platform and virtual threads.
+ */
+public final class TieredCache implements Cache {
+    private final CacheConfig config;
+    private final DiskStore disk;
+    private final Faults faults;
+    private final com.github.benmanes.caffeine.cache.Cache<String, MemoryEntry.Value> memory;
+    private final ConcurrentHashMap<String, FillState> fills = new ConcurrentHashMap<>();
+    private final LongAdder hits = new LongAdder();
+    private final LongAdder misses = new LongAdder();
+    private final LongAdder memoryHits = new LongAdder();
+    private final LongAdder diskHits = new LongAdder();
+    private final LongAdder memoryEvictions = new LongAdder();
+    private final LongAdder expirations = new LongAdder();
+    private final AtomicInteger activeWriters = new AtomicInteger();
+    private volatile boolean closed;
+
+    private TieredCache(CacheConfig config, DiskStore disk, Faults faults) {
+        this.config = config;
+        this.disk = disk;
+        this.faults = faults;
+        if (config.memoryMaxSize() > 0 && config.memoryMaxItemSize() > 0) {
+            this.memory = Caffeine.newBuilder()
+                    .maximumWeight(config.memoryMaxSize())
+                    .weigher((String k, MemoryEntry.Value v) -> v.weight())
+                    .executor(Runnable::run)
+                    .removalListener((String k, MemoryEntry.Value v, RemovalCause c) -> {
+                        if (c.wasEvicted()) {
+                            memoryEvictions.increment();
+                        }
+                    })
+                    .build();
+        } else {
+            this.memory = null;
+        }
+    }
+
+    /** Opens a cache with kura's choices: NIO directory operations, SIEVE eviction, 64 KiB blocks. */
+    public static Cache open(CacheConfig config, FileIo io) throws IOException {
+        return open(config, io, NioFs.INSTANCE, "sieve", EntryFormat.DEFAULT_BLOCK_SIZE);
+    }
+
+    /**
+     * Opens a cache with explicit parts (tests inject faulty {@link Fs} and {@link FileIo} wrappers,
+     * compare eviction policies, use small blocks).
+     *
+     * @param policy {@code "sieve"} or {@code "lru"}
+     * @param blockSize bytes per checksummed block, 512..16 MiB
+     */
+    public static TieredCache open(CacheConfig config, FileIo io, Fs fs, String policy, int blockSize) throws IOException {
+        Faults faults = new Faults();
+        DiskStore disk = new DiskStore(config, io, fs, faults, policy, blockSize);
+        TieredCache c = new TieredCache(config, disk, faults);
+        disk.startRecovery();
+        return c;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("cache is closed");
+        }
+    }
+
+    // ---- lookups ------------------------------------------------------------------------------
+
+    @Override
+    public Optional<CacheEntry> lookup(String key) {
+        checkOpen();
+        CacheEntry e = find(key);
+        if (e == null) {
+            misses.increment();
+            return Optional.empty();
+        }
+        countHit(e);
+        return Optional.of(e);
+    }
+
+    @Override
+    public Optional<CacheEntry> get(String key) {
+        checkOpen();
+        CacheEntry e = find(key);
+        if (e == null) {
+            misses.increment();
+            return Optional.empty();
+        }
+        if (e.metadata().isExpired(Instant.now())) {
+            long id = writeIdOf(e);
+            e.close();
+            expire(key, id);
+            misses.increment();
+            return Optional.empty();
+        }
+        countHit(e);
+        return Optional.of(e);
+    }
+
+    private void countHit(CacheEntry e) {
+        hits.increment();
+        if (e.tier().equals("memory")) {
+            memoryHits.increment();
+        } else {
+            diskHits.increment();
+        }
+    }
+
+    private static long writeIdOf(CacheEntry e) {
+        return e instanceof DiskHandle d ? d.writeId() : ((MemoryEntry) e).writeId();
+    }
+
+    /** Removes the key's version {@code writeId} from both tiers, if still current. */
+    private void expire(String key, long writeId) {
+        ReentrantLock l = disk.lockFor(key);
+        l.lock();
+        try {
+            boolean removed = false;
+            if (memory != null) {
+                MemoryEntry.Value v = memory.getIfPresent(key);
+                if (v != null && v.writeId() == writeId) {
+                    memory.invalidate(key);
+                    removed = true;
+                }
+            }
+            DiskEntry de = disk.current(key);
+            if (de != null && de.writeId == writeId) {
+                disk.removeLocked(key);
+                removed = true;
+            }
+            if (removed) {
+                expirations.increment();
+            }
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** Finds the key in memory, then on disk; faults are misses. */
+    private CacheEntry find(String key) {
+        if (memory != null) {
+            MemoryEntry.Value v = memory.getIfPresent(key);
+            if (v != null) {
+                return new MemoryEntry(v, "memory");
+            }
+        }
+        DiskHandle h = disk.open(key);
+        if (h == null) {
+            return null;
+        }
+        long size = h.metadata().size();
+        if (memory == null || size > config.memoryMaxItemSize() || size > Integer.MAX_VALUE - 64) {
+            return h;
+        }
+        // promotion: read it whole (checking every block) and offer it to the memory tier
+        try (h) {
+            byte[] data = new byte[(int) size];
+            ByteBuffer b = ByteBuffer.wrap(data);
+            while (b.hasRemaining()) {
+                if (h.read(b.position(), b) <= 0) {
+                    throw new IOException("entry shorter than its size");
+                }
+            }
+            MemoryEntry.Value v = new MemoryEntry.Value(key, h.metadata(), data, h.writeId());
+            ReentrantLock l = disk.lockFor(key);
+            l.lock();
+            try {
+                if (disk.current(key) == h.entry) {
+                    memory.put(key, v);
+                }
+            } finally {
+                l.unlock();
+            }
+            return new MemoryEntry(v, "disk");
+        } catch (IOException ex) {
+            // counted where it happened (read fault or corrupt block, the entry is then removed)
+            return null;
+        }
+    }
+
+    // ---- fills --------------------------------------------------------------------------------
+
+    /** One fill in flight for a key. */
+    private final class FillState {
+        final String key;
+        final List<CompletableFuture<Optional<CacheEntry>>> followers = new ArrayList<>();
+        boolean done;
+
+        FillState(String key) {
+            this.key = key;
+        }
+
+        /** Ends the fill: committed is the new version (disk entry or memory value), or null. */
+        void finish(Object committed) {
+            fills.remove(key, this);
+            List<CompletableFuture<Optional<CacheEntry>>> fs;
+            synchronized (this) {
+                if (done) {
+                    return;
+                }
+                done = true;
+                fs = List.copyOf(followers);
+            }
+            for (CompletableFuture<Optional<CacheEntry>> f : fs) {
+                f.complete(Optional.ofNullable(handleOn(key, committed)));
+            }
+        }
+    }
+
+    private CacheEntry handleOn(String key, Object committed) {
+        if (committed instanceof DiskEntry de) {
+            DiskHandle h = disk.openVersion(de);
+            return h != null ? h : find(key);
+        }
+        if (committed instanceof MemoryEntry.Value v) {
+            return new MemoryEntry(v, "memory");
+        }
+        return null;
+    }
+
+    @Override
+    public Fill fill(String key) {
+        checkOpen();
+        Objects.requireNonNull(key, "key");
+        while (true) {
+            FillState st = new FillState(key);
+            FillState prev = fills.putIfAbsent(key, st);
+            if (prev == null) {
+                return new Leader(st);
+            }
+            CompletableFuture<Optional<CacheEntry>> f = new CompletableFuture<>();
+            synchronized (prev) {
+                if (!prev.done) {
+                    prev.followers.add(f);
+                    return new Fill.Follower(f);
+                }
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    private final class Leader implements Fill.Leader {
+        private final FillState st;
+        private boolean begun;
+
+        Leader(FillState st) {
+            this.st = st;
+        }
+
+        @Override
+        public CacheWriter begin(EntryMetadata metadata) {
+            if (begun) {
+                throw new IllegalStateException("fill already begun");
+            }
+            begun = true;
+            if (closed) {
+                st.finish(null);
+                return null;
+            }
+            TieredWriter w = startWriter(st.key, metadata, st);
+            if (w == null) {
+                st.finish(null);
+            }
+            return w;
+        }
+
+        @Override
+        public void cancel() {
+            st.finish(null);
+        }
+    }
+
+    private TieredWriter startWriter(String key, EntryMetadata md, FillState st) {
+        if (key.getBytes(StandardCharsets.UTF_8).length > EntryFormat.MAX_KEY_BYTES) {
+            return null;
+        }
+        boolean toMemory = memory != null && md.size() <= config.memoryMaxItemSize() && md.size() <= Integer.MAX_VALUE - 64;
+        long writeId = ThreadLocalRandom.current().nextLong();
+        DiskWriter dw = null;
+        if (md.size() <= config.maxItemSize()) {
+            try {
+                dw = disk.begin(key, md, writeId);
+            } catch (IOException | IllegalArgumentException ex) {
+                faults.record("write", ex);
+            }
+        }
+        if (dw == null && !toMemory) {
+            return null;
+        }
+        activeWriters.incrementAndGet();
+        return new TieredWriter(key, md, writeId, dw, toMemory ? new byte[(int) md.size()] : null, st);
+    }
+
+    /**
+     * Streams one version into both tiers. Whichever tier fails is dropped; the write fails only
+     * when no tier is left.
+     */
+    private final class TieredWriter implements CacheWriter {
+        private final String key;
+        private final EntryMetadata md;
+        private final long writeId;
+        private DiskWriter dw;
+        private byte[] mem;
+        private final FillState st;
+        private long written;
+        private boolean ended;
+
+        TieredWriter(String key, EntryMetadata md, long writeId, DiskWriter dw, byte[] mem, FillState st) {
+            this.key = key;
+            this.md = md;
+            this.writeId = writeId;
+            this.dw = dw;
+            this.mem = mem;
+            this.st = st;
+        }
+
+        @Override
+        public void write(ByteBuffer src) throws IOException {
+            if (ended) {
+                throw new IllegalStateException("writer already ended");
+            }
+            int n = src.remaining();
+            if (written + n > md.size()) {
+                abort();
+                throw new IOException("cache entry " + key + ": more than the declared " + md.size() + " bytes");
+            }
+            if (mem != null) {
+                src.get(src.position(), mem, (int) written, n);
+            }
+            IOException failure = null;
+            if (dw != null) {
+                try {
+                    dw.write(src.duplicate());
+                } catch (IOException ex) {
+                    faults.record("write", ex);
+                    dw.abort();
+                    dw = null;
+                    failure = ex;
+                }
+            }
+            src.position(src.position() + n);
+            written += n;
+            if (dw == null && mem == null) {
+                abort();
+                throw failure != null ? failure : new IOException("no cache tier takes " + key);
+            }
+        }
+
+        @Override
+        public long written() {
+            return written;
+        }
+
+        @Override
+        public CacheEntry commit() throws IOException {
+            if (ended) {
+                throw new IllegalStateException("writer already ended");
+            }
+            if (written != md.size()) {
+                abort();
+                throw new IOException("cache entry " + key + ": " + written + " bytes written, " + md.size() + " declared");
+            }
+            IOException failure = null;
+            if (dw != null) {
+                try {
+                    dw.seal();
+                } catch (IOException ex) {
+                    faults.record("write", ex);
+                    dw.abort();
+                    dw = null;
+                    failure = ex;
+                }
+            }
+            if (dw == null && mem == null) {
+                abort();
+                throw failure != null ? failure : new IOException("no cache tier takes " + key);
+            }
+            DiskEntry de = null;
+            MemoryEntry.Value mv = mem != null ? new MemoryEntry.Value(key, md, mem, writeId) : null;
+            ReentrantLock l = disk.lockFor(key);
+            l.lock();
+            try {
+                if (dw != null) {
+                    try {
+                        de = disk.publishLocked(dw);
+                        dw.published();
+                    } catch (IOException ex) {
+                        faults.record("rename", ex);
+                        dw.abort();
+                        dw = null;
+                        failure = ex;
+                    }
+                }
+                if (de == null) {
+                    // the disk tier did not take this version: its old version must not outlive it
+                    disk.removeLocked(key);
+                }
+                if (memory != null) {
+                    if (mv != null) {
+                        memory.put(key, mv);
+                    } else {
+                        memory.invalidate(key);
+                    }
+                }
+            } finally {
+                l.unlock();
+            }
+            ended = true;
+            activeWriters.decrementAndGet();
+            if (de == null && mv == null) {
+                st.finish(null);
+                throw failure;
+            }
+            CacheEntry handle;
+            if (de != null) {
+                disk.syncDirOf(de);
+                disk.evictIfNeeded();
+                handle = new DiskHandle(disk, de, dw.file, new EntryFormat.Header(dw.headerLength(), disk.blockSize,
+                        md.size(), writeId, key, md, 0), dw.wholeFile, true);
+                st.finish(de);
+            } else {
+                handle = new MemoryEntry(mv, "memory");
+                st.finish(mv);
+            }
+            return handle;
+        }
+
+        @Override
+        public void abort() {
+            if (ended) {
+                return;
+            }
+            ended = true;
+            activeWriters.decrementAndGet();
+            if (dw != null) {
+                dw.abort();
+                dw = null;
+            }
+            mem = null;
+            st.finish(null);
+        }
+
+        @Override
+        public void close() {
+            abort();
+        }
+    }
+
+    // ---- metadata, delete, purge --------------------------------------------------------------
+
+    @Override
+    public boolean updateMetadata(String key, String etag, EntryMetadata metadata) {
+        checkOpen();
+        Optional<CacheEntry> cur = Optional.ofNullable(find(key));
+        if (cur.isEmpty()) {
+            return false;
+        }
+        try (CacheEntry e = cur.get()) {
+            if (!Objects.equals(e.metadata().etag(), etag) || e.metadata().size() != metadata.size()) {
+                return false;
+            }
+            long oldId = writeIdOf(e);
+            // a new version with the same bytes: written and published like any other, so a
+            // crash leaves either the old file or the new one
+            FillState st = new FillState(key);
+            TieredWriter w = startWriter(key, metadata, st);
+            if (w == null) {
+                return false;
+            }
+            try {
+                ByteBuffer buf = ByteBuffer.allocate((int) Math.min(1 << 20, Math.max(1, metadata.size())));
+                long pos = 0;
+                while (pos < metadata.size()) {
+                    buf.clear();
+                    int n = e.read(pos, buf);
+                    if (n <= 0) {
+                        w.abort();
+                        return false;
+                    }
+                    buf.flip();
+                    w.write(buf);
+                    pos += n;
+                }
+                DiskEntry before = disk.current(key);
+                if (before != null && before.writeId != oldId) {
+                    w.abort();
+                    return false;
+                }
+                w.commit().close();
+                return true;
+            } catch (IOException ex) {
+                w.abort();
+                return false;
+            }
+        }
+    }
+
+    @Override
+    public boolean delete(String key) {
+        checkOpen();
+        ReentrantLock l = disk.lockFor(key);
+        l.lock();
+        try {
+            boolean removed = disk.removeLocked(key);
+            if (memory != null && memory.asMap().remove(key) != null) {
+                removed = true;
+            }
+            return removed;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    @Override
+    public long purgePrefix(String prefix) {
+        checkOpen();
+        Set<String> removed = new HashSet<>(disk.purge(prefix));
+        if (memory != null) {
+            for (String k : List.copyOf(memory.asMap().keySet())) {
+                if (k.startsWith(prefix)) {
+                    ReentrantLock l = disk.lockFor(k);
+                    l.lock();
+                    try {
+                        if (memory.asMap().remove(k) != null) {
+                            removed.add(k);
+                        }
+                    } finally {
+                        l.unlock();
+                    }
+                }
+            }
+        }
+        return removed.size();
+    }
+
+    @Override
+    public void clear() {
+        purgePrefix("");
+    }
+
+    // ---- stats, close -------------------------------------------------------------------------
+
+    @Override
+    public CacheStats stats() {
+        long memBytes = 0;
+        long memEntries = 0;
+        if (memory != null) {
+            memBytes = memory.policy().eviction().flatMap(e -> {
+                java.util.OptionalLong w = e.weightedSize();
+                return w.isPresent() ? Optional.of(w.getAsLong()) : Optional.empty();
+            }).orElse(0L);
+            memEntries = memory.estimatedSize();
+        }
+        return new CacheStats(hits.sum(), misses.sum(), memoryHits.sum(), diskHits.sum(),
+                disk.evictions.sum() + memoryEvictions.sum(), expirations.sum(), memBytes, memEntries,
+                disk.bytes(), disk.entries(), fills.size(), faults.snapshot(), disk.recoveredEntries(),
+                disk.recoveryNanos());
+    }
+
+    @Override
+    public boolean recovered() {
+        return disk.recovered();
+    }
+
+    /** Number of log lines written for faults (tests check that bursts are rate-limited). */
+    public long faultLogLines() {
+        return faults.logLines();
+    }
+
+    /** The eviction policy in use ({@code sieve} or {@code lru}). */
+    public String evictionPolicy() {
+        return disk.policy.name();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (activeWriters.get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        for (FillState st : List.copyOf(fills.values())) {
+            st.finish(null);
+        }
+        disk.close();
+        if (memory != null) {
+            memory.invalidateAll();
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package dev.kura.cli;
+
+import dev.kura.cache.Cache;
+import dev.kura.cache.CacheConfig;
+import dev.kura.cli.config.KuraConfig;
+import dev.kura.config.ConfigException;
+import dev.kura.io.FileIo;
+import dev.kura.io.IoConfig;
+import dev.kura.s3.BucketConfig;
+import dev.kura.s3.OriginCredentials;
+import dev.kura.s3.ProxyServer;
+import dev.kura.s3.ServeConfig;
+import dev.kura.s3.embedded.EmbeddedOrigin;
+import dev.kura.s3.embedded.SampleData;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code kura serve}: the read-only S3 caching proxy.
+ *
+ * <p>With {@code --config}, it serves the buckets of the file's {@code serve:} section. Without,
+ * it starts a self-contained demo that needs no cloud account: an embedded S3-compatible origin
+ * (S3Proxy on {@code <data-dir>/origin}) holding a sample bucket, and the proxy in front of it with
+ * its cache in {@code <data-dir>/cache}; it prints URLs to try.
+ *
+ * <p>SIGTERM (or Ctrl-C) stops it gracefully: no new connections, requests in flight get up to
+ * {@code serve.shutdown-timeout}, then the cache is closed cleanly.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Run the read-only S3 caching proxy. Without --config: a demo with an embedded S3 origin.")
+public final class ServeCommand implements Callable<Integer> {
+
+    @Option(names = "--config", paramLabel = "FILE", description = "kura.yaml with a serve: section")
+    Path config;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "kura-data",
+            description = "demo mode (no --config): where the embedded origin and the cache live (default: ${DEFAULT-VALUE})")
+    Path dataDir;
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:8080",
+            description = "demo mode (no --config): proxy address (default: ${DEFAULT-VALUE})")
+    String listen;
+
+    @Override
+    public Integer call() throws Exception {
+        KuraConfig kc;
+        ServeConfig serve;
+        EmbeddedOrigin origin = null;
+        CacheConfig cacheConfig;
+        try {
+            if (config != null) {
+                kc = KuraConfig.load(config);
+                if (kc.serve() == null) {
+                    System.err.println("kura: " + config + " has no serve: section (see docs/CONFIG.md)");
+                    return 2;
+                }
+                serve = kc.serve();
+                cacheConfig = CacheConfig.defaults(Path.of("kura-data", "cache"));
+            } else {
+                kc = KuraConfig.defaults();
+                origin = EmbeddedOrigin.start(dataDir.resolve("origin"), "127.0.0.1", 0);
+                SampleData.loadIfMissing(origin);
+                BucketConfig sample = new BucketConfig("/" + SampleData.BUCKET, SampleData.BUCKET, null,
+                        origin.endpoint(), "us-east-1", true,
+                        OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY),
+                        Duration.ofMinutes(5), null, null, null, 0);
+                serve = new ServeConfig(listen, null, 0, null, null, Duration.ofSeconds(10), true, null, List.of(sample));
+                cacheConfig = CacheConfig.defaults(dataDir.resolve("cache"));
+            }
+        } catch (ConfigException e) {
+            System.err.println(e.getMessage());
+            return 2;
+        }
+        IoConfig ioConfig = kc.io().toIoConfig();
+        FileIo io = FileIo.create(ioConfig);
+        Cache cache;
+        ProxyServer server;
+        try {
+            cache = Cache.open(cacheConfig, io);
+            server = ProxyServer.start(serve, cache);
+        } catch (Exception e) {
+            io.close();
+            if (origin != null) {
+                origin.close();
+            }
+            throw e;
+        }
+        EmbeddedOrigin demoOrigin = origin;
+        Thread stopper = new Thread(() -> {
+            server.close();
+            cache.close();
+            io.close();
+            if (demoOrigin != null) {
+                demoOrigin.close();
+            }
+        }, "kura-shutdown");
+        Runtime.getRuntime().addShutdownHook(stopper);
+        if (origin != null) {
+            printDemo(serve, server, origin);
+        } else {
+            System.out.println("kura serve: listening on " + serve.host() + ":" + server.port()
+                    + " (transport " + server.transport() + ", " + serve.buckets().size() + " buckets)");
+        }
+        server.awaitStop();
+        return 0;
+    }
+
+    private void printDemo(ServeConfig serve, ProxyServer server, EmbeddedOrigin origin) {
+        String base = "http://" + serve.host() + ":" + server.port();
+        String b = base + "/" + SampleData.BUCKET;
+        System.out.println("""
+                kura serve: demo mode (no --config)
+                  origin : embedded S3Proxy at %s, files in %s, bucket '%s'
+                  cache  : %s
+                  proxy  : %s  (transport %s)
+
+                Try (the first GET of an object is X-Cache: MISS, the next ones HIT):
+                  curl -i %s/hello.txt
+                  curl -i %s/data/info.json
+                  curl -s -o /dev/null -w '%%{http_code} %%{size_download} bytes\\n' %s/blobs/random-5MiB.bin
+                  curl -i -r 0-99 %s/blobs/random-5MiB.bin -o /dev/null
+                  curl -s %s/metrics | grep kura_requests
+                Ctrl-C stops it.""".formatted(origin.endpoint(), dataDir.resolve("origin").toAbsolutePath(),
+                SampleData.BUCKET, dataDir.resolve("cache").toAbsolutePath(), base, server.transport(),
+                b, b, b, b, base));
+        System.out.flush();
+    }
+}

@@ -1,0 +1,34 @@
+package dev.kura.s3.embedded;
+
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+
+/**
+ * Runs the embedded origin alone, for {@code bench/serve.sh}: anonymous S3Proxy on
+ * {@code 127.0.0.1:<port>} with bucket {@code bench} holding {@code 4k.bin} (4096 bytes) and
+ * {@code 1m.bin} (1 MiB). Usage: {@code OriginMain <dir> <port>}. Runs until killed.
+ */
+public final class OriginMain {
+    private OriginMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length != 2) {
+            System.err.println("usage: OriginMain <dir> <port>");
+            System.exit(2);
+        }
+        EmbeddedOrigin o = EmbeddedOrigin.start(Path.of(args[0]), "127.0.0.1", Integer.parseInt(args[1]), true);
+        o.createBucket("bench");
+        o.put("bench", "4k.bin", bytes(4096, 1), "application/octet-stream", null);
+        o.put("bench", "1m.bin", bytes(1 << 20, 2), "application/octet-stream", null);
+        System.out.println("origin ready on " + o.endpoint());
+        System.out.flush();
+        Thread.currentThread().join();
+    }
+
+    private static byte[] bytes(int n, long seed) {
+        byte[] b = new byte[n];
+        new SplittableRandom(seed).nextBytes(b);
+        return b;
+    }
+}

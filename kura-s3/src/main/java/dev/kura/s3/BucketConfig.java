@@ -1,0 +1,105 @@
+package dev.kura.s3;
+
+import java.net.URI;
+import java.time.Duration;
+
+/**
+ * One entry of {@code serve.buckets}: requests under URL path {@code prefix} are served from S3
+ * bucket {@code bucket} (object key = the rest of the path).
+ *
+ * @param prefix URL path prefix, e.g. {@code /data}; {@code /} takes every path. Longest prefix
+ *     wins. Trailing slashes are dropped
+ * @param bucket the S3 bucket name
+ * @param name name used in metrics, cache keys and the admin API; default: the bucket name
+ * @param endpoint origin URL for S3-compatible servers (MinIO, Ceph, S3Proxy...), e.g.
+ *     {@code http://minio:9000}; null for AWS's own endpoint of {@code region}
+ * @param region SigV4 signing region, e.g. {@code eu-west-1}; default {@code us-east-1}
+ * @param pathStyle path-style addressing ({@code endpoint/bucket/key}) instead of virtual hosts;
+ *     most S3-compatible servers need true
+ * @param credentials how requests to the origin are signed; default: the AWS default chain
+ * @param defaultTtl freshness lifetime when the origin sends no {@code max-age} or
+ *     {@code s-maxage}; default 1 h
+ * @param staleIfError how long after expiry a stale entry may still be served when the origin is
+ *     down or answers 5xx; 0 turns it off; default 1 d (RFC 5861 section 4)
+ * @param connectTimeout TCP connect timeout to the origin; unreachable gives 502; default 5 s
+ * @param readTimeout socket read timeout to the origin; a stall longer than this gives 504;
+ *     default 30 s
+ * @param maxConnections pooled connections to the origin; default 128
+ *
+ * <p>Thread-safety: immutable.
+ */
+public record BucketConfig(String prefix, String bucket, String name, URI endpoint, String region,
+                           boolean pathStyle, OriginCredentials credentials, Duration defaultTtl,
+                           Duration staleIfError, Duration connectTimeout, Duration readTimeout,
+                           int maxConnections) {
+
+    /** @throws IllegalArgumentException naming the key of a missing or nonsense value */
+    public BucketConfig {
+        if (prefix == null || prefix.isEmpty()) {
+            throw new IllegalArgumentException("prefix must be set (e.g. /data)");
+        }
+        if (!prefix.startsWith("/")) {
+            throw new IllegalArgumentException("prefix must start with '/', was '" + prefix + "'");
+        }
+        if (prefix.contains("..") || prefix.contains("%") || prefix.contains("?") || prefix.contains("//")) {
+            throw new IllegalArgumentException("prefix must be a plain path, was '" + prefix + "'");
+        }
+        while (prefix.length() > 1 && prefix.endsWith("/")) {
+            prefix = prefix.substring(0, prefix.length() - 1);
+        }
+        if (bucket == null || bucket.isBlank()) {
+            throw new IllegalArgumentException("bucket must be set");
+        }
+        if (!bucket.matches("[a-z0-9][a-z0-9.\\-_]{1,253}")) {
+            throw new IllegalArgumentException("bucket: '" + bucket + "' is not an S3 bucket name");
+        }
+        if (name == null || name.isBlank()) {
+            name = bucket;
+        }
+        if (!name.matches("[A-Za-z0-9][A-Za-z0-9.\\-_]*")) {
+            throw new IllegalArgumentException("name: '" + name + "' may hold only letters, digits, '.', '-', '_'");
+        }
+        if (endpoint != null) {
+            String s = endpoint.getScheme();
+            if (s == null || !(s.equals("http") || s.equals("https")) || endpoint.getHost() == null) {
+                throw new IllegalArgumentException("endpoint must be an http:// or https:// URL, was '" + endpoint + "'");
+            }
+        }
+        if (region == null || region.isBlank()) {
+            region = "us-east-1";
+        }
+        if (credentials == null) {
+            credentials = new OriginCredentials("default", null, null, null);
+        }
+        if (defaultTtl == null) {
+            defaultTtl = Duration.ofHours(1);
+        }
+        if (defaultTtl.isNegative()) {
+            throw new IllegalArgumentException("default-ttl must be >= 0, was " + defaultTtl);
+        }
+        if (staleIfError == null) {
+            staleIfError = Duration.ofDays(1);
+        }
+        if (staleIfError.isNegative()) {
+            throw new IllegalArgumentException("stale-if-error must be >= 0, was " + staleIfError);
+        }
+        if (connectTimeout == null) {
+            connectTimeout = Duration.ofSeconds(5);
+        }
+        if (connectTimeout.isNegative() || connectTimeout.isZero()) {
+            throw new IllegalArgumentException("connect-timeout must be > 0, was " + connectTimeout);
+        }
+        if (readTimeout == null) {
+            readTimeout = Duration.ofSeconds(30);
+        }
+        if (readTimeout.isNegative() || readTimeout.isZero()) {
+            throw new IllegalArgumentException("read-timeout must be > 0, was " + readTimeout);
+        }
+        if (maxConnections == 0) {
+            maxConnections = 128;
+        }
+        if (maxConnections < 1 || maxConnections > 10_000) {
+            throw new IllegalArgumentException("max-connections must be 1..10000, was " + maxConnections);
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package dev.kura.s3;
+
+import dev.kura.cache.Cache;
+import dev.kura.s3.internal.Server;
+
+/**
+ * {@code kura serve}: a read-only S3 caching proxy. GET and HEAD of objects under each configured
+ * bucket prefix are answered from the {@link Cache} when fresh, and otherwise fetched from the
+ * bucket's S3 origin (SigV4-signed by the AWS SDK v2) while being written into the cache.
+ *
+ * <p>HTTP behaviour follows RFC 9110 (conditional requests section 13, Range section 14) and
+ * RFC 9111 (freshness); {@code docs/CONFIG.md} documents every setting. Besides objects it serves
+ * {@code /health}, {@code /ready}, {@code /metrics} (Prometheus) and, when a token is configured,
+ * {@code /admin/stats} and {@code /admin/purge}.
+ *
+ * <p>Usage:
+ * <pre>{@code
+ * try (Cache cache = Cache.open(cacheConfig, fileIo);
+ *      ProxyServer server = ProxyServer.start(serveConfig, cache)) {
+ *     server.awaitStop();
+ * }
+ * }</pre>
+ *
+ * <p>The server does not own the cache: close the cache after the server.
+ *
+ * <p>Thread-safety: safe for concurrent use; {@link #close()} is idempotent.
+ */
+public final class ProxyServer implements AutoCloseable {
+    private final Server server;
+    private final ServeConfig config;
+    private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+    private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
+
+    private ProxyServer(Server server, ServeConfig config) {
+        this.server = server;
+        this.config = config;
+    }
+
+    /**
+     * Binds {@code config.listen()} and starts serving.
+     *
+     * @throws IllegalStateException when the transport asked for is not available
+     * @throws InterruptedException when interrupted while binding
+     * @throws RuntimeException (a Netty {@code BindException} wrapped or raw) when the address is taken
+     */
+    public static ProxyServer start(ServeConfig config, Cache cache) throws InterruptedException {
+        return new ProxyServer(Server.start(config, cache), config);
+    }
+
+    /** The TCP port it listens on (useful with port 0). */
+    public int port() {
+        return server.port();
+    }
+
+    /** Netty transport in use: {@code io_uring}, {@code epoll} or {@code nio}. */
+    public String transport() {
+        return server.transport();
+    }
+
+    /** The Prometheus text of every meter, as {@code /metrics} serves it. */
+    public String scrapeMetrics() {
+        return server.core().scrape();
+    }
+
+    /** Blocks until {@link #close()} has finished. */
+    public void awaitStop() throws InterruptedException {
+        stopped.await();
+    }
+
+    /**
+     * Graceful stop: stops accepting, lets requests in flight finish for up to
+     * {@code serve.shutdown-timeout}, then closes every connection and the origin clients.
+     */
+    @Override
+    public void close() {
+        if (closing.compareAndSet(false, true)) {
+            try {
+                server.stop(config.shutdownTimeout().toMillis());
+            } finally {
+                stopped.countDown();
+            }
+        } else {
+            try {
+                stopped.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

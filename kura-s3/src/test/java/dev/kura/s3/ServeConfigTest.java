@@ -1,0 +1,119 @@
+package dev.kura.s3;
+
+import dev.kura.config.ConfigException;
+import dev.kura.config.ConfigLoader;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The serve: section through kura-config's strict loader: defaults, binding, and errors with line and key. */
+class ServeConfigTest {
+    record Root(ServeConfig serve) {
+    }
+
+    private static ServeConfig parse(String yaml) {
+        return ConfigLoader.parse(yaml, "kura.yaml", Root.class, Map.of("SECRET", "s3cr3t", "TOKEN", "0123456789abcdefXYZ")::get).serve();
+    }
+
+    @Test
+    void bindsEveryKeyAndFillsDefaults() {
+        ServeConfig c = parse("""
+                serve:
+                  listen: 127.0.0.1:9090
+                  transport: nio
+                  max-header-size: 32KiB
+                  shutdown-timeout: 45s
+                  admin-token: ${TOKEN}
+                  buckets:
+                    - prefix: /data/
+                      bucket: my-bucket
+                      endpoint: http://minio:9000
+                      region: eu-west-1
+                      path-style: true
+                      credentials:
+                        type: static
+                        access-key-id: AKIA
+                        secret-access-key: ${SECRET}
+                      default-ttl: 10m
+                      stale-if-error: 0s
+                    - prefix: /pub
+                      bucket: public-bucket
+                      credentials: {type: anonymous}
+                """);
+        assertThat(c.host()).isEqualTo("127.0.0.1");
+        assertThat(c.port()).isEqualTo(9090);
+        assertThat(c.maxHeaderSize().bytes()).isEqualTo(32 * 1024);
+        assertThat(c.maxUrlLength().bytes()).isEqualTo(8192);
+        assertThat(c.shutdownTimeout()).isEqualTo(Duration.ofSeconds(45));
+        assertThat(c.accessLog()).isTrue();
+        assertThat(c.adminToken()).isEqualTo("0123456789abcdefXYZ");
+        BucketConfig b = c.buckets().getFirst();
+        assertThat(b.prefix()).isEqualTo("/data");
+        assertThat(b.name()).isEqualTo("my-bucket");
+        assertThat(b.endpoint()).isEqualTo(URI.create("http://minio:9000"));
+        assertThat(b.credentials().kind()).isEqualTo(OriginCredentials.Kind.STATIC);
+        assertThat(b.credentials().secretAccessKey()).isEqualTo("s3cr3t");
+        assertThat(b.credentials().toString()).doesNotContain("s3cr3t");
+        assertThat(b.defaultTtl()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(b.staleIfError()).isZero();
+        BucketConfig p = c.buckets().get(1);
+        assertThat(p.region()).isEqualTo("us-east-1");
+        assertThat(p.credentials().kind()).isEqualTo(OriginCredentials.Kind.ANONYMOUS);
+        assertThat(p.readTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(p.staleIfError()).isEqualTo(Duration.ofDays(1));
+    }
+
+    @Test
+    void mistakesNameTheKeyAndTheLine() {
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets:
+                    - prefix: /a
+                      bucket: b1
+                      regoin: eu-west-1
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("kura.yaml:5").hasMessageContaining("regoin");
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  listen: "localhost:http"
+                  buckets: [{prefix: /a, bucket: b1}]
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("listen");
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets:
+                    - prefix: /metrics
+                      bucket: b1
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("reserved");
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets:
+                    - prefix: /a
+                      bucket: b1
+                      credentials: {type: static}
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("access-key-id");
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets:
+                    - prefix: /a
+                      bucket: b1
+                      read-timeout: 5
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("read-timeout");
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets: []
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("at least one bucket");
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  admin-token: short
+                  buckets: [{prefix: /a, bucket: b1}]
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("admin-token");
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets: [{prefix: /a, bucket: b1}, {prefix: /a/, bucket: b2}]
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("used twice");
+    }
+}
