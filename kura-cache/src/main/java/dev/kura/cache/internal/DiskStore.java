@@ -316,7 +316,7 @@ final class DiskStore implements AutoCloseable {
                 EntryFormat.decodeTrailer(buf.slice((int) h.trailerOffset(), EntryFormat.TRAILER_SIZE), h);
                 verifyBlocks(buf, h);
             }
-            return new DiskHandle(this, e, f, h, len <= n ? buf : buf.slice(0, Math.min(n, h.headerLength())), true);
+            return new DiskHandle(this, e, f, h, len <= n ? buf : buf.slice(0, Math.min(n, h.headerLength())));
         } catch (EntryFormat.FormatException ex) {
             closeQuietly(f);
             corrupt(e, ex);
