@@ -34,7 +34,7 @@ final class DiskHandle implements CacheEntry {
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile Block last;
 
-    DiskHandle(DiskStore store, DiskEntry entry, IoFile file, EntryFormat.Header header, ByteBuffer prefetch, boolean unused) {
+    DiskHandle(DiskStore store, DiskEntry entry, IoFile file, EntryFormat.Header header, ByteBuffer prefetch) {
         this.store = store;
         this.entry = entry;
         this.file = file;

@@ -316,7 +316,7 @@ final class DiskStore implements AutoCloseable {
                 EntryFormat.decodeTrailer(buf.slice((int) h.trailerOffset(), EntryFormat.TRAILER_SIZE), h);
                 verifyBlocks(buf, h);
             }
-            return new DiskHandle(this, e, f, h, len <= n ? buf : buf.slice(0, Math.min(n, h.headerLength())), true);
+            return new DiskHandle(this, e, f, h, len <= n ? buf : buf.slice(0, Math.min(n, h.headerLength())));
         } catch (EntryFormat.FormatException ex) {
             closeQuietly(f);
             corrupt(e, ex);
@@ -396,22 +396,31 @@ final class DiskStore implements AutoCloseable {
             throw ex;
         }
         try {
-            long len = f.size();
-            int n = (int) Math.min(len, 4096);
-            ByteBuffer buf = ByteBuffer.allocate(n);
+            // no fstat: the reads themselves establish the length (a read that does not fill its
+            // buffer hit end of file), which saves a syscall per file when scanning a million;
+            // one byte more than a page so that a file of exactly 4096 bytes is seen whole
+            ByteBuffer buf = ByteBuffer.allocate(4097);
             readFully(f, buf, 0);
             buf.flip();
+            boolean whole = buf.limit() < buf.capacity();
             EntryFormat.Header h = readHeader(f, buf);
-            if (h.fileLength() != len) {
-                throw new EntryFormat.FormatException("file length " + len + ", header says " + h.fileLength());
-            }
+            long len = h.fileLength();
             ByteBuffer t;
-            if (len <= n) {
+            if (whole) {
+                if (buf.limit() != len) {
+                    throw new EntryFormat.FormatException("file length " + buf.limit() + ", header says " + len);
+                }
                 t = buf.slice((int) h.trailerOffset(), EntryFormat.TRAILER_SIZE);
             } else {
-                t = ByteBuffer.allocate(EntryFormat.TRAILER_SIZE);
-                readFully(f, t, h.trailerOffset());
-                t.flip();
+                if (len < buf.capacity()) {
+                    throw new EntryFormat.FormatException("file longer than its header says");
+                }
+                ByteBuffer tt = ByteBuffer.allocate(EntryFormat.TRAILER_SIZE + 1);
+                readFully(f, tt, h.trailerOffset());
+                if (tt.position() != EntryFormat.TRAILER_SIZE) {
+                    throw new EntryFormat.FormatException("file length does not match its header");
+                }
+                t = tt.flip();
             }
             EntryFormat.decodeTrailer(t, h);
             String name = EntryFormat.nameOf(h.key());

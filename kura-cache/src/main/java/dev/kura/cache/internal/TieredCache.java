@@ -464,7 +464,7 @@ public final class TieredCache implements Cache {
                 disk.syncDirOf(de);
                 disk.evictIfNeeded();
                 handle = new DiskHandle(disk, de, dw.file, new EntryFormat.Header(dw.headerLength(), disk.blockSize,
-                        md.size(), writeId, key, md, 0), dw.wholeFile, true);
+                        md.size(), writeId, key, md, 0), dw.wholeFile);
                 st.finish(de);
             } else {
                 handle = new MemoryEntry(mv, "memory");

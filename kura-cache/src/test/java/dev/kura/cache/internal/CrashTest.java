@@ -60,7 +60,8 @@ class CrashTest {
             for (int cycle = 0; cycle < cycles; cycle++) {
                 String durability = rnd.nextInt(4) == 0 ? "FSYNC" : "NONE";
                 Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "--enable-native-access=ALL-UNNAMED", CrashChild.class.getName(), dir.toString(),
+                        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:+AutoCreateSharedArchive",
+                        "-XX:SharedArchiveFile=" + tmp.resolve("child.jsa"), "--enable-native-access=ALL-UNNAMED", CrashChild.class.getName(), dir.toString(),
                         journal.toString(), backend.configName(), durability, String.valueOf(seed * 100_000 + cycle), "6")
                         .redirectErrorStream(true).start();
                 BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream()));

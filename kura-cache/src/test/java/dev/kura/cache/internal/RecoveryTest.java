@@ -141,4 +141,26 @@ class RecoveryTest {
             }
         }
     }
+
+    /** File lengths around the 4 KiB first read of the scan: every one must be recovered. */
+    @ParameterizedTest
+    @MethodSource("dev.kura.cache.internal.TestSupport#backends")
+    void entriesAroundThePageSizeAreRecoveredByTheScan(Backend backend) throws Exception {
+        CacheConfig cfg = config(dir, 64 << 20, 0);
+        try (FileIo io = io(backend)) {
+            try (Cache c = Cache.open(cfg, io)) {
+                for (int size = 3800; size <= 4200; size++) {
+                    put(c, "k" + size, bytes(size, size));
+                }
+            }
+            Files.delete(dir.resolve(DiskStore.SNAPSHOT));
+            try (Cache c = Cache.open(cfg, io)) {
+                awaitRecovery(c);
+                assertThat(c.stats().recoveredEntries()).isEqualTo(401);
+                assertThat(c.stats().errors()).isEmpty();
+                assertThat(c.stats().diskBytes()).isEqualTo(bytesOnDisk(dir));
+                assertThat(getBytes(c, "k4000")).contains(bytes(4000, 4000));
+            }
+        }
+    }
 }
