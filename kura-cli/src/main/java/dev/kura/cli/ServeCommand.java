@@ -60,7 +60,7 @@ public final class ServeCommand implements Callable<Integer> {
                     return 2;
                 }
                 serve = kc.serve();
-                cacheConfig = CacheConfig.defaults(Path.of("kura-data", "cache"));
+                cacheConfig = kc.cache().toCacheConfig();
             } else {
                 kc = KuraConfig.defaults();
                 origin = EmbeddedOrigin.start(dataDir.resolve("origin"), "127.0.0.1", 0);

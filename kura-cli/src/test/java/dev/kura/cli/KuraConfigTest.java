@@ -28,6 +28,32 @@ class KuraConfigTest {
     }
 
     @Test
+    void cacheSectionBindsSizesAndDurability() {
+        KuraConfig c = ConfigLoader.parse("""
+                cache:
+                  dir: /var/cache/kura
+                  max-size: 2GiB
+                  max-item-size: 512MiB
+                  durability: fsync
+                  memory:
+                    max-size: 64MiB
+                    max-item-size: 256KiB
+                """, "kura.yaml", KuraConfig.class);
+        var cc = c.cache().toCacheConfig();
+        assertThat(cc.dir()).isEqualTo(Path.of("/var/cache/kura"));
+        assertThat(cc.maxSize()).isEqualTo(2L << 30);
+        assertThat(cc.maxItemSize()).isEqualTo(512L << 20);
+        assertThat(cc.memoryMaxSize()).isEqualTo(64L << 20);
+        assertThat(cc.memoryMaxItemSize()).isEqualTo(256L << 10);
+        assertThat(cc.durability()).isEqualTo(dev.kura.cache.CacheConfig.Durability.FSYNC);
+        assertThat(KuraConfig.defaults().cache().toCacheConfig().dir()).isEqualTo(Path.of("kura-data", "cache"));
+        assertThatThrownBy(() -> ConfigLoader.parse("cache:\n  max-size: 1MiB\n  max-item-size: 2MiB\n", "kura.yaml", KuraConfig.class))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("kura.yaml:3:")
+                .hasMessageContaining("cache.max-item-size");
+    }
+
+    @Test
     void outOfRangeValueNamesKeyAndLine() {
         assertThatThrownBy(() -> ConfigLoader.parse("io:\n  backend: nio\n  queue-depth: 9000\n", "kura.yaml", KuraConfig.class))
                 .isInstanceOf(ConfigException.class)

@@ -8,14 +8,18 @@ import java.nio.file.Path;
  * The whole kura.yaml: one section per concern. A missing section takes its defaults.
  *
  * @param io file I/O backend ({@code io:})
+ * @param cache the disk and memory cache ({@code cache:})
  * @param serve the S3 caching proxy ({@code serve:}); null when absent (then {@code kura serve}
  *     needs no file: it runs its demo)
  * @param tftp TFTP server ({@code tftp:})
  */
-public record KuraConfig(IoSection io, dev.kura.s3.ServeConfig serve, dev.kura.tftp.TftpConfig tftp) {
+public record KuraConfig(IoSection io, CacheSection cache, dev.kura.s3.ServeConfig serve, dev.kura.tftp.TftpConfig tftp) {
     public KuraConfig {
         if (io == null) {
             io = IoSection.defaults();
+        }
+        if (cache == null) {
+            cache = CacheSection.defaults();
         }
         if (tftp == null) {
             tftp = dev.kura.tftp.TftpConfig.defaults(null);
