@@ -10,9 +10,7 @@ package dev.kura.cache.internal;
  *
  * <p>Invariant: {@code hand} is null or a linked entry; list order is insertion order.
  */
-final class SievePolicy implements EvictionPolicy, OrderedPolicy {
-    private DiskEntry head;
-    private DiskEntry tail;
+final class SievePolicy extends LinkedPolicy {
     private DiskEntry hand;
 
     @Override
@@ -21,16 +19,7 @@ final class SievePolicy implements EvictionPolicy, OrderedPolicy {
             return;
         }
         e.visited = false;
-        e.prev = null;
-        e.next = head;
-        if (head != null) {
-            head.prev = e;
-        }
-        head = e;
-        if (tail == null) {
-            tail = e;
-        }
-        e.linked = true;
+        pushHead(e);
     }
 
     @Override
@@ -48,18 +37,7 @@ final class SievePolicy implements EvictionPolicy, OrderedPolicy {
         if (hand == e) {
             hand = e.prev;
         }
-        if (e.prev != null) {
-            e.prev.next = e.next;
-        } else {
-            head = e.next;
-        }
-        if (e.next != null) {
-            e.next.prev = e.prev;
-        } else {
-            tail = e.prev;
-        }
-        e.prev = e.next = null;
-        e.linked = false;
+        unlink(e);
     }
 
     @Override
@@ -79,12 +57,5 @@ final class SievePolicy implements EvictionPolicy, OrderedPolicy {
     @Override
     public String name() {
         return "sieve";
-    }
-
-    @Override
-    public synchronized void forEachOldestFirst(java.util.function.Consumer<DiskEntry> action) {
-        for (DiskEntry e = tail; e != null; e = e.prev) {
-            action.accept(e);
-        }
     }
 }
