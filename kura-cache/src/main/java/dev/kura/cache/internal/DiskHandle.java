@@ -78,18 +78,20 @@ final class DiskHandle implements CacheEntry {
         long off = EntryFormat.blockOffset(header.headerLength(), header.blockSize(), bi);
         int blen = blockLength(bi);
         if (off + blen + EntryFormat.CRC_SIZE <= prefetch.limit()) {
-            return verifiedOrNull(bi, prefetch.slice((int) off, blen + EntryFormat.CRC_SIZE));
+            return verifiedOrNull(bi, prefetch.slice((int) off, blen + EntryFormat.CRC_SIZE), true);
         }
         return null;
     }
 
-    private ByteBuffer verifiedOrNull(long bi, ByteBuffer raw) {
+    private ByteBuffer verifiedOrNull(long bi, ByteBuffer raw, boolean remember) {
         int blen = raw.limit() - EntryFormat.CRC_SIZE;
         if (EntryFormat.crc(raw, 0, blen) != raw.getInt(blen)) {
             return null;
         }
         ByteBuffer data = raw.slice(0, blen);
-        last = new Block(bi, data);
+        if (remember) {
+            last = new Block(bi, data);
+        }
         return data;
     }
 
@@ -98,7 +100,8 @@ final class DiskHandle implements CacheEntry {
         if (got != blen + EntryFormat.CRC_SIZE) {
             throw corrupt("short block " + bi + " (" + got + " of " + (blen + EntryFormat.CRC_SIZE) + " bytes)");
         }
-        ByteBuffer data = verifiedOrNull(bi, raw.limit(got).position(0));
+        // A pooled buffer goes back to the pool after this read, so it is not remembered in `last`.
+        ByteBuffer data = verifiedOrNull(bi, raw.limit(got).position(0), !raw.isDirect());
         if (data == null) {
             throw corrupt("CRC32C mismatch in block " + bi);
         }
@@ -137,14 +140,21 @@ final class DiskHandle implements CacheEntry {
             ByteBuffer data = cached(bi);
             if (data == null) {
                 int blen = blockLength(bi);
-                ByteBuffer raw = ByteBuffer.allocate(blen + EntryFormat.CRC_SIZE);
+                ByteBuffer raw = store.blockBuffers.acquire(blen + EntryFormat.CRC_SIZE);
                 try {
-                    DiskStore.readFully(file, raw, EntryFormat.blockOffset(header.headerLength(), header.blockSize(), bi));
-                } catch (IOException ex) {
-                    store.faults.record("read", ex);
-                    throw ex;
+                    try {
+                        DiskStore.readFully(file, raw, EntryFormat.blockOffset(header.headerLength(), header.blockSize(), bi));
+                    } catch (IOException ex) {
+                        store.faults.record("read", ex);
+                        throw ex;
+                    }
+                    int n = copy(bi, verify(bi, raw, raw.position()), pos, dst);
+                    pos += n;
+                    total += n;
+                } finally {
+                    store.blockBuffers.release(raw);
                 }
-                data = verify(bi, raw, raw.position());
+                continue;
             }
             int n = copy(bi, data, pos, dst);
             pos += n;
@@ -170,23 +180,26 @@ final class DiskHandle implements CacheEntry {
             ByteBuffer data = cached(bi);
             if (data == null) {
                 int blen = blockLength(bi);
-                ByteBuffer raw = ByteBuffer.allocate(blen + EntryFormat.CRC_SIZE);
+                ByteBuffer raw = store.blockBuffers.acquire(blen + EntryFormat.CRC_SIZE);
                 long off = EntryFormat.blockOffset(header.headerLength(), header.blockSize(), bi);
                 long p = pos;
                 int doneSoFar = done;
                 return file.readFullyAsync(java.lang.foreign.MemorySegment.ofBuffer(raw), off)
                         .handle((got, ex) -> {
-                            if (ex != null) {
-                                Throwable c = ex instanceof java.util.concurrent.CompletionException && ex.getCause() != null ? ex.getCause() : ex;
-                                store.faults.record("read", c);
-                                return CompletableFuture.<Integer>failedFuture(c);
-                            }
+                            // The read has completed either way: the kernel is done with `raw`.
                             try {
+                                if (ex != null) {
+                                    Throwable c = ex instanceof java.util.concurrent.CompletionException && ex.getCause() != null ? ex.getCause() : ex;
+                                    store.faults.record("read", c);
+                                    return CompletableFuture.<Integer>failedFuture(c);
+                                }
                                 ByteBuffer d = verify(bi, raw, got.intValue());
                                 int n = copy(bi, d, p, dst);
                                 return readFrom(p + n, dst, doneSoFar + n);
                             } catch (CorruptEntryException ce) {
                                 return CompletableFuture.<Integer>failedFuture(ce);
+                            } finally {
+                                store.blockBuffers.release(raw);
                             }
                         }).thenCompose(f -> f);
             }

@@ -76,6 +76,8 @@ final class DiskStore implements AutoCloseable {
     final Path root;
     final Path tmpDir;
     final int blockSize;
+    /** Direct buffers for block reads: see {@link BlockBuffers}. */
+    final BlockBuffers blockBuffers;
     final ConcurrentHashMap<String, DiskEntry> index = new ConcurrentHashMap<>();
     final EvictionPolicy policy;
     private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
@@ -106,6 +108,7 @@ final class DiskStore implements AutoCloseable {
         this.root = config.dir().toAbsolutePath();
         this.tmpDir = root.resolve("tmp");
         this.blockSize = blockSize;
+        this.blockBuffers = new BlockBuffers(blockSize + EntryFormat.CRC_SIZE, 256);
         this.policy = EvictionPolicy.create(policyName);
         for (int i = 0; i < STRIPES; i++) {
             stripes[i] = new ReentrantLock();
