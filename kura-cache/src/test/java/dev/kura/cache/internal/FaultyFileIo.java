@@ -75,7 +75,8 @@ final class FaultyFileIo implements FileIo {
 
     @Override
     public IoBatch batch() {
-        throw new UnsupportedOperationException("the cache does not use batches");
+        // Each operation of this batch goes through the faulty file's own async form, so faults apply.
+        return new dev.kura.io.internal.SimpleBatch();
     }
 
     @Override
