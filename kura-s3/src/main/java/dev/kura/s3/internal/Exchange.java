@@ -39,7 +39,7 @@ final class Exchange {
     private final Consumer<Exchange> onFinish;
     private final AtomicBoolean finished = new AtomicBoolean();
     volatile String bucket = "-";
-    volatile String cacheStatus = "-";
+    volatile CacheStatus cacheStatus = CacheStatus.NONE;
     volatile int status;
     volatile long bodyBytes;
 
@@ -112,8 +112,8 @@ final class Exchange {
         status = r.status().code();
         HttpHeaders h = r.headers();
         h.set("X-Request-Id", id);
-        if (!cacheStatus.equals("-")) {
-            h.set("X-Cache", cacheStatus);
+        if (cacheStatus != CacheStatus.NONE) {
+            h.set("X-Cache", cacheStatus.text());
         }
         if (!keepAlive) {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);

@@ -1,0 +1,87 @@
+package dev.kura.s3.internal;
+
+import dev.kura.cache.CacheEntry;
+import dev.kura.cache.EntryMetadata;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The ways an object request ends that do not stream origin bytes: a planned answer from a cache
+ * entry, a bodyless answer (304, 412, 416, HEAD), an origin failure, an internal error.
+ *
+ * <p>Thread-safety: stateless; each method finishes the exchange exactly once.
+ */
+final class Replies {
+    private static final Logger log = LoggerFactory.getLogger(Replies.class);
+
+    private Replies() {
+    }
+
+    /**
+     * Serves {@code e} (closing it) as the request's headers call for, planned against {@code md}
+     * (the entry's metadata, or fresher metadata after a revalidation). When the first read of the
+     * entry fails, nothing has been sent and {@code fallback} runs instead (it fetches from the
+     * origin): a cache fault does not fail a request.
+     */
+    static void entry(Exchange ex, CacheEntry e, EntryMetadata md, Runnable fallback) {
+        RequestPlanner.Plan p = RequestPlanner.plan(ex.isHead(), ex.requestHeaders, md);
+        if (!p.hasBody()) {
+            e.close();
+            bodyless(ex, p);
+            return;
+        }
+        EntrySender.send(ex, e, p.head(), p.first(), p.last(), () -> {
+            ex.cacheStatus = CacheStatus.MISS;
+            fallback.run();
+        });
+    }
+
+    /** Sends a planned answer without a body (HEAD, 304, or the errors 412 and 416). */
+    static void bodyless(Exchange ex, RequestPlanner.Plan p) {
+        int code = p.status();
+        if (code == 412 || code == 416) {
+            String msg = code == 412 ? "a precondition (If-Match / If-Unmodified-Since) failed"
+                    : "the Range is malformed or outside the object";
+            byte[] b = (code + " " + p.head().status().reasonPhrase() + ": " + msg + " (request " + ex.id + ")\n")
+                    .getBytes(StandardCharsets.UTF_8);
+            var full = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, p.head().status(),
+                    ex.isHead() ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(b));
+            full.headers().set(p.head().headers());
+            full.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+            full.headers().set(HttpHeaderNames.CONTENT_LENGTH, b.length);
+            ex.sendFull(full);
+            return;
+        }
+        var full = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, p.head().status(),
+                Unpooled.EMPTY_BUFFER, p.head().headers(), EmptyHttpHeaders.INSTANCE);
+        if (code != 304 && !full.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
+            full.headers().set(HttpHeaderNames.CONTENT_LENGTH, 0);
+        }
+        ex.sendFull(full);
+    }
+
+    /** Answers an origin failure with the status it maps to; 5xx are logged (one line). */
+    static void originError(Exchange ex, OriginFailure f) {
+        HttpResponseStatus st = HttpResponseStatus.valueOf(f.status());
+        if (f.status() >= 500) {
+            log.warn("request {}: {} {}: {}", ex.id, ex.method, ex.uri, f.message());
+        }
+        ex.error(st, f.status() < 500 && f.code() != null ? f.code() : f.message());
+    }
+
+    /** Answers 500 unless the response has begun; logs the cause with the request id. */
+    static void internalError(Exchange ex, Throwable e) {
+        log.error("request {}: {} {} failed", ex.id, ex.method, ex.uri, e);
+        if (!ex.finished()) {
+            ex.error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error");
+        }
+    }
+}
