@@ -72,12 +72,22 @@ public final class ProxyCore {
     record Route(BucketConfig bucket, Origin origin) {
     }
 
+    /** A proxy whose buckets are served by AWS SDK origins ({@link OriginClient}). */
     public ProxyCore(ServeConfig config, Cache cache) {
+        this(config, cache, OriginClient::new);
+    }
+
+    /**
+     * A proxy whose bucket origins come from {@code origins} (tests pass a fake origin here).
+     *
+     * @param origins makes the origin of one bucket; called once per bucket, here
+     */
+    ProxyCore(ServeConfig config, Cache cache, java.util.function.Function<BucketConfig, Origin> origins) {
         this.config = config;
         this.cache = cache;
         List<Route> r = new ArrayList<>();
         for (BucketConfig b : config.buckets()) {
-            r.add(new Route(b, new OriginClient(b)));
+            r.add(new Route(b, origins.apply(b)));
         }
         r.sort(Comparator.comparingInt((Route x) -> x.bucket().prefix().length()).reversed());
         this.routes = List.copyOf(r);

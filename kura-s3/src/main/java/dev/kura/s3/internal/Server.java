@@ -47,7 +47,16 @@ public final class Server {
 
     /** Binds and starts serving. */
     public static Server start(ServeConfig config, Cache cache) throws InterruptedException {
-        ProxyCore core = new ProxyCore(config, cache);
+        return start(config, cache, new ProxyCore(config, cache));
+    }
+
+    /** Binds and starts serving with origins from {@code origins} (a seam for tests: a fake origin). */
+    static Server start(ServeConfig config, Cache cache, java.util.function.Function<dev.kura.s3.BucketConfig, Origin> origins)
+            throws InterruptedException {
+        return start(config, cache, new ProxyCore(config, cache, origins));
+    }
+
+    private static Server start(ServeConfig config, Cache cache, ProxyCore core) throws InterruptedException {
         Transports.Choice t = Transports.choose(config.transport());
         EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, t.factory());
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(config.eventLoopThreads(), t.factory());
