@@ -47,16 +47,33 @@ final class FillCoordinator {
     private final ProxyMetrics metrics;
     private final ExecutorService workers;
     private final OriginStreamer streamer;
+    private final SlicedObjects sliced;
+    private final long sliceSize;
 
-    FillCoordinator(Cache cache, ProxyMetrics metrics, ExecutorService workers) {
+    /** @param sliceSize objects larger than this many bytes are cached in slices of this size */
+    FillCoordinator(Cache cache, ProxyMetrics metrics, ExecutorService workers, long sliceSize) {
         this.cache = cache;
         this.metrics = metrics;
         this.workers = workers;
-        this.streamer = new OriginStreamer(metrics);
+        this.sliced = new SlicedObjects(cache, metrics, workers);
+        this.streamer = sliced.streamer();
+        this.sliceSize = sliceSize;
+    }
+
+    /**
+     * Serves a cache entry found for {@code t} (closing it): planned against {@code md} for an
+     * ordinary entry, slice by slice for an index entry. May run on the event loop.
+     */
+    void serve(Exchange ex, Target t, CacheEntry e, EntryMetadata md) {
+        if (Slices.isIndex(md)) {
+            sliced.serve(ex, t, e, md);
+        } else {
+            Replies.entry(ex, e, md, () -> workers.execute(() -> passThrough(ex, t)));
+        }
     }
 
     /** One object request routed to a bucket: where to fetch it and under which cache key. */
-    record Target(BucketConfig bucket, Origin origin, String key, String cacheKey) {
+    record Target(BucketConfig bucket, Origin origin, String key, String versionId, String cacheKey) {
         String name() {
             return bucket.name();
         }
@@ -86,7 +103,7 @@ final class FillCoordinator {
                 if (done.isPresent()) {
                     ProxyCore.closeQuietly(stale);
                     ex.cacheStatus = CacheStatus.MISS;
-                    Replies.entry(ex, done.get(), done.get().metadata(), () -> workers.execute(() -> passThrough(ex, t)));
+                    serve(ex, t, done.get(), done.get().metadata());
                     return;
                 }
                 // The leader did not commit (revalidated, failed, not cacheable): look again.
@@ -95,7 +112,7 @@ final class FillCoordinator {
                     // Fresh now although no entry was committed: the leader revalidated it (304).
                     ex.cacheStatus = stale != null ? CacheStatus.REVALIDATED : CacheStatus.HIT;
                     ProxyCore.closeQuietly(stale);
-                    Replies.entry(ex, now.get(), now.get().metadata(), () -> workers.execute(() -> passThrough(ex, t)));
+                    serve(ex, t, now.get(), now.get().metadata());
                     return;
                 }
                 now.ifPresent(ProxyCore::closeQuietly);
@@ -129,12 +146,26 @@ final class FillCoordinator {
         }
     }
 
-    /** The leader of a fill: one origin GET, streamed to the cache and the client. */
+    /**
+     * The leader of a fill: one origin GET (conditional when revalidating {@code stale}), streamed
+     * to the cache and the client. For a Range request it GETs only the slice holding the range's
+     * first byte: a footer read of a 10 GiB object costs one slice, not the object. A suffix range
+     * ({@code bytes=-n}) needs the object's size first: a HEAD.
+     */
     private void lead(Exchange ex, Target t, Fill.Leader leader, CacheEntry stale) {
-        String staleEtag = stale != null ? stale.metadata().etag() : null;
-        OriginRequest rq = OriginRequest.whole(t.key());
-        if (staleEtag != null) {
-            rq = rq.ifNoneMatch(staleEtag);
+        String range = ex.requestHeaders.get(io.netty.handler.codec.http.HttpHeaderNames.RANGE);
+        long firstByte = Slices.firstByte(range);
+        if (range != null && firstByte < 0 && ByteRanges.parse(range, Long.MAX_VALUE) instanceof ByteRanges.Single) {
+            leadWithHead(ex, t, leader, stale);
+            return;
+        }
+        OriginRequest rq = new OriginRequest(t.key(), t.versionId(), null, null, -1, -1);
+        if (firstByte >= 0) {
+            long first = Slices.start(sliceSize, Slices.of(firstByte, sliceSize));
+            rq = rq.range(first, first + sliceSize - 1);
+        }
+        if (stale != null && stale.metadata().etag() != null) {
+            rq = rq.ifNoneMatch(stale.metadata().etag());
         }
         long t0 = System.nanoTime();
         OriginResponse r;
@@ -145,6 +176,71 @@ final class FillCoordinator {
             ProxyCore.closeQuietly(stale);
             throw e;
         }
+        answered(ex, t, leader, stale, r, t0);
+    }
+
+    /** A suffix-range miss: HEAD for the size, then the slices (or the whole small object). */
+    private void leadWithHead(Exchange ex, Target t, Fill.Leader leader, CacheEntry stale) {
+        long t0 = System.nanoTime();
+        OriginResponse r;
+        try {
+            r = t.origin().head(t.key(), t.versionId());
+        } catch (RuntimeException e) {
+            leader.cancel();
+            ProxyCore.closeQuietly(stale);
+            throw e;
+        }
+        if (r instanceof OriginResponse.Body b && b.object().size() <= sliceSize) {
+            // Small: one whole GET, as for any other miss (conditional when revalidating).
+            metrics.origin(t.name(), "ok", System.nanoTime() - t0);
+            OriginRequest rq = new OriginRequest(t.key(), t.versionId(), null, null, -1, -1);
+            if (stale != null && stale.metadata().etag() != null) {
+                rq = rq.ifNoneMatch(stale.metadata().etag());
+            }
+            long t1 = System.nanoTime();
+            answered(ex, t, leader, stale, t.origin().get(rq), t1);
+            return;
+        }
+        if (r instanceof OriginResponse.Body b) {
+            metrics.origin(t.name(), "ok", System.nanoTime() - t0);
+            OriginObject o = b.object();
+            Freshness.Decision d = Freshness.decide(o.cacheControl(), t.bucket().defaultTtl(), Instant.now());
+            EntryMetadata object = RequestPlanner.metadata(o, d.expiresAt());
+            boolean same = stale != null && o.etag() != null && o.etag().equals(stale.metadata().etag());
+            ProxyCore.closeQuietly(stale);
+            ex.cacheStatus = same ? CacheStatus.REVALIDATED : CacheStatus.MISS;
+            if (!d.store()) {
+                leader.cancel();
+                passThrough(ex, t);
+                return;
+            }
+            if (stale != null && !same) {
+                sliced.dropObject(t.cacheKey());
+            }
+            publishIndex(ex, t, leader, object);
+            RequestPlanner.Plan p = RequestPlanner.plan(false, ex.requestHeaders, object);
+            if (!p.hasBody()) {
+                Replies.bodyless(ex, p);
+                return;
+            }
+            ex.sendHead(p.head());
+            sliced.finish(ex, t, object, sliceSize, p.first(), p.last());
+            return;
+        }
+        answered(ex, t, leader, stale, r, t0);
+    }
+
+    /** Commits the index entry of a sliced object (ends the leader's fill). */
+    private void publishIndex(Exchange ex, Target t, Fill.Leader leader, EntryMetadata object) {
+        try (CacheWriter w = leader.begin(Slices.index(object, sliceSize))) {
+            w.commit().close();
+        } catch (java.io.IOException | RuntimeException e) {
+            log.warn("request {}: cache refused the index of {}: {}", ex.id, t.cacheKey(), e.toString());
+        }
+    }
+
+    /** Acts on the origin's answer to the leader's request. */
+    private void answered(Exchange ex, Target t, Fill.Leader leader, CacheEntry stale, OriginResponse r, long t0) {
         switch (r) {
             case OriginResponse.NotModified nm -> {
                 metrics.origin(t.name(), "not_modified", System.nanoTime() - t0);
@@ -163,25 +259,37 @@ final class FillCoordinator {
                 if (stale != null && of.originDown() && withinStaleIfError(stale.metadata(), t.bucket())) {
                     log.warn("request {}: origin failed ({}), serving stale {}", ex.id, of.message(), t.cacheKey());
                     ex.cacheStatus = CacheStatus.STALE;
-                    Replies.entry(ex, stale, stale.metadata(), () -> Replies.originError(ex, of));
+                    if (Slices.isIndex(stale.metadata())) {
+                        sliced.serve(ex, t, stale, stale.metadata());
+                    } else {
+                        Replies.entry(ex, stale, stale.metadata(), () -> Replies.originError(ex, of));
+                    }
                     return;
                 }
                 ProxyCore.closeQuietly(stale);
                 if (of.kind() == OriginFailure.Kind.NOT_FOUND) {
-                    safeDelete(t.cacheKey());
+                    sliced.dropObject(t.cacheKey());
                 }
                 Replies.originError(ex, of);
             }
             case OriginResponse.Body body -> {
                 metrics.origin(t.name(), "ok", System.nanoTime() - t0);
+                boolean changed = stale != null && Slices.isIndex(stale.metadata())
+                        && !java.util.Objects.equals(stale.metadata().etag(), body.object().etag());
                 ProxyCore.closeQuietly(stale);
+                if (changed) {
+                    sliced.dropObject(t.cacheKey());
+                }
                 ex.cacheStatus = CacheStatus.MISS;
                 fill(ex, t, leader, body);
             }
         }
     }
 
-    /** Writes the body to the cache (when it may be stored) and to the client. */
+    /**
+     * Writes the body to the cache (when it may be stored: as one entry, or for an object larger
+     * than the slice size as an index entry and the slices the body covers) and to the client.
+     */
     private void fill(Exchange ex, Target t, Fill.Leader leader, OriginResponse.Body body) {
         // Invariant: the leader ends its fill exactly once, by begin() or cancel(), whatever
         // happens here; otherwise followers would wait for a fill that never ends.
@@ -190,11 +298,18 @@ final class FillCoordinator {
             OriginObject o = body.object();
             Freshness.Decision d = Freshness.decide(o.cacheControl(), t.bucket().defaultTtl(), Instant.now());
             EntryMetadata md = RequestPlanner.metadata(o, d.expiresAt());
-            CacheWriter w = null;
-            if (d.store()) {
+            RequestPlanner.Plan p = RequestPlanner.plan(ex.isHead(), ex.requestHeaders, md);
+            CacheSink sink = null;
+            boolean sliceable = o.size() > sliceSize && body.first() % sliceSize == 0;
+            boolean whole = body.first() == 0 && body.length() == o.size();
+            if (d.store() && sliceable) {
+                ended = true;
+                publishIndex(ex, t, leader, md);
+                sink = new CacheSink.Sliced(cache, metrics, t.cacheKey(), md, sliceSize, body.first());
+            } else if (d.store() && whole) {
                 try {
                     ended = true;
-                    w = leader.begin(md);
+                    sink = new CacheSink.Whole(leader.begin(md), metrics, t.cacheKey());
                 } catch (RuntimeException e) {
                     log.warn("request {}: cache refused {}: {}", ex.id, t.cacheKey(), e.toString());
                     leader.cancel();
@@ -203,7 +318,14 @@ final class FillCoordinator {
                 ended = true;
                 leader.cancel();
             }
-            streamer.stream(ex, body, md, w, t.cacheKey());
+            long next = streamer.stream(ex, body, p, sink, t.cacheKey());
+            if (next >= 0) {
+                if (Slices.isIndex(Slices.index(md, sliceSize)) && sink instanceof CacheSink.Sliced) {
+                    sliced.finish(ex, t, md, sliceSize, next, p.last());
+                } else {
+                    rest(ex, t, md, next, p.last());
+                }
+            }
         } finally {
             if (!ended) {
                 leader.cancel();
@@ -211,6 +333,42 @@ final class FillCoordinator {
         }
     }
 
+    /** Streams bytes {@code from..last} of an object uncached, after its head was sent. */
+    private void rest(Exchange ex, Target t, EntryMetadata md, long from, long last) {
+        OriginResponse r = t.origin().get(new OriginRequest(t.key(), t.versionId(), null, md.etag(), from, last));
+        if (!(r instanceof OriginResponse.Body b) || b.first() != from) {
+            if (r instanceof OriginResponse.Body b) {
+                b.close();
+            }
+            ex.abort();
+            return;
+        }
+        try (b) {
+            ClientSink sink = new ClientSink(ex, from, last);
+            byte[] buf = new byte[64 * 1024];
+            long pos = from;
+            int n;
+            while ((n = b.body().read(buf)) >= 0) {
+                if (!sink.offer(buf, n, pos)) {
+                    return;
+                }
+                pos += n;
+            }
+            if (sink.complete(pos)) {
+                ex.end();
+            } else {
+                ex.abort();
+            }
+        } catch (java.io.IOException e) {
+            log.warn("request {}: origin body of {} failed: {}", ex.id, t.cacheKey(), e.toString());
+            ex.abort();
+        }
+    }
+
+    /**
+     * A 304 to the revalidation of {@code stale}: its freshness is refreshed with a metadata
+     * update (RFC 9111 4.3.4) and it is served, {@code X-Cache: REVALIDATED}.
+     */
     private void revalidated(Exchange ex, Target t, Fill.Leader leader, CacheEntry stale,
                              OriginResponse.NotModified nm) {
         EntryMetadata old = stale.metadata();
@@ -224,21 +382,20 @@ final class FillCoordinator {
         }
         leader.cancel();
         ex.cacheStatus = CacheStatus.REVALIDATED;
-        Replies.entry(ex, stale, fresh, () -> workers.execute(() -> passThrough(ex, t)));
+        serve(ex, t, stale, fresh);
     }
 
     /** An origin fetch without the cache (after a cache fault, or when a fill keeps failing). */
     void passThrough(Exchange ex, Target t) {
         long t0 = System.nanoTime();
-        OriginResponse r = t.origin().get(OriginRequest.whole(t.key()));
+        OriginResponse r = t.origin().get(new OriginRequest(t.key(), t.versionId(), null, null, -1, -1));
         switch (r) {
             case OriginResponse.Body body -> {
                 metrics.origin(t.name(), "ok", System.nanoTime() - t0);
                 ex.cacheStatus = CacheStatus.MISS;
                 try (body) {
-                    OriginObject o = body.object();
-                    EntryMetadata md = RequestPlanner.metadata(o, Instant.now());
-                    streamer.stream(ex, body, md, null, t.cacheKey());
+                    EntryMetadata md = RequestPlanner.metadata(body.object(), Instant.now());
+                    streamer.stream(ex, body, RequestPlanner.plan(ex.isHead(), ex.requestHeaders, md), null, t.cacheKey());
                 }
             }
             case OriginResponse.Failed f -> {
@@ -255,7 +412,7 @@ final class FillCoordinator {
     void headFromOrigin(Exchange ex, Target t) {
         long t0 = System.nanoTime();
         try {
-            OriginResponse r = t.origin().head(t.key(), null);
+            OriginResponse r = t.origin().head(t.key(), t.versionId());
             switch (r) {
                 case OriginResponse.Body b -> {
                     metrics.origin(t.name(), "ok", System.nanoTime() - t0);
@@ -284,11 +441,4 @@ final class FillCoordinator {
         return Instant.now().isBefore(limit);
     }
 
-    private void safeDelete(String cacheKey) {
-        try {
-            cache.delete(cacheKey);
-        } catch (RuntimeException e) {
-            log.warn("cache delete of {} failed: {}", cacheKey, e.toString());
-        }
-    }
 }

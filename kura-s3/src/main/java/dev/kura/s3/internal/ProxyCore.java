@@ -58,6 +58,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class ProxyCore {
     private static final Logger log = LoggerFactory.getLogger(ProxyCore.class);
     static final Logger ACCESS = LoggerFactory.getLogger("kura.access");
+    /** Objects larger than this are cached in slices of this size (bytes). */
+    static final long DEFAULT_SLICE_SIZE = 4L << 20;
 
     private final ServeConfig config;
     private final Cache cache;
@@ -74,15 +76,17 @@ public final class ProxyCore {
 
     /** A proxy whose buckets are served by AWS SDK origins ({@link OriginClient}). */
     public ProxyCore(ServeConfig config, Cache cache) {
-        this(config, cache, OriginClient::new);
+        this(config, cache, OriginClient::new, DEFAULT_SLICE_SIZE);
     }
 
     /**
      * A proxy whose bucket origins come from {@code origins} (tests pass a fake origin here).
      *
      * @param origins makes the origin of one bucket; called once per bucket, here
+     * @param sliceSize objects larger than this many bytes are cached in slices of this size
      */
-    ProxyCore(ServeConfig config, Cache cache, java.util.function.Function<BucketConfig, Origin> origins) {
+    ProxyCore(ServeConfig config, Cache cache, java.util.function.Function<BucketConfig, Origin> origins,
+              long sliceSize) {
         this.config = config;
         this.cache = cache;
         List<Route> r = new ArrayList<>();
@@ -92,7 +96,7 @@ public final class ProxyCore {
         r.sort(Comparator.comparingInt((Route x) -> x.bucket().prefix().length()).reversed());
         this.routes = List.copyOf(r);
         this.metrics = new ProxyMetrics(cache);
-        this.fills = new FillCoordinator(cache, metrics, workers);
+        this.fills = new FillCoordinator(cache, metrics, workers, sliceSize);
         this.adminToken = config.adminToken() == null ? null : config.adminToken().getBytes(StandardCharsets.UTF_8);
     }
 
@@ -163,14 +167,14 @@ public final class ProxyCore {
             ex.error(HttpResponseStatus.REQUEST_URI_TOO_LONG, "object key longer than 1024 bytes");
             return;
         }
-        FillCoordinator.Target t = new FillCoordinator.Target(route.bucket(), route.origin(), key,
+        FillCoordinator.Target t = new FillCoordinator.Target(route.bucket(), route.origin(), key, null,
                 route.bucket().name() + "/" + key);
         Optional<CacheEntry> hit = lookup(t.cacheKey(), ex);
         if (hit.isPresent()) {
             CacheEntry e = hit.get();
             if (!e.metadata().isExpired(Instant.now())) {
                 ex.cacheStatus = CacheStatus.HIT;
-                Replies.entry(ex, e, e.metadata(), () -> workers.execute(() -> fills.fetch(ex, t, null)));
+                fills.serve(ex, t, e, e.metadata());
                 return;
             }
             workers.execute(() -> fills.fetch(ex, t, e));

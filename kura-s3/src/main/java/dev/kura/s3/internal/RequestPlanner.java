@@ -100,7 +100,9 @@ final class RequestPlanner {
         HttpHeaders h = r.headers();
         validators(h, md);
         for (Map.Entry<String, String> e : md.headers().entrySet()) {
-            h.set(e.getKey(), e.getValue());
+            if (!e.getKey().startsWith(Slices.RESERVED_PREFIX)) {
+                h.set(e.getKey(), e.getValue());
+            }
         }
         if (md.contentType() != null) {
             h.set(HttpHeaderNames.CONTENT_TYPE, md.contentType());

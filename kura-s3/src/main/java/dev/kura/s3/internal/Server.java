@@ -51,9 +51,9 @@ public final class Server {
     }
 
     /** Binds and starts serving with origins from {@code origins} (a seam for tests: a fake origin). */
-    static Server start(ServeConfig config, Cache cache, java.util.function.Function<dev.kura.s3.BucketConfig, Origin> origins)
-            throws InterruptedException {
-        return start(config, cache, new ProxyCore(config, cache, origins));
+    static Server start(ServeConfig config, Cache cache, java.util.function.Function<dev.kura.s3.BucketConfig, Origin> origins,
+                        long sliceSize) throws InterruptedException {
+        return start(config, cache, new ProxyCore(config, cache, origins, sliceSize));
     }
 
     private static Server start(ServeConfig config, Cache cache, ProxyCore core) throws InterruptedException {

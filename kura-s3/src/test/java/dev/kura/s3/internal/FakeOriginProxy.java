@@ -29,6 +29,11 @@ final class FakeOriginProxy implements AutoCloseable {
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     FakeOriginProxy(Path dir, Backend backend, Duration readTimeout) throws Exception {
+        this(dir, backend, readTimeout, ProxyCore.DEFAULT_SLICE_SIZE);
+    }
+
+    /** @param sliceSize objects larger than this many bytes are cached in slices */
+    FakeOriginProxy(Path dir, Backend backend, Duration readTimeout, long sliceSize) throws Exception {
         io = FileIo.create(IoConfig.defaults().withBackend(backend));
         cache = Cache.open(new CacheConfig(dir.resolve("cache"), 2L << 30, 0, 1L << 30, 64L << 20, 1L << 20,
                 CacheConfig.Durability.NONE), io);
@@ -37,7 +42,7 @@ final class FakeOriginProxy implements AutoCloseable {
                 readTimeout, 0);
         ServeConfig cfg = new ServeConfig("127.0.0.1:0", "auto", 2, null, null, Duration.ofSeconds(5), false, null,
                 List.of(b));
-        server = Server.start(cfg, cache, x -> origin);
+        server = Server.start(cfg, cache, x -> origin, sliceSize);
     }
 
     URI url(String path) {
