@@ -8,6 +8,7 @@ import dev.kura.cache.EntryMetadata;
 import dev.kura.cache.Fill;
 import dev.kura.s3.BucketConfig;
 import dev.kura.s3.ServeConfig;
+import dev.kura.s3.internal.api.S3ErrorCode;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFuture;
 import io.netty.handler.codec.http.DefaultHttpResponse;
@@ -77,6 +78,8 @@ public final class ProxyCore {
     private final ServeConfig config;
     private final Cache cache;
     private final List<Route> routes;
+    private final Map<String, Route> byName = new java.util.HashMap<>();
+    private final S3Front front;
     final ProxyMetrics metrics;
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
     final AtomicInteger inFlight = new AtomicInteger();
@@ -95,6 +98,10 @@ public final class ProxyCore {
         }
         r.sort(Comparator.comparingInt((Route x) -> x.bucket().prefix().length()).reversed());
         this.routes = List.copyOf(r);
+        for (Route x : routes) {
+            byName.put(x.bucket().name(), x);
+        }
+        this.front = new S3Front(config, this, workers, java.time.Clock.systemUTC());
         this.metrics = new ProxyMetrics(cache);
         this.adminToken = config.adminToken() == null ? null : config.adminToken().getBytes(StandardCharsets.UTF_8);
     }
@@ -139,34 +146,23 @@ public final class ProxyCore {
             admin(ex, raw);
             return;
         }
-        if (!ex.method.equals("GET") && !ex.method.equals("HEAD")) {
-            ex.error(HttpResponseStatus.METHOD_NOT_ALLOWED, "kura is read-only", "Allow", "GET, HEAD");
-            return;
-        }
-        String path;
-        try {
-            path = RequestPath.decode(raw);
-        } catch (RequestPath.BadPathException e) {
-            ex.error(HttpResponseStatus.BAD_REQUEST, e.getMessage());
-            return;
-        }
-        Route route = route(path);
-        if (route == null) {
-            ex.error(HttpResponseStatus.NOT_FOUND, "no bucket is mapped to this path");
-            return;
-        }
-        ex.bucket = route.bucket().name();
-        String prefix = route.bucket().prefix();
-        String key = prefix.equals("/") ? path.substring(1) : path.substring(Math.min(path.length(), prefix.length() + 1));
-        if (key.isEmpty()) {
-            ex.error(HttpResponseStatus.NOT_FOUND, "no object key in the path (listing is not served)");
-            return;
-        }
-        if (key.length() > 1024) {
-            ex.error(HttpResponseStatus.REQUEST_URI_TOO_LONG, "object key longer than 1024 bytes");
-            return;
-        }
-        String cacheKey = route.bucket().name() + "/" + key;
+        front.handle(ex);
+    }
+
+    /** The origin client of the bucket named {@code name}. */
+    OriginClient origin(String name) {
+        return byName.get(name).origin();
+    }
+
+    /**
+     * Serves GetObject or HeadObject of {@code key} in {@code bucket} (routed and authorized by
+     * {@link S3Front}); {@code ex.versionId} selects a version. Runs on the event loop.
+     */
+    void serveObject(Exchange ex, BucketConfig bucket, String key) {
+        Route route = byName.get(bucket.name());
+        // A version is immutable: it is cached under its own key. NUL cannot occur in a key
+        // (RequestPath refuses it), so no plain key can collide with a version's.
+        String cacheKey = route.bucket().name() + "/" + key + (ex.versionId == null ? "" : "\u0000v=" + ex.versionId);
         Optional<CacheEntry> hit = lookup(cacheKey, ex);
         if (hit.isPresent()) {
             CacheEntry e = hit.get();
@@ -183,16 +179,6 @@ public final class ProxyCore {
         } else {
             workers.execute(() -> fetch(ex, route, key, cacheKey, null));
         }
-    }
-
-    private Route route(String path) {
-        for (Route r : routes) {
-            String p = r.bucket().prefix();
-            if (p.equals("/") || path.equals(p) || path.startsWith(p + "/")) {
-                return r;
-            }
-        }
-        return null;
     }
 
     private Optional<CacheEntry> lookup(String cacheKey, Exchange ex) {
@@ -298,25 +284,24 @@ public final class ProxyCore {
         if (md.lastModified() != null) {
             h.set(HttpHeaderNames.LAST_MODIFIED, HttpDates.format(md.lastModified()));
         }
-        String cc = md.headers().get("Cache-Control");
-        if (cc != null) {
-            h.set(HttpHeaderNames.CACHE_CONTROL, cc);
+        // A 304 carries these too (RFC 9110 15.4.5: Cache-Control, Date, ETag, Expires).
+        for (String name : new String[] {"Cache-Control", "Expires", "Date"}) {
+            String v = md.headers().get(name);
+            if (v != null) {
+                h.set(name, v);
+            }
         }
     }
 
     private static void sendBodyless(Exchange ex, Plan p) {
         int code = p.head.status().code();
-        if (code == 412 || code == 416) {
-            String msg = code == 412 ? "a precondition (If-Match / If-Unmodified-Since) failed"
-                    : "the Range is malformed or outside the object";
-            byte[] b = (code + " " + p.head.status().reasonPhrase() + ": " + msg + " (request " + ex.id + ")\n")
-                    .getBytes(StandardCharsets.UTF_8);
-            var full = new io.netty.handler.codec.http.DefaultFullHttpResponse(HttpVersion.HTTP_1_1, p.head.status(),
-                    ex.isHead() ? io.netty.buffer.Unpooled.EMPTY_BUFFER : io.netty.buffer.Unpooled.wrappedBuffer(b));
-            full.headers().set(p.head.headers());
-            full.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
-            full.headers().set(HttpHeaderNames.CONTENT_LENGTH, b.length);
-            ex.sendFull(full);
+        if (code == 412) {
+            ex.s3Error(S3ErrorCode.PRECONDITION_FAILED, "At least one of the pre-conditions you specified did not hold");
+            return;
+        }
+        if (code == 416) {
+            ex.s3Error(S3ErrorCode.INVALID_RANGE, "The requested range is not satisfiable",
+                    HttpHeaderNames.CONTENT_RANGE.toString(), p.head.headers().get(HttpHeaderNames.CONTENT_RANGE));
             return;
         }
         var full = new io.netty.handler.codec.http.DefaultFullHttpResponse(HttpVersion.HTTP_1_1, p.head.status(),
@@ -404,7 +389,7 @@ public final class ProxyCore {
         long t0 = System.nanoTime();
         ResponseInputStream<GetObjectResponse> in;
         try {
-            in = route.origin().get(key, staleEtag);
+            in = route.origin().get(key, staleEtag, ex.versionId);
         } catch (OriginClient.OriginException oe) {
             metrics.origin(bucket, oe.status == 304 ? "not_modified" : "error", System.nanoTime() - t0);
             if (oe.status == 304 && stale != null) {
@@ -440,7 +425,8 @@ public final class ProxyCore {
         boolean ended = false;
         try (in) {
             GetObjectResponse r = in.response();
-            Freshness.Decision d = Freshness.decide(r.cacheControl(), route.bucket().defaultTtl(), Instant.now());
+            Freshness.Decision d = Freshness.decide(r.cacheControl(), r.expiresString(), route.bucket().defaultTtl(),
+                    Instant.now());
             EntryMetadata md = metadata(r.contentLength(), r.contentType(), r.eTag(), r.lastModified(),
                     d.expiresAt(), r.cacheControl(), r.contentEncoding(), r.contentDisposition(),
                     r.contentLanguage(), r.expiresString(), r.metadata());
@@ -476,7 +462,11 @@ public final class ProxyCore {
             cc = s3e.awsErrorDetails().sdkHttpResponse().firstMatchingHeader("Cache-Control").orElse(cc);
         }
         Freshness.Decision d = Freshness.decide(cc, route.bucket().defaultTtl(), Instant.now());
-        EntryMetadata fresh = old.withExpiresAt(d.expiresAt());
+        // A 304 refreshes the stored response (RFC 9111 4.3.4): a new Date, so Age starts again.
+        Map<String, String> hs = new LinkedHashMap<>(old.headers());
+        hs.put("Date", HttpDates.format(Instant.now()));
+        EntryMetadata fresh = new EntryMetadata(old.size(), old.contentType(), old.etag(), old.lastModified(),
+                d.expiresAt(), hs);
         try {
             cache.updateMetadata(cacheKey, old.etag(), fresh);
         } catch (RuntimeException e) {
@@ -484,8 +474,10 @@ public final class ProxyCore {
         }
         leader.cancel();
         ex.cacheStatus = "REVALIDATED";
-        serveEntry(ex, stale, fresh, () -> workers.execute(() -> passThrough(ex, route, cacheKey.substring(
-                route.bucket().name().length() + 1))));
+        String key = cacheKey.substring(route.bucket().name().length() + 1);
+        int version = key.indexOf('\u0000');
+        String objectKey = version < 0 ? key : key.substring(0, version);
+        serveEntry(ex, stale, fresh, () -> workers.execute(() -> passThrough(ex, route, objectKey)));
     }
 
     /** An origin fetch without the cache (after a cache fault, or when a fill keeps failing). */
@@ -494,7 +486,7 @@ public final class ProxyCore {
         long t0 = System.nanoTime();
         ResponseInputStream<GetObjectResponse> in;
         try {
-            in = route.origin().get(key, null);
+            in = route.origin().get(key, null, ex.versionId);
         } catch (OriginClient.OriginException oe) {
             metrics.origin(bucket, "error", System.nanoTime() - t0);
             metrics.originError(bucket, oe.kind);
@@ -518,7 +510,7 @@ public final class ProxyCore {
         String bucket = route.bucket().name();
         long t0 = System.nanoTime();
         try {
-            HeadObjectResponse r = route.origin().head(key);
+            HeadObjectResponse r = route.origin().head(key, ex.versionId);
             metrics.origin(bucket, "ok", System.nanoTime() - t0);
             EntryMetadata md = metadata(r.contentLength(), r.contentType(), r.eTag(), r.lastModified(),
                     Instant.now(), r.cacheControl(), r.contentEncoding(), r.contentDisposition(),
@@ -671,6 +663,8 @@ public final class ProxyCore {
         put(h, "Content-Disposition", contentDisposition);
         put(h, "Content-Language", contentLanguage);
         put(h, "Expires", expires);
+        // The stored response's Date (RFC 9110 6.6.1): when kura received it; Age counts from it.
+        put(h, "Date", HttpDates.format(Instant.now()));
         if (userMetadata != null) {
             userMetadata.forEach((k, v) -> h.put("x-amz-meta-" + k, v));
         }
@@ -692,11 +686,10 @@ public final class ProxyCore {
     }
 
     private void originError(Exchange ex, OriginClient.OriginException oe) {
-        HttpResponseStatus st = HttpResponseStatus.valueOf(oe.status);
         if (oe.status >= 500) {
             log.warn("request {}: {} {}: {}", ex.id, ex.method, ex.uri, oe.getMessage());
         }
-        ex.error(st, oe.getMessage());
+        ex.s3Error(oe.code, oe.getMessage());
     }
 
     private void internalError(Exchange ex, Throwable e) {
@@ -820,7 +813,8 @@ public final class ProxyCore {
         long nanos = System.nanoTime() - ex.startNanos;
         metrics.request(ex.status, ex.bucket, ex.method, ex.cacheStatus, nanos, ex.bodyBytes);
         if (config.accessLog() && ACCESS.isInfoEnabled()) {
-            ACCESS.info("{} {} {} {} {} {} {} {}us", ex.id, remote(ex), ex.method, ex.uri, ex.status, ex.bodyBytes,
+            ACCESS.info("{} {} {} {} {} {} {} {}us", ex.id, remote(ex), ex.method, S3Front.loggable(ex.uri), ex.status,
+                    ex.bodyBytes,
                     ex.cacheStatus, nanos / 1000);
         }
     }
