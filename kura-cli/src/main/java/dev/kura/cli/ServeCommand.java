@@ -7,6 +7,7 @@ import dev.kura.config.ConfigException;
 import dev.kura.io.FileIo;
 import dev.kura.io.IoConfig;
 import dev.kura.s3.BucketConfig;
+import dev.kura.s3.ClientConfig;
 import dev.kura.s3.OriginCredentials;
 import dev.kura.s3.ProxyServer;
 import dev.kura.s3.ServeConfig;
@@ -65,11 +66,18 @@ public final class ServeCommand implements Callable<Integer> {
                 kc = KuraConfig.defaults();
                 origin = EmbeddedOrigin.start(dataDir.resolve("origin"), "127.0.0.1", 0);
                 SampleData.loadIfMissing(origin);
-                BucketConfig sample = new BucketConfig("/" + SampleData.BUCKET, SampleData.BUCKET, null,
-                        origin.endpoint(), "us-east-1", true,
-                        OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY),
-                        Duration.ofMinutes(5), null, null, null, 0);
-                serve = new ServeConfig(listen, null, 0, null, null, Duration.ofSeconds(10), true, null, List.of(sample));
+                SampleData.loadPrivateIfMissing(origin);
+                OriginCredentials originKeys = OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY,
+                        EmbeddedOrigin.SECRET_KEY);
+                BucketConfig sample = new BucketConfig(null, SampleData.BUCKET, null, origin.endpoint(), "us-east-1",
+                        true, originKeys, Duration.ofMinutes(5), null, null, null, 0, BucketConfig.Access.PUBLIC);
+                BucketConfig secret = new BucketConfig(null, SampleData.PRIVATE_BUCKET, null, origin.endpoint(),
+                        "us-east-1", true, originKeys, Duration.ofMinutes(5), null, null, null, 0,
+                        BucketConfig.Access.PRIVATE);
+                ClientConfig demoClient = new ClientConfig(DEMO_ACCESS_KEY, DEMO_SECRET_KEY,
+                        List.of(SampleData.BUCKET, SampleData.PRIVATE_BUCKET));
+                serve = new ServeConfig(listen, null, 0, null, null, Duration.ofSeconds(10), true, null,
+                        List.of(sample, secret), null, null, List.of(demoClient));
                 cacheConfig = CacheConfig.defaults(dataDir.resolve("cache"));
             }
         } catch (ConfigException e) {
@@ -110,6 +118,10 @@ public final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The demo's access key: printed, and only for the loopback demo (never in a config). */
+    static final String DEMO_ACCESS_KEY = "KURADEMOACCESSKEY000";
+    static final String DEMO_SECRET_KEY = "kura-demo-secret-not-for-production";
+
     private void printDemo(ServeConfig serve, ProxyServer server, EmbeddedOrigin origin) {
         String base = "http://" + serve.host() + ":" + server.port();
         String b = base + "/" + SampleData.BUCKET;
@@ -125,9 +137,17 @@ public final class ServeCommand implements Callable<Integer> {
                   curl -s -o /dev/null -w '%%{http_code} %%{size_download} bytes\\n' %s/blobs/random-5MiB.bin
                   curl -i -r 0-99 %s/blobs/random-5MiB.bin -o /dev/null
                   curl -s %s/metrics | grep kura_requests
+
+                kura is an S3 endpoint too. Bucket '%s' is public; bucket '%s' needs the demo keys:
+                  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_DEFAULT_REGION=us-east-1
+                  aws --endpoint-url %s s3 ls
+                  aws --endpoint-url %s s3 ls s3://%s --recursive
+                  aws --endpoint-url %s s3 cp s3://%s/secret.txt -
+                  curl "$(aws --endpoint-url %s s3 presign s3://%s/secret.txt --expires-in 300)"
                 Ctrl-C stops it.""".formatted(origin.endpoint(), dataDir.resolve("origin").toAbsolutePath(),
                 SampleData.BUCKET, dataDir.resolve("cache").toAbsolutePath(), base, server.transport(),
-                b, b, b, b, base));
+                b, b, b, b, base, SampleData.BUCKET, SampleData.PRIVATE_BUCKET, DEMO_ACCESS_KEY, DEMO_SECRET_KEY,
+                base, base, SampleData.BUCKET, base, SampleData.PRIVATE_BUCKET, base, SampleData.PRIVATE_BUCKET));
         System.out.flush();
     }
 }

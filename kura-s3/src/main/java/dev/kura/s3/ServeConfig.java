@@ -28,12 +28,20 @@ import java.util.Set;
  * @param adminToken bearer token of the admin API; null or empty turns the admin API off
  *     ({@code serve.admin-token}, usually {@code ${KURA_ADMIN_TOKEN}})
  * @param buckets the bucket mappings, at least one ({@code serve.buckets})
+ * @param baseDomain domain of virtual-hosted-style addressing ({@code serve.base-domain}): a
+ *     request for host {@code <name>.<base-domain>} is for bucket {@code <name>}; null turns it
+ *     off (path-style and prefixes only)
+ * @param listCacheTtl how long a listing answer from the origin is reused
+ *     ({@code serve.list-cache-ttl}); default 5 s; 0 turns the listing cache off (concurrent
+ *     identical listings still share one origin request)
+ * @param clients the access keys kura accepts, with what each may read ({@code serve.clients})
  *
  * <p>Thread-safety: immutable.
  */
 public record ServeConfig(String listen, String transport, int eventLoopThreads, DataSize maxUrlLength,
                           DataSize maxHeaderSize, Duration shutdownTimeout, Boolean accessLog,
-                          String adminToken, List<BucketConfig> buckets) {
+                          String adminToken, List<BucketConfig> buckets, String baseDomain,
+                          Duration listCacheTtl, List<ClientConfig> clients) {
 
     /** Paths kura answers itself; a bucket prefix may not shadow them. */
     public static final Set<String> RESERVED_PATHS = Set.of("/health", "/ready", "/metrics", "/admin");
@@ -96,6 +104,19 @@ public record ServeConfig(String listen, String transport, int eventLoopThreads,
             throw new IllegalArgumentException("buckets must list at least one bucket");
         }
         buckets = List.copyOf(buckets);
+        if (baseDomain != null && baseDomain.isBlank()) {
+            baseDomain = null;
+        }
+        if (baseDomain != null) {
+            baseDomain = baseDomain.toLowerCase(java.util.Locale.ROOT);
+        }
+        if (listCacheTtl == null) {
+            listCacheTtl = Duration.ofSeconds(5);
+        }
+        if (listCacheTtl.isNegative()) {
+            throw new IllegalArgumentException("list-cache-ttl must be >= 0, was " + listCacheTtl);
+        }
+        clients = clients == null ? List.of() : List.copyOf(clients);
         Set<String> prefixes = new HashSet<>();
         Set<String> names = new HashSet<>();
         for (int i = 0; i < buckets.size(); i++) {
@@ -116,6 +137,41 @@ public record ServeConfig(String listen, String transport, int eventLoopThreads,
                 }
             }
         }
+        checkS3(buckets, baseDomain, clients);
+    }
+
+    private static void checkS3(List<BucketConfig> buckets, String baseDomain, List<ClientConfig> clients) {
+        if (baseDomain != null && !baseDomain.matches("[A-Za-z0-9]([A-Za-z0-9.\\-]*[A-Za-z0-9])?(:[0-9]{1,5})?")) {
+            throw new IllegalArgumentException("base-domain must be a host name such as s3.example.com, was '"
+                    + baseDomain + "'");
+        }
+        Set<String> names = new HashSet<>();
+        buckets.forEach(b -> names.add(b.name()));
+        Set<String> keys = new HashSet<>();
+        for (int i = 0; i < clients.size(); i++) {
+            ClientConfig c = clients.get(i);
+            if (c == null) {
+                throw new IllegalArgumentException("clients[" + i + "] is empty");
+            }
+            if (!keys.add(c.accessKeyId())) {
+                throw new IllegalArgumentException("clients[" + i + "].access-key-id: '" + c.accessKeyId()
+                        + "' is used twice");
+            }
+            for (String r : c.read()) {
+                if (!r.equals("*") && !names.contains(ClientConfig.bucketOf(r))) {
+                    throw new IllegalArgumentException("clients[" + i + "].read: '" + r
+                            + "' names no bucket (names: " + names + ")");
+                }
+            }
+        }
+        for (int i = 0; i < buckets.size(); i++) {
+            BucketConfig b = buckets.get(i);
+            if (b.access() == BucketConfig.Access.PRIVATE && clients.isEmpty()) {
+                throw new IllegalArgumentException("buckets[" + i + "] ('" + b.name() + "') is private (the default "
+                        + "for a bucket read with origin credentials) but serve.clients is empty, so nobody could "
+                        + "read it: add clients, or set access: public to let anyone who reaches kura read it");
+            }
+        }
     }
 
     /** The host part of {@link #listen()}. */
@@ -130,7 +186,7 @@ public record ServeConfig(String listen, String transport, int eventLoopThreads,
      * @param listen {@code host:port}
      */
     public static ServeConfig of(String listen, String adminToken, java.util.List<BucketConfig> buckets) {
-        return new ServeConfig(listen, null, 0, null, null, null, null, adminToken, buckets);
+        return new ServeConfig(listen, null, 0, null, null, null, null, adminToken, buckets, null, null, null);
     }
 
     /** The port part of {@link #listen()}, 0 for any free port. */

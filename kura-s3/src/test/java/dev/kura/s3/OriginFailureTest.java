@@ -55,9 +55,10 @@ class OriginFailureTest {
             assertThat(rr.statusCode()).isEqualTo(206);
             assertThat(rr.body()).isEqualTo(java.util.Arrays.copyOfRange(a, 2000000, 2000100));
             assertThat(f.get("/test/b.txt").body()).isEqualTo(b);
-            // Not cached: the origin is down, so 502.
+            // Not cached: the origin is down, so 503 ServiceUnavailable (S3 clients retry it).
             HttpResponse<byte[]> missing = f.get("/test/never-fetched.bin");
-            assertThat(missing.statusCode()).isEqualTo(502);
+            assertThat(missing.statusCode()).isEqualTo(503);
+            assertThat(new String(missing.body())).contains("<Code>ServiceUnavailable</Code>");
             assertThat(f.origin.getCount()).isEqualTo(getsBefore);
             assertThat(f.get("/ready").statusCode()).isEqualTo(503);
         }
@@ -80,12 +81,12 @@ class OriginFailureTest {
             assertThat(stale.headers().firstValue("X-Cache")).contains("STALE");
             assertThat(stale.body()).isEqualTo(body);
             // stale-if-error: 0 on this bucket: the origin error is passed on.
-            assertThat(f.get("/strict/s.txt").statusCode()).isEqualTo(502);
+            assertThat(f.get("/strict/s.txt").statusCode()).isEqualTo(503);
         }
     }
 
     @Test
-    void aSilentOriginGives504AndAClosedPortGives502() throws Exception {
+    void aSilentOriginAndAClosedPortGiveServiceUnavailable() throws Exception {
         try (ServerSocket silent = new ServerSocket(0); ServerSocket closed = new ServerSocket(0)) {
             int closedPort = closed.getLocalPort();
             closed.close();
@@ -104,10 +105,12 @@ class OriginFailureTest {
                         OriginCredentials.anonymous(), Duration.ofSeconds(1), Duration.ZERO));
                 f.startProxy(URI.create("http://127.0.0.1:" + closedPort));
                 HttpResponse<byte[]> timeout = f.get("/silent/x.bin");
-                assertThat(timeout.statusCode()).isEqualTo(504);
+                assertThat(timeout.statusCode()).isEqualTo(503);
+                assertThat(new String(timeout.body())).contains("<Code>ServiceUnavailable</Code>", "timed out");
                 HttpResponse<byte[]> refused = f.get("/test/x.bin");
-                assertThat(refused.statusCode()).isEqualTo(502);
-                assertThat(new String(refused.body())).contains("request ");
+                assertThat(refused.statusCode()).isEqualTo(503);
+                assertThat(new String(refused.body())).contains("<Code>ServiceUnavailable</Code>", "unreachable",
+                        "<RequestId>" + refused.headers().firstValue("x-amz-request-id").orElseThrow() + "</RequestId>");
             } finally {
                 silent.close();
                 acceptor.join(5000);

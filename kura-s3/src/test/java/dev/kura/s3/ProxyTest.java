@@ -238,12 +238,18 @@ class ProxyTest {
         assertThatThrownBy(() -> kura.getObject(req("no-such-key").build()))
                 .isInstanceOf(S3Exception.class).extracting(e -> ((S3Exception) e).statusCode()).isEqualTo(404);
         assertThat(f.get("/forbidden/small.txt").statusCode()).isEqualTo(403);
-        HttpResponse<byte[]> post = f.send("POST", "/test/small.txt");
-        assertThat(post.statusCode()).isEqualTo(405);
-        assertThat(post.headers().firstValue("Allow")).contains("GET, HEAD");
-        assertThat(f.send("PUT", "/test/small.txt").statusCode()).isEqualTo(405);
-        assertThat(f.send("DELETE", "/test/small.txt").statusCode()).isEqualTo(405);
-        assertThat(f.get("/nowhere/small.txt").statusCode()).isEqualTo(404);
+        // Writes get what S3 gives a principal that may only read; other methods are not allowed.
+        for (String m : List.of("POST", "PUT", "DELETE")) {
+            HttpResponse<byte[]> w = f.send(m, "/test/small.txt");
+            assertThat(w.statusCode()).as(m).isEqualTo(403);
+            assertThat(new String(w.body(), StandardCharsets.UTF_8)).contains("<Code>AccessDenied</Code>");
+        }
+        HttpResponse<byte[]> patch = f.send("PATCH", "/test/small.txt");
+        assertThat(patch.statusCode()).isEqualTo(405);
+        assertThat(patch.headers().firstValue("Allow")).contains("GET, HEAD");
+        HttpResponse<byte[]> nowhere = f.get("/nowhere/small.txt");
+        assertThat(nowhere.statusCode()).isEqualTo(404);
+        assertThat(new String(nowhere.body(), StandardCharsets.UTF_8)).contains("<Code>NoSuchBucket</Code>");
     }
 
     @Test

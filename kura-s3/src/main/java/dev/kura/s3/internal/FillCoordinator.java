@@ -204,7 +204,7 @@ final class FillCoordinator {
         if (r instanceof OriginResponse.Body b) {
             metrics.origin(t.name(), "ok", System.nanoTime() - t0);
             OriginObject o = b.object();
-            Freshness.Decision d = Freshness.decide(o.cacheControl(), t.bucket().defaultTtl(), Instant.now());
+            Freshness.Decision d = Freshness.decide(o.cacheControl(), o.expires(), t.bucket().defaultTtl(), Instant.now());
             EntryMetadata object = RequestPlanner.metadata(o, d.expiresAt());
             boolean same = stale != null && o.etag() != null && o.etag().equals(stale.metadata().etag());
             ProxyCore.closeQuietly(stale);
@@ -296,7 +296,7 @@ final class FillCoordinator {
         boolean ended = false;
         try (body) {
             OriginObject o = body.object();
-            Freshness.Decision d = Freshness.decide(o.cacheControl(), t.bucket().defaultTtl(), Instant.now());
+            Freshness.Decision d = Freshness.decide(o.cacheControl(), o.expires(), t.bucket().defaultTtl(), Instant.now());
             EntryMetadata md = RequestPlanner.metadata(o, d.expiresAt());
             RequestPlanner.Plan p = RequestPlanner.plan(ex.isHead(), ex.requestHeaders, md);
             CacheSink sink = null;
@@ -373,8 +373,13 @@ final class FillCoordinator {
                              OriginResponse.NotModified nm) {
         EntryMetadata old = stale.metadata();
         String cc = nm.cacheControl() != null ? nm.cacheControl() : old.headers().get("Cache-Control");
-        Freshness.Decision d = Freshness.decide(cc, t.bucket().defaultTtl(), Instant.now());
-        EntryMetadata fresh = old.withExpiresAt(d.expiresAt());
+        String expires = nm.expires() != null ? nm.expires() : old.headers().get("Expires");
+        Freshness.Decision d = Freshness.decide(cc, expires, t.bucket().defaultTtl(), Instant.now());
+        // A 304 refreshes the stored response (RFC 9111 4.3.4): a new Date, so Age starts again.
+        java.util.Map<String, String> hs = new java.util.LinkedHashMap<>(old.headers());
+        hs.put("Date", HttpDates.format(Instant.now()));
+        EntryMetadata fresh = new EntryMetadata(old.size(), old.contentType(), old.etag(), old.lastModified(),
+                d.expiresAt(), hs);
         try {
             cache.updateMetadata(t.cacheKey(), old.etag(), fresh);
         } catch (RuntimeException e) {

@@ -33,6 +33,14 @@ interface Origin extends AutoCloseable {
      */
     OriginResponse head(String key, String versionId);
 
+    /**
+     * Lists one page of the bucket: ListObjectsV2 or ListObjects (v1) as {@code q} asks, forwarded as
+     * they are (the continuation token or marker is the origin's own).
+     *
+     * @throws OriginFailure.Thrown when the origin fails
+     */
+    dev.kura.s3.internal.api.ListPage list(dev.kura.s3.internal.api.ListQuery q) throws OriginFailure.Thrown;
+
     /** True when the origin answers for the bucket at all (any status below 500). */
     boolean reachable();
 

@@ -23,6 +23,15 @@ import software.amazon.awssdk.services.s3.model.HeadBucketRequest;
 import software.amazon.awssdk.services.s3.model.HeadObjectRequest;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.CommonPrefix;
+import software.amazon.awssdk.services.s3.model.ListObjectsRequest;
+import software.amazon.awssdk.services.s3.model.ListObjectsResponse;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.Owner;
+import software.amazon.awssdk.services.s3.model.S3Object;
+import dev.kura.s3.internal.api.ListPage;
+import dev.kura.s3.internal.api.ListQuery;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -139,6 +148,33 @@ final class OriginClient implements Origin {
         OriginObject o = new OriginObject(size, h.contentType(), h.eTag(), h.lastModified(), h.cacheControl(),
                 h.contentEncoding(), h.contentDisposition(), h.contentLanguage(), h.expiresString(), h.metadata());
         return new OriginResponse.Body(o, 0, 0, InputStream.nullInputStream());
+    }
+
+    @Override
+    public ListPage list(ListQuery q) throws OriginFailure.Thrown {
+        try {
+            if (q.v2()) {
+                ListObjectsV2Response r = s3.listObjectsV2(ListObjectsV2Request.builder().bucket(config.bucket())
+                        .prefix(q.prefix()).delimiter(q.delimiter()).maxKeys(q.maxKeys())
+                        .continuationToken(q.marker()).startAfter(q.startAfter()).fetchOwner(q.fetchOwner()).build());
+                return new ListPage(r.contents().stream().map(OriginClient::summary).toList(),
+                        r.commonPrefixes().stream().map(CommonPrefix::prefix).toList(),
+                        Boolean.TRUE.equals(r.isTruncated()), r.nextContinuationToken());
+            }
+            ListObjectsResponse r = s3.listObjects(ListObjectsRequest.builder().bucket(config.bucket())
+                    .prefix(q.prefix()).delimiter(q.delimiter()).maxKeys(q.maxKeys()).marker(q.marker()).build());
+            return new ListPage(r.contents().stream().map(OriginClient::summary).toList(),
+                    r.commonPrefixes().stream().map(CommonPrefix::prefix).toList(),
+                    Boolean.TRUE.equals(r.isTruncated()), r.nextMarker());
+        } catch (SdkException e) {
+            throw new OriginFailure.Thrown(failure(e));
+        }
+    }
+
+    private static ListPage.ObjectSummary summary(S3Object o) {
+        Owner w = o.owner();
+        return new ListPage.ObjectSummary(o.key(), o.lastModified(), o.eTag(), o.size() == null ? 0 : o.size(),
+                o.storageClassAsString(), w == null ? null : w.id(), w == null ? null : w.displayName());
     }
 
     /** True when the origin answers for the bucket at all (any status below 500). */

@@ -1,5 +1,7 @@
 package dev.kura.s3.internal;
 
+import dev.kura.s3.internal.api.S3ErrorCode;
+
 /**
  * How an origin request failed, and what the proxy answers for it.
  *
@@ -36,17 +38,44 @@ record OriginFailure(Kind kind, int originStatus, String code, String message) {
         }
     }
 
-    /** The status kura answers with: the origin's 4xx, 502 for a down origin, 504 for a timeout. */
+    /**
+     * The S3 error kura answers with: the origin's own 4xx and its code (NoSuchKey, AccessDenied...),
+     * and 503 ServiceUnavailable for an origin that is down, answers 5xx or times out (the status S3
+     * itself uses when it cannot serve, and one every S3 client retries).
+     */
+    S3ErrorCode s3Code() {
+        if (originDown()) {
+            return S3ErrorCode.SERVICE_UNAVAILABLE;
+        }
+        S3ErrorCode c = S3ErrorCode.byName(code);
+        return c != null ? c : S3ErrorCode.forStatus(originStatus);
+    }
+
+    /** The HTTP status kura answers with ({@link #s3Code()}'s). */
     int status() {
+        return s3Code().status();
+    }
+
+    /** True when the origin could not be used at all: stale-if-error applies (RFC 5861 4). */
+    boolean originDown() {
         return switch (kind) {
-            case TIMEOUT -> 504;
-            case SERVER_ERROR, UNREACHABLE, IO -> 502;
-            default -> originStatus > 0 ? originStatus : 502;
+            case SERVER_ERROR, TIMEOUT, UNREACHABLE, IO -> true;
+            default -> originStatus >= 500;
         };
     }
 
-    /** True when the origin could not be used at all (502/504): stale-if-error applies. */
-    boolean originDown() {
-        return status() >= 500;
+    /** An {@link OriginFailure} as a checked exception, for calls that return a value (listings). */
+    static final class Thrown extends Exception {
+        private static final long serialVersionUID = 1L;
+        private final transient OriginFailure failure;
+
+        Thrown(OriginFailure failure) {
+            super(failure.message(), null, false, false);
+            this.failure = failure;
+        }
+
+        OriginFailure failure() {
+            return failure;
+        }
     }
 }

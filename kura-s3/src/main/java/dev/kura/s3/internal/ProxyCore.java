@@ -69,6 +69,8 @@ public final class ProxyCore {
     final AtomicInteger inFlight = new AtomicInteger();
     private final byte[] adminToken;
     private final FillCoordinator fills;
+    private final Map<String, Route> byName = new java.util.HashMap<>();
+    private final S3Front front;
 
     /** A bucket and its origin. */
     record Route(BucketConfig bucket, Origin origin) {
@@ -98,6 +100,10 @@ public final class ProxyCore {
         this.metrics = new ProxyMetrics(cache);
         this.fills = new FillCoordinator(cache, metrics, workers, sliceSize);
         this.adminToken = config.adminToken() == null ? null : config.adminToken().getBytes(StandardCharsets.UTF_8);
+        for (Route x : routes) {
+            byName.put(x.bucket().name(), x);
+        }
+        this.front = new S3Front(config, this, workers, java.time.Clock.systemUTC());
     }
 
     ServeConfig config() {
@@ -140,35 +146,25 @@ public final class ProxyCore {
             admin(ex, raw);
             return;
         }
-        if (!ex.method.equals("GET") && !ex.method.equals("HEAD")) {
-            ex.error(HttpResponseStatus.METHOD_NOT_ALLOWED, "kura is read-only", "Allow", "GET, HEAD");
-            return;
-        }
-        String path;
-        try {
-            path = RequestPath.decode(raw);
-        } catch (RequestPath.BadPathException e) {
-            ex.error(HttpResponseStatus.BAD_REQUEST, e.getMessage());
-            return;
-        }
-        Route route = route(path);
-        if (route == null) {
-            ex.error(HttpResponseStatus.NOT_FOUND, "no bucket is mapped to this path");
-            return;
-        }
-        ex.bucket = route.bucket().name();
-        String prefix = route.bucket().prefix();
-        String key = prefix.equals("/") ? path.substring(1) : path.substring(Math.min(path.length(), prefix.length() + 1));
-        if (key.isEmpty()) {
-            ex.error(HttpResponseStatus.NOT_FOUND, "no object key in the path (listing is not served)");
-            return;
-        }
-        if (key.length() > 1024) {
-            ex.error(HttpResponseStatus.REQUEST_URI_TOO_LONG, "object key longer than 1024 bytes");
-            return;
-        }
-        FillCoordinator.Target t = new FillCoordinator.Target(route.bucket(), route.origin(), key, null,
-                route.bucket().name() + "/" + key);
+        front.handle(ex);
+    }
+
+    /** The origin of the bucket named {@code name}. */
+    Origin origin(String name) {
+        return byName.get(name).origin();
+    }
+
+    /**
+     * Serves GetObject or HeadObject of {@code key} in {@code bucket} (routed and authorized by
+     * {@link S3Front}); {@code ex.versionId} selects a version. Runs on the event loop.
+     */
+    void serveObject(Exchange ex, BucketConfig bucket, String key) {
+        Route route = byName.get(bucket.name());
+        // A version is immutable: it is cached under its own key. NUL cannot occur in a key
+        // (RequestPath refuses it), so no plain key can collide with a version's.
+        String cacheKey = route.bucket().name() + "/" + key + (ex.versionId == null ? "" : "\u0000v=" + ex.versionId);
+        FillCoordinator.Target t = new FillCoordinator.Target(route.bucket(), route.origin(), key, ex.versionId,
+                cacheKey);
         Optional<CacheEntry> hit = lookup(t.cacheKey(), ex);
         if (hit.isPresent()) {
             CacheEntry e = hit.get();
@@ -185,16 +181,6 @@ public final class ProxyCore {
         } else {
             workers.execute(() -> fills.fetch(ex, t, null));
         }
-    }
-
-    private Route route(String path) {
-        for (Route r : routes) {
-            String p = r.bucket().prefix();
-            if (p.equals("/") || path.equals(p) || path.startsWith(p + "/")) {
-                return r;
-            }
-        }
-        return null;
     }
 
     private Optional<CacheEntry> lookup(String cacheKey, Exchange ex) {
@@ -312,7 +298,8 @@ public final class ProxyCore {
         long nanos = System.nanoTime() - ex.startNanos;
         metrics.request(ex.status, ex.bucket, ex.method, ex.cacheStatus.text(), nanos, ex.bodyBytes);
         if (config.accessLog() && ACCESS.isInfoEnabled()) {
-            ACCESS.info("{} {} {} {} {} {} {} {}us", ex.id, remote(ex), ex.method, ex.uri, ex.status, ex.bodyBytes,
+            ACCESS.info("{} {} {} {} {} {} {} {}us", ex.id, remote(ex), ex.method, S3Front.loggable(ex.uri), ex.status,
+                    ex.bodyBytes,
                     ex.cacheStatus.text(), nanos / 1000);
         }
     }

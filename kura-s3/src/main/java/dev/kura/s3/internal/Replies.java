@@ -2,6 +2,7 @@ package dev.kura.s3.internal;
 
 import dev.kura.cache.CacheEntry;
 import dev.kura.cache.EntryMetadata;
+import dev.kura.s3.internal.api.S3ErrorCode;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
@@ -47,17 +48,13 @@ final class Replies {
     /** Sends a planned answer without a body (HEAD, 304, or the errors 412 and 416). */
     static void bodyless(Exchange ex, RequestPlanner.Plan p) {
         int code = p.status();
-        if (code == 412 || code == 416) {
-            String msg = code == 412 ? "a precondition (If-Match / If-Unmodified-Since) failed"
-                    : "the Range is malformed or outside the object";
-            byte[] b = (code + " " + p.head().status().reasonPhrase() + ": " + msg + " (request " + ex.id + ")\n")
-                    .getBytes(StandardCharsets.UTF_8);
-            var full = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, p.head().status(),
-                    ex.isHead() ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(b));
-            full.headers().set(p.head().headers());
-            full.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
-            full.headers().set(HttpHeaderNames.CONTENT_LENGTH, b.length);
-            ex.sendFull(full);
+        if (code == 412) {
+            ex.s3Error(S3ErrorCode.PRECONDITION_FAILED, "At least one of the pre-conditions you specified did not hold");
+            return;
+        }
+        if (code == 416) {
+            ex.s3Error(S3ErrorCode.INVALID_RANGE, "The requested range is not satisfiable",
+                    HttpHeaderNames.CONTENT_RANGE.toString(), p.head().headers().get(HttpHeaderNames.CONTENT_RANGE));
             return;
         }
         var full = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, p.head().status(),
@@ -68,20 +65,19 @@ final class Replies {
         ex.sendFull(full);
     }
 
-    /** Answers an origin failure with the status it maps to; 5xx are logged (one line). */
+    /** Answers an origin failure with the S3 error it maps to; an origin that is down is logged (one line). */
     static void originError(Exchange ex, OriginFailure f) {
-        HttpResponseStatus st = HttpResponseStatus.valueOf(f.status());
-        if (f.status() >= 500) {
-            log.warn("request {}: {} {}: {}", ex.id, ex.method, ex.uri, f.message());
+        if (f.originDown()) {
+            log.warn("request {}: {} {}: {}", ex.id, ex.method, S3Front.loggable(ex.uri), f.message());
         }
-        ex.error(st, f.status() < 500 && f.code() != null ? f.code() : f.message());
+        ex.s3Error(f.s3Code(), f.message());
     }
 
     /** Answers 500 unless the response has begun; logs the cause with the request id. */
     static void internalError(Exchange ex, Throwable e) {
         log.error("request {}: {} {} failed", ex.id, ex.method, ex.uri, e);
         if (!ex.finished()) {
-            ex.error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error");
+            ex.s3Error(S3ErrorCode.INTERNAL_ERROR, "We encountered an internal error. Please try again.");
         }
     }
 }

@@ -125,6 +125,8 @@ final class RequestPlanner {
         put(h, "Content-Language", o.contentLanguage());
         put(h, "Expires", o.expires());
         o.userMetadata().forEach((k, v) -> h.put("x-amz-meta-" + k, v));
+        // The stored response's Date (RFC 9110 6.6.1): when kura received it; Age counts from it.
+        put(h, "Date", HttpDates.format(Instant.now()));
         return new EntryMetadata(o.size(), o.contentType(), o.etag(), o.lastModified(), expiresAt, h);
     }
 
@@ -145,9 +147,12 @@ final class RequestPlanner {
         if (md.lastModified() != null) {
             h.set(HttpHeaderNames.LAST_MODIFIED, HttpDates.format(md.lastModified()));
         }
-        String cc = md.headers().get("Cache-Control");
-        if (cc != null) {
-            h.set(HttpHeaderNames.CACHE_CONTROL, cc);
+        // A 304 carries these too (RFC 9110 15.4.5: Cache-Control, Date, ETag, Expires).
+        for (String name : new String[] {"Cache-Control", "Expires", "Date"}) {
+            String v = md.headers().get(name);
+            if (v != null) {
+                h.set(name, v);
+            }
         }
     }
 }

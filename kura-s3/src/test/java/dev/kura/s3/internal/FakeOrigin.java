@@ -1,6 +1,12 @@
 package dev.kura.s3.internal;
 
+import dev.kura.s3.internal.api.ListPage;
+import dev.kura.s3.internal.api.ListQuery;
+
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
 import java.io.InputStream;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -98,6 +104,27 @@ final class FakeOrigin implements Origin {
     private static OriginObject object(StoredObject o) {
         return new OriginObject(o.bytes().length, "application/octet-stream", o.etag(), o.lastModified(),
                 o.cacheControl(), null, null, null, null, Map.of());
+    }
+
+    /** ListObjects (v1 or v2) over the stored keys: prefix, start-after/marker and max-keys; no delimiter. */
+    @Override
+    public ListPage list(ListQuery q) {
+        String after = q.marker() != null ? q.marker() : q.startAfter();
+        List<String> keys = new ArrayList<>(new TreeMap<>(objects).keySet());
+        List<ListPage.ObjectSummary> out = new ArrayList<>();
+        boolean truncated = false;
+        for (String k : keys) {
+            if ((q.prefix() != null && !k.startsWith(q.prefix())) || (after != null && k.compareTo(after) <= 0)) {
+                continue;
+            }
+            if (out.size() == q.maxKeys()) {
+                truncated = true;
+                break;
+            }
+            StoredObject o = objects.get(k);
+            out.add(new ListPage.ObjectSummary(k, o.lastModified(), o.etag(), o.bytes().length, "STANDARD", null, null));
+        }
+        return new ListPage(out, List.of(), truncated, truncated ? out.getLast().key() : null);
     }
 
     @Override
