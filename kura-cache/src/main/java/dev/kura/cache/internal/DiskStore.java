@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -329,6 +330,117 @@ final class DiskStore implements AutoCloseable {
             faults.record("read", ex);
             return null;
         }
+    }
+
+    /**
+     * Asynchronous form of {@link #openVersion}: open and header reads go through kura-io's
+     * asynchronous forms, so the caller's thread never waits on the disk. The length is checked
+     * without {@code fstat} (which kura-io has only in blocking form): a small file is read whole
+     * with one byte more, which must come back missing; for a larger one the trailer is read with
+     * one byte more, and checked. Completes with null when the version is gone or failed its
+     * checks (then it is removed); never exceptionally.
+     */
+    CompletableFuture<DiskHandle> openVersionAsync(DiskEntry e) {
+        Path p = pathOf(e.name);
+        return io.openAsync(p, OpenFlag.READ).handle((f, ex) -> {
+            if (ex != null) {
+                openFailed(e, unwrap(ex));
+                return CompletableFuture.<DiskHandle>completedFuture(null);
+            }
+            return readHandleAsync(e, f);
+        }).thenCompose(x -> x);
+    }
+
+    private void openFailed(DiskEntry e, Throwable ex) {
+        if (ex instanceof IoException io && io.errno() == Errno.ENOENT) {
+            // deleted from outside the cache, or replaced/removed concurrently
+            if (index.get(e.key) == e) {
+                faults.record("missing", "entry file vanished", ex);
+                removeIfCurrent(e);
+            }
+        } else {
+            faults.record("open", ex);
+        }
+    }
+
+    static Throwable unwrap(Throwable ex) {
+        return ex instanceof java.util.concurrent.CompletionException && ex.getCause() != null ? ex.getCause() : ex;
+    }
+
+    private CompletableFuture<DiskHandle> readHandleAsync(DiskEntry e, IoFile f) {
+        boolean small = e.fileLength < PREFETCH;
+        ByteBuffer buf = ByteBuffer.allocate((int) (small ? e.fileLength + 1 : PREFETCH));
+        return f.readFullyAsync(java.lang.foreign.MemorySegment.ofBuffer(buf), 0)
+                .thenCompose(got -> {
+                    buf.limit((int) (long) got);
+                    int hl;
+                    try {
+                        hl = EntryFormat.claimedHeaderLength(buf);
+                    } catch (EntryFormat.FormatException fe) {
+                        return CompletableFuture.failedFuture(fe);
+                    }
+                    if (hl < 0) {
+                        return CompletableFuture.failedFuture(new EntryFormat.FormatException("short file"));
+                    }
+                    if (hl <= buf.limit()) {
+                        return CompletableFuture.completedFuture(buf);
+                    }
+                    ByteBuffer hb = ByteBuffer.allocate(hl);
+                    return f.readFullyAsync(java.lang.foreign.MemorySegment.ofBuffer(hb), 0).thenApply(n -> hb.limit((int) (long) n));
+                })
+                .thenCompose(hb -> {
+                    EntryFormat.Header h;
+                    try {
+                        h = EntryFormat.decodeHeader(hb);
+                    } catch (EntryFormat.FormatException fe) {
+                        return CompletableFuture.failedFuture(fe);
+                    }
+                    if (h.writeId() != e.writeId) {
+                        closeQuietly(f);
+                        return CompletableFuture.<DiskHandle>completedFuture(null); // replaced meanwhile
+                    }
+                    if (!h.key().equals(e.key) || h.fileLength() != e.fileLength) {
+                        return CompletableFuture.failedFuture(new EntryFormat.FormatException("header does not match the index"));
+                    }
+                    if (small) {
+                        try {
+                            if (buf.limit() != e.fileLength) {
+                                throw new EntryFormat.FormatException("file length " + buf.limit() + " != " + e.fileLength);
+                            }
+                            EntryFormat.decodeTrailer(buf.slice((int) h.trailerOffset(), EntryFormat.TRAILER_SIZE), h);
+                            verifyBlocks(buf, h);
+                        } catch (EntryFormat.FormatException fe) {
+                            return CompletableFuture.failedFuture(fe);
+                        }
+                        return CompletableFuture.completedFuture(new DiskHandle(this, e, f, h, buf));
+                    }
+                    ByteBuffer t = ByteBuffer.allocate(EntryFormat.TRAILER_SIZE + 1);
+                    return f.readFullyAsync(java.lang.foreign.MemorySegment.ofBuffer(t), h.trailerOffset()).thenCompose(n -> {
+                        try {
+                            if (n != EntryFormat.TRAILER_SIZE) {
+                                throw new EntryFormat.FormatException("file length does not match its header");
+                            }
+                            EntryFormat.decodeTrailer(t.limit(EntryFormat.TRAILER_SIZE), h);
+                        } catch (EntryFormat.FormatException fe) {
+                            return CompletableFuture.failedFuture(fe);
+                        }
+                        return CompletableFuture.completedFuture(
+                                new DiskHandle(this, e, f, h, buf.slice(0, Math.min(buf.limit(), h.headerLength()))));
+                    });
+                })
+                .handle((h, ex) -> {
+                    if (ex == null) {
+                        return h;
+                    }
+                    closeQuietly(f);
+                    Throwable c = unwrap(ex);
+                    if (c instanceof EntryFormat.FormatException fe) {
+                        corrupt(e, fe);
+                    } else {
+                        faults.record("read", c);
+                    }
+                    return null;
+                });
     }
 
     private static void verifyBlocks(ByteBuffer whole, EntryFormat.Header h) throws EntryFormat.FormatException {

@@ -9,7 +9,11 @@ import dev.kura.cache.CacheStats;
 import dev.kura.cache.CacheWriter;
 import dev.kura.cache.EntryMetadata;
 import dev.kura.cache.Fill;
+import dev.kura.cache.FillFailedException;
+import dev.kura.cache.PendingEntry;
 import dev.kura.io.FileIo;
+import dev.kura.io.IoFile;
+import dev.kura.io.OpenFlag;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -228,42 +232,169 @@ public final class TieredCache implements Cache {
 
     // ---- fills --------------------------------------------------------------------------------
 
-    /** One fill in flight for a key. */
+    /**
+     * One fill in flight for a key: its followers' futures, and once the leader has begun, the
+     * progress readers follow. Ends exactly once ({@link #finish}).
+     */
     private final class FillState {
         final String key;
-        final List<CompletableFuture<Optional<CacheEntry>>> followers = new ArrayList<>();
-        boolean done;
+        // @GuardedBy("this")
+        private final List<CompletableFuture<Optional<CacheEntry>>> results = new ArrayList<>();
+        // @GuardedBy("this")
+        private final List<CompletableFuture<PendingEntry>> pendings = new ArrayList<>();
+        // @GuardedBy("this")
+        private FillProgress progress;
+        // @GuardedBy("this")
+        private boolean done;
+        // @GuardedBy("this")
+        private Object committed;
 
         FillState(String key) {
             this.key = key;
         }
 
+        /** The leader has begun writing: readers waiting for that get theirs. */
+        void begun(FillProgress p) {
+            List<CompletableFuture<PendingEntry>> waiting;
+            List<FillReader> readers = new ArrayList<>();
+            synchronized (this) {
+                if (done) {
+                    return;
+                }
+                progress = p;
+                waiting = List.copyOf(pendings);
+                pendings.clear();
+                for (int i = 0; i < waiting.size(); i++) {
+                    readers.add(FillReader.attach(p)); // the fill holds its reference: cannot fail
+                }
+            }
+            for (int i = 0; i < waiting.size(); i++) {
+                if (!waiting.get(i).complete(readers.get(i))) {
+                    readers.get(i).close();
+                }
+            }
+        }
+
         /** Ends the fill: committed is the new version (disk entry or memory value), or null. */
-        void finish(Object committed) {
+        void finish(Object committedVersion) {
             fills.remove(key, this);
-            List<CompletableFuture<Optional<CacheEntry>>> fs;
+            List<CompletableFuture<Optional<CacheEntry>>> rs;
+            List<CompletableFuture<PendingEntry>> ps;
             synchronized (this) {
                 if (done) {
                     return;
                 }
                 done = true;
-                fs = List.copyOf(followers);
+                committed = committedVersion;
+                rs = List.copyOf(results);
+                ps = List.copyOf(pendings);
+                results.clear();
+                pendings.clear();
             }
-            for (CompletableFuture<Optional<CacheEntry>> f : fs) {
-                f.complete(Optional.ofNullable(handleOn(key, committed)));
+            for (CompletableFuture<Optional<CacheEntry>> f : rs) {
+                completeResult(f, committedVersion);
             }
+            for (CompletableFuture<PendingEntry> f : ps) {
+                // never begun: cancelled or refused
+                f.completeExceptionally(new FillFailedException("fill of " + key + " ended without writing"));
+            }
+        }
+
+        CompletableFuture<Optional<CacheEntry>> result() {
+            CompletableFuture<Optional<CacheEntry>> f = new CompletableFuture<>();
+            Object c;
+            synchronized (this) {
+                if (!done) {
+                    results.add(f);
+                    return f;
+                }
+                c = committed;
+            }
+            completeResult(f, c);
+            return f;
+        }
+
+        CompletableFuture<PendingEntry> pending() {
+            CompletableFuture<PendingEntry> f = new CompletableFuture<>();
+            Object c;
+            synchronized (this) {
+                if (!done) {
+                    if (progress == null) {
+                        pendings.add(f);
+                    } else {
+                        // attached under the lock: the fill's own reference is dropped only after done
+                        f.complete(FillReader.attach(progress));
+                    }
+                    return f;
+                }
+                c = committed;
+            }
+            if (c == null) {
+                f.completeExceptionally(new FillFailedException("fill of " + key + " ended without committing"));
+                return f;
+            }
+            handleAsync(c).whenComplete((h, ex) -> {
+                if (h != null) {
+                    f.complete(new CommittedReader(h));
+                } else {
+                    f.completeExceptionally(new FillFailedException("fill of " + key
+                            + " committed, but the version is gone (replaced, evicted or unreadable)", ex));
+                }
+            });
+            return f;
         }
     }
 
-    private CacheEntry handleOn(String key, Object committed) {
+    private void completeResult(CompletableFuture<Optional<CacheEntry>> f, Object committedVersion) {
+        if (committedVersion == null) {
+            f.complete(Optional.empty());
+            return;
+        }
+        handleAsync(committedVersion).whenComplete((h, ex) -> {
+            if (!f.complete(Optional.ofNullable(h)) && h != null) {
+                h.close();
+            }
+        });
+    }
+
+    /** A handle on a committed version, opened without blocking the caller; null when it is gone. */
+    private CompletableFuture<CacheEntry> handleAsync(Object committed) {
         if (committed instanceof DiskEntry de) {
-            DiskHandle h = disk.openVersion(de);
-            return h != null ? h : find(key);
+            return disk.openVersionAsync(de).thenApply(h -> (CacheEntry) h);
         }
         if (committed instanceof MemoryEntry.Value v) {
-            return new MemoryEntry(v, "memory");
+            return CompletableFuture.completedFuture(new MemoryEntry(v, "memory"));
         }
-        return null;
+        return CompletableFuture.completedFuture(null);
+    }
+
+    /** A follower of a running fill: registers its futures with the fill on first use. */
+    private static final class Follower implements Fill.Follower {
+        private final FillState st;
+        // @GuardedBy("this")
+        private CompletableFuture<Optional<CacheEntry>> result;
+        // @GuardedBy("this")
+        private CompletableFuture<PendingEntry> pending;
+
+        Follower(FillState st) {
+            this.st = st;
+        }
+
+        @Override
+        public synchronized CompletableFuture<Optional<CacheEntry>> result() {
+            if (result == null) {
+                result = st.result();
+            }
+            return result;
+        }
+
+        @Override
+        public synchronized CompletableFuture<PendingEntry> pending() {
+            if (pending == null) {
+                pending = st.pending();
+            }
+            return pending;
+        }
     }
 
     @Override
@@ -276,11 +407,9 @@ public final class TieredCache implements Cache {
             if (prev == null) {
                 return new Leader(st);
             }
-            CompletableFuture<Optional<CacheEntry>> f = new CompletableFuture<>();
             synchronized (prev) {
                 if (!prev.done) {
-                    prev.followers.add(f);
-                    return new Fill.Follower(f);
+                    return new Follower(prev);
                 }
             }
             Thread.onSpinWait();
@@ -308,6 +437,8 @@ public final class TieredCache implements Cache {
             TieredWriter w = startWriter(st.key, metadata, st);
             if (w == null) {
                 st.finish(null);
+            } else {
+                st.begun(w.progress);
             }
             return w;
         }
@@ -335,8 +466,24 @@ public final class TieredCache implements Cache {
         if (dw == null && !toMemory) {
             return null;
         }
+        byte[] mem = toMemory ? new byte[(int) md.size()] : null;
+        FillProgress progress;
+        if (mem != null) {
+            progress = FillProgress.inMemory(key, md, mem);
+        } else {
+            try {
+                // readers that follow the fill share this descriptor (see FillProgress)
+                IoFile rf = disk.io.open(dw.tmp, OpenFlag.READ);
+                progress = FillProgress.onDisk(key, md, rf, dw.headerLength(), disk.blockSize, disk.blockBuffers);
+            } catch (IOException ex) {
+                faults.record("open", ex);
+                dw.abort();
+                return null;
+            }
+            dw.follow(progress);
+        }
         activeWriters.incrementAndGet();
-        return new TieredWriter(key, md, writeId, dw, toMemory ? new byte[(int) md.size()] : null, st);
+        return new TieredWriter(key, md, writeId, dw, mem, st, progress);
     }
 
     /**
@@ -350,16 +497,34 @@ public final class TieredCache implements Cache {
         private DiskWriter dw;
         private byte[] mem;
         private final FillState st;
+        final FillProgress progress;
         private long written;
         private boolean ended;
 
-        TieredWriter(String key, EntryMetadata md, long writeId, DiskWriter dw, byte[] mem, FillState st) {
+        TieredWriter(String key, EntryMetadata md, long writeId, DiskWriter dw, byte[] mem, FillState st,
+                     FillProgress progress) {
             this.key = key;
             this.md = md;
             this.writeId = writeId;
             this.dw = dw;
             this.mem = mem;
             this.st = st;
+            this.progress = progress;
+        }
+
+        @Override
+        public PendingEntry reader() {
+            if (ended) {
+                throw new IllegalStateException("writer already ended");
+            }
+            return FillReader.attach(progress);
+        }
+
+        /** Ends the fill without a committed version. */
+        private void failFill(String why, Throwable cause) {
+            progress.fail(why, cause);
+            st.finish(null);
+            progress.fillEnded();
         }
 
         @Override
@@ -379,6 +544,9 @@ public final class TieredCache implements Cache {
             if (dw != null) {
                 try {
                     dw.write(src.duplicate());
+                    if (mem == null) {
+                        dw.flushForReaders();
+                    }
                 } catch (IOException ex) {
                     faults.record("write", ex);
                     dw.abort();
@@ -389,8 +557,11 @@ public final class TieredCache implements Cache {
             src.position(src.position() + n);
             written += n;
             if (dw == null && mem == null) {
-                abort();
+                abort(failure);
                 throw failure != null ? failure : new IOException("no cache tier takes " + key);
+            }
+            if (mem != null) {
+                progress.advanceMemory(written);
             }
         }
 
@@ -420,7 +591,7 @@ public final class TieredCache implements Cache {
                 }
             }
             if (dw == null && mem == null) {
-                abort();
+                abort(failure);
                 throw failure != null ? failure : new IOException("no cache tier takes " + key);
             }
             DiskEntry de = null;
@@ -456,9 +627,10 @@ public final class TieredCache implements Cache {
             ended = true;
             activeWriters.decrementAndGet();
             if (de == null && mv == null) {
-                st.finish(null);
+                failFill("publishing failed", failure);
                 throw failure;
             }
+            progress.commit();
             CacheEntry handle;
             if (de != null) {
                 disk.syncDirOf(de);
@@ -470,11 +642,16 @@ public final class TieredCache implements Cache {
                 handle = new MemoryEntry(mv, "memory");
                 st.finish(mv);
             }
+            progress.fillEnded();
             return handle;
         }
 
         @Override
         public void abort() {
+            abort(null);
+        }
+
+        private void abort(Throwable cause) {
             if (ended) {
                 return;
             }
@@ -485,7 +662,7 @@ public final class TieredCache implements Cache {
                 dw = null;
             }
             mem = null;
-            st.finish(null);
+            failFill(cause != null ? "the cache write failed" : "the writer aborted", cause);
         }
 
         @Override
