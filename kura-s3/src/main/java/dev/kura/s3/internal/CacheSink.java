@@ -91,12 +91,22 @@ sealed interface CacheSink permits CacheSink.Whole, CacheSink.Sliced {
         private final EntryMetadata object;
         private final long sliceSize;
         private long pos;
-        private long slice = -1;
+        private final long first;
+        private final long end;
+        private volatile long slice = -1;
+        private volatile boolean ended;
         private CacheWriter w;
         private boolean failed;
+        /** Completed as the body reaches each slice it covers, by slice index (or ends). */
+        private final java.util.concurrent.ConcurrentHashMap<Long, java.util.concurrent.CompletableFuture<Void>> reached =
+                new java.util.concurrent.ConcurrentHashMap<>();
 
-        /** @param first the object offset of the body's first byte, a multiple of {@code sliceSize} */
-        Sliced(Cache cache, ProxyMetrics metrics, String cacheKey, EntryMetadata object, long sliceSize, long first) {
+        /**
+         * @param first the object offset of the body's first byte, a multiple of {@code sliceSize}
+         * @param end the object offset just past the body's last byte
+         */
+        Sliced(Cache cache, ProxyMetrics metrics, String cacheKey, EntryMetadata object, long sliceSize, long first,
+               long end) {
             if (first % sliceSize != 0) {
                 throw new IllegalArgumentException("a sliced body must start at a slice boundary, was " + first);
             }
@@ -106,6 +116,19 @@ sealed interface CacheSink permits CacheSink.Whole, CacheSink.Sliced {
             this.object = object;
             this.sliceSize = sliceSize;
             this.pos = first;
+            this.first = first;
+            this.end = end;
+        }
+
+        /**
+         * True when this body will write slice {@code i} within {@code ahead} slices from the one
+         * it writes now: a reader of slice {@code i} is better off following this body than
+         * fetching the slice itself (one origin request instead of two).
+         */
+        boolean reaches(long i, long ahead) {
+            long now = slice;
+            return !ended && i >= Math.max(now, Slices.of(first, sliceSize)) && Slices.start(sliceSize, i) < end
+                    && i - Math.max(now, Slices.of(first, sliceSize)) <= ahead;
         }
 
         @Override
@@ -145,19 +168,39 @@ sealed interface CacheSink permits CacheSink.Whole, CacheSink.Sliced {
                 Optional<CacheEntry> have = cache.lookup(key);
                 if (have.isPresent()) {
                     have.get().close();
-                    return;
-                }
-                if (cache.fill(key) instanceof Fill.Leader leader) {
+                } else if (cache.fill(key) instanceof Fill.Leader leader) {
                     try {
                         w = leader.begin(Slices.slice(object, sliceSize, i));
                     } catch (RuntimeException e) {
                         leader.cancel();
                         throw e;
                     }
-                    metrics.fillsInFlight.incrementAndGet();
+                    if (w != null) {
+                        metrics.fillsInFlight.incrementAndGet();
+                    }
                 }
             } catch (RuntimeException e) {
                 LOG.warn("cache fill of slice {} of {} failed: {}", i, cacheKey, e.toString());
+            }
+            reached(i).complete(null);
+        }
+
+        private java.util.concurrent.CompletableFuture<Void> reached(long i) {
+            return reached.computeIfAbsent(i, x -> new java.util.concurrent.CompletableFuture<>());
+        }
+
+        /**
+         * Waits (at most {@code millis}) until this body has reached slice {@code i} (it then leads
+         * the slice's fill, unless the slice was cached or filled by another request) or has ended.
+         * A reader then finds the slice as usual: committed, or a fill to follow.
+         */
+        void awaitReached(long i, long millis) {
+            try {
+                reached(i).get(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                // a stuck stream: the reader fetches the slice itself
             }
         }
 
@@ -182,6 +225,9 @@ sealed interface CacheSink permits CacheSink.Whole, CacheSink.Sliced {
             if (w != null) {
                 finish(false); // a slice still open did not get all its bytes
             }
+            ended = true;
+            // Slices the body never reached: their readers stop waiting and fetch them.
+            reached.values().forEach(f -> f.complete(null));
         }
     }
 }

@@ -5,6 +5,7 @@ import dev.kura.cache.CacheEntry;
 import dev.kura.cache.CacheWriter;
 import dev.kura.cache.EntryMetadata;
 import dev.kura.cache.Fill;
+import dev.kura.cache.PendingEntry;
 import dev.kura.s3.BucketConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,6 +50,13 @@ final class FillCoordinator {
     private final OriginStreamer streamer;
     private final SlicedObjects sliced;
     private final long sliceSize;
+    /**
+     * The failure of the last leader of a key's fill, for the followers that waited on it. An entry
+     * is removed when the key's next leader starts; the map holds at most one entry per key whose
+     * last fill failed, and a key that keeps failing keeps one entry.
+     */
+    private final java.util.concurrent.ConcurrentHashMap<String, LeaderFailure> failures =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     /** @param sliceSize objects larger than this many bytes are cached in slices of this size */
     FillCoordinator(Cache cache, ProxyMetrics metrics, ExecutorService workers, long sliceSize) {
@@ -66,9 +74,10 @@ final class FillCoordinator {
      */
     void serve(Exchange ex, Target t, CacheEntry e, EntryMetadata md) {
         if (Slices.isIndex(md)) {
-            sliced.serve(ex, t, e, md);
+            e.close();
+            sliced.serve(ex, t, md);
         } else {
-            Replies.entry(ex, e, md, () -> workers.execute(() -> passThrough(ex, t)));
+            Replies.entry(ex, e, md, () -> workers.execute(() -> passThrough(ex, t)), resume(ex, t, md));
         }
     }
 
@@ -82,10 +91,18 @@ final class FillCoordinator {
     /**
      * Serves a miss or a stale hit as leader or follower of the key's fill. {@code stale} (may be
      * null) is the expired entry, closed here.
+     *
+     * <p>A follower streams the fill as it grows ({@link Fill.Follower#pending()}), waiting at most
+     * the origin's connect and read timeouts plus a second for the fill to begin. When the fill ends
+     * without beginning, the follower takes the leader's outcome if it had one (a failure: the same
+     * answer, or stale-if-error; a 304: the refreshed entry), so followers of a failed fill are
+     * answered together instead of retrying one after another; otherwise it asks to fill again, and
+     * one of the waiting followers leads the next round.
      */
     void fetch(Exchange ex, Target t, CacheEntry stale) {
         try {
             for (int round = 0; round < ROUNDS; round++) {
+                long joined = System.nanoTime();
                 Fill fill;
                 try {
                     fill = cache.fill(t.cacheKey());
@@ -95,18 +112,24 @@ final class FillCoordinator {
                     break;
                 }
                 if (fill instanceof Fill.Leader leader) {
+                    failures.remove(t.cacheKey());
                     lead(ex, t, leader, stale);
                     return; // lead() owns and closes stale
                 }
-                Fill.Follower follower = (Fill.Follower) fill;
-                Optional<CacheEntry> done = await(follower, t.bucket());
-                if (done.isPresent()) {
+                PendingEntry pending = await(((Fill.Follower) fill).pending(),
+                        OriginClient.total(t.bucket()).toMillis() + 1_000);
+                if (pending != null) {
                     ProxyCore.closeQuietly(stale);
                     ex.cacheStatus = CacheStatus.MISS;
-                    serve(ex, t, done.get(), done.get().metadata());
+                    follow(ex, t, pending);
                     return;
                 }
-                // The leader did not commit (revalidated, failed, not cacheable): look again.
+                LeaderFailure lf = failures.get(t.cacheKey());
+                if (lf != null && lf.at() - joined >= 0) {
+                    failed(ex, t, stale, lf.failure());
+                    return;
+                }
+                // The leader did not begin (revalidated, not cacheable, refused): look again.
                 Optional<CacheEntry> now = lookup(t.cacheKey(), ex);
                 if (now.isPresent() && !now.get().metadata().isExpired(Instant.now())) {
                     // Fresh now although no entry was committed: the leader revalidated it (304).
@@ -125,6 +148,30 @@ final class FillCoordinator {
         }
     }
 
+    /** Serves a follower from the fill it joined: the object as it is written, or an index. */
+    private void follow(Exchange ex, Target t, PendingEntry pending) {
+        EntryMetadata md = pending.metadata();
+        if (Slices.isIndex(md)) {
+            pending.close();
+            sliced.serve(ex, t, md);
+            return;
+        }
+        Replies.source(ex, BodySource.of(pending, t.cacheKey()), md, () -> workers.execute(() -> passThrough(ex, t)),
+                resume(ex, t, md));
+    }
+
+    /**
+     * Finishes a response whose cache source failed mid-body (a corrupt block, a fill the cache gave
+     * up on) from the origin: a ranged GET of the rest guarded by the ETag, uncached.
+     */
+    private EntrySender.Resume resume(Exchange ex, Target t, EntryMetadata md) {
+        return (from, last) -> workers.execute(() -> sliced.resume(ex, t, md.etag(), from, last));
+    }
+
+    /** How the last leader of a key's fill failed, and when (System.nanoTime). */
+    private record LeaderFailure(OriginFailure failure, long at) {
+    }
+
     private Optional<CacheEntry> lookup(String cacheKey, Exchange ex) {
         try {
             return cache.lookup(cacheKey);
@@ -134,16 +181,32 @@ final class FillCoordinator {
         }
     }
 
-    private static Optional<CacheEntry> await(Fill.Follower f, BucketConfig b) {
-        long waitMs = Math.max(60_000, 4 * OriginClient.total(b).toMillis());
+    private static <T> T await(java.util.concurrent.CompletableFuture<T> f, long millis) {
         try {
-            return f.result().get(waitMs, TimeUnit.MILLISECONDS);
+            return f.get(millis, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return Optional.empty();
+            return null;
         } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
-            return Optional.empty();
+            return null;
         }
+    }
+
+    /** Answers an origin failure: stale-if-error when {@code stale} allows it, else the S3 error. */
+    private void failed(Exchange ex, Target t, CacheEntry stale, OriginFailure of) {
+        if (stale != null && of.originDown() && withinStaleIfError(stale.metadata(), t.bucket())) {
+            log.warn("request {}: origin failed ({}), serving stale {}", ex.id, of.message(), t.cacheKey());
+            ex.cacheStatus = CacheStatus.STALE;
+            if (Slices.isIndex(stale.metadata())) {
+                stale.close();
+                sliced.serve(ex, t, stale.metadata());
+            } else {
+                Replies.entry(ex, stale, stale.metadata(), () -> Replies.originError(ex, of), null);
+            }
+            return;
+        }
+        ProxyCore.closeQuietly(stale);
+        Replies.originError(ex, of);
     }
 
     /**
@@ -232,10 +295,23 @@ final class FillCoordinator {
 
     /** Commits the index entry of a sliced object (ends the leader's fill). */
     private void publishIndex(Exchange ex, Target t, Fill.Leader leader, EntryMetadata object) {
-        try (CacheWriter w = leader.begin(Slices.index(object, sliceSize))) {
+        CacheWriter w = null;
+        try {
+            w = leader.begin(Slices.index(object, sliceSize));
+            if (w == null) {
+                log.warn("request {}: cache refused the index of {}", ex.id, t.cacheKey());
+                return;
+            }
             w.commit().close();
         } catch (java.io.IOException | RuntimeException e) {
             log.warn("request {}: cache refused the index of {}: {}", ex.id, t.cacheKey(), e.toString());
+            if (w == null) {
+                leader.cancel();
+            }
+        } finally {
+            if (w != null) {
+                w.close();
+            }
         }
     }
 
@@ -254,23 +330,14 @@ final class FillCoordinator {
             case OriginResponse.Failed f -> {
                 metrics.origin(t.name(), "error", System.nanoTime() - t0);
                 metrics.originError(t.name(), f.failure().kind().label());
-                leader.cancel();
                 OriginFailure of = f.failure();
-                if (stale != null && of.originDown() && withinStaleIfError(stale.metadata(), t.bucket())) {
-                    log.warn("request {}: origin failed ({}), serving stale {}", ex.id, of.message(), t.cacheKey());
-                    ex.cacheStatus = CacheStatus.STALE;
-                    if (Slices.isIndex(stale.metadata())) {
-                        sliced.serve(ex, t, stale, stale.metadata());
-                    } else {
-                        Replies.entry(ex, stale, stale.metadata(), () -> Replies.originError(ex, of));
-                    }
-                    return;
-                }
-                ProxyCore.closeQuietly(stale);
+                // Published before the fill ends, so that its followers answer with it at once.
+                failures.put(t.cacheKey(), new LeaderFailure(of, System.nanoTime()));
+                leader.cancel();
                 if (of.kind() == OriginFailure.Kind.NOT_FOUND) {
                     sliced.dropObject(t.cacheKey());
                 }
-                Replies.originError(ex, of);
+                failed(ex, t, stale, of);
             }
             case OriginResponse.Body body -> {
                 metrics.origin(t.name(), "ok", System.nanoTime() - t0);
@@ -291,78 +358,52 @@ final class FillCoordinator {
      * than the slice size as an index entry and the slices the body covers) and to the client.
      */
     private void fill(Exchange ex, Target t, Fill.Leader leader, OriginResponse.Body body) {
-        // Invariant: the leader ends its fill exactly once, by begin() or cancel(), whatever
-        // happens here; otherwise followers would wait for a fill that never ends.
-        boolean ended = false;
-        try (body) {
-            OriginObject o = body.object();
-            Freshness.Decision d = Freshness.decide(o.cacheControl(), o.expires(), t.bucket().defaultTtl(), Instant.now());
-            EntryMetadata md = RequestPlanner.metadata(o, d.expiresAt());
-            RequestPlanner.Plan p = RequestPlanner.plan(ex.isHead(), ex.requestHeaders, md);
-            CacheSink sink = null;
-            boolean sliceable = o.size() > sliceSize && body.first() % sliceSize == 0;
-            boolean whole = body.first() == 0 && body.length() == o.size();
-            if (d.store() && sliceable) {
-                ended = true;
-                publishIndex(ex, t, leader, md);
-                sink = new CacheSink.Sliced(cache, metrics, t.cacheKey(), md, sliceSize, body.first());
-            } else if (d.store() && whole) {
-                try {
-                    ended = true;
-                    sink = new CacheSink.Whole(leader.begin(md), metrics, t.cacheKey());
-                } catch (RuntimeException e) {
-                    log.warn("request {}: cache refused {}: {}", ex.id, t.cacheKey(), e.toString());
-                    leader.cancel();
-                }
-            } else {
-                ended = true;
-                leader.cancel();
-            }
-            long next = streamer.stream(ex, body, p, sink, t.cacheKey());
-            if (next >= 0) {
-                if (Slices.isIndex(Slices.index(md, sliceSize)) && sink instanceof CacheSink.Sliced) {
-                    sliced.finish(ex, t, md, sliceSize, next, p.last());
+        OriginObject o = body.object();
+        Freshness.Decision d = Freshness.decide(o.cacheControl(), o.expires(), t.bucket().defaultTtl(), Instant.now());
+        EntryMetadata md = RequestPlanner.metadata(o, d.expiresAt());
+        RequestPlanner.Plan p = RequestPlanner.plan(ex.isHead(), ex.requestHeaders, md);
+        boolean sliceable = o.size() > sliceSize && body.first() % sliceSize == 0;
+        boolean whole = body.first() == 0 && body.length() == o.size();
+        if (d.store() && sliceable) {
+            // The index first, so that followers and later requests find the slices; then every
+            // client, this one included, reads the slices as the body fills them.
+            publishIndex(ex, t, leader, md);
+            CacheSink.Sliced sink = new CacheSink.Sliced(cache, metrics, t.cacheKey(), md, sliceSize, body.first(),
+                    body.first() + body.length());
+            sliced.streaming(t.cacheKey(), md.etag(), sink, () -> {
+                if (p.hasBody()) {
+                    ex.sendHead(p.head());
+                    workers.execute(() -> sliced.finish(ex, t, md, sliceSize, p.first(), p.last()));
                 } else {
-                    rest(ex, t, md, next, p.last());
+                    Replies.bodyless(ex, p);
                 }
-            }
-        } finally {
-            if (!ended) {
-                leader.cancel();
-            }
-        }
-    }
-
-    /** Streams bytes {@code from..last} of an object uncached, after its head was sent. */
-    private void rest(Exchange ex, Target t, EntryMetadata md, long from, long last) {
-        OriginResponse r = t.origin().get(new OriginRequest(t.key(), t.versionId(), null, md.etag(), from, last));
-        if (!(r instanceof OriginResponse.Body b) || b.first() != from) {
-            if (r instanceof OriginResponse.Body b) {
-                b.close();
-            }
-            ex.abort();
+            }, () -> streamer.fill(ex, body, sink, t.cacheKey()));
             return;
         }
-        try (b) {
-            ClientSink sink = new ClientSink(ex, from, last);
-            byte[] buf = new byte[64 * 1024];
-            long pos = from;
-            int n;
-            while ((n = b.body().read(buf)) >= 0) {
-                if (!sink.offer(buf, n, pos)) {
-                    return;
-                }
-                pos += n;
+        CacheWriter w = null;
+        if (d.store() && whole) {
+            try {
+                w = leader.begin(md);
+            } catch (RuntimeException e) {
+                log.warn("request {}: cache refused {}: {}", ex.id, t.cacheKey(), e.toString());
             }
-            if (sink.complete(pos)) {
-                ex.end();
-            } else {
-                ex.abort();
-            }
-        } catch (java.io.IOException e) {
-            log.warn("request {}: origin body of {} failed: {}", ex.id, t.cacheKey(), e.toString());
-            ex.abort();
         }
+        if (w == null) {
+            // Not stored (no-store, refused, a partial body): this client alone reads the origin.
+            leader.cancel();
+            try (body) {
+                long next = streamer.stream(ex, body, p, null, t.cacheKey());
+                if (next >= 0) {
+                    sliced.resume(ex, t, md.etag(), next, p.last());
+                }
+            }
+            return;
+        }
+        // The fill runs at the origin's pace on this thread; the client reads it as it grows.
+        CacheSink.Whole sink = new CacheSink.Whole(w, metrics, t.cacheKey());
+        Replies.source(ex, BodySource.of(w.reader(), t.cacheKey()), md, () -> workers.execute(() -> passThrough(ex, t)),
+                resume(ex, t, md));
+        streamer.fill(ex, body, sink, t.cacheKey());
     }
 
     /**

@@ -25,10 +25,76 @@ final class OriginStreamer {
     private static final Logger log = LoggerFactory.getLogger(OriginStreamer.class);
     private static final int ORIGIN_CHUNK = 64 * 1024;
 
+    /** Every fill may take this long, plus its size at {@link #MIN_FILL_RATE}. */
+    static final long FILL_BASE_NANOS = 60_000_000_000L;
+    /** The slowest origin pace a fill is allowed on average, in bytes per second. */
+    static final long MIN_FILL_RATE = 1L << 20;
+    private static final java.util.concurrent.ScheduledExecutorService WATCHDOG =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "kura-fill-deadline");
+                t.setDaemon(true);
+                return t;
+            });
+
     private final ProxyMetrics metrics;
 
     OriginStreamer(ProxyMetrics metrics) {
         this.metrics = metrics;
+    }
+
+    /**
+     * The overall deadline of a fill of {@code length} bytes, in nanoseconds: a base of 60 s plus
+     * the time the bytes take at 1 MiB/s. (The idle deadline, the longest wait for the next byte, is
+     * the origin's read timeout.) A dripping origin thus cannot hold a key's fill, and its
+     * followers, forever.
+     */
+    static long fillDeadlineNanos(long length) {
+        return FILL_BASE_NANOS + length / MIN_FILL_RATE * 1_000_000_000L;
+    }
+
+    /**
+     * Copies {@code body} into {@code cache} at the origin's pace, with no client attached: clients
+     * read the fill through its readers, each at its own pace, so none can slow it. Past its
+     * deadline ({@link #fillDeadlineNanos}) the origin stream is closed and the fill aborted.
+     * Closes the body.
+     */
+    void fill(Exchange ex, OriginResponse.Body body, CacheSink cache, String cacheKey) {
+        var watchdog = WATCHDOG.schedule(() -> {
+            log.warn("request {}: fill of {} passed its deadline, aborting it", ex.id, cacheKey);
+            body.close();
+        }, fillDeadlineNanos(body.length()), java.util.concurrent.TimeUnit.NANOSECONDS);
+        byte[] buf = new byte[ORIGIN_CHUNK];
+        long pos = 0;
+        boolean failed = false;
+        try (body) {
+            InputStream in = body.body();
+            while (true) {
+                int n;
+                try {
+                    n = in.read(buf);
+                } catch (IOException e) {
+                    metrics.originError(ex.bucket, OriginClient.failure(e).kind().label());
+                    log.warn("request {}: origin body of {} failed after {} bytes: {}", ex.id, cacheKey, pos, e.toString());
+                    failed = true;
+                    break;
+                }
+                if (n < 0) {
+                    break;
+                }
+                if (!cache.write(ByteBuffer.wrap(buf, 0, n))) {
+                    failed = true; // the cache gave up; readers of the fill are cut, the next request refetches
+                    break;
+                }
+                pos += n;
+            }
+        } finally {
+            watchdog.cancel(false);
+            boolean whole = !failed && pos == body.length();
+            if (!whole && !failed) {
+                log.warn("request {}: origin sent {} bytes of {} for {}", ex.id, pos, body.length(), cacheKey);
+            }
+            cache.end(whole);
+        }
     }
 
     /**

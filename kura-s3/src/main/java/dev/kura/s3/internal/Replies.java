@@ -30,19 +30,28 @@ final class Replies {
      * Serves {@code e} (closing it) as the request's headers call for, planned against {@code md}
      * (the entry's metadata, or fresher metadata after a revalidation). When the first read of the
      * entry fails, nothing has been sent and {@code fallback} runs instead (it fetches from the
-     * origin): a cache fault does not fail a request.
+     * origin): a cache fault does not fail a request. A failure after that goes to {@code resume}
+     * (null: the response is cut).
      */
-    static void entry(Exchange ex, CacheEntry e, EntryMetadata md, Runnable fallback) {
+    static void entry(Exchange ex, CacheEntry e, EntryMetadata md, Runnable fallback, EntrySender.Resume resume) {
+        source(ex, BodySource.of(e), md, fallback, resume);
+    }
+
+    /**
+     * Serves {@code source} (closing it) as the request's headers call for, planned against
+     * {@code md}; {@code fallback} runs when the first read fails, before anything was sent.
+     */
+    static void source(Exchange ex, BodySource source, EntryMetadata md, Runnable fallback, EntrySender.Resume resume) {
         RequestPlanner.Plan p = RequestPlanner.plan(ex.isHead(), ex.requestHeaders, md);
         if (!p.hasBody()) {
-            e.close();
+            source.close();
             bodyless(ex, p);
             return;
         }
-        EntrySender.send(ex, e, p.head(), p.first(), p.last(), () -> {
+        EntrySender.send(ex, source, p.head(), p.first(), p.last(), () -> {
             ex.cacheStatus = CacheStatus.MISS;
             fallback.run();
-        });
+        }, resume);
     }
 
     /** Sends a planned answer without a body (HEAD, 304, or the errors 412 and 416). */
