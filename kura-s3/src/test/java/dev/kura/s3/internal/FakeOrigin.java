@@ -31,6 +31,8 @@ final class FakeOrigin implements Origin {
     private final Map<String, StoredObject> objects = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> gets = new ConcurrentHashMap<>();
     final AtomicInteger rangedGets = new AtomicInteger();
+    /** Body bytes sent so far, all requests together. */
+    final java.util.concurrent.atomic.AtomicLong bytesSent = new java.util.concurrent.atomic.AtomicLong();
     private final AtomicInteger versions = new AtomicInteger();
     /** Time before the response head, in milliseconds. */
     volatile long headDelayMillis;
@@ -181,6 +183,7 @@ final class FakeOrigin implements Origin {
             System.arraycopy(src, pos, b, off, n);
             pos += n;
             sent += n;
+            bytesSent.addAndGet(n);
             return n;
         }
     }
