@@ -29,16 +29,27 @@ final class DiskHandle implements CacheEntry {
     final DiskEntry entry;
     private final IoFile file;
     private final EntryFormat.Header header;
+    /** The version's current metadata: the header's, or a newer metadata record's. */
+    private final EntryMetadata metadata;
+    /** {@link DiskEntry#metaUpdates} when {@link #metadata} was read. */
+    final int metaSeen;
     /** Bytes [0, prefetch.limit()) of the file, read at open; read-only view. */
     private final ByteBuffer prefetch;
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile Block last;
 
     DiskHandle(DiskStore store, DiskEntry entry, IoFile file, EntryFormat.Header header, ByteBuffer prefetch) {
+        this(store, entry, file, header, prefetch, header.metadata(), 0);
+    }
+
+    DiskHandle(DiskStore store, DiskEntry entry, IoFile file, EntryFormat.Header header, ByteBuffer prefetch,
+               EntryMetadata metadata, int metaSeen) {
         this.store = store;
         this.entry = entry;
         this.file = file;
         this.header = header;
+        this.metadata = metadata;
+        this.metaSeen = metaSeen;
         this.prefetch = prefetch == null ? ByteBuffer.allocate(0) : prefetch.asReadOnlyBuffer();
     }
 
@@ -49,7 +60,7 @@ final class DiskHandle implements CacheEntry {
 
     @Override
     public EntryMetadata metadata() {
-        return header.metadata();
+        return metadata;
     }
 
     @Override

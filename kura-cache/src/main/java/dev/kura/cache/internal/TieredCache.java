@@ -217,7 +217,8 @@ public final class TieredCache implements Cache {
             ReentrantLock l = disk.lockFor(key);
             l.lock();
             try {
-                if (disk.current(key) == h.entry) {
+                // lands only if neither the version nor its metadata changed since it was read
+                if (disk.current(key) == h.entry && h.entry.metaUpdates == h.metaSeen) {
                     memory.put(key, v);
                 }
             } finally {
@@ -673,51 +674,50 @@ public final class TieredCache implements Cache {
 
     // ---- metadata, delete, purge --------------------------------------------------------------
 
+    /**
+     * After a 304: the version's new metadata goes into a small record beside its file
+     * ({@link DiskStore#updateMetadata}) and into the memory tier's value, never a copy of the
+     * object. The disk update comes first; the memory value follows only when the disk took it (or
+     * the disk tier does not hold the key), so the tiers never disagree the wrong way round.
+     */
     @Override
     public boolean updateMetadata(String key, String etag, EntryMetadata metadata) {
         checkOpen();
-        Optional<CacheEntry> cur = Optional.ofNullable(find(key));
-        if (cur.isEmpty()) {
+        if (key.getBytes(StandardCharsets.UTF_8).length > EntryFormat.MAX_KEY_BYTES) {
             return false;
         }
-        try (CacheEntry e = cur.get()) {
-            if (!Objects.equals(e.metadata().etag(), etag) || e.metadata().size() != metadata.size()) {
-                return false;
-            }
-            long oldId = writeIdOf(e);
-            // a new version with the same bytes: written and published like any other, so a
-            // crash leaves either the old file or the new one
-            FillState st = new FillState(key);
-            TieredWriter w = startWriter(key, metadata, st);
-            if (w == null) {
-                return false;
-            }
-            try {
-                ByteBuffer buf = ByteBuffer.allocate((int) Math.min(1 << 20, Math.max(1, metadata.size())));
-                long pos = 0;
-                while (pos < metadata.size()) {
-                    buf.clear();
-                    int n = e.read(pos, buf);
-                    if (n <= 0) {
-                        w.abort();
-                        return false;
-                    }
-                    buf.flip();
-                    w.write(buf);
-                    pos += n;
+        long writeId = 0;
+        boolean onDisk = false;
+        boolean updated = false;
+        DiskHandle h = disk.open(key);
+        if (h != null) {
+            try (h) {
+                onDisk = true;
+                writeId = h.writeId();
+                if (sameVersion(h.metadata(), etag, metadata)) {
+                    updated = disk.updateMetadata(key, writeId, metadata);
                 }
-                DiskEntry before = disk.current(key);
-                if (before != null && before.writeId != oldId) {
-                    w.abort();
-                    return false;
-                }
-                w.commit().close();
-                return true;
-            } catch (IOException ex) {
-                w.abort();
-                return false;
             }
         }
+        if (memory == null || (onDisk && !updated)) {
+            return updated;
+        }
+        ReentrantLock l = disk.lockFor(key);
+        l.lock();
+        try {
+            MemoryEntry.Value v = memory.getIfPresent(key);
+            if (v != null && (onDisk ? v.writeId() == writeId : sameVersion(v.metadata(), etag, metadata))) {
+                memory.put(key, new MemoryEntry.Value(key, metadata, v.data(), v.writeId()));
+                updated = true;
+            }
+        } finally {
+            l.unlock();
+        }
+        return updated;
+    }
+
+    private static boolean sameVersion(EntryMetadata cur, String etag, EntryMetadata next) {
+        return Objects.equals(cur.etag(), etag) && cur.size() == next.size();
     }
 
     @Override
