@@ -290,6 +290,37 @@ final class DiskStore implements AutoCloseable {
     }
 
     /**
+     * Asynchronous form of {@link #open}: the caller's thread never waits on the disk. During
+     * recovery a key not yet indexed is probed (blocking) on {@code blockingPool}.
+     */
+    CompletableFuture<DiskHandle> openAsync(String key, java.util.concurrent.Executor blockingPool) {
+        DiskEntry e = index.get(key);
+        if (e == null) {
+            if (!recovering) {
+                return CompletableFuture.completedFuture(null);
+            }
+            return CompletableFuture.supplyAsync(() -> open(key), blockingPool);
+        }
+        return openVersionAsync(e).thenCompose(h -> {
+            if (h != null) {
+                policy.onAccess(e);
+                return CompletableFuture.completedFuture(h);
+            }
+            DiskEntry now = index.get(key);
+            if (now == null || now == e) {
+                return CompletableFuture.completedFuture(null);
+            }
+            // replaced while we opened it: the newer version, once
+            return openVersionAsync(now).thenApply(h2 -> {
+                if (h2 != null) {
+                    policy.onAccess(now);
+                }
+                return h2;
+            });
+        });
+    }
+
+    /**
      * Opens a handle on exactly version {@code e}, or null when it is gone (replaced, deleted) or
      * failed its checks (then it is removed).
      */

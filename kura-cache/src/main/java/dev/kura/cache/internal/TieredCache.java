@@ -68,6 +68,12 @@ public final class TieredCache implements Cache {
     private final LongAdder memoryEvictions = new LongAdder();
     private final LongAdder expirations = new LongAdder();
     private final AtomicInteger activeWriters = new AtomicInteger();
+    /**
+     * Virtual threads for the blocking work that asynchronous callers must not do: probes of keys
+     * recovery has not reached, and landing promotions (which take a key's lock).
+     */
+    private final java.util.concurrent.ExecutorService blockingPool =
+            java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("kura-cache-", 0).factory());
     private volatile boolean closed;
 
     private TieredCache(CacheConfig config, DiskStore disk, Faults faults) {
@@ -104,7 +110,8 @@ public final class TieredCache implements Cache {
      */
     public static TieredCache open(CacheConfig config, FileIo io, Fs fs, String policy, int blockSize) throws IOException {
         Faults faults = new Faults();
-        DiskStore disk = new DiskStore(config, io, fs, faults, policy, blockSize);
+        // every blocking file operation passes BlockingCheck (see there)
+        DiskStore disk = new DiskStore(config, CheckedFileIo.wrap(io), CheckedFs.wrap(fs), faults, policy, blockSize);
         TieredCache c = new TieredCache(config, disk, faults);
         disk.startRecovery();
         return c;
@@ -128,6 +135,66 @@ public final class TieredCache implements Cache {
         }
         countHit(e);
         return Optional.of(e);
+    }
+
+    @Override
+    public CompletableFuture<Optional<CacheEntry>> lookupAsync(String key) {
+        checkOpen();
+        if (memory != null) {
+            MemoryEntry.Value v = memory.getIfPresent(key);
+            if (v != null) {
+                CacheEntry e = new MemoryEntry(v, "memory");
+                countHit(e);
+                return CompletableFuture.completedFuture(Optional.of(e));
+            }
+        }
+        return disk.openAsync(key, blockingPool).thenApply(h -> {
+            if (h == null) {
+                misses.increment();
+                return Optional.<CacheEntry>empty();
+            }
+            countHit(h);
+            promoteAfterServing(key, h);
+            return Optional.<CacheEntry>of(h);
+        });
+    }
+
+    /**
+     * Promotion without blocking anyone: when the handle is closed (the response is served), its
+     * bytes are read asynchronously (every block's CRC checked) and offered to the memory tier on a
+     * virtual thread, if the version and its metadata are still current.
+     */
+    private void promoteAfterServing(String key, DiskHandle h) {
+        long size = h.metadata().size();
+        if (memory == null || size > config.memoryMaxItemSize() || size > Integer.MAX_VALUE - 64) {
+            return;
+        }
+        h.onClose(x -> {
+            byte[] data = new byte[(int) size];
+            CompletableFuture<Integer> read;
+            try {
+                read = x.readAfterClose(0, ByteBuffer.wrap(data));
+            } catch (RuntimeException ex) {
+                x.closeFile();
+                return;
+            }
+            read.whenComplete((n, ex) -> x.closeFile())
+                    .thenAcceptAsync(n -> {
+                        if (n != size || closed) {
+                            return;
+                        }
+                        MemoryEntry.Value v = new MemoryEntry.Value(key, x.metadata(), data, x.writeId());
+                        ReentrantLock l = disk.lockFor(key);
+                        l.lock();
+                        try {
+                            if (disk.current(key) == x.entry && x.entry.metaUpdates == x.metaSeen) {
+                                memory.put(key, v);
+                            }
+                        } finally {
+                            l.unlock();
+                        }
+                    }, blockingPool);
+        });
     }
 
     @Override
@@ -815,6 +882,7 @@ public final class TieredCache implements Cache {
         for (FillState st : List.copyOf(fills.values())) {
             st.finish(null);
         }
+        blockingPool.shutdown();
         disk.close();
         if (memory != null) {
             memory.invalidateAll();
