@@ -68,6 +68,8 @@ final class DiskStore implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DiskStore.class);
     private static final int STRIPES = 1024;
     private static final int PREFETCH = 8192;
+    /** First read of a metadata record: most are a few hundred bytes. */
+    private static final int META_PREFETCH = 4096;
     static final String SNAPSHOT = "index.snap";
 
     final CacheConfig config;
@@ -87,7 +89,6 @@ final class DiskStore implements AutoCloseable {
     private final AtomicLong reserved = new AtomicLong();
     private final ReentrantLock evictLock = new ReentrantLock();
     final LongAdder evictions = new LongAdder();
-    final LongAdder expirations = new LongAdder();
 
     // recovery state
     private volatile boolean recovering = true;
@@ -135,6 +136,11 @@ final class DiskStore implements AutoCloseable {
         return root.resolve(name.substring(0, 2)).resolve(name);
     }
 
+    /** Where the metadata record of the entry {@code name} lives, beside it. */
+    Path metaPathOf(String name) {
+        return root.resolve(name.substring(0, 2)).resolve(name + EntryFormat.META_SUFFIX);
+    }
+
     /**
      * The lock of a key. Stripes are chosen by the key's file name, not its string hash, so that
      * recovery (which meets files before it knows their key) can take the same lock.
@@ -169,12 +175,17 @@ final class DiskStore implements AutoCloseable {
 
     // ---- index maintenance (callers hold the key's lock) -------------------------------------
 
+    // @GuardedBy("lockFor(e.key)")
     private void insertLocked(DiskEntry e) {
         DiskEntry old = index.put(e.key, e);
         if (old != null) {
             policy.onRemove(old);
             bytes.addAndGet(-old.fileLength);
             count.decrementAndGet();
+            if (old.metaUpdates > 0 && e.metaUpdates == 0) {
+                // the record belongs to the replaced version (readers check its write id anyway)
+                unlinkQuietly(metaPathOf(old.name));
+            }
         }
         policy.onInsert(e);
         bytes.addAndGet(e.fileLength);
@@ -182,6 +193,7 @@ final class DiskStore implements AutoCloseable {
     }
 
     /** Removes the key's current version and its file; true if there was one. Hold the lock. */
+    // @GuardedBy("lockFor(key)")
     boolean removeLocked(String key) {
         if (recovering) {
             touched.add(key);
@@ -191,13 +203,15 @@ final class DiskStore implements AutoCloseable {
             policy.onRemove(e);
             bytes.addAndGet(-e.fileLength);
             count.decrementAndGet();
-            unlinkQuietly(pathOf(e.name));
+            unlinkEntryFiles(e);
             return true;
         }
         if (recovering) {
-            // the scan may not have reached it yet: its file must go too
+            // the scan may not have reached it yet: its files must go too
             try {
-                return fs.unlink(pathOf(EntryFormat.nameOf(key)));
+                String name = EntryFormat.nameOf(key);
+                fs.unlink(metaPathOf(name));
+                return fs.unlink(pathOf(name));
             } catch (IOException ex) {
                 faults.record("unlink", ex);
                 dirty = true;
@@ -217,10 +231,17 @@ final class DiskStore implements AutoCloseable {
             policy.onRemove(e);
             bytes.addAndGet(-e.fileLength);
             count.decrementAndGet();
-            unlinkQuietly(pathOf(e.name));
+            unlinkEntryFiles(e);
             return true;
         } finally {
             l.unlock();
+        }
+    }
+
+    private void unlinkEntryFiles(DiskEntry e) {
+        unlinkQuietly(pathOf(e.name));
+        if (e.metaUpdates > 0) {
+            unlinkQuietly(metaPathOf(e.name));
         }
     }
 
@@ -266,6 +287,37 @@ final class DiskStore implements AutoCloseable {
             // replaced while we opened it: look again
         }
         return null;
+    }
+
+    /**
+     * Asynchronous form of {@link #open}: the caller's thread never waits on the disk. During
+     * recovery a key not yet indexed is probed (blocking) on {@code blockingPool}.
+     */
+    CompletableFuture<DiskHandle> openAsync(String key, java.util.concurrent.Executor blockingPool) {
+        DiskEntry e = index.get(key);
+        if (e == null) {
+            if (!recovering) {
+                return CompletableFuture.completedFuture(null);
+            }
+            return CompletableFuture.supplyAsync(() -> open(key), blockingPool);
+        }
+        return openVersionAsync(e).thenCompose(h -> {
+            if (h != null) {
+                policy.onAccess(e);
+                return CompletableFuture.completedFuture(h);
+            }
+            DiskEntry now = index.get(key);
+            if (now == null || now == e) {
+                return CompletableFuture.completedFuture(null);
+            }
+            // replaced while we opened it: the newer version, once
+            return openVersionAsync(now).thenApply(h2 -> {
+                if (h2 != null) {
+                    policy.onAccess(now);
+                }
+                return h2;
+            });
+        });
     }
 
     /**
@@ -320,7 +372,10 @@ final class DiskStore implements AutoCloseable {
                 EntryFormat.decodeTrailer(buf.slice((int) h.trailerOffset(), EntryFormat.TRAILER_SIZE), h);
                 verifyBlocks(buf, h);
             }
-            return new DiskHandle(this, e, f, h, len <= n ? buf : buf.slice(0, Math.min(n, h.headerLength())));
+            int seen = e.metaUpdates;
+            EntryMetadata md = seen > 0 ? readMeta(e) : null;
+            return new DiskHandle(this, e, f, h, len <= n ? buf : buf.slice(0, Math.min(n, h.headerLength())),
+                    md != null ? md : h.metadata(), seen);
         } catch (EntryFormat.FormatException ex) {
             closeQuietly(f);
             corrupt(e, ex);
@@ -412,7 +467,7 @@ final class DiskStore implements AutoCloseable {
                         } catch (EntryFormat.FormatException fe) {
                             return CompletableFuture.failedFuture(fe);
                         }
-                        return CompletableFuture.completedFuture(new DiskHandle(this, e, f, h, buf));
+                        return withMetaAsync(e, f, h, buf);
                     }
                     ByteBuffer t = ByteBuffer.allocate(EntryFormat.TRAILER_SIZE + 1);
                     return f.readFullyAsync(java.lang.foreign.MemorySegment.ofBuffer(t), h.trailerOffset()).thenCompose(n -> {
@@ -424,8 +479,7 @@ final class DiskStore implements AutoCloseable {
                         } catch (EntryFormat.FormatException fe) {
                             return CompletableFuture.failedFuture(fe);
                         }
-                        return CompletableFuture.completedFuture(
-                                new DiskHandle(this, e, f, h, buf.slice(0, Math.min(buf.limit(), h.headerLength()))));
+                        return withMetaAsync(e, f, h, buf.slice(0, Math.min(buf.limit(), h.headerLength())));
                     });
                 })
                 .handle((h, ex) -> {
@@ -441,6 +495,229 @@ final class DiskStore implements AutoCloseable {
                     }
                     return null;
                 });
+    }
+
+    private CompletableFuture<DiskHandle> withMetaAsync(DiskEntry e, IoFile f, EntryFormat.Header h, ByteBuffer prefetch) {
+        int seen = e.metaUpdates;
+        if (seen == 0) {
+            return CompletableFuture.completedFuture(new DiskHandle(this, e, f, h, prefetch));
+        }
+        return readMetaAsync(e).thenApply(md -> new DiskHandle(this, e, f, h, prefetch,
+                md != null ? md : h.metadata(), seen));
+    }
+
+    // ---- metadata records (revalidation without rewriting) -----------------------------------
+
+    /**
+     * The metadata in the record beside {@code e}'s file, or null when it is missing, torn or
+     * belongs to another version: the header's older metadata is then used, which at worst makes
+     * the entry look expired (one extra revalidation). Faults are counted, never thrown.
+     */
+    EntryMetadata readMeta(DiskEntry e) {
+        Path p = metaPathOf(e.name);
+        try (IoFile f = io.open(p, OpenFlag.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(META_PREFETCH);
+            readFully(f, b, 0);
+            b.flip();
+            int len = EntryFormat.claimedMetaLength(b);
+            if (len >= META_PREFETCH) {
+                b = ByteBuffer.allocate(len + 1);
+                readFully(f, b, 0);
+                b.flip();
+            }
+            return metaOf(e, b);
+        } catch (EntryFormat.FormatException ex) {
+            faults.record("corrupt", "metadata record of " + e.key + " ignored", ex);
+            return null;
+        } catch (IoException ex) {
+            if (ex.errno() != Errno.ENOENT) {
+                faults.record("read", ex);
+            }
+            return null;
+        } catch (IOException ex) {
+            faults.record("read", ex);
+            return null;
+        }
+    }
+
+    /** Asynchronous form of {@link #readMeta}; never completes exceptionally. */
+    CompletableFuture<EntryMetadata> readMetaAsync(DiskEntry e) {
+        Path p = metaPathOf(e.name);
+        return io.openAsync(p, OpenFlag.READ).thenCompose(f -> {
+            ByteBuffer b = ByteBuffer.allocate(META_PREFETCH);
+            return f.readFullyAsync(java.lang.foreign.MemorySegment.ofBuffer(b), 0).thenCompose(n -> {
+                b.limit((int) (long) n);
+                int len;
+                try {
+                    len = EntryFormat.claimedMetaLength(b);
+                } catch (EntryFormat.FormatException fe) {
+                    return CompletableFuture.failedFuture(fe);
+                }
+                if (len < META_PREFETCH) {
+                    return CompletableFuture.completedFuture(b);
+                }
+                ByteBuffer all = ByteBuffer.allocate(len + 1);
+                return f.readFullyAsync(java.lang.foreign.MemorySegment.ofBuffer(all), 0)
+                        .thenApply(m -> all.limit((int) (long) m));
+            }).thenApply(buf -> {
+                try {
+                    return metaOf(e, buf);
+                } catch (EntryFormat.FormatException fe) {
+                    throw new java.util.concurrent.CompletionException(fe);
+                }
+            }).whenComplete((x, ex) -> closeQuietly(f));
+        }).handle((md, ex) -> {
+            if (ex == null) {
+                return md;
+            }
+            Throwable c = unwrap(ex);
+            if (c instanceof EntryFormat.FormatException fe) {
+                faults.record("corrupt", "metadata record of " + e.key + " ignored", fe);
+            } else if (!(c instanceof IoException io && io.errno() == Errno.ENOENT)) {
+                faults.record("read", c);
+            }
+            return null;
+        });
+    }
+
+    private static EntryMetadata metaOf(DiskEntry e, ByteBuffer whole) throws EntryFormat.FormatException {
+        EntryFormat.MetaRecord r = EntryFormat.decodeMetaRecord(whole, e.objectSize);
+        if (r.writeId() != e.writeId || !r.key().equals(e.key)) {
+            return null; // another version's record, about to be removed
+        }
+        return r.metadata();
+    }
+
+    /**
+     * Replaces the metadata of version {@code writeId} of {@code key} (after a 304): writes a
+     * metadata record to a temporary file (fdatasync under {@code FSYNC}), then under the key's
+     * lock renames it to {@code <name>.meta} if that version is still current. The object's bytes
+     * are not touched: the cost is one small file, O(metadata).
+     *
+     * <p>Crash safety: rename(2) is atomic, so after a crash the record under the name is the old
+     * one (or none) or the new one, never a mix; under {@code durability = none} a power loss can
+     * leave it torn or empty, which its CRC32C catches, and then the header's older metadata is
+     * used: at most one extra revalidation.
+     *
+     * @return false when the version is no longer current or the disk failed (counted)
+     */
+    boolean updateMetadata(String key, long writeId, EntryMetadata md) {
+        ByteBuffer rec;
+        try {
+            rec = EntryFormat.encodeMetaRecord(key, writeId, md);
+        } catch (IllegalArgumentException ex) {
+            return false; // metadata too large to store
+        }
+        Path tmp = tmpDir.resolve(".tmp-meta-" + Long.toHexString(ThreadLocalRandom.current().nextLong())
+                + Long.toHexString(System.nanoTime()));
+        try (IoFile f = io.open(tmp, OpenFlag.WRITE, OpenFlag.CREATE_NEW)) {
+            writeFully(f, rec, 0);
+            if (config.durability() == CacheConfig.Durability.FSYNC) {
+                f.fdatasync();
+            }
+        } catch (IOException ex) {
+            faults.record("write", ex);
+            unlinkQuietly(tmp);
+            return false;
+        }
+        String name = EntryFormat.nameOf(key);
+        ReentrantLock l = lockForName(name);
+        l.lock();
+        try {
+            DiskEntry e = index.get(key);
+            if (e == null || e.writeId != writeId) {
+                unlinkQuietly(tmp);
+                return false;
+            }
+            fs.rename(tmp, metaPathOf(name));
+            e.metaUpdates++;
+        } catch (IOException ex) {
+            faults.record("rename", ex);
+            unlinkQuietly(tmp);
+            return false;
+        } finally {
+            l.unlock();
+        }
+        if (config.durability() == CacheConfig.Durability.FSYNC) {
+            try {
+                fs.fsyncDir(metaPathOf(name).getParent());
+            } catch (IOException ex) {
+                faults.record("fsync", ex);
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Recovery: takes the metadata record beside {@code e} into account, or removes it when it is
+     * torn or belongs to another version. The caller holds the name's lock.
+     */
+    // @GuardedBy("lockForName(e.name)")
+    private void adoptMetaLocked(DiskEntry e, Path metaPath) {
+        if (e.metaUpdates > 0) {
+            return;
+        }
+        try (IoFile f = io.open(metaPath, OpenFlag.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(EntryFormat.META_FIXED + EntryFormat.MAX_KEY_BYTES
+                    + EntryFormat.MAX_META_BYTES + EntryFormat.CRC_SIZE + 1);
+            readFully(f, b, 0);
+            b.flip();
+            if (metaOf(e, b) != null) {
+                e.metaUpdates = 1;
+                return;
+            }
+        } catch (EntryFormat.FormatException ex) {
+            faults.record("corrupt", "recovery dropped " + metaPath, ex);
+        } catch (IoException ex) {
+            if (ex.errno() == Errno.ENOENT) {
+                return;
+            }
+            faults.record("recovery", ex);
+            return;
+        } catch (IOException ex) {
+            faults.record("recovery", ex);
+            return;
+        }
+        unlinkQuietly(metaPath);
+    }
+
+    /** Recovery scan: a metadata record found in a fan-out directory (after its entries). */
+    private void adoptMeta(Path metaPath, String name) {
+        ReentrantLock l = lockForName(name);
+        l.lock();
+        try {
+            DiskEntry owner = ownerOf(name);
+            if (owner != null) {
+                adoptMetaLocked(owner, metaPath);
+            } else {
+                unlinkQuietly(metaPath);
+            }
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** The indexed entry whose file is {@code name}, if any (names are hashes: read the record's key). */
+    private DiskEntry ownerOf(String name) {
+        // the record names its key; the index is keyed by key
+        Path p = metaPathOf(name);
+        try (IoFile f = io.open(p, OpenFlag.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(EntryFormat.META_FIXED + EntryFormat.MAX_KEY_BYTES);
+            readFully(f, b, 0);
+            b.flip();
+            if (EntryFormat.claimedMetaLength(b) < 0) {
+                return null;
+            }
+            int kl = b.getInt(24);
+            if (kl < 0 || kl > EntryFormat.MAX_KEY_BYTES || EntryFormat.META_FIXED + kl > b.limit()) {
+                return null;
+            }
+            String key = java.nio.charset.StandardCharsets.UTF_8.decode(b.slice(EntryFormat.META_FIXED, kl)).toString();
+            DiskEntry e = index.get(key);
+            return e != null && e.name.equals(name) ? e : null;
+        } catch (IOException | EntryFormat.FormatException ex) {
+            return null;
+        }
     }
 
     private static void verifyBlocks(ByteBuffer whole, EntryFormat.Header h) throws EntryFormat.FormatException {
@@ -542,8 +819,7 @@ final class DiskStore implements AutoCloseable {
             if (expectName != null && !name.equals(expectName)) {
                 throw new EntryFormat.FormatException("file name does not match its key");
             }
-            return new DiskEntry(h.key(), name, len, h.objectSize(), h.writeId(),
-                    EntryFormat.expirySeconds(h.metadata()));
+            return new DiskEntry(h.key(), name, len, h.objectSize(), h.writeId(), false);
         } finally {
             closeQuietly(f);
         }
@@ -576,6 +852,7 @@ final class DiskStore implements AutoCloseable {
             if (e == null || !e.key.equals(key) || isPurged(key)) {
                 return null;
             }
+            adoptMetaLocked(e, metaPathOf(name));
             insertLocked(e);
             recoveredEntries.incrementAndGet();
             return e;
@@ -621,6 +898,7 @@ final class DiskStore implements AutoCloseable {
      *
      * @return the new version's entry
      */
+    // @GuardedBy("lockFor(w.key)")
     DiskEntry publishLocked(DiskWriter w) throws IOException {
         String name = EntryFormat.nameOf(w.key);
         Path target = pathOf(name);
@@ -628,7 +906,7 @@ final class DiskStore implements AutoCloseable {
         if (recovering) {
             touched.add(w.key);
         }
-        DiskEntry e = new DiskEntry(w.key, name, w.fileLength, w.md.size(), w.writeId, EntryFormat.expirySeconds(w.md));
+        DiskEntry e = new DiskEntry(w.key, name, w.fileLength, w.md.size(), w.writeId, false);
         insertLocked(e);
         return e;
     }
@@ -803,11 +1081,17 @@ final class DiskStore implements AutoCloseable {
             return;
         }
         String prefix = dir.getFileName().toString();
+        List<String> metas = new ArrayList<>();
         for (String n : names) {
             if (stopRecovery) {
                 return;
             }
             Path p = dir.resolve(n);
+            if (n.length() == 32 + EntryFormat.META_SUFFIX.length() && n.endsWith(EntryFormat.META_SUFFIX)
+                    && n.startsWith(prefix) && isHex(n.substring(0, 32))) {
+                metas.add(n); // after the entries of this directory, so that their owners are indexed
+                continue;
+            }
             if (n.length() != 32 || !n.startsWith(prefix) || !isHex(n)) {
                 unlinkQuietly(p);
                 continue;
@@ -824,6 +1108,12 @@ final class DiskStore implements AutoCloseable {
                 faults.record("recovery", ex);
                 dirty = true;
             }
+        }
+        for (String m : metas) {
+            if (stopRecovery) {
+                return;
+            }
+            adoptMeta(dir.resolve(m), m.substring(0, 32));
         }
     }
 
@@ -870,6 +1160,7 @@ final class DiskStore implements AutoCloseable {
         }
     }
 
+    // @GuardedBy("lockForName(e.name)")
     private void registerLocked(DiskEntry e) {
         if (touched.contains(e.key) || index.containsKey(e.key)) {
             return;

@@ -68,6 +68,12 @@ public final class TieredCache implements Cache {
     private final LongAdder memoryEvictions = new LongAdder();
     private final LongAdder expirations = new LongAdder();
     private final AtomicInteger activeWriters = new AtomicInteger();
+    /**
+     * Virtual threads for the blocking work that asynchronous callers must not do: probes of keys
+     * recovery has not reached, and landing promotions (which take a key's lock).
+     */
+    private final java.util.concurrent.ExecutorService blockingPool =
+            java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("kura-cache-", 0).factory());
     private volatile boolean closed;
 
     private TieredCache(CacheConfig config, DiskStore disk, Faults faults) {
@@ -104,7 +110,8 @@ public final class TieredCache implements Cache {
      */
     public static TieredCache open(CacheConfig config, FileIo io, Fs fs, String policy, int blockSize) throws IOException {
         Faults faults = new Faults();
-        DiskStore disk = new DiskStore(config, io, fs, faults, policy, blockSize);
+        // every blocking file operation passes BlockingCheck (see there)
+        DiskStore disk = new DiskStore(config, CheckedFileIo.wrap(io), CheckedFs.wrap(fs), faults, policy, blockSize);
         TieredCache c = new TieredCache(config, disk, faults);
         disk.startRecovery();
         return c;
@@ -128,6 +135,66 @@ public final class TieredCache implements Cache {
         }
         countHit(e);
         return Optional.of(e);
+    }
+
+    @Override
+    public CompletableFuture<Optional<CacheEntry>> lookupAsync(String key) {
+        checkOpen();
+        if (memory != null) {
+            MemoryEntry.Value v = memory.getIfPresent(key);
+            if (v != null) {
+                CacheEntry e = new MemoryEntry(v, "memory");
+                countHit(e);
+                return CompletableFuture.completedFuture(Optional.of(e));
+            }
+        }
+        return disk.openAsync(key, blockingPool).thenApply(h -> {
+            if (h == null) {
+                misses.increment();
+                return Optional.<CacheEntry>empty();
+            }
+            countHit(h);
+            promoteAfterServing(key, h);
+            return Optional.<CacheEntry>of(h);
+        });
+    }
+
+    /**
+     * Promotion without blocking anyone: when the handle is closed (the response is served), its
+     * bytes are read asynchronously (every block's CRC checked) and offered to the memory tier on a
+     * virtual thread, if the version and its metadata are still current.
+     */
+    private void promoteAfterServing(String key, DiskHandle h) {
+        long size = h.metadata().size();
+        if (memory == null || size > config.memoryMaxItemSize() || size > Integer.MAX_VALUE - 64) {
+            return;
+        }
+        h.onClose(x -> {
+            byte[] data = new byte[(int) size];
+            CompletableFuture<Integer> read;
+            try {
+                read = x.readAfterClose(0, ByteBuffer.wrap(data));
+            } catch (RuntimeException ex) {
+                x.closeFile();
+                return;
+            }
+            read.whenComplete((n, ex) -> x.closeFile())
+                    .thenAcceptAsync(n -> {
+                        if (n != size || closed) {
+                            return;
+                        }
+                        MemoryEntry.Value v = new MemoryEntry.Value(key, x.metadata(), data, x.writeId());
+                        ReentrantLock l = disk.lockFor(key);
+                        l.lock();
+                        try {
+                            if (disk.current(key) == x.entry && x.entry.metaUpdates == x.metaSeen) {
+                                memory.put(key, v);
+                            }
+                        } finally {
+                            l.unlock();
+                        }
+                    }, blockingPool);
+        });
     }
 
     @Override
@@ -217,7 +284,8 @@ public final class TieredCache implements Cache {
             ReentrantLock l = disk.lockFor(key);
             l.lock();
             try {
-                if (disk.current(key) == h.entry) {
+                // lands only if neither the version nor its metadata changed since it was read
+                if (disk.current(key) == h.entry && h.entry.metaUpdates == h.metaSeen) {
                     memory.put(key, v);
                 }
             } finally {
@@ -673,51 +741,50 @@ public final class TieredCache implements Cache {
 
     // ---- metadata, delete, purge --------------------------------------------------------------
 
+    /**
+     * After a 304: the version's new metadata goes into a small record beside its file
+     * ({@link DiskStore#updateMetadata}) and into the memory tier's value, never a copy of the
+     * object. The disk update comes first; the memory value follows only when the disk took it (or
+     * the disk tier does not hold the key), so the tiers never disagree the wrong way round.
+     */
     @Override
     public boolean updateMetadata(String key, String etag, EntryMetadata metadata) {
         checkOpen();
-        Optional<CacheEntry> cur = Optional.ofNullable(find(key));
-        if (cur.isEmpty()) {
+        if (key.getBytes(StandardCharsets.UTF_8).length > EntryFormat.MAX_KEY_BYTES) {
             return false;
         }
-        try (CacheEntry e = cur.get()) {
-            if (!Objects.equals(e.metadata().etag(), etag) || e.metadata().size() != metadata.size()) {
-                return false;
-            }
-            long oldId = writeIdOf(e);
-            // a new version with the same bytes: written and published like any other, so a
-            // crash leaves either the old file or the new one
-            FillState st = new FillState(key);
-            TieredWriter w = startWriter(key, metadata, st);
-            if (w == null) {
-                return false;
-            }
-            try {
-                ByteBuffer buf = ByteBuffer.allocate((int) Math.min(1 << 20, Math.max(1, metadata.size())));
-                long pos = 0;
-                while (pos < metadata.size()) {
-                    buf.clear();
-                    int n = e.read(pos, buf);
-                    if (n <= 0) {
-                        w.abort();
-                        return false;
-                    }
-                    buf.flip();
-                    w.write(buf);
-                    pos += n;
+        long writeId = 0;
+        boolean onDisk = false;
+        boolean updated = false;
+        DiskHandle h = disk.open(key);
+        if (h != null) {
+            try (h) {
+                onDisk = true;
+                writeId = h.writeId();
+                if (sameVersion(h.metadata(), etag, metadata)) {
+                    updated = disk.updateMetadata(key, writeId, metadata);
                 }
-                DiskEntry before = disk.current(key);
-                if (before != null && before.writeId != oldId) {
-                    w.abort();
-                    return false;
-                }
-                w.commit().close();
-                return true;
-            } catch (IOException ex) {
-                w.abort();
-                return false;
             }
         }
+        if (memory == null || (onDisk && !updated)) {
+            return updated;
+        }
+        ReentrantLock l = disk.lockFor(key);
+        l.lock();
+        try {
+            MemoryEntry.Value v = memory.getIfPresent(key);
+            if (v != null && (onDisk ? v.writeId() == writeId : sameVersion(v.metadata(), etag, metadata))) {
+                memory.put(key, new MemoryEntry.Value(key, metadata, v.data(), v.writeId()));
+                updated = true;
+            }
+        } finally {
+            l.unlock();
+        }
+        return updated;
+    }
+
+    private static boolean sameVersion(EntryMetadata cur, String etag, EntryMetadata next) {
+        return Objects.equals(cur.etag(), etag) && cur.size() == next.size();
     }
 
     @Override
@@ -815,6 +882,7 @@ public final class TieredCache implements Cache {
         for (FillState st : List.copyOf(fills.values())) {
             st.finish(null);
         }
+        blockingPool.shutdown();
         disk.close();
         if (memory != null) {
             memory.invalidateAll();

@@ -115,20 +115,35 @@ final class TestSupport {
             }
             try (Stream<Path> s = Files.list(d)) {
                 for (Path p : (Iterable<Path>) s::iterator) {
-                    total += Files.size(p);
+                    if (!isMetaRecord(p)) {
+                        total += Files.size(p);
+                    }
                 }
             }
         }
         return total;
     }
 
+    /** Metadata records ({@code <name>.meta}) are beside entries, not entries (and not counted in diskBytes). */
+    static boolean isMetaRecord(Path p) {
+        return p.getFileName().toString().endsWith(EntryFormat.META_SUFFIX);
+    }
+
+    /** Number of metadata records under the cache directory. */
+    static long metaRecordsOnDisk(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(TestSupport::isMetaRecord).count();
+        }
+    }
+
+    /** Committed entry files under the cache directory (fan-out dirs only). */
     static long filesOnDisk(Path dir) throws IOException {
         long n = 0;
         for (int i = 0; i < 256; i++) {
             Path d = dir.resolve(String.format("%02x", i));
             if (Files.isDirectory(d)) {
                 try (Stream<Path> s = Files.list(d)) {
-                    n += s.count();
+                    n += s.filter(p -> !isMetaRecord(p)).count();
                 }
             }
         }
