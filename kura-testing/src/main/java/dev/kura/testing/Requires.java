@@ -112,7 +112,7 @@ public final class Requires {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("Uid:")) {
                     // "Uid:\treal\teffective\tsaved\tfs": the effective id decides privileges
-                    return Long.parseLong(line.split("\\s+")[2]);
+                    return Long.parseLong(line.substring("Uid:".length()).trim().split("\\s+", -1)[1]);
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -125,7 +125,7 @@ public final class Requires {
         List<Path> dirs = new ArrayList<>();
         String path = System.getenv("PATH");
         if (path != null) {
-            for (String d : path.split(":")) {
+            for (String d : path.split(":", -1)) {
                 if (!d.isEmpty()) {
                     dirs.add(Path.of(d));
                 }

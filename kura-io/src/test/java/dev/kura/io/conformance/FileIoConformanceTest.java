@@ -74,6 +74,7 @@ public abstract class FileIoConformanceTest {
     protected Arena arena;
 
     @BeforeEach
+    @SuppressWarnings("MustBeClosedChecker") // the arena lives for the test; stopBackend() closes it
     void startBackend() throws IoException {
         io = FileIo.create(config());
         arena = Arena.ofShared();

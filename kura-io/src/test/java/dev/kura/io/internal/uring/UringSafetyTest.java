@@ -181,6 +181,7 @@ class UringSafetyTest {
      * bounce buffer is lent out any more, and every native byte is freed.
      */
     @Test
+    @SuppressWarnings("MustBeClosedChecker") // each arena must outlive the backend it feeds: closed by hand after io.close()
     void closingTheBackendUnderLoadCompletesEverythingAndFreesEveryBuffer() throws Exception {
         Path p = dir.resolve("load");
         Files.write(p, new byte[1 << 20]);
