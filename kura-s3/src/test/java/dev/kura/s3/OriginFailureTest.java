@@ -1,5 +1,6 @@
 package dev.kura.s3;
 
+import dev.kura.testing.Requires;
 import dev.kura.s3.embedded.EmbeddedOrigin;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -159,6 +160,8 @@ class OriginFailureTest {
 
     @Test
     void aFullDiskDoesNotFailRequests() throws Exception {
+        Requires.root("mount a 1 MiB tmpfs");
+        Requires.tool("mount", "util-linux");
         Path cacheDir = tmp.resolve("cache");
         Files.createDirectories(cacheDir);
         Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", cacheDir.toString())

@@ -1,5 +1,6 @@
 package dev.kura.s3;
 
+import dev.kura.testing.Requires;
 import dev.kura.s3.embedded.EmbeddedOrigin;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -345,6 +346,7 @@ class ProxyTest {
 
     @Test
     void curlAsAClient() throws Exception {
+        Requires.tool("curl", "curl");
         Process p = new ProcessBuilder("curl", "-sS", "-D", "-", "-o", "/dev/null", "-w", "%{size_download}",
                 f.url("/test/one-mib.bin").toString()).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -1,5 +1,6 @@
 package dev.kura.cache.internal;
 
+import dev.kura.testing.Requires;
 import dev.kura.cache.Cache;
 import dev.kura.cache.CacheConfig;
 import dev.kura.cache.CacheEntry;
@@ -170,6 +171,8 @@ class CacheFaultTest {
     @ParameterizedTest
     @MethodSource("dev.kura.cache.internal.TestSupport#backends")
     void enospcOnARealSizeCappedTmpfs(Backend backend) throws Exception {
+        Requires.root("mount a 1 MiB tmpfs");
+        Requires.tool("mount", "util-linux");
         Path mnt = Files.createTempDirectory("kura-enospc");
         Process m = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt.toString())
                 .redirectErrorStream(true).start();

@@ -39,7 +39,16 @@ class CrashTest {
     @TempDir
     Path tmp;
 
+    /** The default build's share: enough kills to cross every write phase a few times. */
     @ParameterizedTest
+    @MethodSource("dev.kura.cache.internal.TestSupport#backends")
+    void tenKillCycles(Backend backend) throws Exception {
+        run(backend, 10, 7);
+    }
+
+    /** The thorough run ({@code -Pslow}). */
+    @ParameterizedTest
+    @Tag("slow")
     @MethodSource("dev.kura.cache.internal.TestSupport#backends")
     void fiftyKillCycles(Backend backend) throws Exception {
         run(backend, 50, 7);

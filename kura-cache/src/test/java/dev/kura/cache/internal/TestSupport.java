@@ -1,5 +1,6 @@
 package dev.kura.cache.internal;
 
+import dev.kura.io.conformance.IoUringHere;
 import dev.kura.cache.Cache;
 import dev.kura.cache.CacheConfig;
 import dev.kura.cache.CacheEntry;
@@ -25,14 +26,17 @@ final class TestSupport {
     }
 
     /**
-     * Every kura-io backend. IO_URING is listed even where it cannot start, so that its runs fail
-     * loudly (FileIo.create throws saying why) instead of silently passing.
+     * Every kura-io backend. IO_URING is listed even where it cannot start: its runs then skip
+     * saying why (and fail on CI, see {@link dev.kura.testing.Requires}) rather than pass silently.
      */
     static Stream<Backend> backends() {
         return Stream.of(Backend.NIO, Backend.IO_URING);
     }
 
     static FileIo io(Backend b) throws IOException {
+        if (b == Backend.IO_URING) {
+            IoUringHere.require();
+        }
         return FileIo.create(IoConfig.defaults().withBackend(b).withNioThreads(16));
     }
 
