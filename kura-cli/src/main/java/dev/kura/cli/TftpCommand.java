@@ -85,8 +85,8 @@ public final class TftpCommand implements Callable<Integer> {
                 http.start();
                 System.err.println("kura tftp: metrics at http://" + tc.metricsListen() + "/metrics");
             }
-            System.err.println("kura tftp: serving " + tc.root() + " on " + server.addresses() + " (file I/O: "
-                    + io.backend().configName() + ")");
+            System.err.println("kura tftp: serving " + tc.root() + " on " + server.addresses() + " (transport "
+                    + server.transport() + ", file I/O: " + io.backend().configName() + ")");
             stop.await();
         } finally {
             if (http != null) {

@@ -62,7 +62,7 @@ final class Fixture implements AutoCloseable {
                 OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY),
                 Duration.ofSeconds(10), Duration.ofDays(1)));
         buckets.addAll(extraBuckets);
-        ServeConfig cfg = new ServeConfig("127.0.0.1:0", "auto", 2, null, null, Duration.ofSeconds(5), true,
+        ServeConfig cfg = new ServeConfig("127.0.0.1:0", dev.kura.net.Transport.AUTO, 2, null, null, Duration.ofSeconds(5), true,
                 adminToken, buckets);
         proxy = ProxyServer.start(cfg, cache);
         return this;

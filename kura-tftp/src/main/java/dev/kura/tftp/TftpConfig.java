@@ -1,6 +1,7 @@
 package dev.kura.tftp;
 
 import dev.kura.config.DataSize;
+import dev.kura.net.Transport;
 
 import java.time.Duration;
 import java.util.List;
@@ -27,12 +28,15 @@ import java.util.List;
  * @param metricsListen {@code host:port} of an HTTP listener serving Prometheus metrics at
  *     {@code /metrics}, or null for none
  * @param write WRQ settings; off by default
+ * @param transport Netty transport of the UDP sockets: {@code auto} (io_uring, then epoll, then
+ *     NIO), {@code io_uring}, {@code epoll} or {@code nio}; default {@code auto}
  *
  * <p>Thread-safety: immutable.
  */
 public record TftpConfig(List<String> listen, String root, int blksizeMax, int windowsizeMax,
                          Duration timeout, Duration maxTimeout, int retries, int maxTransfers,
-                         int maxTransfersPerClient, DataSize readChunk, String metricsListen, Write write) {
+                         int maxTransfersPerClient, DataSize readChunk, String metricsListen, Write write,
+                         Transport transport) {
 
     /** Smallest and largest blksize of RFC 2348. */
     public static final int BLKSIZE_MIN = 8;
@@ -98,47 +102,56 @@ public record TftpConfig(List<String> listen, String root, int blksizeMax, int w
         if (write == null) {
             write = new Write(false, null, false, null);
         }
+        if (transport == null) {
+            transport = Transport.AUTO;
+        }
     }
 
     /** Defaults for everything, serving {@code root}. */
     public static TftpConfig defaults(String root) {
-        return new TftpConfig(null, root, 0, 0, null, null, 0, 0, 0, null, null, null);
+        return new TftpConfig(null, root, 0, 0, null, null, 0, 0, 0, null, null, null, null);
     }
 
     /** A copy serving {@code r} (what {@code --root} does). */
     public TftpConfig withRoot(String r) {
         return new TftpConfig(listen, r, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, maxTransfers,
-                maxTransfersPerClient, readChunk, metricsListen, write);
+                maxTransfersPerClient, readChunk, metricsListen, write, transport);
     }
 
     /** A copy listening on {@code l} ({@code host:port} each; what {@code --listen} does). */
     public TftpConfig withListen(List<String> l) {
         return new TftpConfig(l, root, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, maxTransfers,
-                maxTransfersPerClient, readChunk, metricsListen, write);
+                maxTransfersPerClient, readChunk, metricsListen, write, transport);
     }
 
     /** A copy with {@code tftp.max-transfers} and {@code tftp.max-transfers-per-client} set. */
     public TftpConfig withLimits(int total, int perClient) {
         return new TftpConfig(listen, root, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, total,
-                perClient, readChunk, metricsListen, write);
+                perClient, readChunk, metricsListen, write, transport);
     }
 
     /** A copy with {@code tftp.timeout}, {@code tftp.max-timeout} and {@code tftp.retries} set. */
     public TftpConfig withTimeouts(Duration t, Duration max, int r) {
         return new TftpConfig(listen, root, blksizeMax, windowsizeMax, t, max, r, maxTransfers,
-                maxTransfersPerClient, readChunk, metricsListen, write);
+                maxTransfersPerClient, readChunk, metricsListen, write, transport);
     }
 
     /** A copy with {@code tftp.blksize-max} and {@code tftp.windowsize-max} set. */
     public TftpConfig withMaxima(int blksize, int windowsize) {
         return new TftpConfig(listen, root, blksize, windowsize, timeout, maxTimeout, retries, maxTransfers,
-                maxTransfersPerClient, readChunk, metricsListen, write);
+                maxTransfersPerClient, readChunk, metricsListen, write, transport);
+    }
+
+    /** A copy on the Netty transport {@code t}. */
+    public TftpConfig withTransport(Transport t) {
+        return new TftpConfig(listen, root, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, maxTransfers,
+                maxTransfersPerClient, readChunk, metricsListen, write, t);
     }
 
     /** A copy with the {@code tftp.write} settings {@code w}. */
     public TftpConfig withWrite(Write w) {
         return new TftpConfig(listen, root, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, maxTransfers,
-                maxTransfersPerClient, readChunk, metricsListen, w);
+                maxTransfersPerClient, readChunk, metricsListen, w, transport);
     }
 
     /**

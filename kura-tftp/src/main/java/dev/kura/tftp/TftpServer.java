@@ -13,16 +13,14 @@ import java.util.List;
  * RFC 2348 blksize, RFC 2349 timeout and tsize, RFC 7440 windowsize.
  *
  * <h2>Design</h2>
- * <p><b>Sockets.</b> Netty UDP on the NIO transport: one listener socket per {@code tftp.listen}
+ * <p><b>Sockets.</b> Netty UDP on the transport {@code tftp.transport} selects (io_uring, then
+ * epoll, then NIO; {@link dev.kura.net.NettyTransport}): one listener socket per {@code tftp.listen}
  * address takes requests; each transfer then gets its own socket on an ephemeral port (its TID,
  * RFC 1350 sec. 4), registered on one of a few event loops (one per core). A socket per
  * transfer is what the RFC's TID demands and what clients check; 1,000 concurrent transfers are
  * 1,000 file descriptors multiplexed by {@code epoll} under the JDK's selector, cheap next to a
  * thread or a 2 MB stack per transfer. Every transfer's state is confined to its event loop, so
- * there are no locks on the data path. (Netty's native epoll transport would save work per
- * packet, but its native jar for 4.2.20.Final could not be fetched from Maven Central when this was
- * built, so the NIO transport is what runs; switching is a channel-factory change in
- * {@code ServerInternals}.)
+ * there are no locks on the data path.
  *
  * <p><b>Files.</b> Reads go through kura-io ({@link FileIo}: io_uring where the kernel has it,
  * NIO otherwise) into pooled direct buffers, two read-ahead chunks per transfer, so the next
@@ -74,6 +72,11 @@ public final class TftpServer implements AutoCloseable {
     /** The port of the first listener. */
     public int port() {
         return internals.addresses().getFirst().getPort();
+    }
+
+    /** The Netty transport the sockets run on, and why it was chosen ({@code tftp.transport}). */
+    public dev.kura.net.NettyTransport transport() {
+        return internals.transport();
     }
 
     /** Transfers in progress now. */
