@@ -85,6 +85,8 @@ public final class TftpCommand implements Callable<Integer> {
                 http.start();
                 System.err.println("kura tftp: metrics at http://" + tc.metricsListen() + "/metrics");
             }
+            // Pay class loading and first-use costs now, not on a real client's first RRQ.
+            server.warmUp();
             System.err.println("kura tftp: serving " + tc.root() + " on " + server.addresses() + " (transport "
                     + server.transport() + ", file I/O: " + io.backend().configName() + ")");
             stop.await();

@@ -79,6 +79,18 @@ public final class TftpServer implements AutoCloseable {
         return internals.transport();
     }
 
+    /**
+     * Asks the server, over loopback, for a missing name and for the first block of the smallest
+     * file in the root, so that class loading and first-use costs are paid before a real client's
+     * first RRQ (see {@code Warmup}). Both requests count in the metrics and the transfer log.
+     * Blocks for at most about a second; never throws.
+     *
+     * @return true when the server answered both requests
+     */
+    public boolean warmUp() {
+        return internals.warmUp();
+    }
+
     /** Transfers in progress now. */
     public int activeTransfers() {
         return internals.activeTransfers();

@@ -94,6 +94,11 @@ public final class ServerInternals {
         return addresses;
     }
 
+    /** See {@link dev.kura.tftp.TftpServer#warmUp()}. */
+    public boolean warmUp() {
+        return Warmup.run(addresses.getFirst(), ctx.jail.realRoot());
+    }
+
     public NettyTransport transport() {
         return transport;
     }
