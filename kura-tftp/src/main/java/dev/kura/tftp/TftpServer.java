@@ -61,7 +61,25 @@ public final class TftpServer implements AutoCloseable {
         if (config.root() == null || config.root().isBlank()) {
             throw new IllegalArgumentException("tftp.root must be set (or --root given)");
         }
-        return new TftpServer(ServerInternals.start(config, io, registry));
+        return new TftpServer(ServerInternals.start(config, io, registry, null));
+    }
+
+    /**
+     * Binds the listeners and serves RRQs from {@code source} instead of a root directory (e.g. an
+     * S3 bucket through kura's cache, {@code tftp.source}). Names pass the jail's lexical rules
+     * first (see {@link TftpSource}); WRQ is refused (there is no directory to write to).
+     *
+     * @param source where the bytes come from; the caller keeps ownership
+     * @throws IllegalArgumentException when {@code tftp.write.enabled} is set
+     * @throws IOException when a listen address cannot be bound
+     */
+    public static TftpServer start(TftpConfig config, FileIo io, MeterRegistry registry, TftpSource source)
+            throws IOException {
+        java.util.Objects.requireNonNull(source, "source");
+        if (config.write().enabled()) {
+            throw new IllegalArgumentException("tftp.write.enabled cannot be combined with tftp.source: uploads need tftp.root");
+        }
+        return new TftpServer(ServerInternals.start(config, io, registry, source));
     }
 
     /** The addresses the listeners are bound to (with the real port when 0 was configured). */

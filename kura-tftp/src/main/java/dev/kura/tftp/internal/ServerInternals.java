@@ -3,6 +3,7 @@ package dev.kura.tftp.internal;
 import dev.kura.io.FileIo;
 import dev.kura.net.NettyTransport;
 import dev.kura.tftp.TftpConfig;
+import dev.kura.tftp.TftpSource;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -46,13 +47,14 @@ public final class ServerInternals {
         this.ctx = ctx;
     }
 
-    public static ServerInternals start(TftpConfig config, FileIo io, MeterRegistry registry) throws IOException {
-        RootJail jail = new RootJail(Path.of(config.root()), config.write().allow());
+    public static ServerInternals start(TftpConfig config, FileIo io, MeterRegistry registry, TftpSource source)
+            throws IOException {
+        RootJail jail = source == null ? new RootJail(Path.of(config.root()), config.write().allow()) : null;
         NettyTransport transport = NettyTransport.select(config.transport());
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 transport.ioHandlerFactory());
         ExecutorService blocking = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("kura-tftp-setup-", 0).factory());
-        ServerContext ctx = new ServerContext(config, io, jail, new TftpMetrics(registry), group, blocking,
+        ServerContext ctx = new ServerContext(config, io, jail, source, new TftpMetrics(registry), group, blocking,
                 v6 -> transport.datagramChannel(v6 ? SocketProtocolFamily.INET6 : SocketProtocolFamily.INET));
         RequestHandler handler = new RequestHandler(ctx);
         List<Channel> listeners = new ArrayList<>();
@@ -78,7 +80,7 @@ public final class ServerInternals {
                 listeners.add(ch);
                 addresses.add((InetSocketAddress) ch.localAddress());
                 ServerContext.LOG.info("tftp listening on {} root={} transport={} blksize-max={} windowsize-max={} write={}",
-                        ch.localAddress(), jail.realRoot(), transport, config.blksizeMax(), config.windowsizeMax(),
+                        ch.localAddress(), jail != null ? jail.realRoot() : "(source " + source + ")", transport, config.blksizeMax(), config.windowsizeMax(),
                         config.write().enabled() ? config.write().allow() : "off");
             }
         } catch (RuntimeException e) {
@@ -96,7 +98,7 @@ public final class ServerInternals {
 
     /** See {@link dev.kura.tftp.TftpServer#warmUp()}. */
     public boolean warmUp() {
-        return Warmup.run(addresses.getFirst(), ctx.jail.realRoot());
+        return Warmup.run(addresses.getFirst(), ctx.jail != null ? ctx.jail.realRoot() : null);
     }
 
     public NettyTransport transport() {

@@ -39,7 +39,9 @@ final class Warmup {
     private Warmup() {
     }
 
-    /** @return true when both requests were answered (the refusal, and the first file's first packet if there is a file) */
+    /**
+     * @param root the served directory, or null when RRQs come from a source (only the refusal is probed)
+     * @return true when both requests were answered (the refusal, and the first file's first packet if there is a file) */
     static boolean run(InetSocketAddress listener, Path root) {
         InetAddress to = listener.getAddress().isAnyLocalAddress() ? InetAddress.getLoopbackAddress() : listener.getAddress();
         InetSocketAddress server = new InetSocketAddress(to, listener.getPort());
@@ -48,7 +50,7 @@ final class Warmup {
             s.setSoTimeout(TIMEOUT_MS);
             send(s, server, rrq("kura-warm-up-no-such-file", false));
             boolean answered = receive(s) != null;
-            Optional<Path> file = smallestFile(root);
+            Optional<Path> file = root != null ? smallestFile(root) : Optional.empty();
             if (file.isPresent()) {
                 send(s, server, rrq(root.relativize(file.get()).toString(), true));
                 DatagramPacket p = receive(s);
