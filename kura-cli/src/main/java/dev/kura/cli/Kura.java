@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
 @Command(name = "kura", mixinStandardHelpOptions = true, version = "kura 0.1.0",
         description = "Serves objects fast from local disk: io_uring file I/O, a crash-safe disk cache,"
                 + " an S3 caching proxy and a TFTP server.",
-        subcommands = {InfoCommand.class, ServeCommand.class, TftpCommand.class, CheckConfigCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InfoCommand.class, ServeCommand.class, TftpCommand.class, CheckConfigCommand.class, BenchCommand.class,
+                JvmOptionsCommand.class, CommandLine.HelpCommand.class})
 public final class Kura implements Runnable {
 
     @CommandLine.Spec

@@ -2,7 +2,9 @@ package dev.kura.cli;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.kura.cli.config.KuraConfig;
+import dev.kura.cache.Cache;
 import dev.kura.io.FileIo;
+import dev.kura.s3.CachedBucket;
 import dev.kura.tftp.TftpConfig;
 import dev.kura.tftp.TftpServer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -20,7 +22,8 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code kura tftp}: the TFTP server. Settings come from the {@code tftp:} section of the config
- * file; {@code --root} and {@code --listen} override it. Metrics are served in the Prometheus text
+ * file; {@code --root} and {@code --listen} override it. With {@code tftp.source} (a bucket) the
+ * files are objects read through the cache of the {@code cache:} section. Metrics are served in the Prometheus text
  * format at {@code http://<tftp.metrics-listen>/metrics} when that key is set.
  */
 @Command(name = "tftp", mixinStandardHelpOptions = true,
@@ -47,14 +50,18 @@ public final class TftpCommand implements Callable<Integer> {
         }
         TftpConfig tc = kc.tftp();
         if (root != null) {
-            tc = tc.withRoot(root.toString());
+            tc = tc.withRoot(root.toString()).withSource(null);
         }
         if (listen != null && !listen.isEmpty()) {
             tc = tc.withListen(listen);
         }
-        if (tc.root() == null) {
-            throw new IllegalArgumentException("no root: give --root DIR or set tftp.root");
+        if (tc.root() == null && tc.source() == null) {
+            throw new IllegalArgumentException("no root: give --root DIR or set tftp.root or tftp.source");
         }
+        if (tc.root() != null && tc.source() != null) {
+            throw new IllegalArgumentException("tftp.root and tftp.source are both set: serve one of them");
+        }
+        dev.kura.s3.BucketConfig bucket = tc.source() != null ? BucketTftpSource.bucketConfig(tc.source()) : null;
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         HttpServer http = null;
         CountDownLatch stop = new CountDownLatch(1);
@@ -70,7 +77,11 @@ public final class TftpCommand implements Callable<Integer> {
             }
         }, "kura-tftp-shutdown"));
         try (FileIo io = FileIo.create(kc.io().toIoConfig());
-             TftpServer server = TftpServer.start(tc, io, registry)) {
+             Cache cache = bucket != null ? Cache.open(kc.cache().toCacheConfig(), io) : null;
+             CachedBucket objects = bucket != null ? new CachedBucket(bucket, cache) : null;
+             TftpServer server = bucket != null
+                     ? TftpServer.start(tc, io, registry, new BucketTftpSource(objects, "bucket " + bucket.bucket()))
+                     : TftpServer.start(tc, io, registry)) {
             if (tc.metricsListen() != null) {
                 InetSocketAddress a = TftpConfig.parseHostPort(tc.metricsListen(), "tftp.metrics-listen");
                 http = HttpServer.create(a.isUnresolved() ? new InetSocketAddress(a.getHostString(), a.getPort()) : a, 16);
@@ -85,8 +96,11 @@ public final class TftpCommand implements Callable<Integer> {
                 http.start();
                 System.err.println("kura tftp: metrics at http://" + tc.metricsListen() + "/metrics");
             }
-            System.err.println("kura tftp: serving " + tc.root() + " on " + server.addresses() + " (file I/O: "
-                    + io.backend().configName() + ")");
+            // Pay class loading and first-use costs now, not on a real client's first RRQ.
+            server.warmUp();
+            System.err.println("kura tftp: serving " + (bucket != null ? "bucket " + bucket.bucket() + " (cache "
+                    + kc.cache().toCacheConfig().dir() + ")" : tc.root()) + " on " + server.addresses() + " (transport "
+                    + server.transport() + ", file I/O: " + io.backend().configName() + ")");
             stop.await();
         } finally {
             if (http != null) {

@@ -1,6 +1,7 @@
 package dev.kura.s3;
 
 import dev.kura.config.DataSize;
+import dev.kura.net.Transport;
 
 import java.time.Duration;
 import java.util.HashSet;
@@ -38,7 +39,7 @@ import java.util.Set;
  *
  * <p>Thread-safety: immutable.
  */
-public record ServeConfig(String listen, String transport, int eventLoopThreads, DataSize maxUrlLength,
+public record ServeConfig(String listen, Transport transport, int eventLoopThreads, DataSize maxUrlLength,
                           DataSize maxHeaderSize, Duration shutdownTimeout, Boolean accessLog,
                           String adminToken, List<BucketConfig> buckets, String baseDomain,
                           Duration listCacheTtl, List<ClientConfig> clients) {
@@ -64,11 +65,8 @@ public record ServeConfig(String listen, String transport, int eventLoopThreads,
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("listen: port must be 0..65535, was " + port);
         }
-        if (transport == null || transport.isBlank()) {
-            transport = "auto";
-        }
-        if (!Set.of("auto", "io_uring", "epoll", "nio").contains(transport)) {
-            throw new IllegalArgumentException("transport must be auto, io_uring, epoll or nio, was '" + transport + "'");
+        if (transport == null) {
+            transport = Transport.AUTO;
         }
         if (eventLoopThreads < 0 || eventLoopThreads > 1024) {
             throw new IllegalArgumentException("event-loop-threads must be 0..1024, was " + eventLoopThreads);

@@ -73,7 +73,7 @@ final class Fixture implements AutoCloseable {
         if (cl.stream().noneMatch(c -> c.accessKeyId().equals(CLIENT_KEY))) {
             cl.add(new ClientConfig(CLIENT_KEY, CLIENT_SECRET, List.of("*")));
         }
-        ServeConfig cfg = new ServeConfig("127.0.0.1:0", "auto", 2, null, null, Duration.ofSeconds(5), true,
+        ServeConfig cfg = new ServeConfig("127.0.0.1:0", dev.kura.net.Transport.AUTO, 2, null, null, Duration.ofSeconds(5), true,
                 adminToken, buckets, baseDomain, listCacheTtl, cl);
         proxy = ProxyServer.start(cfg, cache);
         return this;

@@ -1,6 +1,7 @@
 package dev.kura.tftp;
 
 import dev.kura.config.DataSize;
+import dev.kura.net.Transport;
 
 import java.time.Duration;
 import java.util.List;
@@ -27,12 +28,17 @@ import java.util.List;
  * @param metricsListen {@code host:port} of an HTTP listener serving Prometheus metrics at
  *     {@code /metrics}, or null for none
  * @param write WRQ settings; off by default
+ * @param transport Netty transport of the UDP sockets: {@code auto} (io_uring, then epoll, then
+ *     NIO), {@code io_uring}, {@code epoll} or {@code nio}; default {@code auto}
+ * @param source an S3 bucket to serve instead of {@code root} (read through kura's cache); null
+ *     to serve {@code root}
  *
  * <p>Thread-safety: immutable.
  */
 public record TftpConfig(List<String> listen, String root, int blksizeMax, int windowsizeMax,
                          Duration timeout, Duration maxTimeout, int retries, int maxTransfers,
-                         int maxTransfersPerClient, DataSize readChunk, String metricsListen, Write write) {
+                         int maxTransfersPerClient, DataSize readChunk, String metricsListen, Write write,
+                         Transport transport, Source source) {
 
     /** Smallest and largest blksize of RFC 2348. */
     public static final int BLKSIZE_MIN = 8;
@@ -98,47 +104,94 @@ public record TftpConfig(List<String> listen, String root, int blksizeMax, int w
         if (write == null) {
             write = new Write(false, null, false, null);
         }
+        if (transport == null) {
+            transport = Transport.AUTO;
+        }
     }
 
     /** Defaults for everything, serving {@code root}. */
     public static TftpConfig defaults(String root) {
-        return new TftpConfig(null, root, 0, 0, null, null, 0, 0, 0, null, null, null);
+        return new TftpConfig(null, root, 0, 0, null, null, 0, 0, 0, null, null, null, null, null);
     }
 
     /** A copy serving {@code r} (what {@code --root} does). */
     public TftpConfig withRoot(String r) {
         return new TftpConfig(listen, r, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, maxTransfers,
-                maxTransfersPerClient, readChunk, metricsListen, write);
+                maxTransfersPerClient, readChunk, metricsListen, write, transport, source);
     }
 
     /** A copy listening on {@code l} ({@code host:port} each; what {@code --listen} does). */
     public TftpConfig withListen(List<String> l) {
         return new TftpConfig(l, root, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, maxTransfers,
-                maxTransfersPerClient, readChunk, metricsListen, write);
+                maxTransfersPerClient, readChunk, metricsListen, write, transport, source);
     }
 
     /** A copy with {@code tftp.max-transfers} and {@code tftp.max-transfers-per-client} set. */
     public TftpConfig withLimits(int total, int perClient) {
         return new TftpConfig(listen, root, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, total,
-                perClient, readChunk, metricsListen, write);
+                perClient, readChunk, metricsListen, write, transport, source);
     }
 
     /** A copy with {@code tftp.timeout}, {@code tftp.max-timeout} and {@code tftp.retries} set. */
     public TftpConfig withTimeouts(Duration t, Duration max, int r) {
         return new TftpConfig(listen, root, blksizeMax, windowsizeMax, t, max, r, maxTransfers,
-                maxTransfersPerClient, readChunk, metricsListen, write);
+                maxTransfersPerClient, readChunk, metricsListen, write, transport, source);
     }
 
     /** A copy with {@code tftp.blksize-max} and {@code tftp.windowsize-max} set. */
     public TftpConfig withMaxima(int blksize, int windowsize) {
         return new TftpConfig(listen, root, blksize, windowsize, timeout, maxTimeout, retries, maxTransfers,
-                maxTransfersPerClient, readChunk, metricsListen, write);
+                maxTransfersPerClient, readChunk, metricsListen, write, transport, source);
+    }
+
+    /** A copy on the Netty transport {@code t}. */
+    public TftpConfig withTransport(Transport t) {
+        return new TftpConfig(listen, root, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, maxTransfers,
+                maxTransfersPerClient, readChunk, metricsListen, write, t, source);
+    }
+
+    /** A copy serving the bucket {@code s} instead of the root. */
+    public TftpConfig withSource(Source s) {
+        return new TftpConfig(listen, root, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, maxTransfers,
+                maxTransfersPerClient, readChunk, metricsListen, write, transport, s);
+    }
+
+    /**
+     * {@code tftp.source}: an S3 bucket whose objects are served by name, through kura's cache
+     * (disk and memory tiers, one origin request per object however many clients ask at once).
+     * The keys are those of a {@code serve.buckets[]} entry without {@code prefix}; {@code kura tftp}
+     * validates them as such (kura-tftp itself knows nothing of S3).
+     *
+     * @param bucket the S3 bucket name (required)
+     * @param name label in logs and cache keys; default the bucket
+     * @param endpoint origin URL for S3-compatible servers; null for AWS
+     * @param region SigV4 signing region; default {@code us-east-1}
+     * @param pathStyle path-style addressing
+     * @param credentials how origin requests are signed; default the AWS default chain
+     * @param defaultTtl how long a cached object is served before it is revalidated; default 1 h
+     * @param staleIfError how long past that an object may still be served while the origin is down; default 1 d
+     * @param connectTimeout TCP connect timeout to the origin; default 5 s
+     * @param readTimeout socket read timeout to the origin; default 30 s
+     * @param maxConnections pooled connections to the origin; default 128
+     */
+    public record Source(String bucket, String name, java.net.URI endpoint, String region, boolean pathStyle,
+                         Credentials credentials, Duration defaultTtl, Duration staleIfError,
+                         Duration connectTimeout, Duration readTimeout, int maxConnections) {
+        public Source {
+            if (bucket == null || bucket.isBlank()) {
+                throw new IllegalArgumentException("tftp.source.bucket must be set");
+            }
+        }
+    }
+
+    /** {@code tftp.source.credentials}: the keys of {@code serve.buckets[].credentials}. */
+    public record Credentials(String type, String accessKeyId, String secretAccessKey, String sessionToken) {
     }
 
     /** A copy with the {@code tftp.write} settings {@code w}. */
     public TftpConfig withWrite(Write w) {
         return new TftpConfig(listen, root, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, maxTransfers,
-                maxTransfersPerClient, readChunk, metricsListen, w);
+                maxTransfersPerClient, readChunk, metricsListen, w, transport, source);
     }
 
     /**

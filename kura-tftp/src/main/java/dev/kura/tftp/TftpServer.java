@@ -13,16 +13,14 @@ import java.util.List;
  * RFC 2348 blksize, RFC 2349 timeout and tsize, RFC 7440 windowsize.
  *
  * <h2>Design</h2>
- * <p><b>Sockets.</b> Netty UDP on the NIO transport: one listener socket per {@code tftp.listen}
+ * <p><b>Sockets.</b> Netty UDP on the transport {@code tftp.transport} selects (io_uring, then
+ * epoll, then NIO; {@link dev.kura.net.NettyTransport}): one listener socket per {@code tftp.listen}
  * address takes requests; each transfer then gets its own socket on an ephemeral port (its TID,
  * RFC 1350 sec. 4), registered on one of a few event loops (one per core). A socket per
  * transfer is what the RFC's TID demands and what clients check; 1,000 concurrent transfers are
  * 1,000 file descriptors multiplexed by {@code epoll} under the JDK's selector, cheap next to a
  * thread or a 2 MB stack per transfer. Every transfer's state is confined to its event loop, so
- * there are no locks on the data path. (Netty's native epoll transport would save work per
- * packet, but its native jar for 4.2.20.Final could not be fetched from Maven Central when this was
- * built, so the NIO transport is what runs; switching is a channel-factory change in
- * {@code ServerInternals}.)
+ * there are no locks on the data path.
  *
  * <p><b>Files.</b> Reads go through kura-io ({@link FileIo}: io_uring where the kernel has it,
  * NIO otherwise) into pooled direct buffers, two read-ahead chunks per transfer, so the next
@@ -63,7 +61,25 @@ public final class TftpServer implements AutoCloseable {
         if (config.root() == null || config.root().isBlank()) {
             throw new IllegalArgumentException("tftp.root must be set (or --root given)");
         }
-        return new TftpServer(ServerInternals.start(config, io, registry));
+        return new TftpServer(ServerInternals.start(config, io, registry, null));
+    }
+
+    /**
+     * Binds the listeners and serves RRQs from {@code source} instead of a root directory (e.g. an
+     * S3 bucket through kura's cache, {@code tftp.source}). Names pass the jail's lexical rules
+     * first (see {@link TftpSource}); WRQ is refused (there is no directory to write to).
+     *
+     * @param source where the bytes come from; the caller keeps ownership
+     * @throws IllegalArgumentException when {@code tftp.write.enabled} is set
+     * @throws IOException when a listen address cannot be bound
+     */
+    public static TftpServer start(TftpConfig config, FileIo io, MeterRegistry registry, TftpSource source)
+            throws IOException {
+        java.util.Objects.requireNonNull(source, "source");
+        if (config.write().enabled()) {
+            throw new IllegalArgumentException("tftp.write.enabled cannot be combined with tftp.source: uploads need tftp.root");
+        }
+        return new TftpServer(ServerInternals.start(config, io, registry, source));
     }
 
     /** The addresses the listeners are bound to (with the real port when 0 was configured). */
@@ -74,6 +90,23 @@ public final class TftpServer implements AutoCloseable {
     /** The port of the first listener. */
     public int port() {
         return internals.addresses().getFirst().getPort();
+    }
+
+    /** The Netty transport the sockets run on, and why it was chosen ({@code tftp.transport}). */
+    public dev.kura.net.NettyTransport transport() {
+        return internals.transport();
+    }
+
+    /**
+     * Asks the server, over loopback, for a missing name and for the first block of the smallest
+     * file in the root, so that class loading and first-use costs are paid before a real client's
+     * first RRQ (see {@code Warmup}). Both requests count in the metrics and the transfer log.
+     * Blocks for at most about a second; never throws.
+     *
+     * @return true when the server answered both requests
+     */
+    public boolean warmUp() {
+        return internals.warmUp();
     }
 
     /** Transfers in progress now. */

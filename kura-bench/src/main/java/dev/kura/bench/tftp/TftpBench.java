@@ -11,6 +11,7 @@ import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -64,8 +65,19 @@ public final class TftpBench implements Callable<Integer> {
     @Option(names = "--json", description = "print JSON instead of the table")
     boolean json;
 
+    /** Each server's CPU accounting group, by pid (absent where cgroups cannot be used). */
+    private final java.util.Map<Long, ProcessTree.CpuGroup> cpuGroups = new java.util.HashMap<>();
+
+    /** The JVM flags kura ran with (from {@code kura jvm-options}). */
+    private String kuraFlags = "";
+
     record Row(String server, String file, int concurrency, int windowsize, int granted, double mbps, double tps,
-               long transfers, long failures, double p99ms, double rssMiB, String error) {
+               long transfers, long failures, double p50ms, double p99ms, double cpuMsPerMiB, double rssMiB,
+               double pssMiB, String error) {
+    }
+
+    /** A server's state right after start: memory before any load, and how long its first RRQ took. */
+    record Start(String server, double rssMiB, double pssMiB, double firstRrqMs) {
     }
 
     @Override
@@ -74,6 +86,7 @@ public final class TftpBench implements Callable<Integer> {
         Path root = dir != null ? dir : Files.createTempDirectory(Path.of("/dev/shm"), "kura-bench-tftp-");
         boolean ownRoot = dir == null;
         List<Row> rows = new ArrayList<>();
+        List<Start> starts = new ArrayList<>();
         Process kura = null;
         Process hpa = null;
         try {
@@ -97,6 +110,21 @@ public final class TftpBench implements Callable<Integer> {
             if (hpa != null) {
                 awaitReady(hpaPort, hpa);
             }
+            for (Process p : hpa != null ? List.of(kura, hpa) : List.of(kura)) {
+                ProcessTree.CpuGroup g = ProcessTree.CpuGroup.create(p.pid(), p == kura ? "kura" : "tftpd-hpa");
+                if (g != null) {
+                    cpuGroups.put(p.pid(), g);
+                }
+            }
+            if (cpuGroups.isEmpty()) {
+                System.err.println("no cgroup for CPU accounting (needs root): CPU per MiB from /proc misses"
+                        + " tftpd-hpa's unreaped children");
+            }
+            Thread.sleep(1000);
+            starts.add(startState("kura", kura, kuraPort));
+            if (hpa != null) {
+                starts.add(startState("tftpd-hpa", hpa, hpaPort));
+            }
             // Warm-up, not reported: JIT-compiles kura's paths (and fills both servers' caches)
             // so the first cell does not measure a cold JVM.
             for (int w : new int[]{1, 16}) {
@@ -108,6 +136,8 @@ public final class TftpBench implements Callable<Integer> {
                 }
             }
             List<Object[]> cells = new ArrayList<>();
+            // Per-transfer latency: one client, one 1 MiB file after another, lock-step.
+            cells.add(new Object[]{"1MiB.bin", small, 1, 1});
             for (int w : new int[]{1, 16}) {
                 for (int c : quick ? new int[]{10, 100} : new int[]{10, 100, 1000}) {
                     cells.add(new Object[]{"1MiB.bin", small, c, w});
@@ -140,6 +170,7 @@ public final class TftpBench implements Callable<Integer> {
                 hpa.destroy();
                 hpa.waitFor(10, TimeUnit.SECONDS);
             }
+            cpuGroups.values().forEach(ProcessTree.CpuGroup::close);
             if (ownRoot) {
                 try (Stream<Path> s = Files.list(root)) {
                     for (Path p : s.toList()) {
@@ -152,66 +183,58 @@ public final class TftpBench implements Callable<Integer> {
         if (json) {
             printJson(rows);
         } else {
-            printTable(rows, secs);
+            printTable(rows, starts, secs);
         }
         return rows.stream().anyMatch(r -> r.server().equals("kura") && r.failures() > 0) ? 1 : 0;
     }
 
     private Row measure(String name, Process server, int port, String file, long size, int concurrency, int w, int secs)
             throws InterruptedException {
-        RssSampler sampler = new RssSampler(server.pid());
+        ProcessTree.Sampler sampler = new ProcessTree.Sampler(server.pid());
         Thread t = Thread.ofPlatform().daemon().start(sampler);
+        ProcessTree.CpuGroup group = cpuGroups.get(server.pid());
+        long cpu0 = group != null ? group.nanos() : ProcessTree.cpuNanos(server.pid());
         TftpLoad.Result r;
         try {
             r = new TftpLoad(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), file, size, blksize, w)
                     .run(concurrency, TimeUnit.SECONDS.toNanos(secs));
+            // tftpd-hpa's children are reaped (and their CPU added to the listener's) just after the last ACK.
+            Thread.sleep(300);
         } finally {
             sampler.stop = true;
             t.join();
         }
+        long cpu = (group != null ? group.nanos() : ProcessTree.cpuNanos(server.pid())) - cpu0;
+        double mib = r.bytes() / 1048576.0;
         Histogram h = r.transferNanos();
         return new Row(name, file, concurrency, w, r.grantedWindowsize(), r.mbPerSecond(), r.transfersPerSecond(),
-                r.transfers(), r.failures(), h.getValueAtPercentile(99) / 1e6, sampler.peak.get() / 1048576.0, r.firstError());
+                r.transfers(), r.failures(), h.getValueAtPercentile(50) / 1e6, h.getValueAtPercentile(99) / 1e6,
+                mib > 0 ? cpu / 1e6 / mib : 0, sampler.peakRss.get() / 1048576.0, sampler.peakPss.get() / 1048576.0,
+                r.firstError());
     }
 
-    /** Peak of the summed VmRSS of a process and its descendants, sampled every 50 ms. */
-    static final class RssSampler implements Runnable {
-        final long pid;
-        final AtomicLong peak = new AtomicLong();
-        volatile boolean stop;
-
-        RssSampler(long pid) {
-            this.pid = pid;
-        }
-
-        @Override
-        public void run() {
-            while (!stop) {
-                long sum = rss(pid);
-                for (ProcessHandle d : ProcessHandle.of(pid).map(ph -> ph.descendants().toList()).orElse(List.of())) {
-                    sum += rss(d.pid());
-                }
-                peak.accumulateAndGet(sum, Math::max);
-                try {
-                    Thread.sleep(50);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        }
-
-        static long rss(long pid) {
+    /** Memory at rest, then the time from an RRQ for the 1 MiB file to the server's first answer. */
+    private Start startState(String name, Process server, int port) throws IOException {
+        double rss = ProcessTree.rss(server.pid()) / 1048576.0;
+        double pss = ProcessTree.pss(server.pid()) / 1048576.0;
+        byte[] rrq = ("\0\1" + "1MiB.bin\0octet\0blksize\0" + blksize + "\0")
+                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        double ms = -1;
+        try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            s.setSoTimeout(5000);
+            long t0 = System.nanoTime();
+            s.send(new DatagramPacket(rrq, rrq.length, InetAddress.getLoopbackAddress(), port));
+            DatagramPacket p = new DatagramPacket(new byte[2048], 2048);
             try {
-                for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-                    if (line.startsWith("VmRSS:")) {
-                        return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                    }
-                }
-            } catch (IOException | NumberFormatException e) {
-                // The process ended between listing and reading: it holds no memory any more.
+                s.receive(p);
+                ms = (System.nanoTime() - t0) / 1e6;
+                byte[] err = "\0\5\0\0bench: first-RRQ probe done\0".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+                s.send(new DatagramPacket(err, err.length, p.getSocketAddress()));
+            } catch (SocketTimeoutException e) {
+                // no answer within 5 s: reported as -1
             }
-            return 0;
         }
+        return new Start(name, rss, pss, ms);
     }
 
     private Process startKura(Path root, int port) throws IOException {
@@ -226,10 +249,25 @@ public final class TftpBench implements Callable<Integer> {
                 """.formatted(port, Math.max(blksize, 8)));
         cfg.toFile().deleteOnExit();
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                "-Dlogback.configurationFile=none", "dev.kura.cli.Kura", "tftp", "--root", root.toString(),
-                "--config", cfg.toString())
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        String cp = System.getProperty("java.class.path");
+        // The JVM sized as the kura launcher sizes it (kura jvm-options tftp --config ...).
+        Process sizing = new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", cp,
+                "dev.kura.cli.Kura", "jvm-options", "tftp", "--config", cfg.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String flags = new String(sizing.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        try {
+            sizing.waitFor(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
+        if (!flags.isEmpty()) {
+            cmd.addAll(List.of(flags.split(" ")));
+        }
+        kuraFlags = flags;
+        cmd.addAll(List.of("-cp", cp, "-Dlogback.configurationFile=none", "dev.kura.cli.Kura", "tftp",
+                "--root", root.toString(), "--config", cfg.toString()));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     }
 
     /** Waits until the server answers an RRQ for a missing file with an ERROR. */
@@ -272,15 +310,21 @@ public final class TftpBench implements Callable<Integer> {
         }
     }
 
-    private void printTable(List<Row> rows, int secs) {
+    private void printTable(List<Row> rows, List<Start> starts, int secs) {
         System.out.printf(Locale.ROOT, "kura bench tftp: %d s per cell, blksize %d, 127.0.0.1, files on tmpfs, %d CPUs, kernel %s, JDK %s%n",
                 secs, blksize, Runtime.getRuntime().availableProcessors(), kernel(), Runtime.version());
-        System.out.printf(Locale.ROOT, "%-10s %-10s %6s %4s %5s %10s %12s %10s %9s %10s %10s%n",
-                "server", "file", "conc", "w", "w-got", "MB/s", "transfers/s", "transfers", "failures", "p99 ms", "RSS MiB");
+        System.out.println("kura JVM flags: " + kuraFlags);
+        for (Start st : starts) {
+            System.out.printf(Locale.ROOT, "%-10s at rest: RSS %.1f MiB, PSS %.1f MiB; first RRQ answered in %.1f ms%n",
+                    st.server(), st.rssMiB(), st.pssMiB(), st.firstRrqMs());
+        }
+        System.out.printf(Locale.ROOT, "%-10s %-6s %5s %3s %5s %8s %11s %9s %8s %9s %9s %10s %8s %8s%n",
+                "server", "file", "conc", "w", "w-got", "MB/s", "transfers/s", "transfers", "failures", "p50 ms",
+                "p99 ms", "cpu ms/MiB", "RSS MiB", "PSS MiB");
         for (Row r : rows) {
-            System.out.printf(Locale.ROOT, "%-10s %-10s %6d %4d %5d %10.1f %12.1f %10d %9d %10.1f %10.1f%n",
+            System.out.printf(Locale.ROOT, "%-10s %-6s %5d %3d %5d %8.1f %11.1f %9d %8d %9.1f %9.1f %10.1f %8.1f %8.1f%n",
                     r.server(), r.file().replace(".bin", ""), r.concurrency(), r.windowsize(), r.granted(), r.mbps(),
-                    r.tps(), r.transfers(), r.failures(), r.p99ms(), r.rssMiB());
+                    r.tps(), r.transfers(), r.failures(), r.p50ms(), r.p99ms(), r.cpuMsPerMiB(), r.rssMiB(), r.pssMiB());
         }
         for (Row k : rows) {
             if (!k.server().equals("kura")) {
@@ -289,8 +333,10 @@ public final class TftpBench implements Callable<Integer> {
             rows.stream().filter(h -> h.server().equals("tftpd-hpa") && h.file().equals(k.file())
                             && h.concurrency() == k.concurrency() && h.windowsize() == k.windowsize() && h.mbps() > 0)
                     .findFirst().ifPresent(h -> System.out.printf(Locale.ROOT,
-                            "ratio kura/tftpd-hpa %-9s x%-5d w%-2d: %.2fx MB/s%n", k.file().replace(".bin", ""),
-                            k.concurrency(), k.windowsize(), k.mbps() / h.mbps()));
+                            "ratio kura/tftpd-hpa %-9s x%-5d w%-2d: %.2fx MB/s, %.2fx CPU per MiB, %.2fx memory (kura RSS / tftpd-hpa PSS)%n",
+                            k.file().replace(".bin", ""), k.concurrency(), k.windowsize(), k.mbps() / h.mbps(),
+                            h.cpuMsPerMiB() > 0 ? k.cpuMsPerMiB() / h.cpuMsPerMiB() : 0,
+                            h.pssMiB() > 0 ? k.rssMiB() / h.pssMiB() : 0));
         }
         rows.stream().filter(r -> r.error() != null).forEach(r -> System.out.printf("first failure, %s %s x%d w%d: %s%n",
                 r.server(), r.file(), r.concurrency(), r.windowsize(), r.error()));
@@ -311,9 +357,9 @@ public final class TftpBench implements Callable<Integer> {
             sb.append(String.format(Locale.ROOT,
                     "  {\"server\":\"%s\",\"file\":\"%s\",\"concurrency\":%d,\"windowsize\":%d,\"windowsizeGranted\":%d,"
                             + "\"mbPerSecond\":%.2f,\"transfersPerSecond\":%.2f,\"transfers\":%d,\"failures\":%d,"
-                            + "\"p99Ms\":%.2f,\"serverRssMiB\":%.1f}%s%n",
+                            + "\"p50Ms\":%.2f,\"p99Ms\":%.2f,\"cpuMsPerMiB\":%.2f,\"serverRssMiB\":%.1f,\"serverPssMiB\":%.1f}%s%n",
                     r.server(), r.file(), r.concurrency(), r.windowsize(), r.granted(), r.mbps(), r.tps(), r.transfers(),
-                    r.failures(), r.p99ms(), r.rssMiB(), i + 1 < rows.size() ? "," : ""));
+                    r.failures(), r.p50ms(), r.p99ms(), r.cpuMsPerMiB(), r.rssMiB(), r.pssMiB(), i + 1 < rows.size() ? "," : ""));
         }
         System.out.print(sb.append("]\n"));
     }

@@ -1,6 +1,7 @@
 package dev.kura.s3.internal;
 
 import dev.kura.cache.Cache;
+import dev.kura.net.NettyTransport;
 import dev.kura.s3.ServeConfig;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -35,9 +36,9 @@ public final class Server {
     private final EventLoopGroup workers;
     private final Channel listener;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
-    private final Transports.Choice transport;
+    private final NettyTransport transport;
 
-    private Server(ProxyCore core, EventLoopGroup boss, EventLoopGroup workers, Channel listener, Transports.Choice t) {
+    private Server(ProxyCore core, EventLoopGroup boss, EventLoopGroup workers, Channel listener, NettyTransport t) {
         this.core = core;
         this.boss = boss;
         this.workers = workers;
@@ -57,9 +58,9 @@ public final class Server {
     }
 
     private static Server start(ServeConfig config, Cache cache, ProxyCore core) throws InterruptedException {
-        Transports.Choice t = Transports.choose(config.transport());
-        EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, t.factory());
-        EventLoopGroup workers = new MultiThreadIoEventLoopGroup(config.eventLoopThreads(), t.factory());
+        NettyTransport t = NettyTransport.select(config.transport());
+        EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, t.ioHandlerFactory());
+        EventLoopGroup workers = new MultiThreadIoEventLoopGroup(config.eventLoopThreads(), t.ioHandlerFactory());
         ChannelGroup[] group = new ChannelGroup[1];
         ServerBootstrap b = new ServerBootstrap()
                 .group(boss, workers)

@@ -40,7 +40,7 @@ final class FakeOriginProxy implements AutoCloseable {
         BucketConfig b = new BucketConfig("/b", "bucket", "b", URI.create("http://fake.invalid"), "us-east-1", true,
                 OriginCredentials.anonymous(), Duration.ofHours(1), Duration.ofDays(1), Duration.ofSeconds(2),
                 readTimeout, 0, BucketConfig.Access.PUBLIC);
-        ServeConfig cfg = new ServeConfig("127.0.0.1:0", "auto", 2, null, null, Duration.ofSeconds(5), false, null,
+        ServeConfig cfg = new ServeConfig("127.0.0.1:0", dev.kura.net.Transport.AUTO, 2, null, null, Duration.ofSeconds(5), false, null,
                 List.of(b), null, null, List.of());
         server = Server.start(cfg, cache, x -> origin, sliceSize);
     }

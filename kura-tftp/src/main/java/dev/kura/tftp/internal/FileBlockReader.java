@@ -1,18 +1,18 @@
 package dev.kura.tftp.internal;
 
-import dev.kura.io.IoFile;
+import dev.kura.tftp.TftpSource;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.concurrent.EventExecutor;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 
 /**
- * Octet-mode {@link BlockSource} over a kura-io {@link IoFile}, with read-ahead.
+ * Octet-mode {@link BlockSource} over an open object, with read-ahead: a file under the root read
+ * through kura-io ({@link IoFileObject}) or an object of a {@link TftpSource} (a cached bucket).
  *
  * <p>Two chunk buffers of {@code chunk} bytes take turns: while blocks are cut from one, the
- * next chunk of the file is already being read into the other ({@link IoFile#readFullyAsync}), so
+ * next chunk of the file is already being read into the other ({@link TftpSource.OpenObject#read}), so
  * the network side finds the following window's bytes in memory when the current window is
  * acknowledged. Memory held: two chunks (default 2 x 32 KiB, the 64 KiB of the memory target), whatever the file size.
  *
@@ -24,7 +24,7 @@ import java.lang.foreign.MemorySegment;
  */
 final class FileBlockReader implements BlockSource {
 
-    private final IoFile file;
+    private final TftpSource.OpenObject file;
     private final EventExecutor loop;
     private final int chunk;
     private final Slot[] slots = new Slot[2];
@@ -46,7 +46,7 @@ final class FileBlockReader implements BlockSource {
         }
     }
 
-    FileBlockReader(IoFile file, EventExecutor loop, ByteBufAllocator alloc, int chunk) {
+    FileBlockReader(TftpSource.OpenObject file, EventExecutor loop, ByteBufAllocator alloc, int chunk) {
         this.file = file;
         this.loop = loop;
         this.chunk = chunk;
@@ -65,8 +65,7 @@ final class FileBlockReader implements BlockSource {
         s.filled = false;
         long offset = nextOffset;
         nextOffset += chunk;
-        MemorySegment seg = MemorySegment.ofBuffer(s.buf.nioBuffer(0, chunk));
-        file.readFullyAsync(seg, offset).whenComplete((n, err) -> {
+        file.read(s.buf.nioBuffer(0, chunk), offset).whenComplete((n, err) -> {
             try {
                 loop.execute(() -> completed(s, n, err));
             } catch (java.util.concurrent.RejectedExecutionException stopped) {
@@ -76,16 +75,18 @@ final class FileBlockReader implements BlockSource {
         });
     }
 
-    private void completed(Slot s, Long n, Throwable err) {
+    private void completed(Slot s, Integer n, Throwable err) {
         s.reading = false;
         if (closed) {
             s.buf.release();
             return;
         }
         if (err != null) {
-            failure = err instanceof IOException io ? io : new IOException(err.getMessage(), err);
+            Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+                    ? err.getCause() : err;
+            failure = cause instanceof IOException io ? io : new IOException(cause.getMessage(), cause);
         } else {
-            s.buf.writerIndex((int) (long) n);
+            s.buf.writerIndex(n);
             s.filled = true;
             if (n < chunk) {
                 s.last = true;
@@ -179,10 +180,6 @@ final class FileBlockReader implements BlockSource {
                 s.buf.release();
             }
         }
-        try {
-            file.close();
-        } catch (IOException ignored) {
-            // Read-only descriptor: nothing is lost when its close fails.
-        }
+        file.close();
     }
 }

@@ -135,9 +135,13 @@ final class ReadTransfer extends Transfer {
         if (finished()) {
             return;
         }
+        long first = nextToSend;
         while (nextToSend < produced && nextToSend < base + w) {
-            send(ring[(int) (nextToSend % w)].retainedDuplicate());
+            queue(ring[(int) (nextToSend % w)].retainedDuplicate());
             nextToSend++;
+        }
+        if (nextToSend > first) {
+            flush();
         }
         sentEnd = Math.max(sentEnd, nextToSend);
     }
@@ -189,8 +193,9 @@ final class ReadTransfer extends Transfer {
             return;
         }
         for (long b = base; b < nextToSend; b++) {
-            send(ring[(int) (b % w)].retainedDuplicate());
+            queue(ring[(int) (b % w)].retainedDuplicate());
         }
+        flush();
     }
 
     @Override

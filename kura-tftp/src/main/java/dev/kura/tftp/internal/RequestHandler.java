@@ -1,6 +1,7 @@
 package dev.kura.tftp.internal;
 
 import dev.kura.io.IoFile;
+import dev.kura.tftp.TftpSource;
 import dev.kura.io.OpenFlag;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -11,6 +12,8 @@ import io.netty.channel.socket.DatagramPacket;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -124,7 +127,11 @@ final class RequestHandler extends SimpleChannelInboundHandler<DatagramPacket> {
         } catch (RootJail.Refused e) {
             ctx.limits.release(sender.getAddress());
             ctx.requests.remove(sender, hash);
-            ctx.metrics.refused(e.code() == Packets.ERR_ACCESS_VIOLATION ? "access" : "not-found");
+            ctx.metrics.refused(switch (e.code()) {
+                case Packets.ERR_ACCESS_VIOLATION -> "access";
+                case Packets.ERR_FILE_NOT_FOUND -> "not-found";
+                default -> "unavailable";
+            });
             int dropped;
             if (e.code() == Packets.ERR_ACCESS_VIOLATION && (dropped = refusalLog.admit()) >= 0) {
                 ServerContext.LOG.warn("refused {} \"{}\" from {}: {}{}", req.opcode() == Packets.RRQ ? "RRQ" : "WRQ",
@@ -154,8 +161,28 @@ final class RequestHandler extends SimpleChannelInboundHandler<DatagramPacket> {
 
     private Transfer setUpRead(InetSocketAddress sender, Packets.Request req, boolean netascii)
             throws RootJail.Refused, IOException, Packets.MalformedPacketException {
-        Path path = ctx.jail.resolveRead(req.filename());
-        IoFile file = ctx.io.open(path, OpenFlag.READ);
+        TftpSource.OpenObject file;
+        if (ctx.source != null) {
+            String key = RootJail.objectKey(req.filename());
+            try {
+                file = ctx.source.open(key);
+            } catch (NoSuchFileException e) {
+                throw new RootJail.Refused(Packets.ERR_FILE_NOT_FOUND, "file not found: " + req.filename());
+            } catch (AccessDeniedException e) {
+                throw new RootJail.Refused(Packets.ERR_ACCESS_VIOLATION, "access denied: " + req.filename());
+            } catch (IOException e) {
+                throw new RootJail.Refused(Packets.ERR_NOT_DEFINED, "cannot read " + req.filename() + ": " + e.getMessage());
+            }
+        } else {
+            Path path = ctx.jail.resolveRead(req.filename());
+            IoFile f = ctx.io.open(path, OpenFlag.READ);
+            try {
+                file = new IoFileObject(f, f.size());
+            } catch (IOException | RuntimeException e) {
+                f.close();
+                throw e;
+            }
+        }
         try {
             long size = file.size();
             Negotiation n = Negotiation.negotiate(req, ctx.config, netascii ? -1 : size);

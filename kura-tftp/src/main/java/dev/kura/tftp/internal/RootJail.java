@@ -135,6 +135,30 @@ public final class RootJail {
         return target;
     }
 
+    /**
+     * The jail's lexical rules for a name served from a {@link dev.kura.tftp.TftpSource} (a
+     * bucket), where there is no directory to resolve in: a {@code ..} segment is refused, leading
+     * {@code /} are dropped, an empty name or one with a NUL is refused.
+     *
+     * @return the object key
+     * @throws Refused ERROR 2
+     */
+    public static String objectKey(String name) throws Refused {
+        for (String seg : name.split("/", -1)) {
+            if (seg.equals("..")) {
+                throw new Refused(Packets.ERR_ACCESS_VIOLATION, "'..' is not allowed: " + name);
+            }
+        }
+        String key = name;
+        while (key.startsWith("/")) {
+            key = key.substring(1);
+        }
+        if (key.isEmpty() || key.endsWith("/") || key.indexOf('\0') >= 0) {
+            throw new Refused(Packets.ERR_ACCESS_VIOLATION, "not an object name: " + name);
+        }
+        return key;
+    }
+
     /** The lexical checks shared by reads and writes: no '..', absolute only under the root. */
     private Path candidate(String name) throws Refused {
         String rel = name;

@@ -2,6 +2,7 @@ package dev.kura.tftp.internal;
 
 import dev.kura.io.FileIo;
 import dev.kura.tftp.TftpConfig;
+import dev.kura.tftp.TftpSource;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
@@ -31,7 +32,10 @@ final class ServerContext {
 
     final TftpConfig config;
     final FileIo io;
+    /** The root's jail; null when RRQs are served from {@link #source}. */
     final RootJail jail;
+    /** Where RRQ bytes come from instead of the root (a cached bucket); null for the root. */
+    final TftpSource source;
     final Limits limits;
     final TftpMetrics metrics;
     final EventLoopGroup group;
@@ -47,11 +51,12 @@ final class ServerContext {
     final java.util.concurrent.ConcurrentHashMap<InetSocketAddress, Integer> requests = new java.util.concurrent.ConcurrentHashMap<>();
     private final Function<Boolean, ChannelFactory<? extends DatagramChannel>> channels;
 
-    ServerContext(TftpConfig config, FileIo io, RootJail jail, TftpMetrics metrics, EventLoopGroup group,
+    ServerContext(TftpConfig config, FileIo io, RootJail jail, TftpSource source, TftpMetrics metrics, EventLoopGroup group,
                   ExecutorService blocking, Function<Boolean, ChannelFactory<? extends DatagramChannel>> channels) {
         this.config = config;
         this.io = io;
         this.jail = jail;
+        this.source = source;
         this.limits = new Limits(config.maxTransfers(), config.maxTransfersPerClient());
         this.metrics = metrics;
         this.group = group;

@@ -1,7 +1,9 @@
 package dev.kura.tftp.internal;
 
 import dev.kura.io.FileIo;
+import dev.kura.net.NettyTransport;
 import dev.kura.tftp.TftpConfig;
+import dev.kura.tftp.TftpSource;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -10,10 +12,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketProtocolFamily;
-import io.netty.channel.socket.nio.NioDatagramChannel;
 
 import java.io.IOException;
 import java.net.Inet4Address;
@@ -34,10 +34,12 @@ public final class ServerInternals {
     private final List<Channel> listeners;
     private final List<InetSocketAddress> addresses;
     private final ServerContext ctx;
+    private final NettyTransport transport;
     private boolean closed;
 
     private ServerInternals(EventLoopGroup group, ExecutorService blocking, List<Channel> listeners,
-                            List<InetSocketAddress> addresses, ServerContext ctx) {
+                            List<InetSocketAddress> addresses, ServerContext ctx, NettyTransport transport) {
+        this.transport = transport;
         this.group = group;
         this.blocking = blocking;
         this.listeners = listeners;
@@ -45,14 +47,15 @@ public final class ServerInternals {
         this.ctx = ctx;
     }
 
-    public static ServerInternals start(TftpConfig config, FileIo io, MeterRegistry registry) throws IOException {
-        RootJail jail = new RootJail(Path.of(config.root()), config.write().allow());
+    public static ServerInternals start(TftpConfig config, FileIo io, MeterRegistry registry, TftpSource source)
+            throws IOException {
+        RootJail jail = source == null ? new RootJail(Path.of(config.root()), config.write().allow()) : null;
+        NettyTransport transport = NettyTransport.select(config.transport());
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(Math.max(2, Runtime.getRuntime().availableProcessors()),
-                NioIoHandler.newFactory());
+                transport.ioHandlerFactory());
         ExecutorService blocking = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("kura-tftp-setup-", 0).factory());
-        ServerContext ctx = new ServerContext(config, io, jail, new TftpMetrics(registry), group, blocking,
-                v6 -> v6 ? () -> new NioDatagramChannel(SocketProtocolFamily.INET6)
-                        : () -> new NioDatagramChannel(SocketProtocolFamily.INET));
+        ServerContext ctx = new ServerContext(config, io, jail, source, new TftpMetrics(registry), group, blocking,
+                v6 -> transport.datagramChannel(v6 ? SocketProtocolFamily.INET6 : SocketProtocolFamily.INET));
         RequestHandler handler = new RequestHandler(ctx);
         List<Channel> listeners = new ArrayList<>();
         List<InetSocketAddress> addresses = new ArrayList<>();
@@ -64,11 +67,10 @@ public final class ServerInternals {
                 if (spec.isUnresolved()) {
                     InetAddress a = InetAddress.getByName(spec.getHostString());
                     bindTo = new InetSocketAddress(a, spec.getPort());
-                    factory = a instanceof Inet4Address ? () -> new NioDatagramChannel(SocketProtocolFamily.INET)
-                            : () -> new NioDatagramChannel();
+                    factory = transport.datagramChannel(a instanceof Inet4Address ? SocketProtocolFamily.INET : null);
                 } else {
                     bindTo = spec;
-                    factory = NioDatagramChannel::new;
+                    factory = transport.datagramChannel(null);
                 }
                 Channel ch = new Bootstrap().group(group).channelFactory(factory)
                         .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(2048))
@@ -77,8 +79,8 @@ public final class ServerInternals {
                         .bind(bindTo).syncUninterruptibly().channel();
                 listeners.add(ch);
                 addresses.add((InetSocketAddress) ch.localAddress());
-                ServerContext.LOG.info("tftp listening on {} root={} blksize-max={} windowsize-max={} write={}",
-                        ch.localAddress(), jail.realRoot(), config.blksizeMax(), config.windowsizeMax(),
+                ServerContext.LOG.info("tftp listening on {} root={} transport={} blksize-max={} windowsize-max={} write={}",
+                        ch.localAddress(), jail != null ? jail.realRoot() : "(source " + source + ")", transport, config.blksizeMax(), config.windowsizeMax(),
                         config.write().enabled() ? config.write().allow() : "off");
             }
         } catch (RuntimeException e) {
@@ -87,11 +89,20 @@ public final class ServerInternals {
             blocking.shutdown();
             throw new IOException("cannot bind tftp listener: " + e.getMessage(), e);
         }
-        return new ServerInternals(group, blocking, listeners, List.copyOf(addresses), ctx);
+        return new ServerInternals(group, blocking, listeners, List.copyOf(addresses), ctx, transport);
     }
 
     public List<InetSocketAddress> addresses() {
         return addresses;
+    }
+
+    /** See {@link dev.kura.tftp.TftpServer#warmUp()}. */
+    public boolean warmUp() {
+        return Warmup.run(addresses.getFirst(), ctx.jail != null ? ctx.jail.realRoot() : null);
+    }
+
+    public NettyTransport transport() {
+        return transport;
     }
 
     public int activeTransfers() {

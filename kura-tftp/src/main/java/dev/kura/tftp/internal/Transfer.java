@@ -129,6 +129,19 @@ abstract class Transfer extends ChannelInboundHandlerAdapter {
         ch.writeAndFlush(new DatagramPacket(packet, client), ch.voidPromise());
     }
 
+    /**
+     * Queues a packet without flushing: a window's DATA packets are queued, then {@link #flush()}
+     * hands them to the kernel together (epoll: one {@code sendmmsg}; io_uring: one submission
+     * batch) instead of one system call per packet.
+     */
+    final void queue(ByteBuf packet) {
+        ch.write(new DatagramPacket(packet, client), ch.voidPromise());
+    }
+
+    final void flush() {
+        ch.flush();
+    }
+
     /** Progress: reset the retry count and restart the timer. */
     final void progress() {
         tries = 0;
@@ -195,6 +208,10 @@ abstract class Transfer extends ChannelInboundHandlerAdapter {
 
     /** Reports the buffer bytes this transfer holds now, for the memory gauge and the peak. */
     final void held(long bytesHeld) {
+        if (bytesHeld == held) {
+            // The steady state of a lock-step transfer: skip the shared atomics (contended across loops).
+            return;
+        }
         ctx.metrics.bufferBytes.addAndGet(bytesHeld - held);
         held = bytesHeld;
         ctx.metrics.peak(bytesHeld);

@@ -1,0 +1,104 @@
+package dev.kura.cli;
+
+import dev.kura.cli.config.KuraConfig;
+import dev.kura.tftp.TftpConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code kura jvm-options serve|tftp [--config FILE]}: the JVM flags that size the heap, direct
+ * memory and collector for that command's job, as one line on stdout for the {@code kura}
+ * launcher, and the reasoning as one line on stderr.
+ *
+ * <h2>Why a step of its own</h2>
+ * A JVM's heap is fixed when it starts, but what it needs depends on {@code kura.yaml} (the memory
+ * tier's size for serve, the transfer limits for tftp), and the launcher, a shell script, cannot
+ * parse YAML reliably (flow style, {@code ${ENV}} values). So the launcher asks the JVM: this
+ * command loads the config through the same strict binder the server will use and prints flags.
+ * It runs from the same class path and class-data archive as the server, so it costs one short
+ * JVM start (~0.3 s); {@code KURA_JVM_SIZING=off} skips it and {@code KURA_JAVA_OPTS} (given
+ * after these flags) overrides any of them.
+ *
+ * <h2>The sizing</h2>
+ * <ul>
+ *   <li><b>tftp</b>: the Serial collector (no concurrent GC threads, no remembered sets; the live
+ *       set is a few KiB per transfer, so pauses stay short) that gives memory back when the heap
+ *       shrinks; heap {@code 24 MiB + 12 KiB x tftp.max-transfers}; direct memory, where Netty's
+ *       pooled packet buffers live, {@code 64 MiB + max-transfers x (windowsize-max x (blksize-max + 4)
+ *       + 2 x read-chunk)}, the bound the server itself keeps per transfer.</li>
+ *   <li><b>serve</b>: G1 with a periodic collection every 30 s when idle so committed heap is
+ *       returned; heap {@code cache.memory.max-size + 256 MiB} headroom (Netty, the AWS SDK,
+ *       requests in flight); direct memory bounded at 512 MiB (block reads and socket buffers).</li>
+ * </ul>
+ */
+@Command(name = "jvm-options", hidden = true,
+        description = "Print the JVM flags that size kura for a command (used by the kura launcher).")
+public final class JvmOptionsCommand implements Callable<Integer> {
+
+    static final long MIB = 1L << 20;
+
+    @Parameters(paramLabel = "COMMAND", description = "serve or tftp")
+    String command;
+
+    @Option(names = "--config", description = "the kura.yaml the command will run with")
+    Path config;
+
+    /** The flags and why, for one command. */
+    record Sizing(String flags, String why) {
+    }
+
+    @Override
+    public Integer call() {
+        KuraConfig kc;
+        try {
+            kc = config != null ? KuraConfig.load(config) : KuraConfig.defaults();
+        } catch (RuntimeException e) {
+            // The command itself reports a bad config with its line; size for the defaults meanwhile.
+            kc = KuraConfig.defaults();
+        }
+        Sizing s = switch (command) {
+            case "tftp" -> tftp(kc.tftp());
+            case "serve" -> serve(kc.cache().toCacheConfig().memoryMaxSize());
+            default -> throw new IllegalArgumentException("jvm-options: serve or tftp, was " + command);
+        };
+        System.out.println(s.flags());
+        System.err.println("kura: JVM for " + command + ": " + s.why());
+        return 0;
+    }
+
+    static Sizing tftp(TftpConfig t) {
+        long transfers = t.maxTransfers();
+        long heap = 24 * MIB + transfers * 12 * 1024;
+        long perTransfer = (long) t.windowsizeMax() * (t.blksizeMax() + 4) + 2 * t.readChunk().bytes();
+        long direct = 64 * MIB + transfers * perTransfer;
+        String flags = String.format(Locale.ROOT,
+                "-XX:+UseSerialGC -Xms16m -Xmx%dm -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30"
+                        + " -XX:MaxDirectMemorySize=%dm -XX:ReservedCodeCacheSize=64m -Xss512k",
+                mib(heap), mib(direct));
+        String why = String.format(Locale.ROOT,
+                "Serial GC, heap max %d MiB (24 MiB + 12 KiB x %d max-transfers), direct max %d MiB"
+                        + " (64 MiB + %d x %d B per transfer)", mib(heap), transfers, mib(direct), transfers, perTransfer);
+        return new Sizing(flags, why);
+    }
+
+    static Sizing serve(long memoryTier) {
+        long heap = memoryTier + 256 * MIB;
+        long direct = 512 * MIB;
+        String flags = String.format(Locale.ROOT,
+                "-XX:+UseG1GC -Xms64m -Xmx%dm -XX:G1PeriodicGCInterval=30000 -XX:MaxDirectMemorySize=%dm",
+                mib(heap), mib(direct));
+        String why = String.format(Locale.ROOT,
+                "G1 (idle heap returned every 30 s), heap max %d MiB (memory tier %d MiB + 256 MiB), direct max %d MiB",
+                mib(heap), mib(memoryTier), mib(direct));
+        return new Sizing(flags, why);
+    }
+
+    private static long mib(long bytes) {
+        return (bytes + MIB - 1) / MIB;
+    }
+}

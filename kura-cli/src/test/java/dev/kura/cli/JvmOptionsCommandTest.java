@@ -1,0 +1,28 @@
+package dev.kura.cli;
+
+import dev.kura.tftp.TftpConfig;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The launcher's JVM sizing follows the configured limits. */
+class JvmOptionsCommandTest {
+
+    @Test
+    void tftpHeapAndDirectMemoryFollowTheTransferLimits() {
+        TftpConfig small = TftpConfig.defaults("/srv").withLimits(100, 100);
+        TftpConfig big = TftpConfig.defaults("/srv").withLimits(2000, 1000);
+        JvmOptionsCommand.Sizing s = JvmOptionsCommand.tftp(small);
+        JvmOptionsCommand.Sizing b = JvmOptionsCommand.tftp(big);
+        // 24 MiB + 100 x 12 KiB = 25.2 MiB, rounded up; 64 MiB + 100 x (16 x 1472 + 2 x 32 KiB).
+        assertThat(s.flags()).contains("-XX:+UseSerialGC").contains("-Xmx26m").contains("-XX:MaxDirectMemorySize=73m");
+        assertThat(b.flags()).contains("-Xmx48m").contains("-XX:MaxDirectMemorySize=234m");
+        assertThat(b.why()).contains("2000 max-transfers");
+    }
+
+    @Test
+    void serveHeapIsTheMemoryTierPlusHeadroom() {
+        JvmOptionsCommand.Sizing s = JvmOptionsCommand.serve(1L << 30);
+        assertThat(s.flags()).contains("-XX:+UseG1GC").contains("-Xmx1280m").contains("-XX:MaxDirectMemorySize=512m");
+    }
+}

@@ -1,0 +1,101 @@
+package dev.kura.net;
+
+import dev.kura.net.internal.Natives;
+import io.netty.channel.ChannelFactory;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.SocketProtocolFamily;
+
+import java.util.Objects;
+
+/**
+ * One resolved Netty transport: the event loops' I/O handler, the TCP server channel and the UDP
+ * channel of the same kind, and why it was chosen. The one place kura serve (HTTP over TCP) and
+ * kura tftp (UDP) pick a transport, so both run on the same one and say so the same way.
+ *
+ * <h2>Why native transports</h2>
+ * Netty's epoll and io_uring transports skip the JDK selector's per-key bookkeeping and the copy
+ * through a heap buffer for datagrams, and produce less garbage per packet; for TFTP's lock-step
+ * mode (one 1.5 KB datagram out, one 4-byte ACK in, per block) that per-packet cost is most of the
+ * server's work. {@link Transport#AUTO} prefers io_uring, then epoll, then NIO, and records the
+ * reason a faster one was unavailable ({@code IoUring.unavailabilityCause()}) in {@link #why()}.
+ *
+ * <p>Thread-safety: immutable; the factories it returns may be used from any thread.
+ *
+ * @param kind the transport actually used (never {@link Transport#AUTO})
+ * @param why one line: "asked for", or what auto found unavailable
+ */
+public record NettyTransport(Transport kind, String why) {
+
+    public NettyTransport {
+        Objects.requireNonNull(kind, "kind");
+        if (kind == Transport.AUTO) {
+            throw new IllegalArgumentException("a resolved transport is never AUTO");
+        }
+    }
+
+    /**
+     * Resolves {@code wanted} to a transport available on this machine.
+     *
+     * @param wanted the configured value; null means {@link Transport#AUTO}
+     * @return the transport to use; with {@code AUTO} always one (NIO at worst)
+     * @throws IllegalStateException when {@code IO_URING} or {@code EPOLL} is asked for and its
+     *     native library does not load here; the message carries Netty's reason
+     */
+    public static NettyTransport select(Transport wanted) {
+        Transport w = wanted == null ? Transport.AUTO : wanted;
+        return switch (w) {
+            case IO_URING, EPOLL -> {
+                String cause = Natives.unavailabilityCause(w);
+                if (cause != null) {
+                    throw new IllegalStateException("transport " + w.configName() + " is not available: " + cause);
+                }
+                yield new NettyTransport(w, "asked for");
+            }
+            case NIO -> new NettyTransport(Transport.NIO, "asked for");
+            case AUTO -> {
+                String uring = Natives.unavailabilityCause(Transport.IO_URING);
+                if (uring == null) {
+                    yield new NettyTransport(Transport.IO_URING, "auto: io_uring available");
+                }
+                String epoll = Natives.unavailabilityCause(Transport.EPOLL);
+                if (epoll == null) {
+                    yield new NettyTransport(Transport.EPOLL, "auto: io_uring unavailable (" + uring + ")");
+                }
+                yield new NettyTransport(Transport.NIO, "auto: io_uring and epoll unavailable (" + epoll + ")");
+            }
+        };
+    }
+
+    /** The name as printed: {@code io_uring}, {@code epoll} or {@code nio}. */
+    public String name() {
+        return kind.configName();
+    }
+
+    /** The I/O handler factory for {@code new MultiThreadIoEventLoopGroup(n, factory)}. */
+    public IoHandlerFactory ioHandlerFactory() {
+        return Natives.ioHandlerFactory(kind);
+    }
+
+    /** The TCP listening channel class for a {@code ServerBootstrap}. */
+    public Class<? extends ServerChannel> serverChannel() {
+        return Natives.serverChannel(kind);
+    }
+
+    /**
+     * A factory of UDP channels of this transport.
+     *
+     * @param family {@code INET} or {@code INET6} for a socket of that family; null for the
+     *     transport's default (a dual-stack IPv6 socket where the host has IPv6, which also takes
+     *     IPv4 traffic as mapped addresses)
+     */
+    public ChannelFactory<DatagramChannel> datagramChannel(SocketProtocolFamily family) {
+        return Natives.datagramChannel(kind, family);
+    }
+
+    @Override
+    public String toString() {
+        return name() + " (" + why + ")";
+    }
+}
