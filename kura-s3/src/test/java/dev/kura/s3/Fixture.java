@@ -31,6 +31,7 @@ final class Fixture implements AutoCloseable {
     ProxyServer proxy;
     final List<BucketConfig> extraBuckets = new ArrayList<>();
     String adminToken;
+    ListenerLimits limits;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     Fixture(Path dir) {
@@ -63,7 +64,7 @@ final class Fixture implements AutoCloseable {
                 Duration.ofSeconds(10), Duration.ofDays(1)));
         buckets.addAll(extraBuckets);
         ServeConfig cfg = new ServeConfig("127.0.0.1:0", "auto", 2, null, null, Duration.ofSeconds(5), true,
-                adminToken, buckets);
+                adminToken, buckets, "127.0.0.1:0", null, limits);
         proxy = ProxyServer.start(cfg, cache);
         return this;
     }
@@ -87,12 +88,26 @@ final class Fixture implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + proxy.port() + pathAndQuery);
     }
 
+    /** A request to the operations listener ({@code /metrics}, {@code /ready}, {@code /admin/...}). */
+    HttpResponse<byte[]> ops(String method, String path, String... headers) throws Exception {
+        return send(URI.create("http://127.0.0.1:" + proxy.opsPort() + path), method, headers);
+    }
+
+    /** The Prometheus text of the operations listener's {@code /metrics}. */
+    String metrics() throws Exception {
+        return new String(ops("GET", "/metrics").body(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     HttpResponse<byte[]> get(String path, String... headers) throws Exception {
         return send("GET", path, headers);
     }
 
     HttpResponse<byte[]> send(String method, String path, String... headers) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(url(path)).timeout(Duration.ofSeconds(60))
+        return send(url(path), method, headers);
+    }
+
+    private HttpResponse<byte[]> send(URI uri, String method, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60))
                 .method(method, HttpRequest.BodyPublishers.noBody());
         for (int i = 0; i + 1 < headers.length; i += 2) {
             b.header(headers[i], headers[i + 1]);
@@ -110,7 +125,7 @@ final class Fixture implements AutoCloseable {
         return s3(origin.endpoint());
     }
 
-    private static S3Client s3(URI endpoint) {
+    static S3Client s3(URI endpoint) {
         return S3Client.builder().endpointOverride(endpoint).region(Region.US_EAST_1).forcePathStyle(true)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 .credentialsProvider(StaticCredentialsProvider.create(

@@ -59,7 +59,12 @@ class OriginFailureTest {
             HttpResponse<byte[]> missing = f.get("/test/never-fetched.bin");
             assertThat(missing.statusCode()).isEqualTo(502);
             assertThat(f.origin.getCount()).isEqualTo(getsBefore);
-            assertThat(f.get("/ready").statusCode()).isEqualTo(503);
+            int ready = 0;
+            for (int i = 0; i < 150 && ready != 503; i++) { // the background check runs every 5 s
+                ready = f.ops("GET", "/ready").statusCode();
+                Thread.sleep(100);
+            }
+            assertThat(ready).isEqualTo(503);
         }
     }
 

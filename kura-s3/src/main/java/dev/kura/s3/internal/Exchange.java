@@ -108,9 +108,15 @@ final class Exchange {
         ch.close().addListener((ChannelFutureListener) f -> finish(len));
     }
 
+    /**
+     * kura's own headers on every response, after a last check that no header carries a control
+     * character or a bad name ({@link HeaderHygiene}): response heads are built without Netty's
+     * validation, and entries cached before validation existed may hold anything.
+     */
     private void decorate(HttpResponse r) {
         status = r.status().code();
         HttpHeaders h = r.headers();
+        HeaderHygiene.scrub(h, id);
         h.set("X-Request-Id", id);
         if (!cacheStatus.equals("-")) {
             h.set("X-Cache", cacheStatus);

@@ -2,7 +2,6 @@ package dev.kura.s3.internal;
 
 import dev.kura.cache.Cache;
 import dev.kura.cache.CacheEntry;
-import dev.kura.cache.CacheStats;
 import dev.kura.cache.CacheWriter;
 import dev.kura.cache.EntryMetadata;
 import dev.kura.cache.Fill;
@@ -16,7 +15,6 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.core.ResponseInputStream;
@@ -27,7 +25,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -80,7 +77,6 @@ public final class ProxyCore {
     final ProxyMetrics metrics;
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
     final AtomicInteger inFlight = new AtomicInteger();
-    private final byte[] adminToken;
 
     /** A bucket and its origin. */
     record Route(BucketConfig bucket, OriginClient origin) {
@@ -95,12 +91,16 @@ public final class ProxyCore {
         }
         r.sort(Comparator.comparingInt((Route x) -> x.bucket().prefix().length()).reversed());
         this.routes = List.copyOf(r);
-        this.metrics = new ProxyMetrics(cache);
-        this.adminToken = config.adminToken() == null ? null : config.adminToken().getBytes(StandardCharsets.UTF_8);
+        this.metrics = new ProxyMetrics(cache, routes.stream().map(x -> x.bucket().name()).toList());
     }
 
     ServeConfig config() {
         return config;
+    }
+
+    /** The bucket mappings, longest prefix first. */
+    List<Route> routes() {
+        return routes;
     }
 
     /** Prometheus text of every meter. */
@@ -117,26 +117,6 @@ public final class ProxyCore {
             raw = RequestPath.rawPath(ex.uri);
         } catch (RequestPath.BadPathException e) {
             ex.error(HttpResponseStatus.BAD_REQUEST, e.getMessage());
-            return;
-        }
-        switch (raw) {
-            case "/health" -> {
-                ex.respond(HttpResponseStatus.OK, "text/plain; charset=utf-8", "ok\n");
-                return;
-            }
-            case "/ready" -> {
-                workers.execute(() -> ready(ex));
-                return;
-            }
-            case "/metrics" -> {
-                ex.respond(HttpResponseStatus.OK, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape());
-                return;
-            }
-            default -> {
-            }
-        }
-        if (raw.equals("/admin") || raw.startsWith("/admin/")) {
-            admin(ex, raw);
             return;
         }
         if (!ex.method.equals("GET") && !ex.method.equals("HEAD")) {
@@ -674,7 +654,8 @@ public final class ProxyCore {
         if (userMetadata != null) {
             userMetadata.forEach((k, v) -> h.put("x-amz-meta-" + k, v));
         }
-        return new EntryMetadata(length == null ? 0 : length, contentType, etag, lastModified, expiresAt, h);
+        return new EntryMetadata(length == null ? 0 : length, contentType, etag, lastModified, expiresAt,
+                HeaderHygiene.clean(h, etag == null ? "origin" : "origin object " + etag));
     }
 
     private static void put(Map<String, String> h, String k, String v) {
@@ -725,95 +706,6 @@ public final class ProxyCore {
     }
 
     // ---------------------------------------------------------------- operations
-
-    private void ready(Exchange ex) {
-        StringBuilder sb = new StringBuilder();
-        boolean all = true;
-        for (Route r : routes) {
-            boolean ok = r.origin().reachable();
-            all &= ok;
-            sb.append(r.bucket().name()).append(' ').append(ok ? "reachable" : "UNREACHABLE").append('\n');
-        }
-        ex.respond(all ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
-                "text/plain; charset=utf-8", sb.toString());
-    }
-
-    /**
-     * The admin API, off (404) unless {@code serve.admin-token} is set; every call needs
-     * {@code Authorization: Bearer <token>}.
-     * <ul>
-     *   <li>{@code GET /admin/stats}: cache counters as JSON;</li>
-     *   <li>{@code POST /admin/purge?key=<bucket name>/<key>}, {@code ?prefix=<bucket name>/<prefix>}
-     *       or {@code ?bucket=<bucket name>}: removes entries; answers {@code {"purged": n}}.</li>
-     * </ul>
-     */
-    private void admin(Exchange ex, String raw) {
-        if (adminToken == null) {
-            ex.error(HttpResponseStatus.NOT_FOUND, "the admin API is off (serve.admin-token is not set)");
-            return;
-        }
-        String auth = ex.requestHeaders.get(HttpHeaderNames.AUTHORIZATION);
-        byte[] given = auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)
-                ? auth.substring(7).trim().getBytes(StandardCharsets.UTF_8) : new byte[0];
-        if (!MessageDigest.isEqual(given, adminToken)) {
-            log.warn("request {}: admin call without a valid token", ex.id);
-            ex.error(HttpResponseStatus.UNAUTHORIZED, "a valid bearer token is needed", "WWW-Authenticate", "Bearer");
-            return;
-        }
-        Map<String, List<String>> q = new QueryStringDecoder(ex.uri).parameters();
-        switch (raw) {
-            case "/admin/stats" -> {
-                if (!ex.method.equals("GET")) {
-                    ex.error(HttpResponseStatus.METHOD_NOT_ALLOWED, "use GET", "Allow", "GET");
-                    return;
-                }
-                CacheStats s = cache.stats();
-                String json = "{\"hits\":" + s.hits() + ",\"misses\":" + s.misses() + ",\"memoryHits\":" + s.memoryHits()
-                        + ",\"diskHits\":" + s.diskHits() + ",\"evictions\":" + s.evictions()
-                        + ",\"expirations\":" + s.expirations() + ",\"memoryBytes\":" + s.memoryBytes()
-                        + ",\"memoryEntries\":" + s.memoryEntries() + ",\"diskBytes\":" + s.diskBytes()
-                        + ",\"diskEntries\":" + s.diskEntries() + ",\"fillsInFlight\":" + s.fillsInFlight()
-                        + ",\"recoveredEntries\":" + s.recoveredEntries() + ",\"requestsInFlight\":" + inFlight.get()
-                        + "}\n";
-                ex.respond(HttpResponseStatus.OK, "application/json", json);
-            }
-            case "/admin/purge" -> {
-                if (!ex.method.equals("POST") && !ex.method.equals("DELETE")) {
-                    ex.error(HttpResponseStatus.METHOD_NOT_ALLOWED, "use POST", "Allow", "POST, DELETE");
-                    return;
-                }
-                long n;
-                try {
-                    if (q.containsKey("key")) {
-                        n = cache.delete(q.get("key").getFirst()) ? 1 : 0;
-                    } else if (q.containsKey("prefix")) {
-                        String pre = q.get("prefix").getFirst();
-                        if (pre.isEmpty()) {
-                            ex.error(HttpResponseStatus.BAD_REQUEST, "prefix must not be empty (use bucket=)");
-                            return;
-                        }
-                        n = cache.purgePrefix(pre);
-                    } else if (q.containsKey("bucket")) {
-                        String b = q.get("bucket").getFirst();
-                        if (routes.stream().noneMatch(r -> r.bucket().name().equals(b))) {
-                            ex.error(HttpResponseStatus.NOT_FOUND, "no bucket named '" + b + "'");
-                            return;
-                        }
-                        n = cache.purgePrefix(b + "/");
-                    } else {
-                        ex.error(HttpResponseStatus.BAD_REQUEST, "give key=, prefix= or bucket=");
-                        return;
-                    }
-                } catch (RuntimeException e) {
-                    internalError(ex, e);
-                    return;
-                }
-                log.info("request {}: admin purge {} removed {} entries", ex.id, q, n);
-                ex.respond(HttpResponseStatus.OK, "application/json", "{\"purged\":" + n + "}\n");
-            }
-            default -> ex.error(HttpResponseStatus.NOT_FOUND, "admin endpoints: /admin/stats, /admin/purge");
-        }
-    }
 
     /** Records the finished exchange: metrics and the access-log line. */
     void finished(Exchange ex) {
