@@ -106,6 +106,16 @@ class HostileClientsTest {
         try (Child c = start(List.of("/usr/bin/prlimit", "--nofile=600:600"))) {
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
             assertThat(get(http, c.base() + "/sample/hello.txt")).isEqualTo(200);
+            // The cap keeps connections under the limit; to make accept(2) itself fail with EMFILE,
+            // lower the running child's limit to just above what it holds now.
+            long open;
+            try (var fds = Files.list(Path.of("/proc/" + c.process().pid() + "/fd"))) {
+                open = fds.count();
+            }
+            long lowered = open + 8;
+            Process lower = new ProcessBuilder("/usr/bin/prlimit", "--pid", Long.toString(c.process().pid()),
+                    "--nofile=" + lowered + ":" + lowered).inheritIO().start();
+            assertThat(lower.waitFor()).isZero();
             List<Socket> held = new ArrayList<>();
             try {
                 for (int i = 0; i < 1100; i++) {
@@ -121,8 +131,8 @@ class HostileClientsTest {
                 Thread.sleep(5000);
                 long cpuTicks = c.cpuTicks() - cpu0;
                 long logBytes = Files.size(c.stderr()) - log0;
-                System.out.printf("HostileClientsTest: %d connections held under nofile 600: %d CPU ticks, %d log bytes in 5 s%n",
-                        held.size(), cpuTicks, logBytes);
+                System.out.printf("HostileClientsTest: %d connections held, open-files limit %d: %d CPU ticks, %d log bytes in 5 s%n",
+                        held.size(), lowered, cpuTicks, logBytes);
                 // 100 ticks per second: 5 s of a busy loop would be ~500 ticks.
                 assertThat(cpuTicks).as("CPU ticks in 5 s while %d connections are held", held.size()).isLessThan(100);
                 assertThat(logBytes).as("log bytes in 5 s").isLessThan(4096);
@@ -141,7 +151,10 @@ class HostileClientsTest {
                 }
             }
             assertThat(status).as("served again after the connections closed").isEqualTo(200);
-            assertThat(Files.readString(c.stderr())).contains("lowered to");
+            String log = Files.readString(c.stderr());
+            assertThat(log).contains("lowered to");
+            assertThat(log).as("accept failed with EMFILE and kura paused").contains("pausing accepts")
+                    .contains("Too many open files");
         }
     }
 
