@@ -32,6 +32,7 @@ final class Fixture implements AutoCloseable {
     final List<BucketConfig> extraBuckets = new ArrayList<>();
     String adminToken;
     ListenerLimits limits;
+    Duration drainDelay;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     Fixture(Path dir) {
@@ -64,7 +65,7 @@ final class Fixture implements AutoCloseable {
                 Duration.ofSeconds(10), Duration.ofDays(1)));
         buckets.addAll(extraBuckets);
         ServeConfig cfg = new ServeConfig("127.0.0.1:0", "auto", 2, null, null, Duration.ofSeconds(5), true,
-                adminToken, buckets, "127.0.0.1:0", null, limits);
+                adminToken, buckets, "127.0.0.1:0", drainDelay, limits);
         proxy = ProxyServer.start(cfg, cache);
         return this;
     }

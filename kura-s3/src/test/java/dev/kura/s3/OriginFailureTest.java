@@ -59,12 +59,14 @@ class OriginFailureTest {
             HttpResponse<byte[]> missing = f.get("/test/never-fetched.bin");
             assertThat(missing.statusCode()).isEqualTo(502);
             assertThat(f.origin.getCount()).isEqualTo(getsBefore);
-            int ready = 0;
-            for (int i = 0; i < 150 && ready != 503; i++) { // the background check runs every 5 s
-                ready = f.ops("GET", "/ready").statusCode();
+            String ready = "";
+            for (int i = 0; i < 150 && !ready.contains("UNREACHABLE"); i++) { // the background check runs every 5 s
+                var r = f.ops("GET", "/ready");
+                assertThat(r.statusCode()).isEqualTo(503);
+                ready = new String(r.body(), java.nio.charset.StandardCharsets.UTF_8);
                 Thread.sleep(100);
             }
-            assertThat(ready).isEqualTo(503);
+            assertThat(ready).startsWith("ORIGIN_UNREACHABLE").contains("test UNREACHABLE");
         }
     }
 

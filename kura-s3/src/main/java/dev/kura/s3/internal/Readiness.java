@@ -16,7 +16,9 @@ import java.util.concurrent.TimeUnit;
  * What {@code /ready} answers, from a check of every bucket's origin that runs in the background
  * every {@link #INTERVAL}, never per call: a probe that makes origin requests per call lets
  * anyone who can reach it multiply load on the origin (the issue counted two origin requests per
- * {@code /ready}). Before the first check has finished the answer is {@link State#CHECKING}; from
+ * {@code /ready}). The checks start with the first {@code /ready} call (a node nobody probes makes
+ * no probe traffic) and then run every {@link #INTERVAL}. Before the first check has finished the
+ * answer is {@link State#CHECKING}; from
  * the start of a graceful stop it is {@link State#DRAINING}, so that a load balancer takes the node
  * out before its data listener closes.
  *
@@ -52,6 +54,7 @@ final class Readiness implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private volatile Snapshot last = new Snapshot(State.CHECKING, Map.of(), null);
     private volatile boolean draining;
+    private final java.util.concurrent.atomic.AtomicBoolean started = new java.util.concurrent.atomic.AtomicBoolean();
 
     Readiness(List<ProxyCore.Route> routes) {
         this.routes = routes;
@@ -62,9 +65,11 @@ final class Readiness implements AutoCloseable {
         });
     }
 
-    /** Starts the background checks (the first one at once). */
+    /** Starts the background checks (the first one at once); idempotent. */
     void start() {
-        timer.scheduleWithFixedDelay(this::check, 0, INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        if (started.compareAndSet(false, true)) {
+            timer.scheduleWithFixedDelay(this::check, 0, INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        }
     }
 
     private void check() {
@@ -88,6 +93,7 @@ final class Readiness implements AutoCloseable {
 
     /** The answer for {@code /ready} now. */
     Snapshot snapshot() {
+        start();
         Snapshot s = last;
         return draining ? new Snapshot(State.DRAINING, s.origins(), s.checkedAt()) : s;
     }

@@ -192,7 +192,6 @@ public final class Server {
         }
         Server s = new Server(sb);
         self[0] = s;
-        sb.readiness.start();
         log.info("kura serve listening on {} (transport {}: {}), operations on {}", sb.listener.localAddress(),
                 sb.transport.name(), sb.transport.why(), sb.opsListener.localAddress());
         log.info("limits: {} connections, idle {}, request header {}, body {} B, {} pipelined; "
