@@ -38,6 +38,8 @@ final class Fixture implements AutoCloseable {
     String baseDomain;
     Duration listCacheTtl;
     BucketConfig.Access testAccess = BucketConfig.Access.PUBLIC;
+    ListenerLimits limits;
+    Duration drainDelay;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     Fixture(Path dir) {
@@ -74,7 +76,7 @@ final class Fixture implements AutoCloseable {
             cl.add(new ClientConfig(CLIENT_KEY, CLIENT_SECRET, List.of("*")));
         }
         ServeConfig cfg = new ServeConfig("127.0.0.1:0", dev.kura.net.Transport.AUTO, 2, null, null, Duration.ofSeconds(5), true,
-                adminToken, buckets, baseDomain, listCacheTtl, cl);
+                adminToken, buckets, baseDomain, listCacheTtl, cl, "127.0.0.1:0", drainDelay, limits);
         proxy = ProxyServer.start(cfg, cache);
         return this;
     }
@@ -98,12 +100,26 @@ final class Fixture implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + proxy.port() + pathAndQuery);
     }
 
+    /** A request to the operations listener ({@code /metrics}, {@code /ready}, {@code /admin/...}). */
+    HttpResponse<byte[]> ops(String method, String path, String... headers) throws Exception {
+        return send(URI.create("http://127.0.0.1:" + proxy.opsPort() + path), method, headers);
+    }
+
+    /** The Prometheus text of the operations listener's {@code /metrics}. */
+    String metrics() throws Exception {
+        return new String(ops("GET", "/metrics").body(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     HttpResponse<byte[]> get(String path, String... headers) throws Exception {
         return send("GET", path, headers);
     }
 
     HttpResponse<byte[]> send(String method, String path, String... headers) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(url(path)).timeout(Duration.ofSeconds(60))
+        return send(url(path), method, headers);
+    }
+
+    private HttpResponse<byte[]> send(URI uri, String method, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60))
                 .method(method, HttpRequest.BodyPublishers.noBody());
         for (int i = 0; i + 1 < headers.length; i += 2) {
             b.header(headers[i], headers[i + 1]);
@@ -124,6 +140,11 @@ final class Fixture implements AutoCloseable {
     /** The AWS SDK v2 S3 client pointed straight at the origin. */
     S3Client originClient() {
         return s3(origin.endpoint(), EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY);
+    }
+
+    /** The AWS SDK v2 S3 client at {@code endpoint} with the origin's keys. */
+    static S3Client s3(URI endpoint) {
+        return s3(endpoint, EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY);
     }
 
     private static S3Client s3(URI endpoint, String accessKeyId, String secret) {

@@ -61,7 +61,14 @@ class OriginFailureTest {
             assertThat(missing.statusCode()).isEqualTo(503);
             assertThat(new String(missing.body())).contains("<Code>ServiceUnavailable</Code>");
             assertThat(f.origin.getCount()).isEqualTo(getsBefore);
-            assertThat(f.get("/ready").statusCode()).isEqualTo(503);
+            String ready = "";
+            for (int i = 0; i < 150 && !ready.contains("UNREACHABLE"); i++) { // the background check runs every 5 s
+                var r = f.ops("GET", "/ready");
+                assertThat(r.statusCode()).isEqualTo(503);
+                ready = new String(r.body(), java.nio.charset.StandardCharsets.UTF_8);
+                Thread.sleep(100);
+            }
+            assertThat(ready).startsWith("ORIGIN_UNREACHABLE").contains("test UNREACHABLE");
         }
     }
 

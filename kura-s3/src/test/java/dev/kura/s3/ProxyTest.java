@@ -364,32 +364,43 @@ class ProxyTest {
     }
 
     @Test
-    void healthReadyMetricsAndAdmin() throws Exception {
-        assertThat(f.get("/health").statusCode()).isEqualTo(200);
-        HttpResponse<byte[]> ready = f.get("/ready");
-        assertThat(new String(ready.body(), StandardCharsets.UTF_8)).contains("test reachable");
+    void healthReadyMetricsAndAdminAreOnTheOpsListenerOnly() throws Exception {
+        assertThat(f.ops("GET", "/health").statusCode()).isEqualTo(200);
+        String ready = "";
+        for (int i = 0; i < 100 && !ready.contains("test reachable"); i++) { // first background check
+            ready = new String(f.ops("GET", "/ready").body(), StandardCharsets.UTF_8);
+            Thread.sleep(100);
+        }
+        assertThat(ready).contains("READY").contains("test reachable");
         f.get("/test/small.txt");
-        String metrics = new String(f.get("/metrics").body(), StandardCharsets.UTF_8);
+        String metrics = f.metrics();
         assertThat(metrics).contains("kura_requests_seconds_count{bucket=\"test\"")
                 .contains("kura_requests_seconds_bucket{").contains("kura_served_bytes_total{bucket=\"test\"}")
                 .contains("kura_cache_hits_total{tier=\"memory\"}").contains("kura_origin_requests_seconds_count")
-                .contains("kura_fills_in_flight");
+                .contains("kura_fills_in_flight").contains("kura_connections_open");
+        // The data port serves objects only.
+        for (String p : new String[] {"/health", "/ready", "/metrics", "/admin/stats"}) {
+            assertThat(f.get(p, "Authorization", "Bearer " + TOKEN).statusCode()).as(p).isEqualTo(404);
+        }
         // Admin: token needed.
-        assertThat(f.get("/admin/stats").statusCode()).isEqualTo(401);
-        assertThat(f.get("/admin/stats", "Authorization", "Bearer wrong").statusCode()).isEqualTo(401);
-        HttpResponse<byte[]> stats = f.get("/admin/stats", "Authorization", "Bearer " + TOKEN);
+        assertThat(f.ops("GET", "/admin/stats").statusCode()).isEqualTo(401);
+        assertThat(f.ops("GET", "/admin/stats", "Authorization", "Bearer wrong").statusCode()).isEqualTo(401);
+        HttpResponse<byte[]> stats = f.ops("GET", "/admin/stats", "Authorization", "Bearer " + TOKEN);
         assertThat(stats.statusCode()).isEqualTo(200);
-        assertThat(new String(stats.body(), StandardCharsets.UTF_8)).contains("\"hits\":");
+        assertThat(stats.headers().firstValue("Content-Type")).contains("application/json");
+        assertThat(new String(stats.body(), StandardCharsets.UTF_8)).contains("\"hits\":").contains("\"requestsInFlight\":");
         f.get("/test/purge-me.txt");
         assertThat(f.get("/test/purge-me.txt").headers().firstValue("X-Cache")).contains("HIT");
-        HttpResponse<byte[]> purge = f.send("POST", "/admin/purge?key=test/purge-me.txt", "Authorization", "Bearer " + TOKEN);
-        assertThat(new String(purge.body(), StandardCharsets.UTF_8)).contains("\"purged\":1");
+        HttpResponse<byte[]> purge = f.ops("POST", "/admin/purge?bucket=test&key=purge-me.txt", "Authorization", "Bearer " + TOKEN);
+        assertThat(new String(purge.body(), StandardCharsets.UTF_8)).isEqualTo("{\"purged\":1}");
         assertThat(f.get("/test/purge-me.txt").headers().firstValue("X-Cache")).contains("MISS");
-        HttpResponse<byte[]> byBucket = f.send("POST", "/admin/purge?bucket=test", "Authorization", "Bearer " + TOKEN);
+        HttpResponse<byte[]> byBucket = f.ops("POST", "/admin/purge?bucket=test", "Authorization", "Bearer " + TOKEN);
         assertThat(byBucket.statusCode()).isEqualTo(200);
         assertThat(f.get("/test/purge-me.txt").headers().firstValue("X-Cache")).contains("MISS");
-        HttpResponse<byte[]> byPrefix = f.send("POST", "/admin/purge?prefix=test/purge", "Authorization", "Bearer " + TOKEN);
-        assertThat(new String(byPrefix.body(), StandardCharsets.UTF_8)).contains("\"purged\":1");
+        HttpResponse<byte[]> byPrefix = f.ops("POST", "/admin/purge?bucket=test&prefix=purge", "Authorization", "Bearer " + TOKEN);
+        assertThat(new String(byPrefix.body(), StandardCharsets.UTF_8)).isEqualTo("{\"purged\":1}");
+        assertThat(f.ops("POST", "/admin/purge?prefix=test/purge", "Authorization", "Bearer " + TOKEN).statusCode())
+                .as("a prefix without its mapping").isEqualTo(400);
     }
 
     static String sha256(InputStream in) throws Exception {

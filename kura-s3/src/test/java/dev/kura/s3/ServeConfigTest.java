@@ -168,4 +168,53 @@ class ServeConfigTest {
                   buckets: [{prefix: /a, bucket: b1}, {prefix: /a/, bucket: b2}]
                 """)).isInstanceOf(ConfigException.class).hasMessageContaining("used twice");
     }
+
+    @Test
+    void opsListenerAndLimitsBindWithDefaultsAndRefuseUnknownKeys() {
+        ServeConfig d = parse("""
+                serve:
+                  buckets:
+                    - prefix: /a
+                      bucket: my-bucket
+                """);
+        assertThat(d.opsListen()).isEqualTo("127.0.0.1:9090");
+        assertThat(d.drainDelay()).isEqualTo(Duration.ZERO);
+        assertThat(d.limits()).isEqualTo(ListenerLimits.defaults());
+        assertThat(d.limits().maxConnections()).isEqualTo(16384);
+        assertThat(d.limits().requestHeaderTimeout()).isEqualTo(Duration.ofSeconds(10));
+        ServeConfig c = parse("""
+                serve:
+                  ops-listen: 10.0.0.5:9100
+                  drain-delay: 5s
+                  limits:
+                    max-connections: 500
+                    idle-timeout: 30s
+                    request-header-timeout: 2s
+                    max-request-body: 0B
+                    max-pipelined: 4
+                  buckets:
+                    - prefix: /a
+                      bucket: my-bucket
+                """);
+        assertThat(c.opsHost()).isEqualTo("10.0.0.5");
+        assertThat(c.opsPort()).isEqualTo(9100);
+        assertThat(c.drainDelay()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.limits()).isEqualTo(new ListenerLimits(500, Duration.ofSeconds(30), Duration.ofSeconds(2),
+                dev.kura.config.DataSize.ofBytes(0), 4));
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  limits:
+                    max-conections: 5
+                  buckets:
+                    - prefix: /a
+                      bucket: my-bucket
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("kura.yaml:3").hasMessageContaining("max-conections");
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  ops-listen: nonsense
+                  buckets:
+                    - prefix: /a
+                      bucket: my-bucket
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("ops-listen");
+    }
 }

@@ -148,6 +148,11 @@ final class Exchange {
         ch.close().addListener((ChannelFutureListener) f -> finish(len));
     }
 
+    /**
+     * kura's own headers on every response, after a last check that no header carries a control
+     * character or a bad name ({@link HeaderHygiene}): response heads are built without Netty's
+     * validation, and entries cached before validation existed may hold anything.
+     */
     private void decorate(HttpResponse r) {
         status = r.status().code();
         HttpHeaders h = r.headers();
@@ -155,6 +160,8 @@ final class Exchange {
         if (o != null && (status == 200 || status == 206)) {
             o.forEach(h::set);
         }
+        // After the overrides: they echo query parameters, and nothing echoed may carry CR/LF.
+        HeaderHygiene.scrub(h, id);
         h.set("X-Request-Id", id);
         // S3 clients report this id in their errors (S3 API reference, common response headers).
         h.set("x-amz-request-id", id);

@@ -67,7 +67,6 @@ public final class ProxyCore {
     final ProxyMetrics metrics;
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
     final AtomicInteger inFlight = new AtomicInteger();
-    private final byte[] adminToken;
     private final FillCoordinator fills;
     private final Map<String, Route> byName = new java.util.HashMap<>();
     private final S3Front front;
@@ -97,13 +96,17 @@ public final class ProxyCore {
         }
         r.sort(Comparator.comparingInt((Route x) -> x.bucket().prefix().length()).reversed());
         this.routes = List.copyOf(r);
-        this.metrics = new ProxyMetrics(cache);
+        this.metrics = new ProxyMetrics(cache, routes.stream().map(x -> x.bucket().name()).toList());
         this.fills = new FillCoordinator(cache, metrics, workers, sliceSize);
-        this.adminToken = config.adminToken() == null ? null : config.adminToken().getBytes(StandardCharsets.UTF_8);
         for (Route x : routes) {
             byName.put(x.bucket().name(), x);
         }
         this.front = new S3Front(config, this, workers, java.time.Clock.systemUTC());
+    }
+
+    /** The bucket mappings, longest prefix first. */
+    List<Route> routes() {
+        return routes;
     }
 
     ServeConfig config() {
@@ -124,26 +127,6 @@ public final class ProxyCore {
             raw = RequestPath.rawPath(ex.uri);
         } catch (RequestPath.BadPathException e) {
             ex.error(HttpResponseStatus.BAD_REQUEST, e.getMessage());
-            return;
-        }
-        switch (raw) {
-            case "/health" -> {
-                ex.respond(HttpResponseStatus.OK, "text/plain; charset=utf-8", "ok\n");
-                return;
-            }
-            case "/ready" -> {
-                workers.execute(() -> ready(ex));
-                return;
-            }
-            case "/metrics" -> {
-                ex.respond(HttpResponseStatus.OK, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape());
-                return;
-            }
-            default -> {
-            }
-        }
-        if (raw.equals("/admin") || raw.startsWith("/admin/")) {
-            admin(ex, raw);
             return;
         }
         front.handle(ex);
@@ -203,95 +186,6 @@ public final class ProxyCore {
     }
 
     // ---------------------------------------------------------------- operations
-
-    private void ready(Exchange ex) {
-        StringBuilder sb = new StringBuilder();
-        boolean all = true;
-        for (Route r : routes) {
-            boolean ok = r.origin().reachable();
-            all &= ok;
-            sb.append(r.bucket().name()).append(' ').append(ok ? "reachable" : "UNREACHABLE").append('\n');
-        }
-        ex.respond(all ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
-                "text/plain; charset=utf-8", sb.toString());
-    }
-
-    /**
-     * The admin API, off (404) unless {@code serve.admin-token} is set; every call needs
-     * {@code Authorization: Bearer <token>}.
-     * <ul>
-     *   <li>{@code GET /admin/stats}: cache counters as JSON;</li>
-     *   <li>{@code POST /admin/purge?key=<bucket name>/<key>}, {@code ?prefix=<bucket name>/<prefix>}
-     *       or {@code ?bucket=<bucket name>}: removes entries; answers {@code {"purged": n}}.</li>
-     * </ul>
-     */
-    private void admin(Exchange ex, String raw) {
-        if (adminToken == null) {
-            ex.error(HttpResponseStatus.NOT_FOUND, "the admin API is off (serve.admin-token is not set)");
-            return;
-        }
-        String auth = ex.requestHeaders.get(HttpHeaderNames.AUTHORIZATION);
-        byte[] given = auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)
-                ? auth.substring(7).trim().getBytes(StandardCharsets.UTF_8) : new byte[0];
-        if (!MessageDigest.isEqual(given, adminToken)) {
-            log.warn("request {}: admin call without a valid token", ex.id);
-            ex.error(HttpResponseStatus.UNAUTHORIZED, "a valid bearer token is needed", "WWW-Authenticate", "Bearer");
-            return;
-        }
-        Map<String, List<String>> q = new QueryStringDecoder(ex.uri).parameters();
-        switch (raw) {
-            case "/admin/stats" -> {
-                if (!ex.method.equals("GET")) {
-                    ex.error(HttpResponseStatus.METHOD_NOT_ALLOWED, "use GET", "Allow", "GET");
-                    return;
-                }
-                CacheStats s = cache.stats();
-                String json = "{\"hits\":" + s.hits() + ",\"misses\":" + s.misses() + ",\"memoryHits\":" + s.memoryHits()
-                        + ",\"diskHits\":" + s.diskHits() + ",\"evictions\":" + s.evictions()
-                        + ",\"expirations\":" + s.expirations() + ",\"memoryBytes\":" + s.memoryBytes()
-                        + ",\"memoryEntries\":" + s.memoryEntries() + ",\"diskBytes\":" + s.diskBytes()
-                        + ",\"diskEntries\":" + s.diskEntries() + ",\"fillsInFlight\":" + s.fillsInFlight()
-                        + ",\"recoveredEntries\":" + s.recoveredEntries() + ",\"requestsInFlight\":" + inFlight.get()
-                        + "}\n";
-                ex.respond(HttpResponseStatus.OK, "application/json", json);
-            }
-            case "/admin/purge" -> {
-                if (!ex.method.equals("POST") && !ex.method.equals("DELETE")) {
-                    ex.error(HttpResponseStatus.METHOD_NOT_ALLOWED, "use POST", "Allow", "POST, DELETE");
-                    return;
-                }
-                long n;
-                try {
-                    if (q.containsKey("key")) {
-                        n = cache.delete(q.get("key").getFirst()) ? 1 : 0;
-                    } else if (q.containsKey("prefix")) {
-                        String pre = q.get("prefix").getFirst();
-                        if (pre.isEmpty()) {
-                            ex.error(HttpResponseStatus.BAD_REQUEST, "prefix must not be empty (use bucket=)");
-                            return;
-                        }
-                        n = cache.purgePrefix(pre);
-                    } else if (q.containsKey("bucket")) {
-                        String b = q.get("bucket").getFirst();
-                        if (routes.stream().noneMatch(r -> r.bucket().name().equals(b))) {
-                            ex.error(HttpResponseStatus.NOT_FOUND, "no bucket named '" + b + "'");
-                            return;
-                        }
-                        n = cache.purgePrefix(b + "/");
-                    } else {
-                        ex.error(HttpResponseStatus.BAD_REQUEST, "give key=, prefix= or bucket=");
-                        return;
-                    }
-                } catch (RuntimeException e) {
-                    Replies.internalError(ex, e);
-                    return;
-                }
-                log.info("request {}: admin purge {} removed {} entries", ex.id, q, n);
-                ex.respond(HttpResponseStatus.OK, "application/json", "{\"purged\":" + n + "}\n");
-            }
-            default -> ex.error(HttpResponseStatus.NOT_FOUND, "admin endpoints: /admin/stats, /admin/purge");
-        }
-    }
 
     /** Records the finished exchange: metrics and the access-log line. */
     void finished(Exchange ex) {

@@ -127,7 +127,8 @@ final class RequestPlanner {
         o.userMetadata().forEach((k, v) -> h.put("x-amz-meta-" + k, v));
         // The stored response's Date (RFC 9110 6.6.1): when kura received it; Age counts from it.
         put(h, "Date", HttpDates.format(Instant.now()));
-        return new EntryMetadata(o.size(), o.contentType(), o.etag(), o.lastModified(), expiresAt, h);
+        return new EntryMetadata(o.size(), o.contentType(), o.etag(), o.lastModified(), expiresAt,
+                HeaderHygiene.clean(h, o.etag() == null ? "origin" : "origin object " + o.etag()));
     }
 
     private static void put(Map<String, String> h, String k, String v) {
