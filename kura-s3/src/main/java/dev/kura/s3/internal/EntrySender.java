@@ -43,7 +43,7 @@ final class EntrySender {
         this.head = head;
         this.pos = first;
         this.last = last;
-        this.memory = "memory".equals(entry.tier());
+        this.memory = entry.inMemory();
         this.fallback = fallback;
     }
 
