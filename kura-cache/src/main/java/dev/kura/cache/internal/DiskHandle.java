@@ -1,8 +1,8 @@
 package dev.kura.cache.internal;
 
-import dev.kura.cache.CacheEntry;
 import dev.kura.cache.CorruptEntryException;
 import dev.kura.cache.EntryMetadata;
+import dev.kura.cache.Tier;
 import dev.kura.io.IoFile;
 
 import java.io.IOException;
@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Thread-safety: concurrent reads are safe; close once.
  */
-final class DiskHandle implements CacheEntry {
+final class DiskHandle implements VersionedEntry {
     private record Block(long index, ByteBuffer data) {
     }
 
@@ -66,8 +66,18 @@ final class DiskHandle implements CacheEntry {
     }
 
     @Override
-    public String tier() {
-        return "disk";
+    public Tier tier() {
+        return Tier.DISK;
+    }
+
+    @Override
+    public boolean inMemory() {
+        return false;
+    }
+
+    @Override
+    public long version() {
+        return header.writeId();
     }
 
     long writeId() {

@@ -2,6 +2,7 @@ package dev.kura.cache.internal;
 
 import dev.kura.cache.CacheConfig;
 import dev.kura.cache.EntryMetadata;
+import dev.kura.cache.Tier;
 import dev.kura.io.Errno;
 import dev.kura.io.FileIo;
 import dev.kura.io.IoException;
@@ -40,8 +41,11 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <h2>Publishing</h2>
  * A writer fills a unique temporary file and seals it (blocks, CRCs, trailer; fdatasync under
- * {@code durability = FSYNC}); then, under the key's lock, the file is renamed over the entry's
- * name and the index updated. rename(2) is atomic, so a reader opening the name sees the old or the
+ * {@code durability = FSYNC}); then {@link #publish}, under the key's lock, renames the file over
+ * the entry's name and updates the index. The store owns its locks: callers never hold one; a
+ * tier above that must order its own changes with the store's passes a callback that runs under
+ * the key's lock ({@link #publish}, {@link #remove}, {@link #removeVersion}, {@link #ifCurrent},
+ * {@link #atomically}). rename(2) is atomic, so a reader opening the name sees the old or the
  * new file, never a mix; a reader holding the old file's descriptor keeps reading the old version.
  *
  * <h2>Invariants (kept under the key's stripe lock)</h2>
@@ -64,7 +68,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Thread-safety: safe for concurrent use.
  */
-final class DiskStore implements AutoCloseable {
+final class DiskStore implements CacheTier, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DiskStore.class);
     private static final int STRIPES = 1024;
     private static final int PREFETCH = 8192;
@@ -101,6 +105,9 @@ final class DiskStore implements AutoCloseable {
     /** Set when the disk may hold files the index does not know (a failed unlink): no snapshot then. */
     private volatile boolean dirty;
     private final AutoCloseable dirLock;
+    /** Virtual threads for the probes of asynchronous lookups during recovery. */
+    private final ExecutorService probes =
+            Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("kura-cache-probe-", 0).factory());
 
     DiskStore(CacheConfig config, FileIo io, Fs fs, Faults faults, String policyName, int blockSize) throws IOException {
         this.config = config;
@@ -145,20 +152,133 @@ final class DiskStore implements AutoCloseable {
      * The lock of a key. Stripes are chosen by the key's file name, not its string hash, so that
      * recovery (which meets files before it knows their key) can take the same lock.
      */
-    ReentrantLock lockFor(String key) {
+    private ReentrantLock lockFor(String key) {
         return lockForName(EntryFormat.nameOf(key));
     }
 
-    ReentrantLock lockForName(String name) {
+    private ReentrantLock lockForName(String name) {
         return stripes[Integer.parseInt(name, 0, 3, 16) & (STRIPES - 1)];
     }
 
-    long bytes() {
+    @Override
+    public Tier tier() {
+        return Tier.DISK;
+    }
+
+    @Override
+    public long bytes() {
         return bytes.get();
     }
 
-    long entries() {
+    @Override
+    public long entries() {
         return count.get();
+    }
+
+    @Override
+    public long evictions() {
+        return evictions.sum();
+    }
+
+    // ---- the lock protocol, for the tiers above -----------------------------------------------
+
+    /**
+     * Runs {@code action} holding the key's lock: no publish, removal, metadata update or
+     * recovery registration of the key interleaves with it. This is the only way another tier
+     * orders its changes of a key with the disk tier's (the memory tier changes only inside it).
+     * The action must be short and must not call back into this store for another key.
+     */
+    <T> T atomically(String key, java.util.function.Supplier<T> action) {
+        ReentrantLock l = lockFor(key);
+        l.lock();
+        try {
+            return action.get();
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /**
+     * Publishes a sealed writer: renames its file into place and indexes it, then runs
+     * {@code underLock} with the new entry, all under the key's lock; then (durability
+     * {@code FSYNC}) makes the rename durable and evicts if needed.
+     *
+     * @return a handle on the new version, reading through the writer's descriptor
+     * @throws IOException when the rename failed: the writer is aborted, the key's older version is
+     *     removed too (it must not outlive a newer one the caller may publish elsewhere), and
+     *     {@code underLock} has run with null
+     */
+    DiskHandle publish(DiskWriter w, java.util.function.Consumer<DiskEntry> underLock) throws IOException {
+        DiskEntry de;
+        ReentrantLock l = lockFor(w.key);
+        l.lock();
+        try {
+            try {
+                de = publishLocked(w);
+                w.published();
+            } catch (IOException ex) {
+                faults.record("rename", ex);
+                w.abort();
+                removeLocked(w.key);
+                underLock.accept(null);
+                throw ex;
+            }
+            underLock.accept(de);
+        } finally {
+            l.unlock();
+        }
+        syncDirOf(de);
+        evictIfNeeded();
+        return new DiskHandle(this, de, w.file, new EntryFormat.Header(w.headerLength(), blockSize,
+                w.md.size(), w.writeId, w.key, w.md, 0), w.wholeFile);
+    }
+
+    /** Removes the key's version (if any) and runs {@code underLock}, under the key's lock. */
+    boolean remove(String key, Runnable underLock) {
+        ReentrantLock l = lockFor(key);
+        l.lock();
+        try {
+            boolean removed = removeLocked(key);
+            underLock.run();
+            return removed;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /**
+     * Removes the key's version if it is {@code version}, and runs {@code underLock}, under the
+     * key's lock; true when the disk tier removed it.
+     */
+    boolean removeVersion(String key, long version, Runnable underLock) {
+        ReentrantLock l = lockFor(key);
+        l.lock();
+        try {
+            DiskEntry e = index.get(key);
+            boolean removed = e != null && e.writeId == version && removeLocked(key);
+            underLock.run();
+            return removed;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /**
+     * Runs {@code land} under the key's lock if the version {@code h} reads is still current and
+     * its metadata unchanged since {@code h} read it (a promotion must not resurrect anything).
+     */
+    boolean ifCurrent(DiskHandle h, Runnable land) {
+        ReentrantLock l = lockForName(h.entry.name);
+        l.lock();
+        try {
+            if (index.get(h.entry.key) != h.entry || h.entry.metaUpdates != h.metaSeen) {
+                return false;
+            }
+            land.run();
+            return true;
+        } finally {
+            l.unlock();
+        }
     }
 
     long recoveredEntries() {
@@ -194,7 +314,7 @@ final class DiskStore implements AutoCloseable {
 
     /** Removes the key's current version and its file; true if there was one. Hold the lock. */
     // @GuardedBy("lockFor(key)")
-    boolean removeLocked(String key) {
+    private boolean removeLocked(String key) {
         if (recovering) {
             touched.add(key);
         }
@@ -254,9 +374,6 @@ final class DiskStore implements AutoCloseable {
         }
     }
 
-    DiskEntry current(String key) {
-        return index.get(key);
-    }
 
     // ---- lookups ------------------------------------------------------------------------------
 
@@ -264,7 +381,8 @@ final class DiskStore implements AutoCloseable {
      * Opens a handle on the key's current version, or returns null on a miss. Faults are counted
      * and turn into a miss; a corrupt file is removed.
      */
-    DiskHandle open(String key) {
+    @Override
+    public DiskHandle open(String key) {
         for (int attempt = 0; attempt < 3; attempt++) {
             DiskEntry e = index.get(key);
             if (e == null) {
@@ -291,15 +409,16 @@ final class DiskStore implements AutoCloseable {
 
     /**
      * Asynchronous form of {@link #open}: the caller's thread never waits on the disk. During
-     * recovery a key not yet indexed is probed (blocking) on {@code blockingPool}.
+     * recovery a key not yet indexed is probed (blocking) on one of this store's virtual threads.
      */
-    CompletableFuture<DiskHandle> openAsync(String key, java.util.concurrent.Executor blockingPool) {
+    @Override
+    public CompletableFuture<DiskHandle> openAsync(String key) {
         DiskEntry e = index.get(key);
         if (e == null) {
             if (!recovering) {
                 return CompletableFuture.completedFuture(null);
             }
-            return CompletableFuture.supplyAsync(() -> open(key), blockingPool);
+            return CompletableFuture.supplyAsync(() -> open(key), probes);
         }
         return openVersionAsync(e).thenCompose(h -> {
             if (h != null) {
@@ -899,7 +1018,7 @@ final class DiskStore implements AutoCloseable {
      * @return the new version's entry
      */
     // @GuardedBy("lockFor(w.key)")
-    DiskEntry publishLocked(DiskWriter w) throws IOException {
+    private DiskEntry publishLocked(DiskWriter w) throws IOException {
         String name = EntryFormat.nameOf(w.key);
         Path target = pathOf(name);
         fs.rename(w.tmp, target);
@@ -912,7 +1031,7 @@ final class DiskStore implements AutoCloseable {
     }
 
     /** After a publish under {@code FSYNC}: makes the rename durable. */
-    void syncDirOf(DiskEntry e) {
+    private void syncDirOf(DiskEntry e) {
         if (config.durability() == CacheConfig.Durability.FSYNC) {
             try {
                 fs.fsyncDir(pathOf(e.name).getParent());
@@ -1018,7 +1137,7 @@ final class DiskStore implements AutoCloseable {
                         if (stopRecovery) {
                             return;
                         }
-                        register(e);
+                        register(e, false); // the snapshot's flag says whether it has a record
                     }
                 } else {
                     scan();
@@ -1081,15 +1200,21 @@ final class DiskStore implements AutoCloseable {
             return;
         }
         String prefix = dir.getFileName().toString();
-        List<String> metas = new ArrayList<>();
+        // metadata records of this directory: attached to their entry as it is indexed (so that
+        // no lookup sees the entry with its header's older metadata), the rest checked after
+        Set<String> metas = new java.util.HashSet<>();
+        for (String n : names) {
+            if (n.length() == 32 + EntryFormat.META_SUFFIX.length() && n.endsWith(EntryFormat.META_SUFFIX)
+                    && n.startsWith(prefix) && isHex(n.substring(0, 32))) {
+                metas.add(n);
+            }
+        }
         for (String n : names) {
             if (stopRecovery) {
                 return;
             }
             Path p = dir.resolve(n);
-            if (n.length() == 32 + EntryFormat.META_SUFFIX.length() && n.endsWith(EntryFormat.META_SUFFIX)
-                    && n.startsWith(prefix) && isHex(n.substring(0, 32))) {
-                metas.add(n); // after the entries of this directory, so that their owners are indexed
+            if (metas.contains(n)) {
                 continue;
             }
             if (n.length() != 32 || !n.startsWith(prefix) || !isHex(n)) {
@@ -1099,11 +1224,11 @@ final class DiskStore implements AutoCloseable {
             try {
                 DiskEntry e = inspect(p, n);
                 if (e != null) {
-                    register(e);
+                    register(e, metas.contains(n + EntryFormat.META_SUFFIX));
                 }
             } catch (EntryFormat.FormatException ex) {
                 // torn, short, zero-length or corrupt: never served
-                dropUnlessTouched(p, n, ex);
+                dropUnlessTouched(p, n, ex, metas.contains(n + EntryFormat.META_SUFFIX));
             } catch (IOException ex) {
                 faults.record("recovery", ex);
                 dirty = true;
@@ -1131,13 +1256,13 @@ final class DiskStore implements AutoCloseable {
      * A bad file is deleted, but under its name's lock and after a second look: a live writer may
      * have renamed a new, valid version over it since the first look.
      */
-    private void dropUnlessTouched(Path p, String name, Exception why) {
+    private void dropUnlessTouched(Path p, String name, Exception why, boolean hasMeta) {
         ReentrantLock l = lockForName(name);
         l.lock();
         try {
             DiskEntry again = inspect(p, name);
             if (again != null) {
-                registerLocked(again);
+                registerLocked(again, hasMeta);
             }
         } catch (EntryFormat.FormatException ex) {
             faults.record("corrupt", "recovery dropped " + p, why);
@@ -1150,24 +1275,29 @@ final class DiskStore implements AutoCloseable {
         }
     }
 
-    private void register(DiskEntry e) {
+    /** @param metaListed the scan saw a metadata record beside the entry (read and attached first) */
+    private void register(DiskEntry e, boolean metaListed) {
         ReentrantLock l = lockForName(e.name);
         l.lock();
         try {
-            registerLocked(e);
+            registerLocked(e, metaListed);
         } finally {
             l.unlock();
         }
     }
 
     // @GuardedBy("lockForName(e.name)")
-    private void registerLocked(DiskEntry e) {
+    private void registerLocked(DiskEntry e, boolean metaListed) {
         if (touched.contains(e.key) || index.containsKey(e.key)) {
             return;
         }
         if (isPurged(e.key)) {
-            unlinkQuietly(pathOf(e.name));
+            unlinkEntryFiles(e);
+            unlinkQuietly(metaPathOf(e.name));
             return;
+        }
+        if (metaListed) {
+            adoptMetaLocked(e, metaPathOf(e.name));
         }
         insertLocked(e);
         recoveredEntries.incrementAndGet();
@@ -1177,6 +1307,7 @@ final class DiskStore implements AutoCloseable {
 
     @Override
     public void close() {
+        probes.shutdown();
         stopRecovery = recovering;
         Thread t = recoveryThread;
         if (t != null) {

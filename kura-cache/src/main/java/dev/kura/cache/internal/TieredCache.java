@@ -1,7 +1,5 @@
 package dev.kura.cache.internal;
 
-import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.RemovalCause;
 import dev.kura.cache.Cache;
 import dev.kura.cache.CacheConfig;
 import dev.kura.cache.CacheEntry;
@@ -11,6 +9,7 @@ import dev.kura.cache.EntryMetadata;
 import dev.kura.cache.Fill;
 import dev.kura.cache.FillFailedException;
 import dev.kura.cache.PendingEntry;
+import dev.kura.cache.Tier;
 import dev.kura.io.FileIo;
 import dev.kura.io.IoFile;
 import dev.kura.io.OpenFlag;
@@ -30,28 +29,34 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The {@link Cache}: a Caffeine memory tier (W-TinyLFU admission and eviction, bounded by bytes;
- * Einziger et al., "TinyLFU: A Highly Efficient Cache Admission Policy", 2017) in front of the
- * {@link DiskStore}.
+ * The {@link Cache}: a {@link MemoryTier} (Caffeine, W-TinyLFU) in front of the {@link DiskStore},
+ * both behind {@link CacheTier}, with single-flight fills that followers can stream.
  *
  * <h2>Tiers</h2>
- * A lookup tries memory, then disk; a disk hit of an entry no larger than
- * {@code memoryMaxItemSize} reads it whole (checking every block's CRC) and offers it to the
- * memory tier (promotion). A writer feeds both tiers at once; each tier may refuse (too big, disk
- * failing) without stopping the other, and the commit publishes to whichever took it.
+ * A lookup tries memory, then disk. The blocking {@link #lookup} reads a small disk hit whole
+ * (checking every block's CRC) and offers it to the memory tier (promotion) before returning;
+ * {@link #lookupAsync} returns the disk handle at once and promotes after the handle is closed,
+ * off the caller's thread. A writer feeds both tiers at once; each tier may refuse (too big, disk
+ * failing) without stopping the other, and the commit publishes to whichever took it. A 304 is a
+ * metadata update: a small record beside the disk entry, and a new value in the memory tier.
  *
  * <h2>Consistency between tiers</h2>
- * Every change of a key's version (publish, delete, promotion, expiry) runs under the disk tier's
- * lock for that key, and a promotion only lands if the disk version it read is still current.
+ * The disk tier owns the per-key lock: every change of a key's version (publish, delete,
+ * expiry, metadata update) happens inside a {@link DiskStore} method that takes it, and the memory
+ * tier changes only in a callback run under it ({@link DiskStore#publish}, {@code remove},
+ * {@code removeVersion}, {@code ifCurrent}, {@code atomically}). A promotion lands only if the disk
+ * version it read, and that version's metadata, are still current ({@link DiskStore#ifCurrent}).
  * So the memory tier never holds a version older than the disk tier's, and a version replaced on
- * disk is never resurrected from memory.
+ * disk is never resurrected from memory. Versions are compared by write id
+ * ({@link VersionedEntry#version()}), the same in both tiers' copies.
  *
  * <h2>Single flight</h2>
- * {@link #fill} registers one {@code FillState} per key; later callers become followers and get a
- * future of the committed version (each their own handle), or empty if the leader gives up.
+ * {@link #fill} registers one {@code FillState} per key; later callers become followers: they
+ * stream the fill as it grows ({@link Fill.Follower#pending()}, see {@link FillProgress}) or get a
+ * future of the committed version (each their own handle, opened asynchronously), or empty / a
+ * {@link FillFailedException} if the leader gives up.
  *
  * <p>Thread-safety: safe for concurrent use from platform and virtual threads.
  */
@@ -59,13 +64,12 @@ public final class TieredCache implements Cache {
     private final CacheConfig config;
     private final DiskStore disk;
     private final Faults faults;
-    private final com.github.benmanes.caffeine.cache.Cache<String, MemoryEntry.Value> memory;
+    private final MemoryTier memory;
     private final ConcurrentHashMap<String, FillState> fills = new ConcurrentHashMap<>();
     private final LongAdder hits = new LongAdder();
     private final LongAdder misses = new LongAdder();
     private final LongAdder memoryHits = new LongAdder();
     private final LongAdder diskHits = new LongAdder();
-    private final LongAdder memoryEvictions = new LongAdder();
     private final LongAdder expirations = new LongAdder();
     private final AtomicInteger activeWriters = new AtomicInteger();
     /**
@@ -80,20 +84,7 @@ public final class TieredCache implements Cache {
         this.config = config;
         this.disk = disk;
         this.faults = faults;
-        if (config.memoryMaxSize() > 0 && config.memoryMaxItemSize() > 0) {
-            this.memory = Caffeine.newBuilder()
-                    .maximumWeight(config.memoryMaxSize())
-                    .weigher((String k, MemoryEntry.Value v) -> v.weight())
-                    .executor(Runnable::run)
-                    .removalListener((String k, MemoryEntry.Value v, RemovalCause c) -> {
-                        if (c.wasEvicted()) {
-                            memoryEvictions.increment();
-                        }
-                    })
-                    .build();
-        } else {
-            this.memory = null;
-        }
+        this.memory = new MemoryTier(config.memoryMaxSize(), config.memoryMaxItemSize());
     }
 
     /** Opens a cache with kura's choices: NIO directory operations, SIEVE eviction, 64 KiB blocks. */
@@ -140,15 +131,12 @@ public final class TieredCache implements Cache {
     @Override
     public CompletableFuture<Optional<CacheEntry>> lookupAsync(String key) {
         checkOpen();
-        if (memory != null) {
-            MemoryEntry.Value v = memory.getIfPresent(key);
-            if (v != null) {
-                CacheEntry e = new MemoryEntry(v, "memory");
-                countHit(e);
-                return CompletableFuture.completedFuture(Optional.of(e));
-            }
+        MemoryEntry m = memory.open(key);
+        if (m != null) {
+            countHit(m);
+            return CompletableFuture.completedFuture(Optional.of(m));
         }
-        return disk.openAsync(key, blockingPool).thenApply(h -> {
+        return disk.openAsync(key).thenApply(h -> {
             if (h == null) {
                 misses.increment();
                 return Optional.<CacheEntry>empty();
@@ -166,7 +154,7 @@ public final class TieredCache implements Cache {
      */
     private void promoteAfterServing(String key, DiskHandle h) {
         long size = h.metadata().size();
-        if (memory == null || size > config.memoryMaxItemSize() || size > Integer.MAX_VALUE - 64) {
+        if (!memory.takes(size)) {
             return;
         }
         h.onClose(x -> {
@@ -183,16 +171,8 @@ public final class TieredCache implements Cache {
                         if (n != size || closed) {
                             return;
                         }
-                        MemoryEntry.Value v = new MemoryEntry.Value(key, x.metadata(), data, x.writeId());
-                        ReentrantLock l = disk.lockFor(key);
-                        l.lock();
-                        try {
-                            if (disk.current(key) == x.entry && x.entry.metaUpdates == x.metaSeen) {
-                                memory.put(key, v);
-                            }
-                        } finally {
-                            l.unlock();
-                        }
+                        MemoryEntry.Value v = new MemoryEntry.Value(key, x.metadata(), data, x.version());
+                        disk.ifCurrent(x, () -> memory.put(v));
                     }, blockingPool);
         });
     }
@@ -200,13 +180,13 @@ public final class TieredCache implements Cache {
     @Override
     public Optional<CacheEntry> get(String key) {
         checkOpen();
-        CacheEntry e = find(key);
+        VersionedEntry e = find(key);
         if (e == null) {
             misses.increment();
             return Optional.empty();
         }
         if (e.metadata().isExpired(Instant.now())) {
-            long id = writeIdOf(e);
+            long id = e.version();
             e.close();
             expire(key, id);
             misses.increment();
@@ -218,80 +198,47 @@ public final class TieredCache implements Cache {
 
     private void countHit(CacheEntry e) {
         hits.increment();
-        if (e.tier().equals("memory")) {
+        if (e.tier() == Tier.MEMORY) {
             memoryHits.increment();
         } else {
             diskHits.increment();
         }
     }
 
-    private static long writeIdOf(CacheEntry e) {
-        return e instanceof DiskHandle d ? d.writeId() : ((MemoryEntry) e).writeId();
-    }
-
     /** Removes the key's version {@code writeId} from both tiers, if still current. */
     private void expire(String key, long writeId) {
-        ReentrantLock l = disk.lockFor(key);
-        l.lock();
-        try {
-            boolean removed = false;
-            if (memory != null) {
-                MemoryEntry.Value v = memory.getIfPresent(key);
-                if (v != null && v.writeId() == writeId) {
-                    memory.invalidate(key);
-                    removed = true;
-                }
-            }
-            DiskEntry de = disk.current(key);
-            if (de != null && de.writeId == writeId) {
-                disk.removeLocked(key);
-                removed = true;
-            }
-            if (removed) {
-                expirations.increment();
-            }
-        } finally {
-            l.unlock();
+        boolean[] fromMemory = new boolean[1];
+        boolean fromDisk = disk.removeVersion(key, writeId, () -> fromMemory[0] = memory.removeVersion(key, writeId));
+        if (fromDisk || fromMemory[0]) {
+            expirations.increment();
         }
     }
 
-    /** Finds the key in memory, then on disk; faults are misses. */
-    private CacheEntry find(String key) {
-        if (memory != null) {
-            MemoryEntry.Value v = memory.getIfPresent(key);
-            if (v != null) {
-                return new MemoryEntry(v, "memory");
-            }
+    /** Finds the key in memory, then on disk; faults are misses. Blocking (see {@link Cache#lookup}). */
+    private VersionedEntry find(String key) {
+        MemoryEntry m = memory.open(key);
+        if (m != null) {
+            return m;
         }
         DiskHandle h = disk.open(key);
         if (h == null) {
             return null;
         }
-        long size = h.metadata().size();
-        if (memory == null || size > config.memoryMaxItemSize() || size > Integer.MAX_VALUE - 64) {
+        if (!memory.takes(h.metadata().size())) {
             return h;
         }
         // promotion: read it whole (checking every block) and offer it to the memory tier
         try (h) {
-            byte[] data = new byte[(int) size];
+            byte[] data = new byte[(int) h.metadata().size()];
             ByteBuffer b = ByteBuffer.wrap(data);
             while (b.hasRemaining()) {
                 if (h.read(b.position(), b) <= 0) {
                     throw new IOException("entry shorter than its size");
                 }
             }
-            MemoryEntry.Value v = new MemoryEntry.Value(key, h.metadata(), data, h.writeId());
-            ReentrantLock l = disk.lockFor(key);
-            l.lock();
-            try {
-                // lands only if neither the version nor its metadata changed since it was read
-                if (disk.current(key) == h.entry && h.entry.metaUpdates == h.metaSeen) {
-                    memory.put(key, v);
-                }
-            } finally {
-                l.unlock();
-            }
-            return new MemoryEntry(v, "disk");
+            MemoryEntry.Value v = new MemoryEntry.Value(key, h.metadata(), data, h.version());
+            disk.ifCurrent(h, () -> memory.put(v));
+            return new MemoryEntry(v, Tier.DISK);
         } catch (IOException ex) {
             // counted where it happened (read fault or corrupt block, the entry is then removed)
             return null;
@@ -431,7 +378,7 @@ public final class TieredCache implements Cache {
             return disk.openVersionAsync(de).thenApply(h -> (CacheEntry) h);
         }
         if (committed instanceof MemoryEntry.Value v) {
-            return CompletableFuture.completedFuture(new MemoryEntry(v, "memory"));
+            return CompletableFuture.completedFuture(new MemoryEntry(v, Tier.MEMORY));
         }
         return CompletableFuture.completedFuture(null);
     }
@@ -521,7 +468,7 @@ public final class TieredCache implements Cache {
         if (key.getBytes(StandardCharsets.UTF_8).length > EntryFormat.MAX_KEY_BYTES) {
             return null;
         }
-        boolean toMemory = memory != null && md.size() <= config.memoryMaxItemSize() && md.size() <= Integer.MAX_VALUE - 64;
+        boolean toMemory = memory.takes(md.size());
         long writeId = ThreadLocalRandom.current().nextLong();
         DiskWriter dw = null;
         if (md.size() <= config.maxItemSize()) {
@@ -662,52 +609,40 @@ public final class TieredCache implements Cache {
                 abort(failure);
                 throw failure != null ? failure : new IOException("no cache tier takes " + key);
             }
-            DiskEntry de = null;
             MemoryEntry.Value mv = mem != null ? new MemoryEntry.Value(key, md, mem, writeId) : null;
-            ReentrantLock l = disk.lockFor(key);
-            l.lock();
-            try {
-                if (dw != null) {
-                    try {
-                        de = disk.publishLocked(dw);
-                        dw.published();
-                    } catch (IOException ex) {
-                        faults.record("rename", ex);
-                        dw.abort();
-                        dw = null;
-                        failure = ex;
-                    }
+            // the memory tier follows the disk tier's change, under the same key lock
+            java.util.function.Consumer<DiskEntry> memoryFollows = de -> {
+                if (mv != null) {
+                    memory.put(mv);
+                } else {
+                    memory.remove(key);
                 }
-                if (de == null) {
-                    // the disk tier did not take this version: its old version must not outlive it
-                    disk.removeLocked(key);
+            };
+            DiskHandle onDisk = null;
+            if (dw != null) {
+                try {
+                    onDisk = disk.publish(dw, memoryFollows);
+                } catch (IOException ex) {
+                    failure = ex; // counted, the writer aborted, the older version removed
                 }
-                if (memory != null) {
-                    if (mv != null) {
-                        memory.put(key, mv);
-                    } else {
-                        memory.invalidate(key);
-                    }
-                }
-            } finally {
-                l.unlock();
+                dw = null;
+            } else {
+                // the disk tier did not take this version: its old version must not outlive it
+                disk.remove(key, () -> memoryFollows.accept(null));
             }
             ended = true;
             activeWriters.decrementAndGet();
-            if (de == null && mv == null) {
+            if (onDisk == null && mv == null) {
                 failFill("publishing failed", failure);
                 throw failure;
             }
             progress.commit();
             CacheEntry handle;
-            if (de != null) {
-                disk.syncDirOf(de);
-                disk.evictIfNeeded();
-                handle = new DiskHandle(disk, de, dw.file, new EntryFormat.Header(dw.headerLength(), disk.blockSize,
-                        md.size(), writeId, key, md, 0), dw.wholeFile);
-                st.finish(de);
+            if (onDisk != null) {
+                handle = onDisk;
+                st.finish(onDisk.entry);
             } else {
-                handle = new MemoryEntry(mv, "memory");
+                handle = new MemoryEntry(mv, Tier.MEMORY);
                 st.finish(mv);
             }
             progress.fillEnded();
@@ -760,27 +695,26 @@ public final class TieredCache implements Cache {
         if (h != null) {
             try (h) {
                 onDisk = true;
-                writeId = h.writeId();
+                writeId = h.version();
                 if (sameVersion(h.metadata(), etag, metadata)) {
                     updated = disk.updateMetadata(key, writeId, metadata);
                 }
             }
         }
-        if (memory == null || (onDisk && !updated)) {
-            return updated;
+        if (onDisk && !updated) {
+            return false;
         }
-        ReentrantLock l = disk.lockFor(key);
-        l.lock();
-        try {
-            MemoryEntry.Value v = memory.getIfPresent(key);
-            if (v != null && (onDisk ? v.writeId() == writeId : sameVersion(v.metadata(), etag, metadata))) {
-                memory.put(key, new MemoryEntry.Value(key, metadata, v.data(), v.writeId()));
-                updated = true;
+        long version = writeId;
+        boolean diskHasIt = onDisk;
+        boolean inMemory = disk.atomically(key, () -> {
+            MemoryEntry.Value v = memory.get(key);
+            if (v != null && (diskHasIt ? v.writeId() == version : sameVersion(v.metadata(), etag, metadata))) {
+                memory.put(new MemoryEntry.Value(key, metadata, v.data(), v.writeId()));
+                return true;
             }
-        } finally {
-            l.unlock();
-        }
-        return updated;
+            return false;
+        });
+        return updated || inMemory;
     }
 
     private static boolean sameVersion(EntryMetadata cur, String etag, EntryMetadata next) {
@@ -790,36 +724,18 @@ public final class TieredCache implements Cache {
     @Override
     public boolean delete(String key) {
         checkOpen();
-        ReentrantLock l = disk.lockFor(key);
-        l.lock();
-        try {
-            boolean removed = disk.removeLocked(key);
-            if (memory != null && memory.asMap().remove(key) != null) {
-                removed = true;
-            }
-            return removed;
-        } finally {
-            l.unlock();
-        }
+        boolean[] fromMemory = new boolean[1];
+        boolean fromDisk = disk.remove(key, () -> fromMemory[0] = memory.remove(key));
+        return fromDisk || fromMemory[0];
     }
 
     @Override
     public long purgePrefix(String prefix) {
         checkOpen();
         Set<String> removed = new HashSet<>(disk.purge(prefix));
-        if (memory != null) {
-            for (String k : List.copyOf(memory.asMap().keySet())) {
-                if (k.startsWith(prefix)) {
-                    ReentrantLock l = disk.lockFor(k);
-                    l.lock();
-                    try {
-                        if (memory.asMap().remove(k) != null) {
-                            removed.add(k);
-                        }
-                    } finally {
-                        l.unlock();
-                    }
-                }
+        for (String k : memory.keysStartingWith(prefix)) {
+            if (disk.atomically(k, () -> memory.remove(k))) {
+                removed.add(k);
             }
         }
         return removed.size();
@@ -834,17 +750,8 @@ public final class TieredCache implements Cache {
 
     @Override
     public CacheStats stats() {
-        long memBytes = 0;
-        long memEntries = 0;
-        if (memory != null) {
-            memBytes = memory.policy().eviction().flatMap(e -> {
-                java.util.OptionalLong w = e.weightedSize();
-                return w.isPresent() ? Optional.of(w.getAsLong()) : Optional.empty();
-            }).orElse(0L);
-            memEntries = memory.estimatedSize();
-        }
         return new CacheStats(hits.sum(), misses.sum(), memoryHits.sum(), diskHits.sum(),
-                disk.evictions.sum() + memoryEvictions.sum(), expirations.sum(), memBytes, memEntries,
+                disk.evictions() + memory.evictions(), expirations.sum(), memory.bytes(), memory.entries(),
                 disk.bytes(), disk.entries(), fills.size(), faults.snapshot(), disk.recoveredEntries(),
                 disk.recoveryNanos());
     }
@@ -884,8 +791,6 @@ public final class TieredCache implements Cache {
         }
         blockingPool.shutdown();
         disk.close();
-        if (memory != null) {
-            memory.invalidateAll();
-        }
+        memory.clear();
     }
 }

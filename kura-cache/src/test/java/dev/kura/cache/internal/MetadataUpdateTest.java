@@ -2,6 +2,7 @@ package dev.kura.cache.internal;
 
 import dev.kura.cache.CacheConfig;
 import dev.kura.cache.CacheEntry;
+import dev.kura.cache.Tier;
 import dev.kura.cache.EntryMetadata;
 import dev.kura.io.Backend;
 import dev.kura.io.Errno;
@@ -183,11 +184,11 @@ class MetadataUpdateTest {
         try (FileIo io = io(backend); TieredCache c = open(io, new FaultyFs(), 1 << 20)) {
             put(c, KEY, data, oldMd(data.length), 4096);
             try (CacheEntry e = c.lookup(KEY).orElseThrow()) {
-                assertThat(e.tier()).isEqualTo("memory");
+                assertThat(e.tier()).isEqualTo(Tier.MEMORY);
             }
             assertThat(c.updateMetadata(KEY, "\"v1\"", newMd(data.length))).isTrue();
             try (CacheEntry e = c.lookup(KEY).orElseThrow()) {
-                assertThat(e.tier()).isEqualTo("memory");
+                assertThat(e.tier()).isEqualTo(Tier.MEMORY);
                 assertThat(e.metadata()).isEqualTo(newMd(data.length));
                 assertThat(readAll(e)).isEqualTo(data);
             }

@@ -3,6 +3,7 @@ package dev.kura.cache.internal;
 import dev.kura.cache.BlockingCheck;
 import dev.kura.cache.CacheConfig;
 import dev.kura.cache.CacheEntry;
+import dev.kura.cache.Tier;
 import dev.kura.cache.CacheWriter;
 import dev.kura.cache.Fill;
 import dev.kura.cache.PendingEntry;
@@ -116,7 +117,7 @@ class NoBlockingOnEventLoopTest {
                             .thenCompose(f -> f)
                             .thenComposeAsync(o -> {
                                 CacheEntry e = o.orElseThrow();
-                                assertThat(e.tier()).isEqualTo("disk");
+                                assertThat(e.tier()).isEqualTo(Tier.DISK);
                                 return readAllOnLoop(e, loop).whenCompleteAsync((b, ex) -> e.close(), loop);
                             }, loop);
                     assertThat(got.get(30, TimeUnit.SECONDS)).isEqualTo(want);
@@ -132,7 +133,7 @@ class NoBlockingOnEventLoopTest {
                 Optional<CacheEntry> promoted = CompletableFuture.supplyAsync(() -> c.lookupAsync("small"), loop)
                         .thenCompose(f -> f).get(30, TimeUnit.SECONDS);
                 try (CacheEntry e = promoted.orElseThrow()) {
-                    assertThat(e.tier()).isEqualTo("memory");
+                    assertThat(e.tier()).isEqualTo(Tier.MEMORY);
                     assertThat(readAll(e)).isEqualTo(small);
                 }
 

@@ -43,7 +43,7 @@ interface BodySource extends AutoCloseable {
 
     /** A committed entry. */
     static BodySource of(CacheEntry e) {
-        boolean memory = "memory".equals(e.tier());
+        boolean memory = e.inMemory();
         return new BodySource() {
             @Override
             public CompletableFuture<Integer> readAsync(long position, ByteBuffer dst) {
