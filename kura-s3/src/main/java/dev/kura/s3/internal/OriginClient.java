@@ -81,7 +81,7 @@ final class OriginClient implements AutoCloseable {
 
         /** True when the origin could not be used at all (503): stale-if-error applies. */
         boolean originDown() {
-            return status >= 500;
+            return status >= 500 && status != 501;
         }
     }
 
@@ -220,6 +220,11 @@ final class OriginClient implements AutoCloseable {
             String code = s3e.awsErrorDetails() != null ? s3e.awsErrorDetails().errorCode() : null;
             if (st == 304) {
                 return new OriginException(304, "not_modified", "not modified", e);
+            }
+            if (st == 501) {
+                // The origin does not implement what was asked (e.g. versions): not an outage.
+                return new OriginException(501, S3ErrorCode.NOT_IMPLEMENTED, "origin_501",
+                        "the origin does not implement this request" + (code != null ? " (" + code + ")" : ""), e);
             }
             if (st >= 500) {
                 return new OriginException(503, "origin_" + st, "origin answered " + st
