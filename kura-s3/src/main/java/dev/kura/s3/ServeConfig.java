@@ -130,6 +130,10 @@ public record ServeConfig(String listen, String transport, int eventLoopThreads,
             if (!names.add(b.name())) {
                 throw new IllegalArgumentException("buckets[" + i + "].name: '" + b.name() + "' is used twice");
             }
+            if (RESERVED_PATHS.contains("/" + b.name())) {
+                throw new IllegalArgumentException("buckets[" + i + "].name: '" + b.name()
+                        + "' is reserved for kura (" + RESERVED_PATHS + "): path-style requests could not reach it");
+            }
             for (String r : RESERVED_PATHS) {
                 if (b.prefix().equals(r) || b.prefix().startsWith(r + "/")) {
                     throw new IllegalArgumentException("buckets[" + i + "].prefix: '" + b.prefix()

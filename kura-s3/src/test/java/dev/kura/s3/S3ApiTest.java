@@ -120,7 +120,12 @@ class S3ApiTest {
         assertThat(r.headers().firstValue("Content-Type")).contains("application/x-kura");
         assertThat(r.headers().firstValue("Content-Disposition")).contains("attachment; filename=\"x.txt\"");
         assertThat(r.headers().firstValue("Cache-Control")).contains("no-cache");
+        // The entry is committed just after the first response ends: wait for the hit.
         HttpResponse<byte[]> plain = f.get("/test/override.txt");
+        for (int i = 0; i < 50 && !plain.headers().firstValue("X-Cache").orElse("").equals("HIT"); i++) {
+            Thread.sleep(100);
+            plain = f.get("/test/override.txt");
+        }
         assertThat(plain.headers().firstValue("X-Cache")).contains("HIT");
         assertThat(plain.headers().firstValue("Content-Type")).contains("text/plain");
         assertThat(plain.headers().firstValue("Content-Disposition")).isEmpty();
@@ -131,6 +136,7 @@ class S3ApiTest {
         f.origin.put(Fixture.BUCKET, "aged.txt", body, "text/plain", null);
         HttpResponse<byte[]> miss = f.get("/test/aged.txt");
         assertThat(miss.headers().firstValue("X-Cache")).contains("MISS");
+        Thread.sleep(200); // the entry is committed just after the response ends
         assertThat(miss.headers().firstValue("Date")).isPresent();
         assertThat(miss.headers().firstValue("Age")).isEmpty();
         Thread.sleep(1_100);
@@ -201,6 +207,22 @@ class S3ApiTest {
         Thread.sleep(3_500);
         // ...and after it the origin is asked again.
         assertThat(text(f.get("/test?list-type=2&prefix=ttl/"))).contains("ttl/two");
+    }
+
+    @Test
+    void concurrentIdenticalListingsMakeOneOriginRequest() throws Exception {
+        f.origin.put(Fixture.BUCKET, "burst/a", body, "text/plain", null);
+        long before = dev.kura.s3.embedded.EmbeddedOrigin.listCount();
+        List<java.util.concurrent.Future<HttpResponse<byte[]>>> all = new java.util.ArrayList<>();
+        try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < 16; i++) {
+                all.add(pool.submit(() -> f.get("/test?list-type=2&prefix=burst/")));
+            }
+            for (var r : all) {
+                assertThat(text(r.get())).contains("<Key>burst/a</Key>");
+            }
+        }
+        assertThat(dev.kura.s3.embedded.EmbeddedOrigin.listCount() - before).isEqualTo(1);
     }
 
     private String raw(String request) throws Exception {
