@@ -261,6 +261,48 @@ class S3ClientsTest {
         assertThat(wrong.err()).contains("SignatureDoesNotMatch");
     }
 
+    // ---------------------------------------------------------------- s3fs (FUSE)
+
+    @Test
+    void s3fsMountsTheBucketReadOnlyThroughKura() throws Exception {
+        String s3fs = ExternalTool.require("s3fs", "s3fs");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/dev/fuse")),
+                "/dev/fuse is absent: s3fs cannot mount here");
+        Path mnt = Files.createDirectories(tmp.resolve("s3fs-mnt"));
+        Path passwd = tmp.resolve("s3fs-passwd");
+        Files.writeString(passwd, Fixture.CLIENT_KEY + ":" + Fixture.CLIENT_SECRET + "\n");
+        Files.setPosixFilePermissions(passwd, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Process p = new ProcessBuilder(s3fs, "test", mnt.toString(), "-f", "-o", "ro", "-o", "url=" + endpoint(),
+                "-o", "use_path_request_style", "-o", "endpoint=us-east-1", "-o", "passwd_file=" + passwd,
+                "-o", "retries=1").redirectErrorStream(true).redirectOutput(tmp.resolve("s3fs.log").toFile()).start();
+        try {
+            Path a = mnt.resolve("dir/a.txt");
+            for (int i = 0; i < 200 && !Files.exists(a); i++) {
+                org.junit.jupiter.api.Assumptions.assumeTrue(p.isAlive(), "s3fs could not mount (no permission "
+                        + "to mount FUSE here?): " + Files.readString(tmp.resolve("s3fs.log")));
+                Thread.sleep(100);
+            }
+            assertThat(sha256(Files.readAllBytes(mnt.resolve("blob.bin")))).isEqualTo(sha256(blob));
+            List<String> files;
+            try (var walk = Files.walk(mnt.resolve("dir"))) {
+                files = walk.filter(Files::isRegularFile).map(x -> mnt.resolve("dir").relativize(x).toString())
+                        .sorted().toList();
+            }
+            assertThat(files).containsExactlyElementsOf(dir.keySet().stream().sorted().toList());
+            for (Map.Entry<String, byte[]> e : dir.entrySet()) {
+                assertThat(sha256(Files.readAllBytes(mnt.resolve("dir").resolve(e.getKey())))).as(e.getKey())
+                        .isEqualTo(sha256(e.getValue()));
+            }
+            assertThatThrownBy(() -> Files.writeString(mnt.resolve("new.txt"), "x"))
+                    .isInstanceOf(java.io.IOException.class);
+        } finally {
+            ExternalTool.run(List.of("umount", mnt.toString()), Map.of(), tmp);
+            p.destroy();
+            p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+            p.destroyForcibly();
+        }
+    }
+
     // ---------------------------------------------------------------- AWS SDK for Java v2
 
     @Test
