@@ -35,13 +35,14 @@ import java.util.Set;
  *     ({@code serve.list-cache-ttl}); default 5 s; 0 turns the listing cache off (concurrent
  *     identical listings still share one origin request)
  * @param clients the access keys kura accepts, with what each may read ({@code serve.clients})
+ * @param jwt Bearer JWT client authentication ({@code serve.jwt}); null for none
  *
  * <p>Thread-safety: immutable.
  */
 public record ServeConfig(String listen, String transport, int eventLoopThreads, DataSize maxUrlLength,
                           DataSize maxHeaderSize, Duration shutdownTimeout, Boolean accessLog,
                           String adminToken, List<BucketConfig> buckets, String baseDomain,
-                          Duration listCacheTtl, List<ClientConfig> clients) {
+                          Duration listCacheTtl, List<ClientConfig> clients, JwtConfig jwt) {
 
     /** Paths kura answers itself; a bucket prefix may not shadow them. */
     public static final Set<String> RESERVED_PATHS = Set.of("/health", "/ready", "/metrics", "/admin");
@@ -141,10 +142,11 @@ public record ServeConfig(String listen, String transport, int eventLoopThreads,
                 }
             }
         }
-        checkS3(buckets, baseDomain, clients);
+        checkS3(buckets, baseDomain, clients, jwt);
     }
 
-    private static void checkS3(List<BucketConfig> buckets, String baseDomain, List<ClientConfig> clients) {
+    private static void checkS3(List<BucketConfig> buckets, String baseDomain, List<ClientConfig> clients,
+                                JwtConfig jwt) {
         if (baseDomain != null && !baseDomain.matches("[A-Za-z0-9]([A-Za-z0-9.\\-]*[A-Za-z0-9])?(:[0-9]{1,5})?")) {
             throw new IllegalArgumentException("base-domain must be a host name such as s3.example.com, was '"
                     + baseDomain + "'");
@@ -170,9 +172,9 @@ public record ServeConfig(String listen, String transport, int eventLoopThreads,
         }
         for (int i = 0; i < buckets.size(); i++) {
             BucketConfig b = buckets.get(i);
-            if (b.access() == BucketConfig.Access.PRIVATE && clients.isEmpty()) {
+            if (b.access() == BucketConfig.Access.PRIVATE && clients.isEmpty() && jwt == null) {
                 throw new IllegalArgumentException("buckets[" + i + "] ('" + b.name() + "') is private (the default "
-                        + "for a bucket read with origin credentials) but serve.clients is empty, so nobody could "
+                        + "for a bucket read with origin credentials) but serve.clients is empty and serve.jwt unset, so nobody could "
                         + "read it: add clients, or set access: public to let anyone who reaches kura read it");
             }
         }
@@ -190,7 +192,7 @@ public record ServeConfig(String listen, String transport, int eventLoopThreads,
      * @param listen {@code host:port}
      */
     public static ServeConfig of(String listen, String adminToken, java.util.List<BucketConfig> buckets) {
-        return new ServeConfig(listen, null, 0, null, null, null, null, adminToken, buckets, null, null, null);
+        return new ServeConfig(listen, null, 0, null, null, null, null, adminToken, buckets, null, null, null, null);
     }
 
     /** The port part of {@link #listen()}, 0 for any free port. */

@@ -37,6 +37,7 @@ final class Fixture implements AutoCloseable {
     final List<ClientConfig> clients = new ArrayList<>();
     String baseDomain;
     Duration listCacheTtl;
+    JwtConfig jwt;
     BucketConfig.Access testAccess = BucketConfig.Access.PUBLIC;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -74,7 +75,7 @@ final class Fixture implements AutoCloseable {
             cl.add(new ClientConfig(CLIENT_KEY, CLIENT_SECRET, List.of("*")));
         }
         ServeConfig cfg = new ServeConfig("127.0.0.1:0", "auto", 2, null, null, Duration.ofSeconds(5), true,
-                adminToken, buckets, baseDomain, listCacheTtl, cl);
+                adminToken, buckets, baseDomain, listCacheTtl, cl, jwt);
         proxy = ProxyServer.start(cfg, cache);
         return this;
     }

@@ -261,6 +261,42 @@ class S3ClientsTest {
         assertThat(wrong.err()).contains("SignatureDoesNotMatch");
     }
 
+    // ---------------------------------------------------------------- @aws-sdk/client-s3 (npm)
+
+    @Test
+    void jsSdkPaginatesDownloadsPresignsAndReportsCodes() throws Exception {
+        String node = ExternalTool.require("node", "nodejs");
+        String npm = ExternalTool.require("npm", "npm");
+        // Installed once per build directory (target/), from the versions pinned in package.json.
+        Path js = Path.of("target", "js-clients").toAbsolutePath();
+        Files.createDirectories(js);
+        for (String name : List.of("package.json", "js_checks.mjs")) {
+            try (InputStream in = getClass().getResourceAsStream("/clients/js/" + name)) {
+                Files.write(js.resolve(name), in.readAllBytes());
+            }
+        }
+        if (!Files.isDirectory(js.resolve("node_modules/@aws-sdk/client-s3"))) {
+            ExternalTool.Result install = ExternalTool.run(List.of(npm, "install", "--no-audit", "--no-fund",
+                    "--prefix", js.toString()), Map.of(), tmp);
+            org.junit.jupiter.api.Assumptions.assumeTrue(install.exit() == 0,
+                    "npm could not install @aws-sdk/client-s3 (registry unreachable?): " + install.err());
+        }
+        ExternalTool.Result r = ExternalTool.run(List.of(node, js.resolve("js_checks.mjs").toString(), endpoint(),
+                Fixture.CLIENT_KEY, Fixture.CLIENT_SECRET), Map.of(), tmp);
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertThat(j.get("v2_keys").asInt()).isEqualTo(MANY);
+        assertThat(j.get("v2_pages").asInt()).isEqualTo(2);
+        assertThat(j.get("blob_sha256").asText()).isEqualTo(sha256(blob));
+        assertThat(j.get("odd_key").asText()).isEqualTo("odd\n");
+        assertThat(j.get("presigned").asText()).isEqualTo(new String(hello, StandardCharsets.UTF_8));
+        assertThat(j.get("wrong_secret").asText()).isEqualTo("SignatureDoesNotMatch");
+        assertThat(j.get("unknown_key").asText()).isEqualTo("InvalidAccessKeyId");
+        assertThat(j.get("anonymous_private").asText()).isEqualTo("AccessDenied");
+        assertThat(j.get("no_such_key").asText()).isEqualTo("NoSuchKey");
+        assertThat(j.get("buckets").toString()).isEqualTo("[\"pub\",\"test\"]");
+    }
+
     // ---------------------------------------------------------------- s3fs (FUSE)
 
     @Test
