@@ -83,7 +83,7 @@ public final class ServeCommand implements Callable<Integer> {
                 ClientConfig demoClient = new ClientConfig(DEMO_ACCESS_KEY, DEMO_SECRET_KEY,
                         List.of(SampleData.BUCKET, SampleData.PRIVATE_BUCKET));
                 serve = new ServeConfig(listen, null, 0, null, null, Duration.ofSeconds(10), true, null,
-                        List.of(sample, secret), null, null, List.of(demoClient), opsListen, null, null);
+                        List.of(sample, secret), null, null, List.of(demoClient), null, opsListen, null, null);
                 cacheConfig = CacheConfig.defaults(dataDir.resolve("cache"));
             }
         } catch (ConfigException e) {

@@ -73,6 +73,13 @@ class ServeCommandTest {
             String metrics = http.send(HttpRequest.newBuilder(URI.create(ops + "/metrics")).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
             assertThat(metrics).contains("kura_requests_seconds_count{bucket=\"sample\"");
+            // The private demo bucket: refused without keys, with the S3 error; the keys are printed.
+            assertThat(String.join("\n", lines)).contains("AWS_ACCESS_KEY_ID=" + ServeCommand.DEMO_ACCESS_KEY,
+                    "aws --endpoint-url " + base + " s3 ls");
+            HttpResponse<String> denied = http.send(HttpRequest.newBuilder(URI.create(base + "/private/secret.txt"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(denied.statusCode()).isEqualTo(403);
+            assertThat(denied.body()).contains("<Code>AccessDenied</Code>");
             p.destroy(); // SIGTERM
             assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("stops after SIGTERM").isTrue();
             assertThat(p.exitValue()).as("exit status after a graceful stop").isZero();

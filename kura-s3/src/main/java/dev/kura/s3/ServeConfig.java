@@ -36,6 +36,7 @@ import java.util.Set;
  *     ({@code serve.list-cache-ttl}); default 5 s; 0 turns the listing cache off (concurrent
  *     identical listings still share one origin request)
  * @param clients the access keys kura accepts, with what each may read ({@code serve.clients})
+ * @param jwt Bearer JWT client authentication ({@code serve.jwt}); null for none
  * @param opsListen address of the operations listener ({@code /metrics}, {@code /health},
  *     {@code /ready}, {@code /admin/*}), {@code host:port} ({@code serve.ops-listen}); default
  *     {@code 127.0.0.1:9090}, kept off the data port so that clients of the data port cannot
@@ -51,8 +52,8 @@ import java.util.Set;
 public record ServeConfig(String listen, Transport transport, int eventLoopThreads, DataSize maxUrlLength,
                           DataSize maxHeaderSize, Duration shutdownTimeout, Boolean accessLog,
                           String adminToken, List<BucketConfig> buckets, String baseDomain,
-                          Duration listCacheTtl, List<ClientConfig> clients, String opsListen, Duration drainDelay,
-                          ListenerLimits limits) {
+                          Duration listCacheTtl, List<ClientConfig> clients, JwtConfig jwt, String opsListen,
+                          Duration drainDelay, ListenerLimits limits) {
 
     /** Paths kura answers itself; a bucket prefix may not shadow them. */
     public static final Set<String> RESERVED_PATHS = Set.of("/health", "/ready", "/metrics", "/admin");
@@ -139,6 +140,10 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
             if (!names.add(b.name())) {
                 throw new IllegalArgumentException("buckets[" + i + "].name: '" + b.name() + "' is used twice");
             }
+            if (RESERVED_PATHS.contains("/" + b.name())) {
+                throw new IllegalArgumentException("buckets[" + i + "].name: '" + b.name()
+                        + "' is reserved for kura (" + RESERVED_PATHS + "): path-style requests could not reach it");
+            }
             for (String r : RESERVED_PATHS) {
                 if (b.prefix().equals(r) || b.prefix().startsWith(r + "/")) {
                     throw new IllegalArgumentException("buckets[" + i + "].prefix: '" + b.prefix()
@@ -146,10 +151,11 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                 }
             }
         }
-        checkS3(buckets, baseDomain, clients);
+        checkS3(buckets, baseDomain, clients, jwt);
     }
 
-    private static void checkS3(List<BucketConfig> buckets, String baseDomain, List<ClientConfig> clients) {
+    private static void checkS3(List<BucketConfig> buckets, String baseDomain, List<ClientConfig> clients,
+                                JwtConfig jwt) {
         if (baseDomain != null && !baseDomain.matches("[A-Za-z0-9]([A-Za-z0-9.\\-]*[A-Za-z0-9])?(:[0-9]{1,5})?")) {
             throw new IllegalArgumentException("base-domain must be a host name such as s3.example.com, was '"
                     + baseDomain + "'");
@@ -175,9 +181,9 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         }
         for (int i = 0; i < buckets.size(); i++) {
             BucketConfig b = buckets.get(i);
-            if (b.access() == BucketConfig.Access.PRIVATE && clients.isEmpty()) {
+            if (b.access() == BucketConfig.Access.PRIVATE && clients.isEmpty() && jwt == null) {
                 throw new IllegalArgumentException("buckets[" + i + "] ('" + b.name() + "') is private (the default "
-                        + "for a bucket read with origin credentials) but serve.clients is empty, so nobody could "
+                        + "for a bucket read with origin credentials) but serve.clients is empty and serve.jwt unset, so nobody could "
                         + "read it: add clients, or set access: public to let anyone who reaches kura read it");
             }
         }
@@ -222,13 +228,13 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
     /** A copy with another {@link #opsListen()} (tests and the demo pick free ports with {@code :0}). */
     public ServeConfig withOpsListen(String hostPort) {
         return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
-                accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, hostPort, drainDelay, limits);
+                accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, jwt, hostPort, drainDelay, limits);
     }
 
     /** A copy with other {@link #limits()}. */
     public ServeConfig withLimits(ListenerLimits l) {
         return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
-                accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, opsListen, drainDelay, l);
+                accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, jwt, opsListen, drainDelay, l);
     }
 
     /**
@@ -238,7 +244,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
      */
     public static ServeConfig of(String listen, String adminToken, java.util.List<BucketConfig> buckets) {
         return new ServeConfig(listen, null, 0, null, null, null, null, adminToken, buckets, null, null, null,
-                null, null, null);
+                null, null, null, null);
     }
 
     /** The port part of {@link #listen()}, 0 for any free port. */

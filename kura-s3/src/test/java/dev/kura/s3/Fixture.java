@@ -37,6 +37,7 @@ final class Fixture implements AutoCloseable {
     final List<ClientConfig> clients = new ArrayList<>();
     String baseDomain;
     Duration listCacheTtl;
+    JwtConfig jwt;
     BucketConfig.Access testAccess = BucketConfig.Access.PUBLIC;
     ListenerLimits limits;
     Duration drainDelay;
@@ -76,7 +77,7 @@ final class Fixture implements AutoCloseable {
             cl.add(new ClientConfig(CLIENT_KEY, CLIENT_SECRET, List.of("*")));
         }
         ServeConfig cfg = new ServeConfig("127.0.0.1:0", dev.kura.net.Transport.AUTO, 2, null, null, Duration.ofSeconds(5), true,
-                adminToken, buckets, baseDomain, listCacheTtl, cl, "127.0.0.1:0", drainDelay, limits);
+                adminToken, buckets, baseDomain, listCacheTtl, cl, jwt, "127.0.0.1:0", drainDelay, limits);
         proxy = ProxyServer.start(cfg, cache);
         return this;
     }

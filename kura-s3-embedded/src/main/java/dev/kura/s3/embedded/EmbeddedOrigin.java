@@ -9,6 +9,8 @@ import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -38,6 +40,8 @@ public final class EmbeddedOrigin implements AutoCloseable {
     /** Secret key the embedded origin accepts. */
     public static final String SECRET_KEY = "kura-local-secret";
 
+    /** ListObjectsV2 calls served by every embedded origin of this JVM (tests use deltas). */
+    private static final AtomicLong LISTS = new AtomicLong();
     private final S3Proxy proxy;
     private final BlobStore store;
     private final AtomicLong gets;
@@ -76,6 +80,12 @@ public final class EmbeddedOrigin implements AutoCloseable {
                 gets.incrementAndGet();
                 return super.getBlob(request);
             }
+
+            @Override
+            public ListObjectsV2Response list(ListObjectsV2Request request) {
+                LISTS.incrementAndGet();
+                return super.list(request);
+            }
         };
         S3Proxy proxy = S3Proxy.builder()
                 .blobStore(counting)
@@ -94,6 +104,11 @@ public final class EmbeddedOrigin implements AutoCloseable {
             Thread.sleep(5);
         }
         return new EmbeddedOrigin(proxy, counting, gets, host);
+    }
+
+    /** ListObjectsV2 requests served so far by the embedded origins of this JVM (compare deltas). */
+    public static long listCount() {
+        return LISTS.get();
     }
 
     /** The endpoint URL, e.g. {@code http://127.0.0.1:41234}. */

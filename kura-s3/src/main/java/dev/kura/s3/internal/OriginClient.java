@@ -200,6 +200,8 @@ final class OriginClient implements Origin {
                 case 404 -> OriginFailure.Kind.NOT_FOUND;
                 case 412 -> OriginFailure.Kind.PRECONDITION_FAILED;
                 case 416 -> OriginFailure.Kind.INVALID_RANGE;
+                // The origin does not implement what was asked (e.g. versions): not an outage.
+                case 501 -> OriginFailure.Kind.NOT_IMPLEMENTED;
                 default -> st >= 500 ? OriginFailure.Kind.SERVER_ERROR : OriginFailure.Kind.CLIENT_ERROR;
             };
             return new OriginFailure(kind, st, code, "origin answered " + st + (code != null ? " " + code : ""));

@@ -22,6 +22,8 @@ record OriginFailure(Kind kind, int originStatus, String code, String message) {
         PRECONDITION_FAILED,
         /** 416: the range lies outside the object. */
         INVALID_RANGE,
+        /** 501: the origin does not implement the request (e.g. versions); not an outage. */
+        NOT_IMPLEMENTED,
         /** Another 4xx. */
         CLIENT_ERROR,
         /** 5xx from the origin. */
@@ -60,7 +62,7 @@ record OriginFailure(Kind kind, int originStatus, String code, String message) {
     boolean originDown() {
         return switch (kind) {
             case SERVER_ERROR, TIMEOUT, UNREACHABLE, IO -> true;
-            default -> originStatus >= 500;
+            default -> false;
         };
     }
 

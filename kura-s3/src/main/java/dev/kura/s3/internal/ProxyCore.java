@@ -212,6 +212,7 @@ public final class ProxyCore {
             Thread.currentThread().interrupt();
         }
         workers.shutdownNow();
+        front.close();
         for (Route r : routes) {
             r.origin().close();
         }

@@ -10,6 +10,7 @@ import dev.kura.s3.internal.api.S3Exception;
 import dev.kura.s3.internal.api.S3Request;
 import dev.kura.s3.internal.api.S3Router;
 import dev.kura.s3.internal.api.S3Xml;
+import dev.kura.s3.internal.auth.JwtVerifier;
 import dev.kura.s3.internal.auth.Principal;
 import dev.kura.s3.internal.auth.SigV4Verifier;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -61,6 +62,7 @@ final class S3Front {
     private final ProxyCore core;
     private final S3Router router;
     private final SigV4Verifier verifier;
+    private final JwtVerifier jwt;
     private final Listings listings;
     private final Executor workers;
     private final String started = ListingXml.timestamp(Instant.now());
@@ -73,7 +75,15 @@ final class S3Front {
         this.workers = workers;
         this.router = new S3Router(config.buckets(), config.baseDomain());
         this.verifier = new SigV4Verifier(config.clients(), clock);
+        this.jwt = config.jwt() == null ? null : new JwtVerifier(config.jwt());
         this.listings = new Listings(config.listCacheTtl(), workers);
+    }
+
+    /** Stops the JWK Set refresh. */
+    void close() {
+        if (jwt != null) {
+            jwt.close();
+        }
     }
 
     /** Handles one request on the data port; ends by finishing {@code ex}. */
@@ -109,6 +119,10 @@ final class S3Front {
     }
 
     private Principal authenticate(Exchange ex) throws S3Exception {
+        String auth = ex.requestHeaders.get(HttpHeaderNames.AUTHORIZATION);
+        if (jwt != null && auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return jwt.verify(auth.substring(7).trim());
+        }
         String uri = ex.uri;
         int q = uri.indexOf('?');
         String rawPath = q < 0 ? uri : uri.substring(0, q);

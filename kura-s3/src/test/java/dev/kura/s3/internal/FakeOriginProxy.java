@@ -41,7 +41,7 @@ final class FakeOriginProxy implements AutoCloseable {
                 OriginCredentials.anonymous(), Duration.ofHours(1), Duration.ofDays(1), Duration.ofSeconds(2),
                 readTimeout, 0, BucketConfig.Access.PUBLIC);
         ServeConfig cfg = new ServeConfig("127.0.0.1:0", dev.kura.net.Transport.AUTO, 2, null, null, Duration.ofSeconds(5), false, null,
-                List.of(b), null, null, List.of(), "127.0.0.1:0", null, null);
+                List.of(b), null, null, List.of(), null, "127.0.0.1:0", null, null);
         server = Server.start(cfg, cache, x -> origin, sliceSize);
     }
 

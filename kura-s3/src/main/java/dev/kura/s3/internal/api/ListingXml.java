@@ -29,60 +29,60 @@ public final class ListingXml {
             "StartAfter", "KeyCount", "MaxKeys", "Delimiter", "EncodingType", "IsTruncated", "Contents",
             "CommonPrefixes"})
     public record ListBucketResult(
-            @JacksonXmlProperty(localName = "Name") String name,
-            @JacksonXmlProperty(localName = "Prefix") String prefix,
-            @JacksonXmlProperty(localName = "Marker") String marker,
-            @JacksonXmlProperty(localName = "NextMarker") String nextMarker,
-            @JacksonXmlProperty(localName = "ContinuationToken") String continuationToken,
-            @JacksonXmlProperty(localName = "NextContinuationToken") String nextContinuationToken,
-            @JacksonXmlProperty(localName = "StartAfter") String startAfter,
-            @JacksonXmlProperty(localName = "KeyCount") Integer keyCount,
-            @JacksonXmlProperty(localName = "MaxKeys") int maxKeys,
-            @JacksonXmlProperty(localName = "Delimiter") String delimiter,
-            @JacksonXmlProperty(localName = "EncodingType") String encodingType,
-            @JacksonXmlProperty(localName = "IsTruncated") boolean isTruncated,
-            @JacksonXmlElementWrapper(useWrapping = false) @JacksonXmlProperty(localName = "Contents")
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Name") String name,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Prefix") String prefix,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Marker") String marker,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "NextMarker") String nextMarker,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "ContinuationToken") String continuationToken,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "NextContinuationToken") String nextContinuationToken,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "StartAfter") String startAfter,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "KeyCount") Integer keyCount,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "MaxKeys") int maxKeys,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Delimiter") String delimiter,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "EncodingType") String encodingType,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "IsTruncated") boolean isTruncated,
+            @JacksonXmlElementWrapper(useWrapping = false) @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Contents")
             List<Contents> contents,
-            @JacksonXmlElementWrapper(useWrapping = false) @JacksonXmlProperty(localName = "CommonPrefixes")
+            @JacksonXmlElementWrapper(useWrapping = false) @JacksonXmlProperty(namespace = S3Xml.NS, localName = "CommonPrefixes")
             List<Prefix> commonPrefixes) {
     }
 
     /** One key of a listing. */
     @JsonPropertyOrder({"Key", "LastModified", "ETag", "Size", "StorageClass", "Owner"})
     public record Contents(
-            @JacksonXmlProperty(localName = "Key") String key,
-            @JacksonXmlProperty(localName = "LastModified") String lastModified,
-            @JacksonXmlProperty(localName = "ETag") String etag,
-            @JacksonXmlProperty(localName = "Size") long size,
-            @JacksonXmlProperty(localName = "StorageClass") String storageClass,
-            @JacksonXmlProperty(localName = "Owner") Owner owner) {
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Key") String key,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "LastModified") String lastModified,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "ETag") String etag,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Size") long size,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "StorageClass") String storageClass,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Owner") Owner owner) {
     }
 
     /** An owner (canonical id and display name). */
     @JsonPropertyOrder({"ID", "DisplayName"})
     public record Owner(
-            @JacksonXmlProperty(localName = "ID") String id,
-            @JacksonXmlProperty(localName = "DisplayName") String displayName) {
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "ID") String id,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "DisplayName") String displayName) {
     }
 
     /** One common prefix. */
-    public record Prefix(@JacksonXmlProperty(localName = "Prefix") String prefix) {
+    public record Prefix(@JacksonXmlProperty(namespace = S3Xml.NS, localName = "Prefix") String prefix) {
     }
 
     /** Root of the ListBuckets answer. */
     @JacksonXmlRootElement(localName = "ListAllMyBucketsResult", namespace = S3Xml.NS)
     @JsonPropertyOrder({"Owner", "Buckets"})
     public record ListAllMyBucketsResult(
-            @JacksonXmlProperty(localName = "Owner") Owner owner,
-            @JacksonXmlElementWrapper(localName = "Buckets") @JacksonXmlProperty(localName = "Bucket")
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Owner") Owner owner,
+            @JacksonXmlElementWrapper(localName = "Buckets") @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Bucket")
             List<Bucket> buckets) {
     }
 
     /** One bucket of ListBuckets. */
     @JsonPropertyOrder({"Name", "CreationDate"})
     public record Bucket(
-            @JacksonXmlProperty(localName = "Name") String name,
-            @JacksonXmlProperty(localName = "CreationDate") String creationDate) {
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Name") String name,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "CreationDate") String creationDate) {
     }
 
     /** The GetBucketLocation answer: empty for us-east-1, as S3 answers. */

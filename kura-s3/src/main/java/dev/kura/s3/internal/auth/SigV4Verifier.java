@@ -96,7 +96,7 @@ public final class SigV4Verifier {
         List<String[]> query = parseQuery(r.rawQuery());
         if (auth != null) {
             if (auth.startsWith("Bearer ")) {
-                throw new S3Exception(S3ErrorCode.INVALID_REQUEST, "Bearer tokens are not accepted by this kura");
+                throw new S3Exception(S3ErrorCode.INVALID_REQUEST, "Bearer tokens are not accepted (serve.jwt is not set)");
             }
             if (!auth.startsWith(ALGORITHM + " ")) {
                 throw new S3Exception(S3ErrorCode.INVALID_REQUEST,
