@@ -34,4 +34,15 @@ public interface IoBatch {
      * @throws IllegalStateException if already submitted
      */
     void submit();
+
+    /**
+     * A batch that starts each operation through its file's own asynchronous form at
+     * {@link #submit()}, with no kernel queue behind it: for {@link FileIo} decorators (fault
+     * injection, checks) whose files the backend's own batch would not accept.
+     *
+     * <p>Thread-safety: as any batch, one thread fills and submits it.
+     */
+    static IoBatch ofAsyncForms() {
+        return new dev.kura.io.internal.SimpleBatch();
+    }
 }

@@ -176,6 +176,7 @@ class ServeConfigTest {
                   buckets:
                     - prefix: /a
                       bucket: my-bucket
+                      access: public
                 """);
         assertThat(d.opsListen()).isEqualTo("127.0.0.1:9090");
         assertThat(d.drainDelay()).isEqualTo(Duration.ZERO);
@@ -195,6 +196,7 @@ class ServeConfigTest {
                   buckets:
                     - prefix: /a
                       bucket: my-bucket
+                      access: public
                 """);
         assertThat(c.opsHost()).isEqualTo("10.0.0.5");
         assertThat(c.opsPort()).isEqualTo(9100);
@@ -208,6 +210,7 @@ class ServeConfigTest {
                   buckets:
                     - prefix: /a
                       bucket: my-bucket
+                      access: public
                 """)).isInstanceOf(ConfigException.class).hasMessageContaining("kura.yaml:3").hasMessageContaining("max-conections");
         assertThatThrownBy(() -> parse("""
                 serve:
@@ -215,6 +218,7 @@ class ServeConfigTest {
                   buckets:
                     - prefix: /a
                       bucket: my-bucket
+                      access: public
                 """)).isInstanceOf(ConfigException.class).hasMessageContaining("ops-listen");
     }
 }

@@ -8,7 +8,6 @@ import dev.kura.io.IoBatch;
 import dev.kura.io.IoException;
 import dev.kura.io.IoFile;
 import dev.kura.io.OpenFlag;
-import dev.kura.io.internal.SimpleBatch;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -57,7 +56,7 @@ final class CheckedFileIo implements FileIo {
     @Override
     public IoBatch batch() {
         // each operation goes through the wrapped file's own asynchronous form
-        return new SimpleBatch();
+        return IoBatch.ofAsyncForms();
     }
 
     @Override

@@ -78,7 +78,7 @@ final class FaultyFileIo implements FileIo {
     @Override
     public IoBatch batch() {
         // Each operation of this batch goes through the faulty file's own async form, so faults apply.
-        return new dev.kura.io.internal.SimpleBatch();
+        return IoBatch.ofAsyncForms();
     }
 
     @Override
