@@ -18,6 +18,7 @@ if [ "${1:-}" = "--quick" ]; then duration=3s; warmup=3s; fi
 threads="${WRK_THREADS:-2}"
 origin_port="${ORIGIN_PORT:-19000}"
 kura_port="${KURA_PORT:-18080}"
+kura_ops_port="${KURA_OPS_PORT:-18090}"
 nginx_port="${NGINX_PORT:-18081}"
 
 for t in wrk nginx curl; do
@@ -55,6 +56,7 @@ wait_http "http://127.0.0.1:$origin_port/bench/4k.bin"
 cat >"$work/kura.yaml" <<YAML
 serve:
   listen: 127.0.0.1:$kura_port
+  ops-listen: 127.0.0.1:$kura_ops_port
   access-log: false
   buckets:
     - prefix: /bench
@@ -67,7 +69,7 @@ YAML
 (cd "$work" && exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseZGC ${KURA_JAVA_OPTS:-} \
   -cp "$cp" dev.kura.cli.Kura serve --config "$work/kura.yaml" >"$work/kura.log" 2>&1) &
 pids+=($!)
-wait_http "http://127.0.0.1:$kura_port/health"
+wait_http "http://127.0.0.1:$kura_ops_port/health"
 
 # 3. nginx with proxy_cache in front of the same origin.
 mkdir -p "$work/nginx-cache" "$work/nginx-tmp"

@@ -1,5 +1,6 @@
 package dev.kura.bench;
 
+import dev.kura.testing.Requires;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -51,6 +52,7 @@ class FioTest {
     /** Runs the real fio (CI installs the Debian package) on a small file. */
     @Test
     void runsFioAndReadsItsReport() throws Exception {
+        Requires.tool("fio", "fio");
         Path fio = Fio.locate(System.err, false);
         Path file = Files.createTempFile(Path.of("target"), "fio-", ".dat");
         try {

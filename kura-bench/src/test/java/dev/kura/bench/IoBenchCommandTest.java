@@ -1,5 +1,6 @@
 package dev.kura.bench;
 
+import dev.kura.testing.Requires;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterEach;
@@ -67,6 +68,7 @@ class IoBenchCommandTest {
 
     @Test
     void jsonHasEveryRowForEveryWorkloadDepthAndBackend() throws Exception {
+        Requires.tool("fio", "fio");
         Run r = run("--json", "--inflight", "4");
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode rows = new ObjectMapper().readTree(r.out());

@@ -41,11 +41,29 @@ public interface Cache extends AutoCloseable {
 
     /**
      * Finds the entry for {@code key}, fresh or expired (check
-     * {@link EntryMetadata#isExpired}); the caller closes the handle.
+     * {@link EntryMetadata#isExpired}); the caller closes the handle. Blocking: it may open and read
+     * files on the caller's thread (and read a small entry whole to promote it to the memory
+     * tier); call it from a virtual or worker thread, never an event loop ({@link #lookupAsync}).
      *
      * @return the entry, or empty on a miss (also on an I/O error or a corrupt entry)
      */
     Optional<CacheEntry> lookup(String key);
+
+    /**
+     * Asynchronous form of {@link #lookup}: never blocks the caller on a disk. A memory-tier hit
+     * completes at once; a disk hit opens the file and reads its header (and metadata record)
+     * through kura-io's asynchronous forms; during recovery, a key the scan has not reached yet is
+     * probed on a virtual thread of the cache, not the caller's. A disk hit small enough for the
+     * memory tier is promoted after it is served: when the handle is closed, its bytes are read
+     * asynchronously (every block's CRC checked) and offered to the memory tier off the caller's
+     * thread. The future's callbacks may run on a kura-io completion thread: hop to your own
+     * executor (e.g. the channel's event loop) before doing real work.
+     *
+     * @return a future of the entry (the caller closes it), or of empty on a miss (also on an I/O
+     *     error or a corrupt entry); never completes exceptionally except with
+     *     {@link IllegalStateException} when the cache is closed
+     */
+    java.util.concurrent.CompletableFuture<Optional<CacheEntry>> lookupAsync(String key);
 
     /** Like {@link #lookup}, but an expired entry is a miss (its space is reclaimed). */
     Optional<CacheEntry> get(String key);

@@ -26,8 +26,15 @@ public interface CacheEntry extends AutoCloseable {
     /** Size, type, validators, expiry and headers of this version. */
     EntryMetadata metadata();
 
-    /** Which tier served this handle: {@code "memory"} or {@code "disk"}. */
-    String tier();
+    /** Which tier the lookup found this version in. */
+    Tier tier();
+
+    /**
+     * True when the bytes are in memory: {@link #read} is a copy that never touches a disk and
+     * {@link #readAsync} completes at once. A memory-tier hit, and the blocking
+     * {@link Cache#lookup}'s promotion of a small disk hit, are; a disk handle is not.
+     */
+    boolean inMemory();
 
     /**
      * Copies bytes of the object starting at {@code position} into {@code dst} (from its position

@@ -8,7 +8,8 @@ import java.nio.ByteBuffer;
  *
  * <p>Bytes go to a unique temporary file; {@code commit} checks that exactly
  * {@link EntryMetadata#size()} bytes were written, seals the file (checksums, footer; fsync when
- * {@code durability = fsync}) and publishes it by atomic rename. Only then do readers see it.
+ * {@code durability = fsync}) and publishes it by atomic rename. Only then does a lookup see it; {@link PendingEntry} readers
+ * (followers of the fill) see each byte as soon as it is written.
  * {@code abort}, a failed write, or a commit with the wrong length removes the temporary file and
  * publishes nothing. Objects larger than {@code max_item_size} are refused at
  * {@link Cache#fill(String)} time by {@link Fill.Leader#begin} returning {@code null}.
@@ -28,6 +29,14 @@ public interface CacheWriter extends AutoCloseable {
 
     /** Bytes written so far. */
     long written();
+
+    /**
+     * A reader of this fill while it is written (the leader's own view; followers get theirs from
+     * {@link Fill.Follower#pending()}). The caller closes it.
+     *
+     * @throws IllegalStateException when the writer has already committed or aborted
+     */
+    PendingEntry reader();
 
     /**
      * Publishes the entry.

@@ -40,7 +40,8 @@ final class BucketTftpSource implements TftpSource {
                 : new OriginCredentials(c.type(), c.accessKeyId(), c.secretAccessKey(), c.sessionToken());
         try {
             return new BucketConfig("/", s.bucket(), s.name(), s.endpoint(), s.region(), s.pathStyle(), creds,
-                    s.defaultTtl(), s.staleIfError(), s.connectTimeout(), s.readTimeout(), s.maxConnections());
+                    s.defaultTtl(), s.staleIfError(), s.connectTimeout(), s.readTimeout(), s.maxConnections(),
+                    null); // access: the default; it concerns kura serve's S3 clients, TFTP has none
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("tftp.source: " + e.getMessage(), e);
         }

@@ -7,6 +7,7 @@ import dev.kura.config.ConfigException;
 import dev.kura.io.FileIo;
 import dev.kura.io.IoConfig;
 import dev.kura.s3.BucketConfig;
+import dev.kura.s3.ClientConfig;
 import dev.kura.s3.OriginCredentials;
 import dev.kura.s3.ProxyServer;
 import dev.kura.s3.ServeConfig;
@@ -28,8 +29,10 @@ import java.util.concurrent.Callable;
  * (S3Proxy on {@code <data-dir>/origin}) holding a sample bucket, and the proxy in front of it with
  * its cache in {@code <data-dir>/cache}; it prints URLs to try.
  *
- * <p>SIGTERM (or Ctrl-C) stops it gracefully: no new connections, requests in flight get up to
- * {@code serve.shutdown-timeout}, then the cache is closed cleanly.
+ * <p>SIGTERM (or Ctrl-C) stops it gracefully: {@code /ready} turns 503, no new connections,
+ * requests in flight get up to {@code serve.shutdown-timeout}, then the cache is closed cleanly and
+ * the process exits with status 0 (a stop asked for is not a failure; the JVM's default for a
+ * signal would be 143, which service managers count as one).
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Run the read-only S3 caching proxy. Without --config: a demo with an embedded S3 origin.")
@@ -45,6 +48,10 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:8080",
             description = "demo mode (no --config): proxy address (default: ${DEFAULT-VALUE})")
     String listen;
+
+    @Option(names = "--ops-listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:9090",
+            description = "demo mode (no --config): address of /metrics, /health, /ready (default: ${DEFAULT-VALUE})")
+    String opsListen;
 
     @Override
     public Integer call() throws Exception {
@@ -65,11 +72,18 @@ public final class ServeCommand implements Callable<Integer> {
                 kc = KuraConfig.defaults();
                 origin = EmbeddedOrigin.start(dataDir.resolve("origin"), "127.0.0.1", 0);
                 SampleData.loadIfMissing(origin);
-                BucketConfig sample = new BucketConfig("/" + SampleData.BUCKET, SampleData.BUCKET, null,
-                        origin.endpoint(), "us-east-1", true,
-                        OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY),
-                        Duration.ofMinutes(5), null, null, null, 0);
-                serve = new ServeConfig(listen, null, 0, null, null, Duration.ofSeconds(10), true, null, List.of(sample));
+                SampleData.loadPrivateIfMissing(origin);
+                OriginCredentials originKeys = OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY,
+                        EmbeddedOrigin.SECRET_KEY);
+                BucketConfig sample = new BucketConfig(null, SampleData.BUCKET, null, origin.endpoint(), "us-east-1",
+                        true, originKeys, Duration.ofMinutes(5), null, null, null, 0, BucketConfig.Access.PUBLIC);
+                BucketConfig secret = new BucketConfig(null, SampleData.PRIVATE_BUCKET, null, origin.endpoint(),
+                        "us-east-1", true, originKeys, Duration.ofMinutes(5), null, null, null, 0,
+                        BucketConfig.Access.PRIVATE);
+                ClientConfig demoClient = new ClientConfig(DEMO_ACCESS_KEY, DEMO_SECRET_KEY,
+                        List.of(SampleData.BUCKET, SampleData.PRIVATE_BUCKET));
+                serve = new ServeConfig(listen, null, 0, null, null, Duration.ofSeconds(10), true, null,
+                        List.of(sample, secret), null, null, List.of(demoClient), opsListen, null, null);
                 cacheConfig = CacheConfig.defaults(dataDir.resolve("cache"));
             }
         } catch (ConfigException e) {
@@ -91,33 +105,65 @@ public final class ServeCommand implements Callable<Integer> {
             throw e;
         }
         EmbeddedOrigin demoOrigin = origin;
-        Thread stopper = new Thread(() -> {
+        Runnable closeAll = () -> {
             server.close();
             cache.close();
             io.close();
             if (demoOrigin != null) {
                 demoOrigin.close();
             }
-        }, "kura-shutdown");
+        };
+        // SIGTERM and SIGINT start the graceful stop on a thread of their own; this thread then
+        // returns 0. The shutdown hook stays for other ways out (System.exit elsewhere).
+        Thread stopper = new Thread(closeAll, "kura-shutdown");
         Runtime.getRuntime().addShutdownHook(stopper);
+        boolean signals = handleStopSignals(server);
         if (origin != null) {
             printDemo(serve, server, origin);
         } else {
             System.out.println("kura serve: listening on " + serve.host() + ":" + server.port()
-                    + " (transport " + server.transport() + ", " + serve.buckets().size() + " buckets)");
+                    + " (transport " + server.transport() + ", " + serve.buckets().size() + " buckets), operations on "
+                    + serve.opsHost() + ":" + server.opsPort());
         }
         server.awaitStop();
+        if (signals) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(stopper);
+                closeAll.run();
+            } catch (IllegalStateException shuttingDown) {
+                // the JVM is already exiting (another signal or System.exit): the hook closes
+            }
+        }
         return 0;
+    }
+
+    /** The demo's access key: printed, and only for the loopback demo (never in a config). */
+    static final String DEMO_ACCESS_KEY = "KURADEMOACCESSKEY000";
+    static final String DEMO_SECRET_KEY = "kura-demo-secret-not-for-production";
+
+    /** Routes SIGTERM and SIGINT to a graceful stop; false where signals cannot be handled. */
+    @SuppressWarnings("restriction")
+    private static boolean handleStopSignals(ProxyServer server) {
+        try {
+            sun.misc.SignalHandler h = sig -> Thread.ofPlatform().name("kura-stop-" + sig.getName()).start(server::close);
+            sun.misc.Signal.handle(new sun.misc.Signal("TERM"), h);
+            sun.misc.Signal.handle(new sun.misc.Signal("INT"), h);
+            return true;
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            return false;
+        }
     }
 
     private void printDemo(ServeConfig serve, ProxyServer server, EmbeddedOrigin origin) {
         String base = "http://" + serve.host() + ":" + server.port();
+        String ops = "http://" + serve.opsHost() + ":" + server.opsPort();
         String b = base + "/" + SampleData.BUCKET;
         System.out.println("""
                 kura serve: demo mode (no --config)
                   origin : embedded S3Proxy at %s, files in %s, bucket '%s'
                   cache  : %s
                   proxy  : %s  (transport %s)
+                  ops    : %s  (/metrics, /health, /ready; not on the proxy port)
 
                 Try (the first GET of an object is X-Cache: MISS, the next ones HIT):
                   curl -i %s/hello.txt
@@ -125,9 +171,17 @@ public final class ServeCommand implements Callable<Integer> {
                   curl -s -o /dev/null -w '%%{http_code} %%{size_download} bytes\\n' %s/blobs/random-5MiB.bin
                   curl -i -r 0-99 %s/blobs/random-5MiB.bin -o /dev/null
                   curl -s %s/metrics | grep kura_requests
+
+                kura is an S3 endpoint too. Bucket '%s' is public; bucket '%s' needs the demo keys:
+                  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_DEFAULT_REGION=us-east-1
+                  aws --endpoint-url %s s3 ls
+                  aws --endpoint-url %s s3 ls s3://%s --recursive
+                  aws --endpoint-url %s s3 cp s3://%s/secret.txt -
+                  curl "$(aws --endpoint-url %s s3 presign s3://%s/secret.txt --expires-in 300)"
                 Ctrl-C stops it.""".formatted(origin.endpoint(), dataDir.resolve("origin").toAbsolutePath(),
-                SampleData.BUCKET, dataDir.resolve("cache").toAbsolutePath(), base, server.transport(),
-                b, b, b, b, base));
+                SampleData.BUCKET, dataDir.resolve("cache").toAbsolutePath(), base, server.transport(), ops,
+                b, b, b, b, ops, SampleData.BUCKET, SampleData.PRIVATE_BUCKET, DEMO_ACCESS_KEY, DEMO_SECRET_KEY,
+                base, base, SampleData.BUCKET, base, SampleData.PRIVATE_BUCKET, base, SampleData.PRIVATE_BUCKET));
         System.out.flush();
     }
 }

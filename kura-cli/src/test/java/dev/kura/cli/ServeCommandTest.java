@@ -32,18 +32,24 @@ class ServeCommandTest {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
                 System.getProperty("java.class.path"), "dev.kura.cli.Kura", "serve",
-                "--data-dir", tmp.resolve("data").toString(), "--listen", "127.0.0.1:0")
+                "--data-dir", tmp.resolve("data").toString(), "--listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0")
                 .redirectError(tmp.resolve("stderr.txt").toFile()).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             Pattern proxy = Pattern.compile("proxy\\s+:\\s+(http://127\\.0\\.0\\.1:\\d+)");
+            Pattern opsLine = Pattern.compile("ops\\s+:\\s+(http://127\\.0\\.0\\.1:\\d+)");
             String base = null;
+            String ops = null;
             List<String> lines = new ArrayList<>();
             for (String line; (line = out.readLine()) != null; ) {
                 lines.add(line);
                 Matcher m = proxy.matcher(line);
                 if (m.find()) {
                     base = m.group(1);
+                }
+                Matcher o = opsLine.matcher(line);
+                if (o.find()) {
+                    ops = o.group(1);
                 }
                 if (line.contains("Ctrl-C")) {
                     break;
@@ -63,8 +69,13 @@ class ServeCommandTest {
             assertThat(first.headers().firstValue("X-Cache")).contains("MISS");
             assertThat(second.headers().firstValue("X-Cache")).contains("HIT");
             assertThat(second.body()).isEqualTo(want);
+            assertThat(String.join("\n", lines)).contains("curl -s " + ops + "/metrics | grep kura_requests");
+            String metrics = http.send(HttpRequest.newBuilder(URI.create(ops + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            assertThat(metrics).contains("kura_requests_seconds_count{bucket=\"sample\"");
             p.destroy(); // SIGTERM
             assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("stops after SIGTERM").isTrue();
+            assertThat(p.exitValue()).as("exit status after a graceful stop").isZero();
             assertThat(Files.readString(tmp.resolve("stderr.txt"))).doesNotContain("Exception");
         } finally {
             p.destroyForcibly();

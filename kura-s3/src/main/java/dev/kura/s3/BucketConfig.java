@@ -4,13 +4,17 @@ import java.net.URI;
 import java.time.Duration;
 
 /**
- * One entry of {@code serve.buckets}: requests under URL path {@code prefix} are served from S3
- * bucket {@code bucket} (object key = the rest of the path).
+ * One entry of {@code serve.buckets}: an S3 bucket kura serves under the S3 bucket name
+ * {@code name} (path-style {@code /name/key} or virtual-hosted {@code name.<serve.base-domain>}),
+ * and under the URL path {@code prefix} for plain HTTP clients (object key = the rest of the path).
  *
- * @param prefix URL path prefix, e.g. {@code /data}; {@code /} takes every path. Longest prefix
- *     wins. Trailing slashes are dropped
+ * @param prefix URL path prefix for plain HTTP clients, e.g. {@code /data}; {@code /} takes every
+ *     path. Longest prefix wins; an S3 bucket name in the first path segment wins over a prefix.
+ *     Trailing slashes are dropped. Default {@code /<name>}, the same as path-style
  * @param bucket the S3 bucket name
- * @param name name used in metrics, cache keys and the admin API; default: the bucket name
+ * @param name the S3 bucket name clients use (path-style and virtual-hosted), also the name in
+ *     metrics, cache keys and the admin API; at most 63 letters, digits, {@code . - _} (lower case
+ *     for virtual-hosted addressing, which compares host names in lower case); default: {@code bucket}
  * @param endpoint origin URL for S3-compatible servers (MinIO, Ceph, S3Proxy...), e.g.
  *     {@code http://minio:9000}; null for AWS's own endpoint of {@code region}
  * @param region SigV4 signing region, e.g. {@code eu-west-1}; default {@code us-east-1}
@@ -21,22 +25,36 @@ import java.time.Duration;
  *     {@code s-maxage}; default 1 h
  * @param staleIfError how long after expiry a stale entry may still be served when the origin is
  *     down or answers 5xx; 0 turns it off; default 1 d (RFC 5861 section 4)
- * @param connectTimeout TCP connect timeout to the origin; unreachable gives 502; default 5 s
- * @param readTimeout socket read timeout to the origin; a stall longer than this gives 504;
+ * @param connectTimeout TCP connect timeout to the origin; unreachable gives 503 ServiceUnavailable; default 5 s
+ * @param readTimeout socket read timeout to the origin; a stall longer than this gives 503 ServiceUnavailable;
  *     default 30 s
  * @param maxConnections pooled connections to the origin; default 128
+ * @param access who may read the bucket: {@code public} (anyone who reaches the port, no
+ *     signature needed) or {@code private} (only {@code serve.clients} granted it). Default:
+ *     {@code public} for {@code anonymous} origin credentials (the origin bucket is public
+ *     anyway), {@code private} otherwise, because kura reads with its own credentials and must
+ *     not hand what they can read to anyone who reaches the port unless the config says so
  *
  * <p>Thread-safety: immutable.
  */
 public record BucketConfig(String prefix, String bucket, String name, URI endpoint, String region,
                            boolean pathStyle, OriginCredentials credentials, Duration defaultTtl,
                            Duration staleIfError, Duration connectTimeout, Duration readTimeout,
-                           int maxConnections) {
+                           int maxConnections, Access access) {
+
+    /** Who may read a bucket (see {@link #access()}). */
+    public enum Access { PUBLIC, PRIVATE }
 
     /** @throws IllegalArgumentException naming the key of a missing or nonsense value */
     public BucketConfig {
+        if (bucket == null || bucket.isBlank()) {
+            throw new IllegalArgumentException("bucket must be set");
+        }
+        if (name == null || name.isBlank()) {
+            name = bucket;
+        }
         if (prefix == null || prefix.isEmpty()) {
-            throw new IllegalArgumentException("prefix must be set (e.g. /data)");
+            prefix = "/" + name;
         }
         if (!prefix.startsWith("/")) {
             throw new IllegalArgumentException("prefix must start with '/', was '" + prefix + "'");
@@ -47,17 +65,12 @@ public record BucketConfig(String prefix, String bucket, String name, URI endpoi
         while (prefix.length() > 1 && prefix.endsWith("/")) {
             prefix = prefix.substring(0, prefix.length() - 1);
         }
-        if (bucket == null || bucket.isBlank()) {
-            throw new IllegalArgumentException("bucket must be set");
-        }
         if (!bucket.matches("[a-z0-9][a-z0-9.\\-_]{1,253}")) {
             throw new IllegalArgumentException("bucket: '" + bucket + "' is not an S3 bucket name");
         }
-        if (name == null || name.isBlank()) {
-            name = bucket;
-        }
-        if (!name.matches("[A-Za-z0-9][A-Za-z0-9.\\-_]*")) {
-            throw new IllegalArgumentException("name: '" + name + "' may hold only letters, digits, '.', '-', '_'");
+        if (!name.matches("[A-Za-z0-9][A-Za-z0-9.\\-_]{0,62}")) {
+            throw new IllegalArgumentException("name: '" + name + "' may hold only letters, digits, '.', '-', '_' "
+                    + "(at most 63; clients address the bucket by it)");
         }
         if (endpoint != null) {
             String s = endpoint.getScheme();
@@ -100,6 +113,9 @@ public record BucketConfig(String prefix, String bucket, String name, URI endpoi
         }
         if (maxConnections < 1 || maxConnections > 10_000) {
             throw new IllegalArgumentException("max-connections must be 1..10000, was " + maxConnections);
+        }
+        if (access == null) {
+            access = credentials.kind() == OriginCredentials.Kind.ANONYMOUS ? Access.PUBLIC : Access.PRIVATE;
         }
     }
 }

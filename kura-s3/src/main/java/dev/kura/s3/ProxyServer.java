@@ -9,9 +9,10 @@ import dev.kura.s3.internal.Server;
  * bucket's S3 origin (SigV4-signed by the AWS SDK v2) while being written into the cache.
  *
  * <p>HTTP behaviour follows RFC 9110 (conditional requests section 13, Range section 14) and
- * RFC 9111 (freshness); {@code docs/CONFIG.md} documents every setting. Besides objects it serves
- * {@code /health}, {@code /ready}, {@code /metrics} (Prometheus) and, when a token is configured,
- * {@code /admin/stats} and {@code /admin/purge}.
+ * RFC 9111 (freshness); {@code docs/CONFIG.md} documents every setting. A second listener,
+ * {@code serve.ops-listen} (default {@code 127.0.0.1:9090}), serves {@code /health}, {@code /ready},
+ * {@code /metrics} (Prometheus) and, when a token is configured, {@code /admin/stats} and
+ * {@code /admin/purge}; the data port serves objects only.
  *
  * <p>Usage:
  * <pre>{@code
@@ -50,6 +51,16 @@ public final class ProxyServer implements AutoCloseable {
     /** The TCP port it listens on (useful with port 0). */
     public int port() {
         return server.port();
+    }
+
+    /** The TCP port of the operations listener ({@code serve.ops-listen}; useful with port 0). */
+    public int opsPort() {
+        return server.opsPort();
+    }
+
+    /** The connection limit in force: {@code serve.limits.max-connections}, capped by the open-files limit. */
+    public int maxConnections() {
+        return server.maxConnections();
     }
 
     /** Netty transport in use: {@code io_uring}, {@code epoll} or {@code nio}. */

@@ -29,12 +29,30 @@ import java.util.Set;
  * @param adminToken bearer token of the admin API; null or empty turns the admin API off
  *     ({@code serve.admin-token}, usually {@code ${KURA_ADMIN_TOKEN}})
  * @param buckets the bucket mappings, at least one ({@code serve.buckets})
+ * @param baseDomain domain of virtual-hosted-style addressing ({@code serve.base-domain}): a
+ *     request for host {@code <name>.<base-domain>} is for bucket {@code <name>}; null turns it
+ *     off (path-style and prefixes only)
+ * @param listCacheTtl how long a listing answer from the origin is reused
+ *     ({@code serve.list-cache-ttl}); default 5 s; 0 turns the listing cache off (concurrent
+ *     identical listings still share one origin request)
+ * @param clients the access keys kura accepts, with what each may read ({@code serve.clients})
+ * @param opsListen address of the operations listener ({@code /metrics}, {@code /health},
+ *     {@code /ready}, {@code /admin/*}), {@code host:port} ({@code serve.ops-listen}); default
+ *     {@code 127.0.0.1:9090}, kept off the data port so that clients of the data port cannot
+ *     scrape, probe or administer
+ * @param drainDelay on SIGTERM, how long {@code /ready} answers 503 before the data listener
+ *     closes, so that a load balancer stops sending new clients first ({@code serve.drain-delay});
+ *     default 0 s
+ * @param limits connection and request limits of the data listener ({@code serve.limits});
+ *     defaults in {@link ListenerLimits}
  *
  * <p>Thread-safety: immutable.
  */
 public record ServeConfig(String listen, Transport transport, int eventLoopThreads, DataSize maxUrlLength,
                           DataSize maxHeaderSize, Duration shutdownTimeout, Boolean accessLog,
-                          String adminToken, List<BucketConfig> buckets) {
+                          String adminToken, List<BucketConfig> buckets, String baseDomain,
+                          Duration listCacheTtl, List<ClientConfig> clients, String opsListen, Duration drainDelay,
+                          ListenerLimits limits) {
 
     /** Paths kura answers itself; a bucket prefix may not shadow them. */
     public static final Set<String> RESERVED_PATHS = Set.of("/health", "/ready", "/metrics", "/admin");
@@ -44,18 +62,19 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         if (listen == null || listen.isBlank()) {
             listen = "0.0.0.0:8080";
         }
-        int colon = listen.lastIndexOf(':');
-        if (colon <= 0 || colon == listen.length() - 1) {
-            throw new IllegalArgumentException("listen must be host:port, was '" + listen + "'");
+        checkHostPort("listen", listen);
+        if (opsListen == null || opsListen.isBlank()) {
+            opsListen = "127.0.0.1:9090";
         }
-        int port;
-        try {
-            port = Integer.parseInt(listen.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("listen: port is not a number in '" + listen + "'");
+        checkHostPort("ops-listen", opsListen);
+        if (drainDelay == null) {
+            drainDelay = Duration.ZERO;
         }
-        if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException("listen: port must be 0..65535, was " + port);
+        if (drainDelay.isNegative()) {
+            throw new IllegalArgumentException("drain-delay must be >= 0, was " + drainDelay);
+        }
+        if (limits == null) {
+            limits = ListenerLimits.defaults();
         }
         if (transport == null) {
             transport = Transport.AUTO;
@@ -94,6 +113,19 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
             throw new IllegalArgumentException("buckets must list at least one bucket");
         }
         buckets = List.copyOf(buckets);
+        if (baseDomain != null && baseDomain.isBlank()) {
+            baseDomain = null;
+        }
+        if (baseDomain != null) {
+            baseDomain = baseDomain.toLowerCase(java.util.Locale.ROOT);
+        }
+        if (listCacheTtl == null) {
+            listCacheTtl = Duration.ofSeconds(5);
+        }
+        if (listCacheTtl.isNegative()) {
+            throw new IllegalArgumentException("list-cache-ttl must be >= 0, was " + listCacheTtl);
+        }
+        clients = clients == null ? List.of() : List.copyOf(clients);
         Set<String> prefixes = new HashSet<>();
         Set<String> names = new HashSet<>();
         for (int i = 0; i < buckets.size(); i++) {
@@ -114,12 +146,89 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                 }
             }
         }
+        checkS3(buckets, baseDomain, clients);
+    }
+
+    private static void checkS3(List<BucketConfig> buckets, String baseDomain, List<ClientConfig> clients) {
+        if (baseDomain != null && !baseDomain.matches("[A-Za-z0-9]([A-Za-z0-9.\\-]*[A-Za-z0-9])?(:[0-9]{1,5})?")) {
+            throw new IllegalArgumentException("base-domain must be a host name such as s3.example.com, was '"
+                    + baseDomain + "'");
+        }
+        Set<String> names = new HashSet<>();
+        buckets.forEach(b -> names.add(b.name()));
+        Set<String> keys = new HashSet<>();
+        for (int i = 0; i < clients.size(); i++) {
+            ClientConfig c = clients.get(i);
+            if (c == null) {
+                throw new IllegalArgumentException("clients[" + i + "] is empty");
+            }
+            if (!keys.add(c.accessKeyId())) {
+                throw new IllegalArgumentException("clients[" + i + "].access-key-id: '" + c.accessKeyId()
+                        + "' is used twice");
+            }
+            for (String r : c.read()) {
+                if (!r.equals("*") && !names.contains(ClientConfig.bucketOf(r))) {
+                    throw new IllegalArgumentException("clients[" + i + "].read: '" + r
+                            + "' names no bucket (names: " + names + ")");
+                }
+            }
+        }
+        for (int i = 0; i < buckets.size(); i++) {
+            BucketConfig b = buckets.get(i);
+            if (b.access() == BucketConfig.Access.PRIVATE && clients.isEmpty()) {
+                throw new IllegalArgumentException("buckets[" + i + "] ('" + b.name() + "') is private (the default "
+                        + "for a bucket read with origin credentials) but serve.clients is empty, so nobody could "
+                        + "read it: add clients, or set access: public to let anyone who reaches kura read it");
+            }
+        }
+    }
+
+    private static void checkHostPort(String key, String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        if (colon <= 0 || colon == hostPort.length() - 1) {
+            throw new IllegalArgumentException(key + " must be host:port, was '" + hostPort + "'");
+        }
+        int port;
+        try {
+            port = Integer.parseInt(hostPort.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + ": port is not a number in '" + hostPort + "'");
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException(key + ": port must be 0..65535, was " + port);
+        }
+    }
+
+    private static String hostOf(String hostPort) {
+        String h = hostPort.substring(0, hostPort.lastIndexOf(':'));
+        return h.startsWith("[") && h.endsWith("]") ? h.substring(1, h.length() - 1) : h;
     }
 
     /** The host part of {@link #listen()}. */
     public String host() {
-        String h = listen.substring(0, listen.lastIndexOf(':'));
-        return h.startsWith("[") && h.endsWith("]") ? h.substring(1, h.length() - 1) : h;
+        return hostOf(listen);
+    }
+
+    /** The host part of {@link #opsListen()}. */
+    public String opsHost() {
+        return hostOf(opsListen);
+    }
+
+    /** The port part of {@link #opsListen()}, 0 for any free port. */
+    public int opsPort() {
+        return Integer.parseInt(opsListen.substring(opsListen.lastIndexOf(':') + 1));
+    }
+
+    /** A copy with another {@link #opsListen()} (tests and the demo pick free ports with {@code :0}). */
+    public ServeConfig withOpsListen(String hostPort) {
+        return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
+                accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, hostPort, drainDelay, limits);
+    }
+
+    /** A copy with other {@link #limits()}. */
+    public ServeConfig withLimits(ListenerLimits l) {
+        return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
+                accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, opsListen, drainDelay, l);
     }
 
     /**
@@ -128,7 +237,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
      * @param listen {@code host:port}
      */
     public static ServeConfig of(String listen, String adminToken, java.util.List<BucketConfig> buckets) {
-        return new ServeConfig(listen, null, 0, null, null, null, null, adminToken, buckets);
+        return new ServeConfig(listen, null, 0, null, null, null, null, adminToken, buckets, null, null, null,
+                null, null, null);
     }
 
     /** The port part of {@link #listen()}, 0 for any free port. */

@@ -23,6 +23,9 @@ import java.util.List;
 /** A real S3Proxy origin, a real cache on disk and kura in front, all on loopback ports. */
 final class Fixture implements AutoCloseable {
     static final String BUCKET = "test";
+    /** The access key kura issues to the tests' S3 clients (serve.clients), reading every bucket. */
+    static final String CLIENT_KEY = "KURATESTCLIENT0001";
+    static final String CLIENT_SECRET = "kura-test-client-secret-0123";
 
     final Path dir;
     EmbeddedOrigin origin;
@@ -31,6 +34,12 @@ final class Fixture implements AutoCloseable {
     ProxyServer proxy;
     final List<BucketConfig> extraBuckets = new ArrayList<>();
     String adminToken;
+    final List<ClientConfig> clients = new ArrayList<>();
+    String baseDomain;
+    Duration listCacheTtl;
+    BucketConfig.Access testAccess = BucketConfig.Access.PUBLIC;
+    ListenerLimits limits;
+    Duration drainDelay;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     Fixture(Path dir) {
@@ -46,7 +55,7 @@ final class Fixture implements AutoCloseable {
     BucketConfig bucket(String prefix, String name, URI endpoint, OriginCredentials creds, Duration readTimeout,
                         Duration staleIfError) {
         return new BucketConfig(prefix, BUCKET, name, endpoint, "us-east-1", true, creds, Duration.ofHours(1),
-                staleIfError, Duration.ofSeconds(2), readTimeout, 0);
+                staleIfError, Duration.ofSeconds(2), readTimeout, 0, BucketConfig.Access.PUBLIC);
     }
 
     Fixture startProxy() throws Exception {
@@ -58,12 +67,16 @@ final class Fixture implements AutoCloseable {
         cache = Cache.open(new CacheConfig(dir.resolve("cache"), 2L << 30, 0, 1L << 30, 64L << 20, 1L << 20,
                 CacheConfig.Durability.NONE), io);
         List<BucketConfig> buckets = new ArrayList<>();
-        buckets.add(bucket("/" + BUCKET, BUCKET, originEndpoint,
-                OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY),
-                Duration.ofSeconds(10), Duration.ofDays(1)));
+        buckets.add(new BucketConfig("/" + BUCKET, BUCKET, BUCKET, originEndpoint, "us-east-1", true,
+                OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY), Duration.ofHours(1),
+                Duration.ofDays(1), Duration.ofSeconds(2), Duration.ofSeconds(10), 0, testAccess));
         buckets.addAll(extraBuckets);
+        List<ClientConfig> cl = new ArrayList<>(clients);
+        if (cl.stream().noneMatch(c -> c.accessKeyId().equals(CLIENT_KEY))) {
+            cl.add(new ClientConfig(CLIENT_KEY, CLIENT_SECRET, List.of("*")));
+        }
         ServeConfig cfg = new ServeConfig("127.0.0.1:0", dev.kura.net.Transport.AUTO, 2, null, null, Duration.ofSeconds(5), true,
-                adminToken, buckets);
+                adminToken, buckets, baseDomain, listCacheTtl, cl, "127.0.0.1:0", drainDelay, limits);
         proxy = ProxyServer.start(cfg, cache);
         return this;
     }
@@ -87,12 +100,26 @@ final class Fixture implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + proxy.port() + pathAndQuery);
     }
 
+    /** A request to the operations listener ({@code /metrics}, {@code /ready}, {@code /admin/...}). */
+    HttpResponse<byte[]> ops(String method, String path, String... headers) throws Exception {
+        return send(URI.create("http://127.0.0.1:" + proxy.opsPort() + path), method, headers);
+    }
+
+    /** The Prometheus text of the operations listener's {@code /metrics}. */
+    String metrics() throws Exception {
+        return new String(ops("GET", "/metrics").body(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     HttpResponse<byte[]> get(String path, String... headers) throws Exception {
         return send("GET", path, headers);
     }
 
     HttpResponse<byte[]> send(String method, String path, String... headers) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(url(path)).timeout(Duration.ofSeconds(60))
+        return send(url(path), method, headers);
+    }
+
+    private HttpResponse<byte[]> send(URI uri, String method, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60))
                 .method(method, HttpRequest.BodyPublishers.noBody());
         for (int i = 0; i + 1 < headers.length; i += 2) {
             b.header(headers[i], headers[i + 1]);
@@ -100,21 +127,30 @@ final class Fixture implements AutoCloseable {
         return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
     }
 
-    /** The AWS SDK v2 S3 client, pointed at kura (path-style: GET /test/key). */
+    /** The AWS SDK v2 S3 client, pointed at kura (path-style: GET /test/key) with kura's client key. */
     S3Client kuraClient() {
-        return s3(url(""));
+        return s3(url(""), CLIENT_KEY, CLIENT_SECRET);
+    }
+
+    /** The AWS SDK v2 S3 client pointed at kura with the given keys. */
+    S3Client kuraClient(String accessKeyId, String secret) {
+        return s3(url(""), accessKeyId, secret);
     }
 
     /** The AWS SDK v2 S3 client pointed straight at the origin. */
     S3Client originClient() {
-        return s3(origin.endpoint());
+        return s3(origin.endpoint(), EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY);
     }
 
-    private static S3Client s3(URI endpoint) {
+    /** The AWS SDK v2 S3 client at {@code endpoint} with the origin's keys. */
+    static S3Client s3(URI endpoint) {
+        return s3(endpoint, EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY);
+    }
+
+    private static S3Client s3(URI endpoint, String accessKeyId, String secret) {
         return S3Client.builder().endpointOverride(endpoint).region(Region.US_EAST_1).forcePathStyle(true)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
-                .credentialsProvider(StaticCredentialsProvider.create(
-                        AwsBasicCredentials.create(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY)))
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKeyId, secret)))
                 .build();
     }
 

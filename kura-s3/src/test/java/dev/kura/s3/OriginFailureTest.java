@@ -1,5 +1,6 @@
 package dev.kura.s3;
 
+import dev.kura.testing.Requires;
 import dev.kura.s3.embedded.EmbeddedOrigin;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,11 +56,19 @@ class OriginFailureTest {
             assertThat(rr.statusCode()).isEqualTo(206);
             assertThat(rr.body()).isEqualTo(java.util.Arrays.copyOfRange(a, 2000000, 2000100));
             assertThat(f.get("/test/b.txt").body()).isEqualTo(b);
-            // Not cached: the origin is down, so 502.
+            // Not cached: the origin is down, so 503 ServiceUnavailable (S3 clients retry it).
             HttpResponse<byte[]> missing = f.get("/test/never-fetched.bin");
-            assertThat(missing.statusCode()).isEqualTo(502);
+            assertThat(missing.statusCode()).isEqualTo(503);
+            assertThat(new String(missing.body())).contains("<Code>ServiceUnavailable</Code>");
             assertThat(f.origin.getCount()).isEqualTo(getsBefore);
-            assertThat(f.get("/ready").statusCode()).isEqualTo(503);
+            String ready = "";
+            for (int i = 0; i < 150 && !ready.contains("UNREACHABLE"); i++) { // the background check runs every 5 s
+                var r = f.ops("GET", "/ready");
+                assertThat(r.statusCode()).isEqualTo(503);
+                ready = new String(r.body(), java.nio.charset.StandardCharsets.UTF_8);
+                Thread.sleep(100);
+            }
+            assertThat(ready).startsWith("ORIGIN_UNREACHABLE").contains("test UNREACHABLE");
         }
     }
 
@@ -80,12 +89,12 @@ class OriginFailureTest {
             assertThat(stale.headers().firstValue("X-Cache")).contains("STALE");
             assertThat(stale.body()).isEqualTo(body);
             // stale-if-error: 0 on this bucket: the origin error is passed on.
-            assertThat(f.get("/strict/s.txt").statusCode()).isEqualTo(502);
+            assertThat(f.get("/strict/s.txt").statusCode()).isEqualTo(503);
         }
     }
 
     @Test
-    void aSilentOriginGives504AndAClosedPortGives502() throws Exception {
+    void aSilentOriginAndAClosedPortGiveServiceUnavailable() throws Exception {
         try (ServerSocket silent = new ServerSocket(0); ServerSocket closed = new ServerSocket(0)) {
             int closedPort = closed.getLocalPort();
             closed.close();
@@ -104,10 +113,12 @@ class OriginFailureTest {
                         OriginCredentials.anonymous(), Duration.ofSeconds(1), Duration.ZERO));
                 f.startProxy(URI.create("http://127.0.0.1:" + closedPort));
                 HttpResponse<byte[]> timeout = f.get("/silent/x.bin");
-                assertThat(timeout.statusCode()).isEqualTo(504);
+                assertThat(timeout.statusCode()).isEqualTo(503);
+                assertThat(new String(timeout.body())).contains("<Code>ServiceUnavailable</Code>", "timed out");
                 HttpResponse<byte[]> refused = f.get("/test/x.bin");
-                assertThat(refused.statusCode()).isEqualTo(502);
-                assertThat(new String(refused.body())).contains("request ");
+                assertThat(refused.statusCode()).isEqualTo(503);
+                assertThat(new String(refused.body())).contains("<Code>ServiceUnavailable</Code>", "unreachable",
+                        "<RequestId>" + refused.headers().firstValue("x-amz-request-id").orElseThrow() + "</RequestId>");
             } finally {
                 silent.close();
                 acceptor.join(5000);
@@ -156,6 +167,8 @@ class OriginFailureTest {
 
     @Test
     void aFullDiskDoesNotFailRequests() throws Exception {
+        Requires.root("mount a 1 MiB tmpfs");
+        Requires.tool("mount", "util-linux");
         Path cacheDir = tmp.resolve("cache");
         Files.createDirectories(cacheDir);
         Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", cacheDir.toString())

@@ -1,5 +1,6 @@
 package dev.kura.s3;
 
+import dev.kura.testing.Requires;
 import dev.kura.s3.embedded.EmbeddedOrigin;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -238,12 +239,18 @@ class ProxyTest {
         assertThatThrownBy(() -> kura.getObject(req("no-such-key").build()))
                 .isInstanceOf(S3Exception.class).extracting(e -> ((S3Exception) e).statusCode()).isEqualTo(404);
         assertThat(f.get("/forbidden/small.txt").statusCode()).isEqualTo(403);
-        HttpResponse<byte[]> post = f.send("POST", "/test/small.txt");
-        assertThat(post.statusCode()).isEqualTo(405);
-        assertThat(post.headers().firstValue("Allow")).contains("GET, HEAD");
-        assertThat(f.send("PUT", "/test/small.txt").statusCode()).isEqualTo(405);
-        assertThat(f.send("DELETE", "/test/small.txt").statusCode()).isEqualTo(405);
-        assertThat(f.get("/nowhere/small.txt").statusCode()).isEqualTo(404);
+        // Writes get what S3 gives a principal that may only read; other methods are not allowed.
+        for (String m : List.of("POST", "PUT", "DELETE")) {
+            HttpResponse<byte[]> w = f.send(m, "/test/small.txt");
+            assertThat(w.statusCode()).as(m).isEqualTo(403);
+            assertThat(new String(w.body(), StandardCharsets.UTF_8)).contains("<Code>AccessDenied</Code>");
+        }
+        HttpResponse<byte[]> patch = f.send("PATCH", "/test/small.txt");
+        assertThat(patch.statusCode()).isEqualTo(405);
+        assertThat(patch.headers().firstValue("Allow")).contains("GET, HEAD");
+        HttpResponse<byte[]> nowhere = f.get("/nowhere/small.txt");
+        assertThat(nowhere.statusCode()).isEqualTo(404);
+        assertThat(new String(nowhere.body(), StandardCharsets.UTF_8)).contains("<Code>NoSuchBucket</Code>");
     }
 
     @Test
@@ -339,6 +346,7 @@ class ProxyTest {
 
     @Test
     void curlAsAClient() throws Exception {
+        Requires.tool("curl", "curl");
         Process p = new ProcessBuilder("curl", "-sS", "-D", "-", "-o", "/dev/null", "-w", "%{size_download}",
                 f.url("/test/one-mib.bin").toString()).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -356,32 +364,43 @@ class ProxyTest {
     }
 
     @Test
-    void healthReadyMetricsAndAdmin() throws Exception {
-        assertThat(f.get("/health").statusCode()).isEqualTo(200);
-        HttpResponse<byte[]> ready = f.get("/ready");
-        assertThat(new String(ready.body(), StandardCharsets.UTF_8)).contains("test reachable");
+    void healthReadyMetricsAndAdminAreOnTheOpsListenerOnly() throws Exception {
+        assertThat(f.ops("GET", "/health").statusCode()).isEqualTo(200);
+        String ready = "";
+        for (int i = 0; i < 100 && !ready.contains("test reachable"); i++) { // first background check
+            ready = new String(f.ops("GET", "/ready").body(), StandardCharsets.UTF_8);
+            Thread.sleep(100);
+        }
+        assertThat(ready).contains("READY").contains("test reachable");
         f.get("/test/small.txt");
-        String metrics = new String(f.get("/metrics").body(), StandardCharsets.UTF_8);
+        String metrics = f.metrics();
         assertThat(metrics).contains("kura_requests_seconds_count{bucket=\"test\"")
                 .contains("kura_requests_seconds_bucket{").contains("kura_served_bytes_total{bucket=\"test\"}")
                 .contains("kura_cache_hits_total{tier=\"memory\"}").contains("kura_origin_requests_seconds_count")
-                .contains("kura_fills_in_flight");
+                .contains("kura_fills_in_flight").contains("kura_connections_open");
+        // The data port serves objects only.
+        for (String p : new String[] {"/health", "/ready", "/metrics", "/admin/stats"}) {
+            assertThat(f.get(p, "Authorization", "Bearer " + TOKEN).statusCode()).as(p).isEqualTo(404);
+        }
         // Admin: token needed.
-        assertThat(f.get("/admin/stats").statusCode()).isEqualTo(401);
-        assertThat(f.get("/admin/stats", "Authorization", "Bearer wrong").statusCode()).isEqualTo(401);
-        HttpResponse<byte[]> stats = f.get("/admin/stats", "Authorization", "Bearer " + TOKEN);
+        assertThat(f.ops("GET", "/admin/stats").statusCode()).isEqualTo(401);
+        assertThat(f.ops("GET", "/admin/stats", "Authorization", "Bearer wrong").statusCode()).isEqualTo(401);
+        HttpResponse<byte[]> stats = f.ops("GET", "/admin/stats", "Authorization", "Bearer " + TOKEN);
         assertThat(stats.statusCode()).isEqualTo(200);
-        assertThat(new String(stats.body(), StandardCharsets.UTF_8)).contains("\"hits\":");
+        assertThat(stats.headers().firstValue("Content-Type")).contains("application/json");
+        assertThat(new String(stats.body(), StandardCharsets.UTF_8)).contains("\"hits\":").contains("\"requestsInFlight\":");
         f.get("/test/purge-me.txt");
         assertThat(f.get("/test/purge-me.txt").headers().firstValue("X-Cache")).contains("HIT");
-        HttpResponse<byte[]> purge = f.send("POST", "/admin/purge?key=test/purge-me.txt", "Authorization", "Bearer " + TOKEN);
-        assertThat(new String(purge.body(), StandardCharsets.UTF_8)).contains("\"purged\":1");
+        HttpResponse<byte[]> purge = f.ops("POST", "/admin/purge?bucket=test&key=purge-me.txt", "Authorization", "Bearer " + TOKEN);
+        assertThat(new String(purge.body(), StandardCharsets.UTF_8)).isEqualTo("{\"purged\":1}");
         assertThat(f.get("/test/purge-me.txt").headers().firstValue("X-Cache")).contains("MISS");
-        HttpResponse<byte[]> byBucket = f.send("POST", "/admin/purge?bucket=test", "Authorization", "Bearer " + TOKEN);
+        HttpResponse<byte[]> byBucket = f.ops("POST", "/admin/purge?bucket=test", "Authorization", "Bearer " + TOKEN);
         assertThat(byBucket.statusCode()).isEqualTo(200);
         assertThat(f.get("/test/purge-me.txt").headers().firstValue("X-Cache")).contains("MISS");
-        HttpResponse<byte[]> byPrefix = f.send("POST", "/admin/purge?prefix=test/purge", "Authorization", "Bearer " + TOKEN);
-        assertThat(new String(byPrefix.body(), StandardCharsets.UTF_8)).contains("\"purged\":1");
+        HttpResponse<byte[]> byPrefix = f.ops("POST", "/admin/purge?bucket=test&prefix=purge", "Authorization", "Bearer " + TOKEN);
+        assertThat(new String(byPrefix.body(), StandardCharsets.UTF_8)).isEqualTo("{\"purged\":1}");
+        assertThat(f.ops("POST", "/admin/purge?prefix=test/purge", "Authorization", "Bearer " + TOKEN).statusCode())
+                .as("a prefix without its mapping").isEqualTo(400);
     }
 
     static String sha256(InputStream in) throws Exception {

@@ -17,7 +17,8 @@ class ServeConfigTest {
     }
 
     private static ServeConfig parse(String yaml) {
-        return ConfigLoader.parse(yaml, "kura.yaml", Root.class, Map.of("SECRET", "s3cr3t", "TOKEN", "0123456789abcdefXYZ")::get).serve();
+        return ConfigLoader.parse(yaml, "kura.yaml", Root.class, Map.of("SECRET", "s3cr3t", "TOKEN", "0123456789abcdefXYZ",
+                "CLIENT_SECRET", "client-secret-0123456789")::get).serve();
     }
 
     @Test
@@ -44,6 +45,15 @@ class ServeConfigTest {
                     - prefix: /pub
                       bucket: public-bucket
                       credentials: {type: anonymous}
+                    - bucket: other
+                      name: shared
+                      access: public
+                  base-domain: S3.Example.com
+                  list-cache-ttl: 2s
+                  clients:
+                    - access-key-id: KURACLIENT000001
+                      secret-access-key: ${CLIENT_SECRET}
+                      read: [my-bucket, shared/reports/]
                 """);
         assertThat(c.host()).isEqualTo("127.0.0.1");
         assertThat(c.port()).isEqualTo(9090);
@@ -66,6 +76,48 @@ class ServeConfigTest {
         assertThat(p.credentials().kind()).isEqualTo(OriginCredentials.Kind.ANONYMOUS);
         assertThat(p.readTimeout()).isEqualTo(Duration.ofSeconds(30));
         assertThat(p.staleIfError()).isEqualTo(Duration.ofDays(1));
+        // access: private by default with origin credentials, public for anonymous ones.
+        assertThat(b.access()).isEqualTo(BucketConfig.Access.PRIVATE);
+        assertThat(p.access()).isEqualTo(BucketConfig.Access.PUBLIC);
+        BucketConfig shared = c.buckets().get(2);
+        assertThat(shared.prefix()).isEqualTo("/shared");
+        assertThat(shared.access()).isEqualTo(BucketConfig.Access.PUBLIC);
+        assertThat(c.baseDomain()).isEqualTo("s3.example.com");
+        assertThat(c.listCacheTtl()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(c.clients()).hasSize(1);
+        assertThat(c.clients().getFirst().secretAccessKey()).isEqualTo("client-secret-0123456789");
+        assertThat(c.clients().getFirst().read()).containsExactly("my-bucket", "shared/reports/");
+        assertThat(c.clients().getFirst().toString()).doesNotContain("client-secret");
+    }
+
+    @Test
+    void privateBucketsNeedClientsAndGrantsNameBuckets() {
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets:
+                    - bucket: b1
+                      credentials: {type: static, access-key-id: AKIA, secret-access-key: x}
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("private")
+                .hasMessageContaining("access: public");
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets: [{bucket: b1, access: public}]
+                  clients:
+                    - {access-key-id: KURACLIENT000001, secret-access-key: client-secret-0123456789, read: [nope]}
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("nope");
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets: [{bucket: b1, access: public}]
+                  clients:
+                    - {access-key-id: short, secret-access-key: client-secret-0123456789}
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("access-key-id");
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets: [{bucket: b1, access: public}]
+                  clients:
+                    - {access-key-id: KURACLIENT000001, secret-access-key: tiny}
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("secret-access-key")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("tiny"));
     }
 
     @Test
@@ -115,5 +167,54 @@ class ServeConfigTest {
                 serve:
                   buckets: [{prefix: /a, bucket: b1}, {prefix: /a/, bucket: b2}]
                 """)).isInstanceOf(ConfigException.class).hasMessageContaining("used twice");
+    }
+
+    @Test
+    void opsListenerAndLimitsBindWithDefaultsAndRefuseUnknownKeys() {
+        ServeConfig d = parse("""
+                serve:
+                  buckets:
+                    - prefix: /a
+                      bucket: my-bucket
+                """);
+        assertThat(d.opsListen()).isEqualTo("127.0.0.1:9090");
+        assertThat(d.drainDelay()).isEqualTo(Duration.ZERO);
+        assertThat(d.limits()).isEqualTo(ListenerLimits.defaults());
+        assertThat(d.limits().maxConnections()).isEqualTo(16384);
+        assertThat(d.limits().requestHeaderTimeout()).isEqualTo(Duration.ofSeconds(10));
+        ServeConfig c = parse("""
+                serve:
+                  ops-listen: 10.0.0.5:9100
+                  drain-delay: 5s
+                  limits:
+                    max-connections: 500
+                    idle-timeout: 30s
+                    request-header-timeout: 2s
+                    max-request-body: 0B
+                    max-pipelined: 4
+                  buckets:
+                    - prefix: /a
+                      bucket: my-bucket
+                """);
+        assertThat(c.opsHost()).isEqualTo("10.0.0.5");
+        assertThat(c.opsPort()).isEqualTo(9100);
+        assertThat(c.drainDelay()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.limits()).isEqualTo(new ListenerLimits(500, Duration.ofSeconds(30), Duration.ofSeconds(2),
+                dev.kura.config.DataSize.ofBytes(0), 4));
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  limits:
+                    max-conections: 5
+                  buckets:
+                    - prefix: /a
+                      bucket: my-bucket
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("kura.yaml:3").hasMessageContaining("max-conections");
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  ops-listen: nonsense
+                  buckets:
+                    - prefix: /a
+                      bucket: my-bucket
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("ops-listen");
     }
 }

@@ -77,9 +77,36 @@ class ShutdownTest {
             assertThat(xcache).isEqualTo("HIT");
             assertThat(f.get("/test/left.bin").body()).isEqualTo(big);
             assertThat(f.origin.getCount()).isEqualTo(1);
-            String stats = new String(f.get("/admin/stats", "Authorization", "Bearer " + ProxyTest.TOKEN).body(),
+            String stats = new String(f.ops("GET", "/admin/stats", "Authorization", "Bearer " + ProxyTest.TOKEN).body(),
                     StandardCharsets.UTF_8);
-            assertThat(stats).contains("\"requestsInFlight\":1"); // only this one
+            assertThat(stats).contains("\"requestsInFlight\":0"); // the ops listener's own calls are not counted
+        }
+    }
+
+    @Test
+    void readyTurnsDrainingBeforeTheDataListenerCloses() throws Exception {
+        try (Fixture f = new Fixture(tmp).startOrigin()) {
+            f.origin.put(Fixture.BUCKET, "d.txt", "drain\n".getBytes(StandardCharsets.UTF_8), "text/plain", null);
+            f.drainDelay = java.time.Duration.ofSeconds(3);
+            f.startProxy();
+            String ready = "";
+            for (int i = 0; i < 100 && !ready.startsWith("READY"); i++) {
+                ready = new String(f.ops("GET", "/ready").body(), StandardCharsets.UTF_8);
+                Thread.sleep(100);
+            }
+            assertThat(ready).startsWith("READY");
+            ProxyServer proxy = f.proxy;
+            Thread stopper = Thread.ofPlatform().start(proxy::close);
+            Thread.sleep(500);
+            var r = f.ops("GET", "/ready");
+            assertThat(r.statusCode()).isEqualTo(503);
+            assertThat(new String(r.body(), StandardCharsets.UTF_8)).startsWith("DRAINING");
+            assertThat(f.get("/test/d.txt").statusCode()).as("data port still serves while draining").isEqualTo(200);
+            stopper.join(20_000);
+            assertThat(stopper.isAlive()).isFalse();
+            int port = proxy.port();
+            assertThatThrownBy(() -> new Socket("127.0.0.1", port).close()).isInstanceOf(ConnectException.class);
+            f.proxy = null; // already stopped
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.kura.tftp;
 
+import dev.kura.testing.Requires;
 import dev.kura.config.DataSize;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -29,9 +30,9 @@ class RealClientsTest extends ServerFixture {
 
     @BeforeAll
     static void clientsInstalled() {
-        for (String tool : new String[]{"/usr/bin/tftp", "/usr/bin/atftp", "/usr/bin/curl"}) {
-            assertThat(Path.of(tool)).as(tool + " (apt-get install tftp-hpa atftp curl)").isExecutable();
-        }
+        Requires.tool("tftp", "tftp-hpa");
+        Requires.tool("atftp", "atftp");
+        Requires.tool("curl", "curl");
     }
 
     record Run(int exit, String output) {

@@ -1,5 +1,6 @@
 package dev.kura.bench.tftp;
 
+import dev.kura.testing.Requires;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,8 +23,7 @@ class TftpLoadTest {
 
     @Test
     void countsTransfersBytesAndFailuresAgainstTftpdHpa(@TempDir Path root) throws Exception {
-        Path tftpd = Path.of("/usr/sbin/in.tftpd");
-        assertThat(tftpd).as("tftpd-hpa (apt-get install tftpd-hpa)").isExecutable();
+        Path tftpd = Requires.tool("in.tftpd", "tftpd-hpa");
         byte[] content = new byte[100_000];
         new Random(1).nextBytes(content);
         Files.write(root.resolve("f.bin"), content);

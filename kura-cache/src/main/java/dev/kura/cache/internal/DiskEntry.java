@@ -17,8 +17,14 @@ final class DiskEntry {
     final long fileLength;
     final long objectSize;
     final long writeId;
-    /** Expiry in epoch seconds, {@code Long.MAX_VALUE} for never. */
-    final long expiresAtSeconds;
+    /**
+     * Non-zero when a metadata record ({@code <name>.meta}, see {@link EntryFormat#encodeMetaRecord})
+     * beside the file holds newer metadata than the file's header (a revalidation updated it); counts
+     * the updates made since the index learnt of the version (recovery counts an adopted record
+     * as one). Written under the key's lock; read without it (a reader that misses a just-made update serves
+     * the header's older metadata, which at worst costs one extra revalidation).
+     */
+    volatile int metaUpdates;
 
     // eviction policy state
     DiskEntry prev;
@@ -26,13 +32,13 @@ final class DiskEntry {
     volatile boolean visited;
     boolean linked;
 
-    DiskEntry(String key, String name, long fileLength, long objectSize, long writeId, long expiresAtSeconds) {
+    DiskEntry(String key, String name, long fileLength, long objectSize, long writeId, boolean hasMeta) {
         this.key = key;
         this.name = name;
         this.fileLength = fileLength;
         this.objectSize = objectSize;
         this.writeId = writeId;
-        this.expiresAtSeconds = expiresAtSeconds;
+        this.metaUpdates = hasMeta ? 1 : 0;
     }
 
     @Override

@@ -1,8 +1,8 @@
 package dev.kura.cache.internal;
 
-import dev.kura.cache.CacheEntry;
 import dev.kura.cache.CorruptEntryException;
 import dev.kura.cache.EntryMetadata;
+import dev.kura.cache.Tier;
 import dev.kura.io.IoFile;
 
 import java.io.IOException;
@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Thread-safety: concurrent reads are safe; close once.
  */
-final class DiskHandle implements CacheEntry {
+final class DiskHandle implements VersionedEntry {
     private record Block(long index, ByteBuffer data) {
     }
 
@@ -29,16 +29,29 @@ final class DiskHandle implements CacheEntry {
     final DiskEntry entry;
     private final IoFile file;
     private final EntryFormat.Header header;
+    /** The version's current metadata: the header's, or a newer metadata record's. */
+    private final EntryMetadata metadata;
+    /** {@link DiskEntry#metaUpdates} when {@link #metadata} was read. */
+    final int metaSeen;
     /** Bytes [0, prefetch.limit()) of the file, read at open; read-only view. */
     private final ByteBuffer prefetch;
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile Block last;
+    /** Runs at close instead of closing the file; it must call {@link #closeFile()} when done. */
+    private volatile java.util.function.Consumer<DiskHandle> onClose;
 
     DiskHandle(DiskStore store, DiskEntry entry, IoFile file, EntryFormat.Header header, ByteBuffer prefetch) {
+        this(store, entry, file, header, prefetch, header.metadata(), 0);
+    }
+
+    DiskHandle(DiskStore store, DiskEntry entry, IoFile file, EntryFormat.Header header, ByteBuffer prefetch,
+               EntryMetadata metadata, int metaSeen) {
         this.store = store;
         this.entry = entry;
         this.file = file;
         this.header = header;
+        this.metadata = metadata;
+        this.metaSeen = metaSeen;
         this.prefetch = prefetch == null ? ByteBuffer.allocate(0) : prefetch.asReadOnlyBuffer();
     }
 
@@ -49,12 +62,22 @@ final class DiskHandle implements CacheEntry {
 
     @Override
     public EntryMetadata metadata() {
-        return header.metadata();
+        return metadata;
     }
 
     @Override
-    public String tier() {
-        return "disk";
+    public Tier tier() {
+        return Tier.DISK;
+    }
+
+    @Override
+    public boolean inMemory() {
+        return false;
+    }
+
+    @Override
+    public long version() {
+        return header.writeId();
     }
 
     long writeId() {
@@ -210,10 +233,33 @@ final class DiskHandle implements CacheEntry {
         return CompletableFuture.completedFuture(done);
     }
 
+    /** Sets what runs at {@link #close()} (promotion after serving); it then owns the file. */
+    void onClose(java.util.function.Consumer<DiskHandle> c) {
+        this.onClose = c;
+    }
+
+    /**
+     * Reads from {@code position} until {@code dst} is full or the object ends, like
+     * {@link #readAsync} but also after {@link #close()} (for the {@link #onClose} action).
+     */
+    CompletableFuture<Integer> readAfterClose(long position, ByteBuffer dst) {
+        return readFrom(position, dst, 0);
+    }
+
+    /** Releases the descriptor. */
+    void closeFile() {
+        DiskStore.closeQuietly(file);
+    }
+
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
-            DiskStore.closeQuietly(file);
+            java.util.function.Consumer<DiskHandle> c = onClose;
+            if (c != null) {
+                c.accept(this);
+            } else {
+                closeFile();
+            }
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.kura.cache.internal;
 
 import dev.kura.cache.CacheConfig;
 import dev.kura.cache.EntryMetadata;
+import dev.kura.cache.Tier;
 import dev.kura.io.Errno;
 import dev.kura.io.FileIo;
 import dev.kura.io.IoException;
@@ -16,6 +17,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -39,8 +41,11 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <h2>Publishing</h2>
  * A writer fills a unique temporary file and seals it (blocks, CRCs, trailer; fdatasync under
- * {@code durability = FSYNC}); then, under the key's lock, the file is renamed over the entry's
- * name and the index updated. rename(2) is atomic, so a reader opening the name sees the old or the
+ * {@code durability = FSYNC}); then {@link #publish}, under the key's lock, renames the file over
+ * the entry's name and updates the index. The store owns its locks: callers never hold one; a
+ * tier above that must order its own changes with the store's passes a callback that runs under
+ * the key's lock ({@link #publish}, {@link #remove}, {@link #removeVersion}, {@link #ifCurrent},
+ * {@link #atomically}). rename(2) is atomic, so a reader opening the name sees the old or the
  * new file, never a mix; a reader holding the old file's descriptor keeps reading the old version.
  *
  * <h2>Invariants (kept under the key's stripe lock)</h2>
@@ -63,10 +68,12 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Thread-safety: safe for concurrent use.
  */
-final class DiskStore implements AutoCloseable {
+final class DiskStore implements CacheTier, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DiskStore.class);
     private static final int STRIPES = 1024;
     private static final int PREFETCH = 8192;
+    /** First read of a metadata record: most are a few hundred bytes. */
+    private static final int META_PREFETCH = 4096;
     static final String SNAPSHOT = "index.snap";
 
     final CacheConfig config;
@@ -86,7 +93,6 @@ final class DiskStore implements AutoCloseable {
     private final AtomicLong reserved = new AtomicLong();
     private final ReentrantLock evictLock = new ReentrantLock();
     final LongAdder evictions = new LongAdder();
-    final LongAdder expirations = new LongAdder();
 
     // recovery state
     private volatile boolean recovering = true;
@@ -99,6 +105,9 @@ final class DiskStore implements AutoCloseable {
     /** Set when the disk may hold files the index does not know (a failed unlink): no snapshot then. */
     private volatile boolean dirty;
     private final AutoCloseable dirLock;
+    /** Virtual threads for the probes of asynchronous lookups during recovery. */
+    private final ExecutorService probes =
+            Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("kura-cache-probe-", 0).factory());
 
     DiskStore(CacheConfig config, FileIo io, Fs fs, Faults faults, String policyName, int blockSize) throws IOException {
         this.config = config;
@@ -134,24 +143,142 @@ final class DiskStore implements AutoCloseable {
         return root.resolve(name.substring(0, 2)).resolve(name);
     }
 
+    /** Where the metadata record of the entry {@code name} lives, beside it. */
+    Path metaPathOf(String name) {
+        return root.resolve(name.substring(0, 2)).resolve(name + EntryFormat.META_SUFFIX);
+    }
+
     /**
      * The lock of a key. Stripes are chosen by the key's file name, not its string hash, so that
      * recovery (which meets files before it knows their key) can take the same lock.
      */
-    ReentrantLock lockFor(String key) {
+    private ReentrantLock lockFor(String key) {
         return lockForName(EntryFormat.nameOf(key));
     }
 
-    ReentrantLock lockForName(String name) {
+    private ReentrantLock lockForName(String name) {
         return stripes[Integer.parseInt(name, 0, 3, 16) & (STRIPES - 1)];
     }
 
-    long bytes() {
+    @Override
+    public Tier tier() {
+        return Tier.DISK;
+    }
+
+    @Override
+    public long bytes() {
         return bytes.get();
     }
 
-    long entries() {
+    @Override
+    public long entries() {
         return count.get();
+    }
+
+    @Override
+    public long evictions() {
+        return evictions.sum();
+    }
+
+    // ---- the lock protocol, for the tiers above -----------------------------------------------
+
+    /**
+     * Runs {@code action} holding the key's lock: no publish, removal, metadata update or
+     * recovery registration of the key interleaves with it. This is the only way another tier
+     * orders its changes of a key with the disk tier's (the memory tier changes only inside it).
+     * The action must be short and must not call back into this store for another key.
+     */
+    <T> T atomically(String key, java.util.function.Supplier<T> action) {
+        ReentrantLock l = lockFor(key);
+        l.lock();
+        try {
+            return action.get();
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /**
+     * Publishes a sealed writer: renames its file into place and indexes it, then runs
+     * {@code underLock} with the new entry, all under the key's lock; then (durability
+     * {@code FSYNC}) makes the rename durable and evicts if needed.
+     *
+     * @return a handle on the new version, reading through the writer's descriptor
+     * @throws IOException when the rename failed: the writer is aborted, the key's older version is
+     *     removed too (it must not outlive a newer one the caller may publish elsewhere), and
+     *     {@code underLock} has run with null
+     */
+    DiskHandle publish(DiskWriter w, java.util.function.Consumer<DiskEntry> underLock) throws IOException {
+        DiskEntry de;
+        ReentrantLock l = lockFor(w.key);
+        l.lock();
+        try {
+            try {
+                de = publishLocked(w);
+                w.published();
+            } catch (IOException ex) {
+                faults.record("rename", ex);
+                w.abort();
+                removeLocked(w.key);
+                underLock.accept(null);
+                throw ex;
+            }
+            underLock.accept(de);
+        } finally {
+            l.unlock();
+        }
+        syncDirOf(de);
+        evictIfNeeded();
+        return new DiskHandle(this, de, w.file, new EntryFormat.Header(w.headerLength(), blockSize,
+                w.md.size(), w.writeId, w.key, w.md, 0), w.wholeFile);
+    }
+
+    /** Removes the key's version (if any) and runs {@code underLock}, under the key's lock. */
+    boolean remove(String key, Runnable underLock) {
+        ReentrantLock l = lockFor(key);
+        l.lock();
+        try {
+            boolean removed = removeLocked(key);
+            underLock.run();
+            return removed;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /**
+     * Removes the key's version if it is {@code version}, and runs {@code underLock}, under the
+     * key's lock; true when the disk tier removed it.
+     */
+    boolean removeVersion(String key, long version, Runnable underLock) {
+        ReentrantLock l = lockFor(key);
+        l.lock();
+        try {
+            DiskEntry e = index.get(key);
+            boolean removed = e != null && e.writeId == version && removeLocked(key);
+            underLock.run();
+            return removed;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /**
+     * Runs {@code land} under the key's lock if the version {@code h} reads is still current and
+     * its metadata unchanged since {@code h} read it (a promotion must not resurrect anything).
+     */
+    boolean ifCurrent(DiskHandle h, Runnable land) {
+        ReentrantLock l = lockForName(h.entry.name);
+        l.lock();
+        try {
+            if (index.get(h.entry.key) != h.entry || h.entry.metaUpdates != h.metaSeen) {
+                return false;
+            }
+            land.run();
+            return true;
+        } finally {
+            l.unlock();
+        }
     }
 
     long recoveredEntries() {
@@ -168,12 +295,17 @@ final class DiskStore implements AutoCloseable {
 
     // ---- index maintenance (callers hold the key's lock) -------------------------------------
 
+    // @GuardedBy("lockFor(e.key)")
     private void insertLocked(DiskEntry e) {
         DiskEntry old = index.put(e.key, e);
         if (old != null) {
             policy.onRemove(old);
             bytes.addAndGet(-old.fileLength);
             count.decrementAndGet();
+            if (old.metaUpdates > 0 && e.metaUpdates == 0) {
+                // the record belongs to the replaced version (readers check its write id anyway)
+                unlinkQuietly(metaPathOf(old.name));
+            }
         }
         policy.onInsert(e);
         bytes.addAndGet(e.fileLength);
@@ -181,7 +313,8 @@ final class DiskStore implements AutoCloseable {
     }
 
     /** Removes the key's current version and its file; true if there was one. Hold the lock. */
-    boolean removeLocked(String key) {
+    // @GuardedBy("lockFor(key)")
+    private boolean removeLocked(String key) {
         if (recovering) {
             touched.add(key);
         }
@@ -190,13 +323,15 @@ final class DiskStore implements AutoCloseable {
             policy.onRemove(e);
             bytes.addAndGet(-e.fileLength);
             count.decrementAndGet();
-            unlinkQuietly(pathOf(e.name));
+            unlinkEntryFiles(e);
             return true;
         }
         if (recovering) {
-            // the scan may not have reached it yet: its file must go too
+            // the scan may not have reached it yet: its files must go too
             try {
-                return fs.unlink(pathOf(EntryFormat.nameOf(key)));
+                String name = EntryFormat.nameOf(key);
+                fs.unlink(metaPathOf(name));
+                return fs.unlink(pathOf(name));
             } catch (IOException ex) {
                 faults.record("unlink", ex);
                 dirty = true;
@@ -216,10 +351,17 @@ final class DiskStore implements AutoCloseable {
             policy.onRemove(e);
             bytes.addAndGet(-e.fileLength);
             count.decrementAndGet();
-            unlinkQuietly(pathOf(e.name));
+            unlinkEntryFiles(e);
             return true;
         } finally {
             l.unlock();
+        }
+    }
+
+    private void unlinkEntryFiles(DiskEntry e) {
+        unlinkQuietly(pathOf(e.name));
+        if (e.metaUpdates > 0) {
+            unlinkQuietly(metaPathOf(e.name));
         }
     }
 
@@ -232,9 +374,6 @@ final class DiskStore implements AutoCloseable {
         }
     }
 
-    DiskEntry current(String key) {
-        return index.get(key);
-    }
 
     // ---- lookups ------------------------------------------------------------------------------
 
@@ -242,7 +381,8 @@ final class DiskStore implements AutoCloseable {
      * Opens a handle on the key's current version, or returns null on a miss. Faults are counted
      * and turn into a miss; a corrupt file is removed.
      */
-    DiskHandle open(String key) {
+    @Override
+    public DiskHandle open(String key) {
         for (int attempt = 0; attempt < 3; attempt++) {
             DiskEntry e = index.get(key);
             if (e == null) {
@@ -265,6 +405,38 @@ final class DiskStore implements AutoCloseable {
             // replaced while we opened it: look again
         }
         return null;
+    }
+
+    /**
+     * Asynchronous form of {@link #open}: the caller's thread never waits on the disk. During
+     * recovery a key not yet indexed is probed (blocking) on one of this store's virtual threads.
+     */
+    @Override
+    public CompletableFuture<DiskHandle> openAsync(String key) {
+        DiskEntry e = index.get(key);
+        if (e == null) {
+            if (!recovering) {
+                return CompletableFuture.completedFuture(null);
+            }
+            return CompletableFuture.supplyAsync(() -> open(key), probes);
+        }
+        return openVersionAsync(e).thenCompose(h -> {
+            if (h != null) {
+                policy.onAccess(e);
+                return CompletableFuture.completedFuture(h);
+            }
+            DiskEntry now = index.get(key);
+            if (now == null || now == e) {
+                return CompletableFuture.completedFuture(null);
+            }
+            // replaced while we opened it: the newer version, once
+            return openVersionAsync(now).thenApply(h2 -> {
+                if (h2 != null) {
+                    policy.onAccess(now);
+                }
+                return h2;
+            });
+        });
     }
 
     /**
@@ -319,7 +491,10 @@ final class DiskStore implements AutoCloseable {
                 EntryFormat.decodeTrailer(buf.slice((int) h.trailerOffset(), EntryFormat.TRAILER_SIZE), h);
                 verifyBlocks(buf, h);
             }
-            return new DiskHandle(this, e, f, h, len <= n ? buf : buf.slice(0, Math.min(n, h.headerLength())));
+            int seen = e.metaUpdates;
+            EntryMetadata md = seen > 0 ? readMeta(e) : null;
+            return new DiskHandle(this, e, f, h, len <= n ? buf : buf.slice(0, Math.min(n, h.headerLength())),
+                    md != null ? md : h.metadata(), seen);
         } catch (EntryFormat.FormatException ex) {
             closeQuietly(f);
             corrupt(e, ex);
@@ -327,6 +502,339 @@ final class DiskStore implements AutoCloseable {
         } catch (IOException ex) {
             closeQuietly(f);
             faults.record("read", ex);
+            return null;
+        }
+    }
+
+    /**
+     * Asynchronous form of {@link #openVersion}: open and header reads go through kura-io's
+     * asynchronous forms, so the caller's thread never waits on the disk. The length is checked
+     * without {@code fstat} (which kura-io has only in blocking form): a small file is read whole
+     * with one byte more, which must come back missing; for a larger one the trailer is read with
+     * one byte more, and checked. Completes with null when the version is gone or failed its
+     * checks (then it is removed); never exceptionally.
+     */
+    CompletableFuture<DiskHandle> openVersionAsync(DiskEntry e) {
+        Path p = pathOf(e.name);
+        return io.openAsync(p, OpenFlag.READ).handle((f, ex) -> {
+            if (ex != null) {
+                openFailed(e, unwrap(ex));
+                return CompletableFuture.<DiskHandle>completedFuture(null);
+            }
+            return readHandleAsync(e, f);
+        }).thenCompose(x -> x);
+    }
+
+    private void openFailed(DiskEntry e, Throwable ex) {
+        if (ex instanceof IoException io && io.errno() == Errno.ENOENT) {
+            // deleted from outside the cache, or replaced/removed concurrently
+            if (index.get(e.key) == e) {
+                faults.record("missing", "entry file vanished", ex);
+                removeIfCurrent(e);
+            }
+        } else {
+            faults.record("open", ex);
+        }
+    }
+
+    static Throwable unwrap(Throwable ex) {
+        return ex instanceof java.util.concurrent.CompletionException && ex.getCause() != null ? ex.getCause() : ex;
+    }
+
+    private CompletableFuture<DiskHandle> readHandleAsync(DiskEntry e, IoFile f) {
+        boolean small = e.fileLength < PREFETCH;
+        ByteBuffer buf = ByteBuffer.allocate((int) (small ? e.fileLength + 1 : PREFETCH));
+        return f.readFullyAsync(java.lang.foreign.MemorySegment.ofBuffer(buf), 0)
+                .thenCompose(got -> {
+                    buf.limit((int) (long) got);
+                    int hl;
+                    try {
+                        hl = EntryFormat.claimedHeaderLength(buf);
+                    } catch (EntryFormat.FormatException fe) {
+                        return CompletableFuture.failedFuture(fe);
+                    }
+                    if (hl < 0) {
+                        return CompletableFuture.failedFuture(new EntryFormat.FormatException("short file"));
+                    }
+                    if (hl <= buf.limit()) {
+                        return CompletableFuture.completedFuture(buf);
+                    }
+                    ByteBuffer hb = ByteBuffer.allocate(hl);
+                    return f.readFullyAsync(java.lang.foreign.MemorySegment.ofBuffer(hb), 0).thenApply(n -> hb.limit((int) (long) n));
+                })
+                .thenCompose(hb -> {
+                    EntryFormat.Header h;
+                    try {
+                        h = EntryFormat.decodeHeader(hb);
+                    } catch (EntryFormat.FormatException fe) {
+                        return CompletableFuture.failedFuture(fe);
+                    }
+                    if (h.writeId() != e.writeId) {
+                        closeQuietly(f);
+                        return CompletableFuture.<DiskHandle>completedFuture(null); // replaced meanwhile
+                    }
+                    if (!h.key().equals(e.key) || h.fileLength() != e.fileLength) {
+                        return CompletableFuture.failedFuture(new EntryFormat.FormatException("header does not match the index"));
+                    }
+                    if (small) {
+                        try {
+                            if (buf.limit() != e.fileLength) {
+                                throw new EntryFormat.FormatException("file length " + buf.limit() + " != " + e.fileLength);
+                            }
+                            EntryFormat.decodeTrailer(buf.slice((int) h.trailerOffset(), EntryFormat.TRAILER_SIZE), h);
+                            verifyBlocks(buf, h);
+                        } catch (EntryFormat.FormatException fe) {
+                            return CompletableFuture.failedFuture(fe);
+                        }
+                        return withMetaAsync(e, f, h, buf);
+                    }
+                    ByteBuffer t = ByteBuffer.allocate(EntryFormat.TRAILER_SIZE + 1);
+                    return f.readFullyAsync(java.lang.foreign.MemorySegment.ofBuffer(t), h.trailerOffset()).thenCompose(n -> {
+                        try {
+                            if (n != EntryFormat.TRAILER_SIZE) {
+                                throw new EntryFormat.FormatException("file length does not match its header");
+                            }
+                            EntryFormat.decodeTrailer(t.limit(EntryFormat.TRAILER_SIZE), h);
+                        } catch (EntryFormat.FormatException fe) {
+                            return CompletableFuture.failedFuture(fe);
+                        }
+                        return withMetaAsync(e, f, h, buf.slice(0, Math.min(buf.limit(), h.headerLength())));
+                    });
+                })
+                .handle((h, ex) -> {
+                    if (ex == null) {
+                        return h;
+                    }
+                    closeQuietly(f);
+                    Throwable c = unwrap(ex);
+                    if (c instanceof EntryFormat.FormatException fe) {
+                        corrupt(e, fe);
+                    } else {
+                        faults.record("read", c);
+                    }
+                    return null;
+                });
+    }
+
+    private CompletableFuture<DiskHandle> withMetaAsync(DiskEntry e, IoFile f, EntryFormat.Header h, ByteBuffer prefetch) {
+        int seen = e.metaUpdates;
+        if (seen == 0) {
+            return CompletableFuture.completedFuture(new DiskHandle(this, e, f, h, prefetch));
+        }
+        return readMetaAsync(e).thenApply(md -> new DiskHandle(this, e, f, h, prefetch,
+                md != null ? md : h.metadata(), seen));
+    }
+
+    // ---- metadata records (revalidation without rewriting) -----------------------------------
+
+    /**
+     * The metadata in the record beside {@code e}'s file, or null when it is missing, torn or
+     * belongs to another version: the header's older metadata is then used, which at worst makes
+     * the entry look expired (one extra revalidation). Faults are counted, never thrown.
+     */
+    EntryMetadata readMeta(DiskEntry e) {
+        Path p = metaPathOf(e.name);
+        try (IoFile f = io.open(p, OpenFlag.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(META_PREFETCH);
+            readFully(f, b, 0);
+            b.flip();
+            int len = EntryFormat.claimedMetaLength(b);
+            if (len >= META_PREFETCH) {
+                b = ByteBuffer.allocate(len + 1);
+                readFully(f, b, 0);
+                b.flip();
+            }
+            return metaOf(e, b);
+        } catch (EntryFormat.FormatException ex) {
+            faults.record("corrupt", "metadata record of " + e.key + " ignored", ex);
+            return null;
+        } catch (IoException ex) {
+            if (ex.errno() != Errno.ENOENT) {
+                faults.record("read", ex);
+            }
+            return null;
+        } catch (IOException ex) {
+            faults.record("read", ex);
+            return null;
+        }
+    }
+
+    /** Asynchronous form of {@link #readMeta}; never completes exceptionally. */
+    CompletableFuture<EntryMetadata> readMetaAsync(DiskEntry e) {
+        Path p = metaPathOf(e.name);
+        return io.openAsync(p, OpenFlag.READ).thenCompose(f -> {
+            ByteBuffer b = ByteBuffer.allocate(META_PREFETCH);
+            return f.readFullyAsync(java.lang.foreign.MemorySegment.ofBuffer(b), 0).thenCompose(n -> {
+                b.limit((int) (long) n);
+                int len;
+                try {
+                    len = EntryFormat.claimedMetaLength(b);
+                } catch (EntryFormat.FormatException fe) {
+                    return CompletableFuture.failedFuture(fe);
+                }
+                if (len < META_PREFETCH) {
+                    return CompletableFuture.completedFuture(b);
+                }
+                ByteBuffer all = ByteBuffer.allocate(len + 1);
+                return f.readFullyAsync(java.lang.foreign.MemorySegment.ofBuffer(all), 0)
+                        .thenApply(m -> all.limit((int) (long) m));
+            }).thenApply(buf -> {
+                try {
+                    return metaOf(e, buf);
+                } catch (EntryFormat.FormatException fe) {
+                    throw new java.util.concurrent.CompletionException(fe);
+                }
+            }).whenComplete((x, ex) -> closeQuietly(f));
+        }).handle((md, ex) -> {
+            if (ex == null) {
+                return md;
+            }
+            Throwable c = unwrap(ex);
+            if (c instanceof EntryFormat.FormatException fe) {
+                faults.record("corrupt", "metadata record of " + e.key + " ignored", fe);
+            } else if (!(c instanceof IoException io && io.errno() == Errno.ENOENT)) {
+                faults.record("read", c);
+            }
+            return null;
+        });
+    }
+
+    private static EntryMetadata metaOf(DiskEntry e, ByteBuffer whole) throws EntryFormat.FormatException {
+        EntryFormat.MetaRecord r = EntryFormat.decodeMetaRecord(whole, e.objectSize);
+        if (r.writeId() != e.writeId || !r.key().equals(e.key)) {
+            return null; // another version's record, about to be removed
+        }
+        return r.metadata();
+    }
+
+    /**
+     * Replaces the metadata of version {@code writeId} of {@code key} (after a 304): writes a
+     * metadata record to a temporary file (fdatasync under {@code FSYNC}), then under the key's
+     * lock renames it to {@code <name>.meta} if that version is still current. The object's bytes
+     * are not touched: the cost is one small file, O(metadata).
+     *
+     * <p>Crash safety: rename(2) is atomic, so after a crash the record under the name is the old
+     * one (or none) or the new one, never a mix; under {@code durability = none} a power loss can
+     * leave it torn or empty, which its CRC32C catches, and then the header's older metadata is
+     * used: at most one extra revalidation.
+     *
+     * @return false when the version is no longer current or the disk failed (counted)
+     */
+    boolean updateMetadata(String key, long writeId, EntryMetadata md) {
+        ByteBuffer rec;
+        try {
+            rec = EntryFormat.encodeMetaRecord(key, writeId, md);
+        } catch (IllegalArgumentException ex) {
+            return false; // metadata too large to store
+        }
+        Path tmp = tmpDir.resolve(".tmp-meta-" + Long.toHexString(ThreadLocalRandom.current().nextLong())
+                + Long.toHexString(System.nanoTime()));
+        try (IoFile f = io.open(tmp, OpenFlag.WRITE, OpenFlag.CREATE_NEW)) {
+            writeFully(f, rec, 0);
+            if (config.durability() == CacheConfig.Durability.FSYNC) {
+                f.fdatasync();
+            }
+        } catch (IOException ex) {
+            faults.record("write", ex);
+            unlinkQuietly(tmp);
+            return false;
+        }
+        String name = EntryFormat.nameOf(key);
+        ReentrantLock l = lockForName(name);
+        l.lock();
+        try {
+            DiskEntry e = index.get(key);
+            if (e == null || e.writeId != writeId) {
+                unlinkQuietly(tmp);
+                return false;
+            }
+            fs.rename(tmp, metaPathOf(name));
+            e.metaUpdates++;
+        } catch (IOException ex) {
+            faults.record("rename", ex);
+            unlinkQuietly(tmp);
+            return false;
+        } finally {
+            l.unlock();
+        }
+        if (config.durability() == CacheConfig.Durability.FSYNC) {
+            try {
+                fs.fsyncDir(metaPathOf(name).getParent());
+            } catch (IOException ex) {
+                faults.record("fsync", ex);
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Recovery: takes the metadata record beside {@code e} into account, or removes it when it is
+     * torn or belongs to another version. The caller holds the name's lock.
+     */
+    // @GuardedBy("lockForName(e.name)")
+    private void adoptMetaLocked(DiskEntry e, Path metaPath) {
+        if (e.metaUpdates > 0) {
+            return;
+        }
+        try (IoFile f = io.open(metaPath, OpenFlag.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(EntryFormat.META_FIXED + EntryFormat.MAX_KEY_BYTES
+                    + EntryFormat.MAX_META_BYTES + EntryFormat.CRC_SIZE + 1);
+            readFully(f, b, 0);
+            b.flip();
+            if (metaOf(e, b) != null) {
+                e.metaUpdates = 1;
+                return;
+            }
+        } catch (EntryFormat.FormatException ex) {
+            faults.record("corrupt", "recovery dropped " + metaPath, ex);
+        } catch (IoException ex) {
+            if (ex.errno() == Errno.ENOENT) {
+                return;
+            }
+            faults.record("recovery", ex);
+            return;
+        } catch (IOException ex) {
+            faults.record("recovery", ex);
+            return;
+        }
+        unlinkQuietly(metaPath);
+    }
+
+    /** Recovery scan: a metadata record found in a fan-out directory (after its entries). */
+    private void adoptMeta(Path metaPath, String name) {
+        ReentrantLock l = lockForName(name);
+        l.lock();
+        try {
+            DiskEntry owner = ownerOf(name);
+            if (owner != null) {
+                adoptMetaLocked(owner, metaPath);
+            } else {
+                unlinkQuietly(metaPath);
+            }
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** The indexed entry whose file is {@code name}, if any (names are hashes: read the record's key). */
+    private DiskEntry ownerOf(String name) {
+        // the record names its key; the index is keyed by key
+        Path p = metaPathOf(name);
+        try (IoFile f = io.open(p, OpenFlag.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(EntryFormat.META_FIXED + EntryFormat.MAX_KEY_BYTES);
+            readFully(f, b, 0);
+            b.flip();
+            if (EntryFormat.claimedMetaLength(b) < 0) {
+                return null;
+            }
+            int kl = b.getInt(24);
+            if (kl < 0 || kl > EntryFormat.MAX_KEY_BYTES || EntryFormat.META_FIXED + kl > b.limit()) {
+                return null;
+            }
+            String key = java.nio.charset.StandardCharsets.UTF_8.decode(b.slice(EntryFormat.META_FIXED, kl)).toString();
+            DiskEntry e = index.get(key);
+            return e != null && e.name.equals(name) ? e : null;
+        } catch (IOException | EntryFormat.FormatException ex) {
             return null;
         }
     }
@@ -430,8 +938,7 @@ final class DiskStore implements AutoCloseable {
             if (expectName != null && !name.equals(expectName)) {
                 throw new EntryFormat.FormatException("file name does not match its key");
             }
-            return new DiskEntry(h.key(), name, len, h.objectSize(), h.writeId(),
-                    EntryFormat.expirySeconds(h.metadata()));
+            return new DiskEntry(h.key(), name, len, h.objectSize(), h.writeId(), false);
         } finally {
             closeQuietly(f);
         }
@@ -464,6 +971,7 @@ final class DiskStore implements AutoCloseable {
             if (e == null || !e.key.equals(key) || isPurged(key)) {
                 return null;
             }
+            adoptMetaLocked(e, metaPathOf(name));
             insertLocked(e);
             recoveredEntries.incrementAndGet();
             return e;
@@ -509,20 +1017,21 @@ final class DiskStore implements AutoCloseable {
      *
      * @return the new version's entry
      */
-    DiskEntry publishLocked(DiskWriter w) throws IOException {
+    // @GuardedBy("lockFor(w.key)")
+    private DiskEntry publishLocked(DiskWriter w) throws IOException {
         String name = EntryFormat.nameOf(w.key);
         Path target = pathOf(name);
         fs.rename(w.tmp, target);
         if (recovering) {
             touched.add(w.key);
         }
-        DiskEntry e = new DiskEntry(w.key, name, w.fileLength, w.md.size(), w.writeId, EntryFormat.expirySeconds(w.md));
+        DiskEntry e = new DiskEntry(w.key, name, w.fileLength, w.md.size(), w.writeId, false);
         insertLocked(e);
         return e;
     }
 
     /** After a publish under {@code FSYNC}: makes the rename durable. */
-    void syncDirOf(DiskEntry e) {
+    private void syncDirOf(DiskEntry e) {
         if (config.durability() == CacheConfig.Durability.FSYNC) {
             try {
                 fs.fsyncDir(pathOf(e.name).getParent());
@@ -628,7 +1137,7 @@ final class DiskStore implements AutoCloseable {
                         if (stopRecovery) {
                             return;
                         }
-                        register(e);
+                        register(e, false); // the snapshot's flag says whether it has a record
                     }
                 } else {
                     scan();
@@ -691,11 +1200,23 @@ final class DiskStore implements AutoCloseable {
             return;
         }
         String prefix = dir.getFileName().toString();
+        // metadata records of this directory: attached to their entry as it is indexed (so that
+        // no lookup sees the entry with its header's older metadata), the rest checked after
+        Set<String> metas = new java.util.HashSet<>();
+        for (String n : names) {
+            if (n.length() == 32 + EntryFormat.META_SUFFIX.length() && n.endsWith(EntryFormat.META_SUFFIX)
+                    && n.startsWith(prefix) && isHex(n.substring(0, 32))) {
+                metas.add(n);
+            }
+        }
         for (String n : names) {
             if (stopRecovery) {
                 return;
             }
             Path p = dir.resolve(n);
+            if (metas.contains(n)) {
+                continue;
+            }
             if (n.length() != 32 || !n.startsWith(prefix) || !isHex(n)) {
                 unlinkQuietly(p);
                 continue;
@@ -703,15 +1224,21 @@ final class DiskStore implements AutoCloseable {
             try {
                 DiskEntry e = inspect(p, n);
                 if (e != null) {
-                    register(e);
+                    register(e, metas.contains(n + EntryFormat.META_SUFFIX));
                 }
             } catch (EntryFormat.FormatException ex) {
                 // torn, short, zero-length or corrupt: never served
-                dropUnlessTouched(p, n, ex);
+                dropUnlessTouched(p, n, ex, metas.contains(n + EntryFormat.META_SUFFIX));
             } catch (IOException ex) {
                 faults.record("recovery", ex);
                 dirty = true;
             }
+        }
+        for (String m : metas) {
+            if (stopRecovery) {
+                return;
+            }
+            adoptMeta(dir.resolve(m), m.substring(0, 32));
         }
     }
 
@@ -729,13 +1256,13 @@ final class DiskStore implements AutoCloseable {
      * A bad file is deleted, but under its name's lock and after a second look: a live writer may
      * have renamed a new, valid version over it since the first look.
      */
-    private void dropUnlessTouched(Path p, String name, Exception why) {
+    private void dropUnlessTouched(Path p, String name, Exception why, boolean hasMeta) {
         ReentrantLock l = lockForName(name);
         l.lock();
         try {
             DiskEntry again = inspect(p, name);
             if (again != null) {
-                registerLocked(again);
+                registerLocked(again, hasMeta);
             }
         } catch (EntryFormat.FormatException ex) {
             faults.record("corrupt", "recovery dropped " + p, why);
@@ -748,23 +1275,29 @@ final class DiskStore implements AutoCloseable {
         }
     }
 
-    private void register(DiskEntry e) {
+    /** @param metaListed the scan saw a metadata record beside the entry (read and attached first) */
+    private void register(DiskEntry e, boolean metaListed) {
         ReentrantLock l = lockForName(e.name);
         l.lock();
         try {
-            registerLocked(e);
+            registerLocked(e, metaListed);
         } finally {
             l.unlock();
         }
     }
 
-    private void registerLocked(DiskEntry e) {
+    // @GuardedBy("lockForName(e.name)")
+    private void registerLocked(DiskEntry e, boolean metaListed) {
         if (touched.contains(e.key) || index.containsKey(e.key)) {
             return;
         }
         if (isPurged(e.key)) {
-            unlinkQuietly(pathOf(e.name));
+            unlinkEntryFiles(e);
+            unlinkQuietly(metaPathOf(e.name));
             return;
+        }
+        if (metaListed) {
+            adoptMetaLocked(e, metaPathOf(e.name));
         }
         insertLocked(e);
         recoveredEntries.incrementAndGet();
@@ -774,6 +1307,7 @@ final class DiskStore implements AutoCloseable {
 
     @Override
     public void close() {
+        probes.shutdown();
         stopRecovery = recovering;
         Thread t = recoveryThread;
         if (t != null) {

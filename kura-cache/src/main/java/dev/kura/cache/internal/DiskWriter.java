@@ -41,6 +41,8 @@ final class DiskWriter {
     private boolean done;
     /** The whole file when it fit in one stage (kept as the handle's prefetch), else null. */
     ByteBuffer wholeFile;
+    /** Told of every flush, for readers that follow the fill; null when they read from memory. */
+    private FillProgress progress;
 
     DiskWriter(DiskStore store, String key, EntryMetadata md, long writeId, Path tmp, IoFile file,
                ByteBuffer header, long fileLength) {
@@ -60,6 +62,22 @@ final class DiskWriter {
 
     int headerLength() {
         return headerLength;
+    }
+
+    /** Publishes flushes to {@code p} from now on. */
+    void follow(FillProgress p) {
+        this.progress = p;
+    }
+
+    /**
+     * Writes out the staged bytes when readers follow the fill, so that they see every byte the
+     * caller has written (without readers, bytes stay staged up to 256 KiB, which keeps a small
+     * entry at one {@code pwrite}).
+     */
+    void flushForReaders() throws IOException {
+        if (progress != null && progress.hasReaders() && stage.position() > 0) {
+            flush();
+        }
     }
 
     /** Appends object bytes; the caller checks the total against the declared size. */
@@ -108,6 +126,9 @@ final class DiskWriter {
         DiskStore.writeFully(file, stage, fileOffset);
         fileOffset += n;
         stage.clear();
+        if (progress != null) {
+            progress.advanceFile(fileOffset);
+        }
     }
 
     /**
@@ -127,6 +148,9 @@ final class DiskWriter {
         }
         if (single) {
             wholeFile = last;
+        }
+        if (progress != null) {
+            progress.advanceFile(fileOffset);
         }
         if (store.config.durability() == CacheConfig.Durability.FSYNC) {
             file.fdatasync();

@@ -290,6 +290,76 @@ public final class EntryFormat {
         }
     }
 
+    // ---- metadata records ---------------------------------------------------------------------
+
+    /** Magic of a metadata record, {@code "KURAMETA"}. */
+    public static final long META_MAGIC = 0x4B5552414D455441L;
+    public static final int META_VERSION = 1;
+    /** Fixed part of a metadata record before the key, in bytes. */
+    public static final int META_FIXED = 32;
+    /** Suffix of a metadata record's file name: {@code <name>.meta} beside {@code <name>}. */
+    public static final String META_SUFFIX = ".meta";
+
+    /** A decoded metadata record: newer metadata for the version {@code writeId} of {@code key}. */
+    public record MetaRecord(String key, long writeId, EntryMetadata metadata) {
+    }
+
+    /**
+     * Encodes a metadata record (flipped): magic, version, flags, record length, write id of the
+     * version it belongs to, key length, metadata length, key, metadata, CRC32C of all before.
+     */
+    public static ByteBuffer encodeMetaRecord(String key, long writeId, EntryMetadata md) {
+        byte[] k = key.getBytes(StandardCharsets.UTF_8);
+        byte[] m = encodeMetadata(md);
+        int len = META_FIXED + k.length + m.length + CRC_SIZE;
+        ByteBuffer b = ByteBuffer.allocate(len);
+        b.putLong(META_MAGIC).putShort((short) META_VERSION).putShort((short) 0).putInt(len).putLong(writeId)
+                .putInt(k.length).putInt(m.length).put(k).put(m);
+        b.putInt(crc(b.array(), 0, len - CRC_SIZE));
+        return b.flip();
+    }
+
+    /** The record length the first {@link #META_FIXED} bytes claim, or -1 when fewer are available. */
+    public static int claimedMetaLength(ByteBuffer b) throws FormatException {
+        if (b.remaining() < META_FIXED) {
+            return -1;
+        }
+        int p = b.position();
+        if (b.getLong(p) != META_MAGIC || (b.getShort(p + 8) & 0xFFFF) != META_VERSION) {
+            throw new FormatException("not a version " + META_VERSION + " metadata record");
+        }
+        int len = b.getInt(p + 12);
+        if (len < META_FIXED + CRC_SIZE || len > META_FIXED + MAX_KEY_BYTES + MAX_META_BYTES + CRC_SIZE) {
+            throw new FormatException("bad metadata record length " + len);
+        }
+        return len;
+    }
+
+    /**
+     * Decodes and checks a whole metadata record at {@code b}'s position.
+     *
+     * @param objectSize the size of the object the record belongs to (records do not repeat it)
+     */
+    public static MetaRecord decodeMetaRecord(ByteBuffer b, long objectSize) throws FormatException {
+        int len = claimedMetaLength(b);
+        if (len < 0 || b.remaining() != len) {
+            throw new FormatException("metadata record length " + b.remaining() + ", it says " + len);
+        }
+        int p = b.position();
+        if (b.getInt(p + len - CRC_SIZE) != crc(b, p, len - CRC_SIZE)) {
+            throw new FormatException("metadata record CRC32C mismatch");
+        }
+        long writeId = b.getLong(p + 16);
+        int kl = b.getInt(p + 24);
+        int ml = b.getInt(p + 28);
+        if (kl < 0 || ml < 0 || META_FIXED + (long) kl + ml + CRC_SIZE != len) {
+            throw new FormatException("inconsistent metadata record fields");
+        }
+        String key = StandardCharsets.UTF_8.decode(b.slice(p + META_FIXED, kl)).toString();
+        EntryMetadata md = decodeMetadata(b.slice(p + META_FIXED + kl, ml), objectSize);
+        return new MetaRecord(key, writeId, md);
+    }
+
     // ---- naming -------------------------------------------------------------------------------
 
     /** The 128-bit name of a key: the first 16 bytes of its SHA-256, as 32 lowercase hex digits. */
@@ -303,9 +373,4 @@ public final class EntryFormat {
         }
     }
 
-    /** Expiry as epoch seconds, saturating ({@code Long.MAX_VALUE} for never). */
-    public static long expirySeconds(EntryMetadata md) {
-        Instant e = md.expiresAt();
-        return e.equals(Instant.MAX) ? Long.MAX_VALUE : e.getEpochSecond() + (e.getNano() > 0 ? 1 : 0);
-    }
 }

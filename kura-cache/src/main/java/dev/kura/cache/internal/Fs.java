@@ -27,8 +27,6 @@ public interface Fs {
     /** Names (not paths) of the entries of {@code dir}; empty when it does not exist. */
     List<String> list(Path dir) throws IOException;
 
-    /** Size of a file in bytes, or -1 when it does not exist. */
-    long size(Path file) throws IOException;
 
     /** {@code fsync(2)} of a directory, so that renames and unlinks in it survive power loss. */
     void fsyncDir(Path dir) throws IOException;

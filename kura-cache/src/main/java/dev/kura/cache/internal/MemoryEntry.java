@@ -1,7 +1,7 @@
 package dev.kura.cache.internal;
 
-import dev.kura.cache.CacheEntry;
 import dev.kura.cache.EntryMetadata;
+import dev.kura.cache.Tier;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Thread-safety: concurrent reads are safe.
  */
-final class MemoryEntry implements CacheEntry {
+final class MemoryEntry implements VersionedEntry {
     /** What the memory tier stores per key. */
     record Value(String key, EntryMetadata metadata, byte[] data, long writeId) {
         int weight() {
@@ -22,10 +22,10 @@ final class MemoryEntry implements CacheEntry {
     }
 
     private final Value value;
-    private final String tier;
+    private final Tier tier;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    MemoryEntry(Value value, String tier) {
+    MemoryEntry(Value value, Tier tier) {
         this.value = value;
         this.tier = tier;
     }
@@ -41,11 +41,17 @@ final class MemoryEntry implements CacheEntry {
     }
 
     @Override
-    public String tier() {
+    public Tier tier() {
         return tier;
     }
 
-    long writeId() {
+    @Override
+    public boolean inMemory() {
+        return true;
+    }
+
+    @Override
+    public long version() {
         return value.writeId();
     }
 

@@ -68,16 +68,6 @@ public final class NioFs implements Fs {
         return out;
     }
 
-    @Override
-    public long size(Path file) throws IOException {
-        try {
-            return Files.readAttributes(file, BasicFileAttributes.class).size();
-        } catch (NoSuchFileException e) {
-            return -1;
-        } catch (IOException e) {
-            throw translate(e, file, "stat");
-        }
-    }
 
     @Override
     public void fsyncDir(Path dir) throws IOException {

@@ -74,7 +74,7 @@ public final class PolicySimulator {
                 p.onRemove(v);
                 resident.remove(Integer.parseInt(v.key));
             }
-            DiskEntry n = new DiskEntry(Integer.toString(id), "", 1, 1, 0, Long.MAX_VALUE);
+            DiskEntry n = new DiskEntry(Integer.toString(id), "", 1, 1, 0, false);
             resident.put(id, n);
             p.onInsert(n);
         }

@@ -17,7 +17,7 @@ import java.util.zip.CRC32C;
 
 /**
  * The index snapshot written at a clean close, so that the next open need not read a million
- * headers: magic {@code "KURASNP1"}, version, entry count, then one record per entry (oldest in
+ * headers: magic {@code "KURASNP1"}, version (2), entry count, then one record per entry (oldest in
  * eviction order first), then a CRC32C of everything before it. See {@code docs/FORMAT.md}.
  *
  * <p>Trust rule: the snapshot describes the directory only as it was at that close. The opener
@@ -26,8 +26,10 @@ import java.util.zip.CRC32C;
  */
 final class Snapshot {
     static final long MAGIC = 0x4B555241534E5031L; // "KURASNP1"
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     private static final int CHUNK = 1 << 20;
+    /** Record flag: the entry has a metadata record beside it. */
+    private static final int FLAG_META = 1;
     private static final long MAX_BYTES = 1L << 31;
 
     private Snapshot() {
@@ -55,11 +57,11 @@ final class Snapshot {
             b.putLong(MAGIC).putInt(VERSION).putLong(order.size());
             for (DiskEntry e : order) {
                 byte[] k = e.key.getBytes(StandardCharsets.UTF_8);
-                if (b.remaining() < 2 + k.length + 40) {
+                if (b.remaining() < 2 + k.length + 25 + 4) {
                     off = flush(f, b, crc, off);
                 }
                 b.putShort((short) k.length).put(k).putLong(e.fileLength).putLong(e.objectSize)
-                        .putLong(e.writeId).putLong(e.expiresAtSeconds);
+                        .putLong(e.writeId).put((byte) (e.metaUpdates > 0 ? FLAG_META : 0));
             }
             if (b.remaining() < 4) {
                 off = flush(f, b, crc, off);
@@ -113,8 +115,13 @@ final class Snapshot {
         if (EntryFormat.crc(all, 0, all.length - 4) != stored) {
             throw new EntryFormat.FormatException("snapshot CRC32C mismatch");
         }
-        if (b.getLong() != MAGIC || b.getInt() != VERSION) {
-            throw new EntryFormat.FormatException("not a version 1 snapshot");
+        if (b.getLong() != MAGIC) {
+            throw new EntryFormat.FormatException("not a snapshot");
+        }
+        int version = b.getInt();
+        if (version != VERSION) {
+            // version 1 (before metadata records) is not read: the directory is scanned instead
+            throw new EntryFormat.FormatException("snapshot version " + version + ", this kura reads " + VERSION);
         }
         long n = b.getLong();
         List<DiskEntry> out = new ArrayList<>((int) Math.min(n, 10_000_000));
@@ -123,7 +130,8 @@ final class Snapshot {
                 int kl = b.getShort() & 0xFFFF;
                 String key = new String(all, b.position(), kl, StandardCharsets.UTF_8);
                 b.position(b.position() + kl);
-                out.add(new DiskEntry(key, EntryFormat.nameOf(key), b.getLong(), b.getLong(), b.getLong(), b.getLong()));
+                out.add(new DiskEntry(key, EntryFormat.nameOf(key), b.getLong(), b.getLong(), b.getLong(),
+                        (b.get() & FLAG_META) != 0));
             }
         } catch (RuntimeException ex) {
             throw new EntryFormat.FormatException("malformed snapshot record");

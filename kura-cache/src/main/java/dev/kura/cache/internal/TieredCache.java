@@ -1,7 +1,5 @@
 package dev.kura.cache.internal;
 
-import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.RemovalCause;
 import dev.kura.cache.Cache;
 import dev.kura.cache.CacheConfig;
 import dev.kura.cache.CacheEntry;
@@ -9,7 +7,12 @@ import dev.kura.cache.CacheStats;
 import dev.kura.cache.CacheWriter;
 import dev.kura.cache.EntryMetadata;
 import dev.kura.cache.Fill;
+import dev.kura.cache.FillFailedException;
+import dev.kura.cache.PendingEntry;
+import dev.kura.cache.Tier;
 import dev.kura.io.FileIo;
+import dev.kura.io.IoFile;
+import dev.kura.io.OpenFlag;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -26,28 +29,34 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The {@link Cache}: a Caffeine memory tier (W-TinyLFU admission and eviction, bounded by bytes;
- * Einziger et al., "TinyLFU: A Highly Efficient Cache Admission Policy", 2017) in front of the
- * {@link DiskStore}.
+ * The {@link Cache}: a {@link MemoryTier} (Caffeine, W-TinyLFU) in front of the {@link DiskStore},
+ * both behind {@link CacheTier}, with single-flight fills that followers can stream.
  *
  * <h2>Tiers</h2>
- * A lookup tries memory, then disk; a disk hit of an entry no larger than
- * {@code memoryMaxItemSize} reads it whole (checking every block's CRC) and offers it to the
- * memory tier (promotion). A writer feeds both tiers at once; each tier may refuse (too big, disk
- * failing) without stopping the other, and the commit publishes to whichever took it.
+ * A lookup tries memory, then disk. The blocking {@link #lookup} reads a small disk hit whole
+ * (checking every block's CRC) and offers it to the memory tier (promotion) before returning;
+ * {@link #lookupAsync} returns the disk handle at once and promotes after the handle is closed,
+ * off the caller's thread. A writer feeds both tiers at once; each tier may refuse (too big, disk
+ * failing) without stopping the other, and the commit publishes to whichever took it. A 304 is a
+ * metadata update: a small record beside the disk entry, and a new value in the memory tier.
  *
  * <h2>Consistency between tiers</h2>
- * Every change of a key's version (publish, delete, promotion, expiry) runs under the disk tier's
- * lock for that key, and a promotion only lands if the disk version it read is still current.
+ * The disk tier owns the per-key lock: every change of a key's version (publish, delete,
+ * expiry, metadata update) happens inside a {@link DiskStore} method that takes it, and the memory
+ * tier changes only in a callback run under it ({@link DiskStore#publish}, {@code remove},
+ * {@code removeVersion}, {@code ifCurrent}, {@code atomically}). A promotion lands only if the disk
+ * version it read, and that version's metadata, are still current ({@link DiskStore#ifCurrent}).
  * So the memory tier never holds a version older than the disk tier's, and a version replaced on
- * disk is never resurrected from memory.
+ * disk is never resurrected from memory. Versions are compared by write id
+ * ({@link VersionedEntry#version()}), the same in both tiers' copies.
  *
  * <h2>Single flight</h2>
- * {@link #fill} registers one {@code FillState} per key; later callers become followers and get a
- * future of the committed version (each their own handle), or empty if the leader gives up.
+ * {@link #fill} registers one {@code FillState} per key; later callers become followers: they
+ * stream the fill as it grows ({@link Fill.Follower#pending()}, see {@link FillProgress}) or get a
+ * future of the committed version (each their own handle, opened asynchronously), or empty / a
+ * {@link FillFailedException} if the leader gives up.
  *
  * <p>Thread-safety: safe for concurrent use from platform and virtual threads.
  */
@@ -55,35 +64,27 @@ public final class TieredCache implements Cache {
     private final CacheConfig config;
     private final DiskStore disk;
     private final Faults faults;
-    private final com.github.benmanes.caffeine.cache.Cache<String, MemoryEntry.Value> memory;
+    private final MemoryTier memory;
     private final ConcurrentHashMap<String, FillState> fills = new ConcurrentHashMap<>();
     private final LongAdder hits = new LongAdder();
     private final LongAdder misses = new LongAdder();
     private final LongAdder memoryHits = new LongAdder();
     private final LongAdder diskHits = new LongAdder();
-    private final LongAdder memoryEvictions = new LongAdder();
     private final LongAdder expirations = new LongAdder();
     private final AtomicInteger activeWriters = new AtomicInteger();
+    /**
+     * Virtual threads for the blocking work that asynchronous callers must not do: probes of keys
+     * recovery has not reached, and landing promotions (which take a key's lock).
+     */
+    private final java.util.concurrent.ExecutorService blockingPool =
+            java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("kura-cache-", 0).factory());
     private volatile boolean closed;
 
     private TieredCache(CacheConfig config, DiskStore disk, Faults faults) {
         this.config = config;
         this.disk = disk;
         this.faults = faults;
-        if (config.memoryMaxSize() > 0 && config.memoryMaxItemSize() > 0) {
-            this.memory = Caffeine.newBuilder()
-                    .maximumWeight(config.memoryMaxSize())
-                    .weigher((String k, MemoryEntry.Value v) -> v.weight())
-                    .executor(Runnable::run)
-                    .removalListener((String k, MemoryEntry.Value v, RemovalCause c) -> {
-                        if (c.wasEvicted()) {
-                            memoryEvictions.increment();
-                        }
-                    })
-                    .build();
-        } else {
-            this.memory = null;
-        }
+        this.memory = new MemoryTier(config.memoryMaxSize(), config.memoryMaxItemSize());
     }
 
     /** Opens a cache with kura's choices: NIO directory operations, SIEVE eviction, 64 KiB blocks. */
@@ -100,7 +101,8 @@ public final class TieredCache implements Cache {
      */
     public static TieredCache open(CacheConfig config, FileIo io, Fs fs, String policy, int blockSize) throws IOException {
         Faults faults = new Faults();
-        DiskStore disk = new DiskStore(config, io, fs, faults, policy, blockSize);
+        // every blocking file operation passes BlockingCheck (see there)
+        DiskStore disk = new DiskStore(config, CheckedFileIo.wrap(io), CheckedFs.wrap(fs), faults, policy, blockSize);
         TieredCache c = new TieredCache(config, disk, faults);
         disk.startRecovery();
         return c;
@@ -127,15 +129,64 @@ public final class TieredCache implements Cache {
     }
 
     @Override
+    public CompletableFuture<Optional<CacheEntry>> lookupAsync(String key) {
+        checkOpen();
+        MemoryEntry m = memory.open(key);
+        if (m != null) {
+            countHit(m);
+            return CompletableFuture.completedFuture(Optional.of(m));
+        }
+        return disk.openAsync(key).thenApply(h -> {
+            if (h == null) {
+                misses.increment();
+                return Optional.<CacheEntry>empty();
+            }
+            countHit(h);
+            promoteAfterServing(key, h);
+            return Optional.<CacheEntry>of(h);
+        });
+    }
+
+    /**
+     * Promotion without blocking anyone: when the handle is closed (the response is served), its
+     * bytes are read asynchronously (every block's CRC checked) and offered to the memory tier on a
+     * virtual thread, if the version and its metadata are still current.
+     */
+    private void promoteAfterServing(String key, DiskHandle h) {
+        long size = h.metadata().size();
+        if (!memory.takes(size)) {
+            return;
+        }
+        h.onClose(x -> {
+            byte[] data = new byte[(int) size];
+            CompletableFuture<Integer> read;
+            try {
+                read = x.readAfterClose(0, ByteBuffer.wrap(data));
+            } catch (RuntimeException ex) {
+                x.closeFile();
+                return;
+            }
+            read.whenComplete((n, ex) -> x.closeFile())
+                    .thenAcceptAsync(n -> {
+                        if (n != size || closed) {
+                            return;
+                        }
+                        MemoryEntry.Value v = new MemoryEntry.Value(key, x.metadata(), data, x.version());
+                        disk.ifCurrent(x, () -> memory.put(v));
+                    }, blockingPool);
+        });
+    }
+
+    @Override
     public Optional<CacheEntry> get(String key) {
         checkOpen();
-        CacheEntry e = find(key);
+        VersionedEntry e = find(key);
         if (e == null) {
             misses.increment();
             return Optional.empty();
         }
         if (e.metadata().isExpired(Instant.now())) {
-            long id = writeIdOf(e);
+            long id = e.version();
             e.close();
             expire(key, id);
             misses.increment();
@@ -147,79 +198,47 @@ public final class TieredCache implements Cache {
 
     private void countHit(CacheEntry e) {
         hits.increment();
-        if (e.tier().equals("memory")) {
+        if (e.tier() == Tier.MEMORY) {
             memoryHits.increment();
         } else {
             diskHits.increment();
         }
     }
 
-    private static long writeIdOf(CacheEntry e) {
-        return e instanceof DiskHandle d ? d.writeId() : ((MemoryEntry) e).writeId();
-    }
-
     /** Removes the key's version {@code writeId} from both tiers, if still current. */
     private void expire(String key, long writeId) {
-        ReentrantLock l = disk.lockFor(key);
-        l.lock();
-        try {
-            boolean removed = false;
-            if (memory != null) {
-                MemoryEntry.Value v = memory.getIfPresent(key);
-                if (v != null && v.writeId() == writeId) {
-                    memory.invalidate(key);
-                    removed = true;
-                }
-            }
-            DiskEntry de = disk.current(key);
-            if (de != null && de.writeId == writeId) {
-                disk.removeLocked(key);
-                removed = true;
-            }
-            if (removed) {
-                expirations.increment();
-            }
-        } finally {
-            l.unlock();
+        boolean[] fromMemory = new boolean[1];
+        boolean fromDisk = disk.removeVersion(key, writeId, () -> fromMemory[0] = memory.removeVersion(key, writeId));
+        if (fromDisk || fromMemory[0]) {
+            expirations.increment();
         }
     }
 
-    /** Finds the key in memory, then on disk; faults are misses. */
-    private CacheEntry find(String key) {
-        if (memory != null) {
-            MemoryEntry.Value v = memory.getIfPresent(key);
-            if (v != null) {
-                return new MemoryEntry(v, "memory");
-            }
+    /** Finds the key in memory, then on disk; faults are misses. Blocking (see {@link Cache#lookup}). */
+    private VersionedEntry find(String key) {
+        MemoryEntry m = memory.open(key);
+        if (m != null) {
+            return m;
         }
         DiskHandle h = disk.open(key);
         if (h == null) {
             return null;
         }
-        long size = h.metadata().size();
-        if (memory == null || size > config.memoryMaxItemSize() || size > Integer.MAX_VALUE - 64) {
+        if (!memory.takes(h.metadata().size())) {
             return h;
         }
         // promotion: read it whole (checking every block) and offer it to the memory tier
         try (h) {
-            byte[] data = new byte[(int) size];
+            byte[] data = new byte[(int) h.metadata().size()];
             ByteBuffer b = ByteBuffer.wrap(data);
             while (b.hasRemaining()) {
                 if (h.read(b.position(), b) <= 0) {
                     throw new IOException("entry shorter than its size");
                 }
             }
-            MemoryEntry.Value v = new MemoryEntry.Value(key, h.metadata(), data, h.writeId());
-            ReentrantLock l = disk.lockFor(key);
-            l.lock();
-            try {
-                if (disk.current(key) == h.entry) {
-                    memory.put(key, v);
-                }
-            } finally {
-                l.unlock();
-            }
-            return new MemoryEntry(v, "disk");
+            MemoryEntry.Value v = new MemoryEntry.Value(key, h.metadata(), data, h.version());
+            disk.ifCurrent(h, () -> memory.put(v));
+            return new MemoryEntry(v, Tier.DISK);
         } catch (IOException ex) {
             // counted where it happened (read fault or corrupt block, the entry is then removed)
             return null;
@@ -228,42 +247,169 @@ public final class TieredCache implements Cache {
 
     // ---- fills --------------------------------------------------------------------------------
 
-    /** One fill in flight for a key. */
+    /**
+     * One fill in flight for a key: its followers' futures, and once the leader has begun, the
+     * progress readers follow. Ends exactly once ({@link #finish}).
+     */
     private final class FillState {
         final String key;
-        final List<CompletableFuture<Optional<CacheEntry>>> followers = new ArrayList<>();
-        boolean done;
+        // @GuardedBy("this")
+        private final List<CompletableFuture<Optional<CacheEntry>>> results = new ArrayList<>();
+        // @GuardedBy("this")
+        private final List<CompletableFuture<PendingEntry>> pendings = new ArrayList<>();
+        // @GuardedBy("this")
+        private FillProgress progress;
+        // @GuardedBy("this")
+        private boolean done;
+        // @GuardedBy("this")
+        private Object committed;
 
         FillState(String key) {
             this.key = key;
         }
 
+        /** The leader has begun writing: readers waiting for that get theirs. */
+        void begun(FillProgress p) {
+            List<CompletableFuture<PendingEntry>> waiting;
+            List<FillReader> readers = new ArrayList<>();
+            synchronized (this) {
+                if (done) {
+                    return;
+                }
+                progress = p;
+                waiting = List.copyOf(pendings);
+                pendings.clear();
+                for (int i = 0; i < waiting.size(); i++) {
+                    readers.add(FillReader.attach(p)); // the fill holds its reference: cannot fail
+                }
+            }
+            for (int i = 0; i < waiting.size(); i++) {
+                if (!waiting.get(i).complete(readers.get(i))) {
+                    readers.get(i).close();
+                }
+            }
+        }
+
         /** Ends the fill: committed is the new version (disk entry or memory value), or null. */
-        void finish(Object committed) {
+        void finish(Object committedVersion) {
             fills.remove(key, this);
-            List<CompletableFuture<Optional<CacheEntry>>> fs;
+            List<CompletableFuture<Optional<CacheEntry>>> rs;
+            List<CompletableFuture<PendingEntry>> ps;
             synchronized (this) {
                 if (done) {
                     return;
                 }
                 done = true;
-                fs = List.copyOf(followers);
+                committed = committedVersion;
+                rs = List.copyOf(results);
+                ps = List.copyOf(pendings);
+                results.clear();
+                pendings.clear();
             }
-            for (CompletableFuture<Optional<CacheEntry>> f : fs) {
-                f.complete(Optional.ofNullable(handleOn(key, committed)));
+            for (CompletableFuture<Optional<CacheEntry>> f : rs) {
+                completeResult(f, committedVersion);
             }
+            for (CompletableFuture<PendingEntry> f : ps) {
+                // never begun: cancelled or refused
+                f.completeExceptionally(new FillFailedException("fill of " + key + " ended without writing"));
+            }
+        }
+
+        CompletableFuture<Optional<CacheEntry>> result() {
+            CompletableFuture<Optional<CacheEntry>> f = new CompletableFuture<>();
+            Object c;
+            synchronized (this) {
+                if (!done) {
+                    results.add(f);
+                    return f;
+                }
+                c = committed;
+            }
+            completeResult(f, c);
+            return f;
+        }
+
+        CompletableFuture<PendingEntry> pending() {
+            CompletableFuture<PendingEntry> f = new CompletableFuture<>();
+            Object c;
+            synchronized (this) {
+                if (!done) {
+                    if (progress == null) {
+                        pendings.add(f);
+                    } else {
+                        // attached under the lock: the fill's own reference is dropped only after done
+                        f.complete(FillReader.attach(progress));
+                    }
+                    return f;
+                }
+                c = committed;
+            }
+            if (c == null) {
+                f.completeExceptionally(new FillFailedException("fill of " + key + " ended without committing"));
+                return f;
+            }
+            handleAsync(c).whenComplete((h, ex) -> {
+                if (h != null) {
+                    f.complete(new CommittedReader(h));
+                } else {
+                    f.completeExceptionally(new FillFailedException("fill of " + key
+                            + " committed, but the version is gone (replaced, evicted or unreadable)", ex));
+                }
+            });
+            return f;
         }
     }
 
-    private CacheEntry handleOn(String key, Object committed) {
+    private void completeResult(CompletableFuture<Optional<CacheEntry>> f, Object committedVersion) {
+        if (committedVersion == null) {
+            f.complete(Optional.empty());
+            return;
+        }
+        handleAsync(committedVersion).whenComplete((h, ex) -> {
+            if (!f.complete(Optional.ofNullable(h)) && h != null) {
+                h.close();
+            }
+        });
+    }
+
+    /** A handle on a committed version, opened without blocking the caller; null when it is gone. */
+    private CompletableFuture<CacheEntry> handleAsync(Object committed) {
         if (committed instanceof DiskEntry de) {
-            DiskHandle h = disk.openVersion(de);
-            return h != null ? h : find(key);
+            return disk.openVersionAsync(de).thenApply(h -> (CacheEntry) h);
         }
         if (committed instanceof MemoryEntry.Value v) {
-            return new MemoryEntry(v, "memory");
+            return CompletableFuture.completedFuture(new MemoryEntry(v, Tier.MEMORY));
         }
-        return null;
+        return CompletableFuture.completedFuture(null);
+    }
+
+    /** A follower of a running fill: registers its futures with the fill on first use. */
+    private static final class Follower implements Fill.Follower {
+        private final FillState st;
+        // @GuardedBy("this")
+        private CompletableFuture<Optional<CacheEntry>> result;
+        // @GuardedBy("this")
+        private CompletableFuture<PendingEntry> pending;
+
+        Follower(FillState st) {
+            this.st = st;
+        }
+
+        @Override
+        public synchronized CompletableFuture<Optional<CacheEntry>> result() {
+            if (result == null) {
+                result = st.result();
+            }
+            return result;
+        }
+
+        @Override
+        public synchronized CompletableFuture<PendingEntry> pending() {
+            if (pending == null) {
+                pending = st.pending();
+            }
+            return pending;
+        }
     }
 
     @Override
@@ -276,11 +422,9 @@ public final class TieredCache implements Cache {
             if (prev == null) {
                 return new Leader(st);
             }
-            CompletableFuture<Optional<CacheEntry>> f = new CompletableFuture<>();
             synchronized (prev) {
                 if (!prev.done) {
-                    prev.followers.add(f);
-                    return new Fill.Follower(f);
+                    return new Follower(prev);
                 }
             }
             Thread.onSpinWait();
@@ -308,6 +452,8 @@ public final class TieredCache implements Cache {
             TieredWriter w = startWriter(st.key, metadata, st);
             if (w == null) {
                 st.finish(null);
+            } else {
+                st.begun(w.progress);
             }
             return w;
         }
@@ -322,7 +468,7 @@ public final class TieredCache implements Cache {
         if (key.getBytes(StandardCharsets.UTF_8).length > EntryFormat.MAX_KEY_BYTES) {
             return null;
         }
-        boolean toMemory = memory != null && md.size() <= config.memoryMaxItemSize() && md.size() <= Integer.MAX_VALUE - 64;
+        boolean toMemory = memory.takes(md.size());
         long writeId = ThreadLocalRandom.current().nextLong();
         DiskWriter dw = null;
         if (md.size() <= config.maxItemSize()) {
@@ -335,8 +481,24 @@ public final class TieredCache implements Cache {
         if (dw == null && !toMemory) {
             return null;
         }
+        byte[] mem = toMemory ? new byte[(int) md.size()] : null;
+        FillProgress progress;
+        if (mem != null) {
+            progress = FillProgress.inMemory(key, md, mem);
+        } else {
+            try {
+                // readers that follow the fill share this descriptor (see FillProgress)
+                IoFile rf = disk.io.open(dw.tmp, OpenFlag.READ);
+                progress = FillProgress.onDisk(key, md, rf, dw.headerLength(), disk.blockSize, disk.blockBuffers);
+            } catch (IOException ex) {
+                faults.record("open", ex);
+                dw.abort();
+                return null;
+            }
+            dw.follow(progress);
+        }
         activeWriters.incrementAndGet();
-        return new TieredWriter(key, md, writeId, dw, toMemory ? new byte[(int) md.size()] : null, st);
+        return new TieredWriter(key, md, writeId, dw, mem, st, progress);
     }
 
     /**
@@ -350,16 +512,34 @@ public final class TieredCache implements Cache {
         private DiskWriter dw;
         private byte[] mem;
         private final FillState st;
+        final FillProgress progress;
         private long written;
         private boolean ended;
 
-        TieredWriter(String key, EntryMetadata md, long writeId, DiskWriter dw, byte[] mem, FillState st) {
+        TieredWriter(String key, EntryMetadata md, long writeId, DiskWriter dw, byte[] mem, FillState st,
+                     FillProgress progress) {
             this.key = key;
             this.md = md;
             this.writeId = writeId;
             this.dw = dw;
             this.mem = mem;
             this.st = st;
+            this.progress = progress;
+        }
+
+        @Override
+        public PendingEntry reader() {
+            if (ended) {
+                throw new IllegalStateException("writer already ended");
+            }
+            return FillReader.attach(progress);
+        }
+
+        /** Ends the fill without a committed version. */
+        private void failFill(String why, Throwable cause) {
+            progress.fail(why, cause);
+            st.finish(null);
+            progress.fillEnded();
         }
 
         @Override
@@ -379,6 +559,9 @@ public final class TieredCache implements Cache {
             if (dw != null) {
                 try {
                     dw.write(src.duplicate());
+                    if (mem == null) {
+                        dw.flushForReaders();
+                    }
                 } catch (IOException ex) {
                     faults.record("write", ex);
                     dw.abort();
@@ -389,8 +572,11 @@ public final class TieredCache implements Cache {
             src.position(src.position() + n);
             written += n;
             if (dw == null && mem == null) {
-                abort();
+                abort(failure);
                 throw failure != null ? failure : new IOException("no cache tier takes " + key);
+            }
+            if (mem != null) {
+                progress.advanceMemory(written);
             }
         }
 
@@ -420,61 +606,55 @@ public final class TieredCache implements Cache {
                 }
             }
             if (dw == null && mem == null) {
-                abort();
+                abort(failure);
                 throw failure != null ? failure : new IOException("no cache tier takes " + key);
             }
-            DiskEntry de = null;
             MemoryEntry.Value mv = mem != null ? new MemoryEntry.Value(key, md, mem, writeId) : null;
-            ReentrantLock l = disk.lockFor(key);
-            l.lock();
-            try {
-                if (dw != null) {
-                    try {
-                        de = disk.publishLocked(dw);
-                        dw.published();
-                    } catch (IOException ex) {
-                        faults.record("rename", ex);
-                        dw.abort();
-                        dw = null;
-                        failure = ex;
-                    }
+            // the memory tier follows the disk tier's change, under the same key lock
+            java.util.function.Consumer<DiskEntry> memoryFollows = de -> {
+                if (mv != null) {
+                    memory.put(mv);
+                } else {
+                    memory.remove(key);
                 }
-                if (de == null) {
-                    // the disk tier did not take this version: its old version must not outlive it
-                    disk.removeLocked(key);
+            };
+            DiskHandle onDisk = null;
+            if (dw != null) {
+                try {
+                    onDisk = disk.publish(dw, memoryFollows);
+                } catch (IOException ex) {
+                    failure = ex; // counted, the writer aborted, the older version removed
                 }
-                if (memory != null) {
-                    if (mv != null) {
-                        memory.put(key, mv);
-                    } else {
-                        memory.invalidate(key);
-                    }
-                }
-            } finally {
-                l.unlock();
+                dw = null;
+            } else {
+                // the disk tier did not take this version: its old version must not outlive it
+                disk.remove(key, () -> memoryFollows.accept(null));
             }
             ended = true;
             activeWriters.decrementAndGet();
-            if (de == null && mv == null) {
-                st.finish(null);
+            if (onDisk == null && mv == null) {
+                failFill("publishing failed", failure);
                 throw failure;
             }
+            progress.commit();
             CacheEntry handle;
-            if (de != null) {
-                disk.syncDirOf(de);
-                disk.evictIfNeeded();
-                handle = new DiskHandle(disk, de, dw.file, new EntryFormat.Header(dw.headerLength(), disk.blockSize,
-                        md.size(), writeId, key, md, 0), dw.wholeFile);
-                st.finish(de);
+            if (onDisk != null) {
+                handle = onDisk;
+                st.finish(onDisk.entry);
             } else {
-                handle = new MemoryEntry(mv, "memory");
+                handle = new MemoryEntry(mv, Tier.MEMORY);
                 st.finish(mv);
             }
+            progress.fillEnded();
             return handle;
         }
 
         @Override
         public void abort() {
+            abort(null);
+        }
+
+        private void abort(Throwable cause) {
             if (ended) {
                 return;
             }
@@ -485,7 +665,7 @@ public final class TieredCache implements Cache {
                 dw = null;
             }
             mem = null;
-            st.finish(null);
+            failFill(cause != null ? "the cache write failed" : "the writer aborted", cause);
         }
 
         @Override
@@ -496,86 +676,66 @@ public final class TieredCache implements Cache {
 
     // ---- metadata, delete, purge --------------------------------------------------------------
 
+    /**
+     * After a 304: the version's new metadata goes into a small record beside its file
+     * ({@link DiskStore#updateMetadata}) and into the memory tier's value, never a copy of the
+     * object. The disk update comes first; the memory value follows only when the disk took it (or
+     * the disk tier does not hold the key), so the tiers never disagree the wrong way round.
+     */
     @Override
     public boolean updateMetadata(String key, String etag, EntryMetadata metadata) {
         checkOpen();
-        Optional<CacheEntry> cur = Optional.ofNullable(find(key));
-        if (cur.isEmpty()) {
+        if (key.getBytes(StandardCharsets.UTF_8).length > EntryFormat.MAX_KEY_BYTES) {
             return false;
         }
-        try (CacheEntry e = cur.get()) {
-            if (!Objects.equals(e.metadata().etag(), etag) || e.metadata().size() != metadata.size()) {
-                return false;
-            }
-            long oldId = writeIdOf(e);
-            // a new version with the same bytes: written and published like any other, so a
-            // crash leaves either the old file or the new one
-            FillState st = new FillState(key);
-            TieredWriter w = startWriter(key, metadata, st);
-            if (w == null) {
-                return false;
-            }
-            try {
-                ByteBuffer buf = ByteBuffer.allocate((int) Math.min(1 << 20, Math.max(1, metadata.size())));
-                long pos = 0;
-                while (pos < metadata.size()) {
-                    buf.clear();
-                    int n = e.read(pos, buf);
-                    if (n <= 0) {
-                        w.abort();
-                        return false;
-                    }
-                    buf.flip();
-                    w.write(buf);
-                    pos += n;
+        long writeId = 0;
+        boolean onDisk = false;
+        boolean updated = false;
+        DiskHandle h = disk.open(key);
+        if (h != null) {
+            try (h) {
+                onDisk = true;
+                writeId = h.version();
+                if (sameVersion(h.metadata(), etag, metadata)) {
+                    updated = disk.updateMetadata(key, writeId, metadata);
                 }
-                DiskEntry before = disk.current(key);
-                if (before != null && before.writeId != oldId) {
-                    w.abort();
-                    return false;
-                }
-                w.commit().close();
-                return true;
-            } catch (IOException ex) {
-                w.abort();
-                return false;
             }
         }
+        if (onDisk && !updated) {
+            return false;
+        }
+        long version = writeId;
+        boolean diskHasIt = onDisk;
+        boolean inMemory = disk.atomically(key, () -> {
+            MemoryEntry.Value v = memory.get(key);
+            if (v != null && (diskHasIt ? v.writeId() == version : sameVersion(v.metadata(), etag, metadata))) {
+                memory.put(new MemoryEntry.Value(key, metadata, v.data(), v.writeId()));
+                return true;
+            }
+            return false;
+        });
+        return updated || inMemory;
+    }
+
+    private static boolean sameVersion(EntryMetadata cur, String etag, EntryMetadata next) {
+        return Objects.equals(cur.etag(), etag) && cur.size() == next.size();
     }
 
     @Override
     public boolean delete(String key) {
         checkOpen();
-        ReentrantLock l = disk.lockFor(key);
-        l.lock();
-        try {
-            boolean removed = disk.removeLocked(key);
-            if (memory != null && memory.asMap().remove(key) != null) {
-                removed = true;
-            }
-            return removed;
-        } finally {
-            l.unlock();
-        }
+        boolean[] fromMemory = new boolean[1];
+        boolean fromDisk = disk.remove(key, () -> fromMemory[0] = memory.remove(key));
+        return fromDisk || fromMemory[0];
     }
 
     @Override
     public long purgePrefix(String prefix) {
         checkOpen();
         Set<String> removed = new HashSet<>(disk.purge(prefix));
-        if (memory != null) {
-            for (String k : List.copyOf(memory.asMap().keySet())) {
-                if (k.startsWith(prefix)) {
-                    ReentrantLock l = disk.lockFor(k);
-                    l.lock();
-                    try {
-                        if (memory.asMap().remove(k) != null) {
-                            removed.add(k);
-                        }
-                    } finally {
-                        l.unlock();
-                    }
-                }
+        for (String k : memory.keysStartingWith(prefix)) {
+            if (disk.atomically(k, () -> memory.remove(k))) {
+                removed.add(k);
             }
         }
         return removed.size();
@@ -590,17 +750,8 @@ public final class TieredCache implements Cache {
 
     @Override
     public CacheStats stats() {
-        long memBytes = 0;
-        long memEntries = 0;
-        if (memory != null) {
-            memBytes = memory.policy().eviction().flatMap(e -> {
-                java.util.OptionalLong w = e.weightedSize();
-                return w.isPresent() ? Optional.of(w.getAsLong()) : Optional.empty();
-            }).orElse(0L);
-            memEntries = memory.estimatedSize();
-        }
         return new CacheStats(hits.sum(), misses.sum(), memoryHits.sum(), diskHits.sum(),
-                disk.evictions.sum() + memoryEvictions.sum(), expirations.sum(), memBytes, memEntries,
+                disk.evictions() + memory.evictions(), expirations.sum(), memory.bytes(), memory.entries(),
                 disk.bytes(), disk.entries(), fills.size(), faults.snapshot(), disk.recoveredEntries(),
                 disk.recoveryNanos());
     }
@@ -638,9 +789,8 @@ public final class TieredCache implements Cache {
         for (FillState st : List.copyOf(fills.values())) {
             st.finish(null);
         }
+        blockingPool.shutdown();
         disk.close();
-        if (memory != null) {
-            memory.invalidateAll();
-        }
+        memory.clear();
     }
 }

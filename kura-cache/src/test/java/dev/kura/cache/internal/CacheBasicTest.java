@@ -3,6 +3,7 @@ package dev.kura.cache.internal;
 import dev.kura.cache.Cache;
 import dev.kura.cache.CacheConfig;
 import dev.kura.cache.CacheEntry;
+import dev.kura.cache.Tier;
 import dev.kura.cache.CacheStats;
 import dev.kura.cache.CacheWriter;
 import dev.kura.cache.EntryMetadata;
@@ -38,7 +39,7 @@ class CacheBasicTest {
             assertThat(put(c, "b/k1", big, md, 1000)).isTrue();
             try (CacheEntry e = c.get("b/k1").orElseThrow()) {
                 assertThat(e.key()).isEqualTo("b/k1");
-                assertThat(e.tier()).isEqualTo("disk");
+                assertThat(e.tier()).isEqualTo(Tier.DISK);
                 assertThat(e.metadata()).isEqualTo(md);
                 assertThat(readAll(e)).isEqualTo(big);
                 // a range spanning blocks

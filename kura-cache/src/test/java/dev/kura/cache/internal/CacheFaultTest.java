@@ -1,8 +1,10 @@
 package dev.kura.cache.internal;
 
+import dev.kura.testing.Requires;
 import dev.kura.cache.Cache;
 import dev.kura.cache.CacheConfig;
 import dev.kura.cache.CacheEntry;
+import dev.kura.cache.Tier;
 import dev.kura.cache.CacheWriter;
 import dev.kura.cache.CorruptEntryException;
 import dev.kura.cache.Fill;
@@ -121,7 +123,7 @@ class CacheFaultTest {
                 io.rule = (op, p) -> op.equals("write") ? Errno.ENOSPC : null;
                 assertThat(put(c, "small", bytes(1, 1000))).isTrue();
                 try (CacheEntry e = c.get("small").orElseThrow()) {
-                    assertThat(e.tier()).isEqualTo("memory");
+                    assertThat(e.tier()).isEqualTo(Tier.MEMORY);
                     assertThat(readAll(e)).isEqualTo(bytes(1, 1000));
                 }
                 assertThat(c.stats().errors()).containsEntry("ENOSPC", 1L);
@@ -170,6 +172,8 @@ class CacheFaultTest {
     @ParameterizedTest
     @MethodSource("dev.kura.cache.internal.TestSupport#backends")
     void enospcOnARealSizeCappedTmpfs(Backend backend) throws Exception {
+        Requires.root("mount a 1 MiB tmpfs");
+        Requires.tool("mount", "util-linux");
         Path mnt = Files.createTempDirectory("kura-enospc");
         Process m = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt.toString())
                 .redirectErrorStream(true).start();

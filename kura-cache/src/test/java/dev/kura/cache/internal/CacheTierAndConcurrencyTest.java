@@ -3,6 +3,7 @@ package dev.kura.cache.internal;
 import dev.kura.cache.Cache;
 import dev.kura.cache.CacheConfig;
 import dev.kura.cache.CacheEntry;
+import dev.kura.cache.Tier;
 import dev.kura.cache.CacheWriter;
 import dev.kura.cache.EntryMetadata;
 import dev.kura.cache.Fill;
@@ -44,10 +45,10 @@ class CacheTierAndConcurrencyTest {
                 put(c, "small", bytes(1, 10_000));
                 put(c, "big", bytes(2, 200_000));
                 try (CacheEntry e = c.get("small").orElseThrow()) {
-                    assertThat(e.tier()).isEqualTo("memory");
+                    assertThat(e.tier()).isEqualTo(Tier.MEMORY);
                 }
                 try (CacheEntry e = c.get("big").orElseThrow()) {
-                    assertThat(e.tier()).isEqualTo("disk");
+                    assertThat(e.tier()).isEqualTo(Tier.DISK);
                     assertThat(readAll(e)).isEqualTo(bytes(2, 200_000));
                 }
                 assertThat(c.stats().memoryHits()).isEqualTo(1);
@@ -58,11 +59,11 @@ class CacheTierAndConcurrencyTest {
             try (Cache c = Cache.open(cfg, io)) {
                 awaitRecovery(c);
                 try (CacheEntry e = c.get("small").orElseThrow()) {
-                    assertThat(e.tier()).as("first hit after restart comes from disk").isEqualTo("disk");
+                    assertThat(e.tier()).as("first hit after restart comes from disk").isEqualTo(Tier.DISK);
                     assertThat(readAll(e)).isEqualTo(bytes(1, 10_000));
                 }
                 try (CacheEntry e = c.get("small").orElseThrow()) {
-                    assertThat(e.tier()).as("promoted").isEqualTo("memory");
+                    assertThat(e.tier()).as("promoted").isEqualTo(Tier.MEMORY);
                     assertThat(readAll(e)).isEqualTo(bytes(1, 10_000));
                 }
                 // overwrite and delete reach both tiers
@@ -82,7 +83,7 @@ class CacheTierAndConcurrencyTest {
              Cache c = Cache.open(new CacheConfig(dir, 1 << 20, 0, 1000, 1 << 20, 64 * 1024, null), io)) {
             assertThat(put(c, "k", bytes(1, 5000))).isTrue();
             try (CacheEntry e = c.get("k").orElseThrow()) {
-                assertThat(e.tier()).isEqualTo("memory");
+                assertThat(e.tier()).isEqualTo(Tier.MEMORY);
                 assertThat(readAll(e)).isEqualTo(bytes(1, 5000));
             }
             assertThat(c.stats().diskEntries()).isZero();

@@ -19,7 +19,8 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * The process {@link CrashTest} kills: inserts, overwrites and deletes from many threads until
+ * The process {@link CrashTest} kills: inserts, overwrites, deletes and metadata updates
+ * (revalidations, {@code M}/{@code m}) from many threads until
  * SIGKILL, journaling each operation before it starts ({@code I}/{@code x}) and after it returns
  * ({@code D}/{@code X}). Each thread owns its keys, so per key the journal order is the real order.
  * A journal line is a plain write(2): it survives the death of the process (not a power loss,
@@ -54,11 +55,12 @@ public final class CrashChild {
             int id = t;
             Thread.ofPlatform().start(() -> {
                 Random rnd = new Random(seed * 1000 + id);
+                Map<String, Long> versions = new java.util.HashMap<>(); // this thread's keys: last committed version
                 try {
                     while (true) {
                         String k = "t" + id + "/" + rnd.nextInt(12);
                         int op = rnd.nextInt(100);
-                        if (op < 75) {
+                        if (op < 70) {
                             long s = rnd.nextLong() & Long.MAX_VALUE;
                             log(j, "I " + k + " " + s);
                             Fill f = c.fill(k);
@@ -72,11 +74,23 @@ public final class CrashChild {
                                 w.write(ByteBuffer.wrap(b, i, Math.min(5000, size - i)));
                             }
                             w.commit().close();
+                            versions.put(k, s);
                             log(j, "D " + k + " " + s);
-                        } else if (op < 90) {
+                        } else if (op < 85) {
                             log(j, "x " + k);
+                            versions.remove(k);
                             c.delete(k);
                             log(j, "X " + k);
+                        } else if (op < 93) {
+                            Long v = versions.get(k);
+                            if (v != null) {
+                                // a revalidation: new metadata for the committed version, bytes untouched
+                                int rev = rnd.nextInt(1_000_000);
+                                log(j, "M " + k + " " + rev);
+                                boolean ok = c.updateMetadata(k, "\"" + v + "\"", new EntryMetadata(sizeOf(v), null,
+                                        "\"" + v + "\"", null, null, Map.of("x-rev", Integer.toString(rev))));
+                                log(j, "m " + k + " " + rev + " " + ok);
+                            }
                         } else {
                             c.get(k).ifPresent(e -> e.close());
                         }

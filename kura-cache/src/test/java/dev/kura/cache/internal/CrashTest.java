@@ -32,13 +32,23 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Kills a writing child JVM with SIGKILL at random moments and checks, after each reopen, that
  * every entry served is byte-identical to a version some put started, that every put whose commit
  * returned (and was not followed by another operation on its key) is served, that every completed
- * delete stays deleted, and that the accounting matches the files on disk.
+ * delete stays deleted, that an entry's metadata is the one its last completed update wrote (or,
+ * with an update cut short, the old or the new one), and that the accounting matches the files on disk.
  */
 class CrashTest {
     @TempDir
     Path tmp;
 
+    /** The default build's share: enough kills to cross every write phase a few times. */
     @ParameterizedTest
+    @MethodSource("dev.kura.cache.internal.TestSupport#backends")
+    void tenKillCycles(Backend backend) throws Exception {
+        run(backend, 10, 7);
+    }
+
+    /** The thorough run ({@code -Pslow}). */
+    @ParameterizedTest
+    @Tag("slow")
     @MethodSource("dev.kura.cache.internal.TestSupport#backends")
     void fiftyKillCycles(Backend backend) throws Exception {
         run(backend, 50, 7);
@@ -100,6 +110,7 @@ class CrashTest {
     /** Returns how many entries were served and checked. */
     private static int verify(Path dir, Path journal, FileIo io) throws Exception {
         Map<String, Set<Long>> started = new HashMap<>();
+        Map<String, Set<String>> revs = new HashMap<>(); // metadata updates started, by key
         Map<String, String> last = new HashMap<>(); // key -> last journal line
         // a SIGKILL can cut the last write(2) short (a fatal signal is checked between pages), so
         // only newline-terminated lines are events
@@ -112,6 +123,9 @@ class CrashTest {
             }
             if (f[0].equals("I") && f.length == 3) {
                 started.computeIfAbsent(f[1], k -> new HashSet<>()).add(Long.parseLong(f[2]));
+            }
+            if (f[0].equals("M") && f.length == 3) {
+                revs.computeIfAbsent(f[1], k -> new HashSet<>()).add(f[2]);
             }
             last.put(f[1], line);
         }
@@ -136,6 +150,14 @@ class CrashTest {
                             served++;
                             if (l[0].equals("D")) {
                                 assertThat(s).as("last committed version of " + k).isEqualTo(Long.parseLong(l[2]));
+                            }
+                            // metadata: the old or the new, never anything else
+                            String rev = h.metadata().headers().get("x-rev");
+                            if (rev != null) {
+                                assertThat(revs.getOrDefault(k, Set.of())).as("metadata update of " + k + " was started").contains(rev);
+                            }
+                            if (l[0].equals("m") && l[3].equals("true")) {
+                                assertThat(rev).as("completed metadata update of " + k).isEqualTo(l[2]);
                             }
                         }
                         assertThat(l[0]).as(k + " was deleted but is served").isNotEqualTo("X");

@@ -29,9 +29,9 @@ class EvictionPolicyComparisonTest {
     void lruAndSieveBothKeepARecentlyReadEntryOverAnOlderUnreadOne() {
         for (String policy : new String[] {"lru", "sieve"}) {
             EvictionPolicy p = EvictionPolicy.create(policy);
-            DiskEntry a = new DiskEntry("a", "", 1, 1, 0, Long.MAX_VALUE);
-            DiskEntry b = new DiskEntry("b", "", 1, 1, 0, Long.MAX_VALUE);
-            DiskEntry c = new DiskEntry("c", "", 1, 1, 0, Long.MAX_VALUE);
+            DiskEntry a = new DiskEntry("a", "", 1, 1, 0, false);
+            DiskEntry b = new DiskEntry("b", "", 1, 1, 0, false);
+            DiskEntry c = new DiskEntry("c", "", 1, 1, 0, false);
             p.onInsert(a);
             p.onInsert(b);
             p.onInsert(c);

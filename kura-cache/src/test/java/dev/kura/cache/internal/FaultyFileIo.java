@@ -29,6 +29,8 @@ final class FaultyFileIo implements FileIo {
     private final FileIo delegate;
     volatile Rule rule = (op, p) -> null;
     final AtomicLong injected = new AtomicLong();
+    /** Bytes written through every file of this FileIo, any form (tests check what an operation costs). */
+    final AtomicLong bytesWritten = new AtomicLong();
 
     FaultyFileIo(FileIo delegate) {
         this.delegate = delegate;
@@ -122,13 +124,13 @@ final class FaultyFileIo implements FileIo {
         @Override
         public CompletableFuture<Integer> writeAsync(MemorySegment src, long position) {
             CompletableFuture<Integer> f = checkAsync("write", d.path());
-            return f != null ? f : d.writeAsync(src, position);
+            return f != null ? f : d.writeAsync(src, position).thenApply(this::counted);
         }
 
         @Override
         public CompletableFuture<Integer> writeAsync(ByteBuffer src, long position) {
             CompletableFuture<Integer> f = checkAsync("write", d.path());
-            return f != null ? f : d.writeAsync(src, position);
+            return f != null ? f : d.writeAsync(src, position).thenApply(this::counted);
         }
 
         @Override
@@ -140,7 +142,8 @@ final class FaultyFileIo implements FileIo {
         @Override
         public CompletableFuture<Void> writeFullyAsync(MemorySegment src, long position) {
             CompletableFuture<Void> f = checkAsync("write", d.path());
-            return f != null ? f : d.writeFullyAsync(src, position);
+            long n = src.byteSize();
+            return f != null ? f : d.writeFullyAsync(src, position).thenRun(() -> bytesWritten.addAndGet(n));
         }
 
         @Override
@@ -153,6 +156,11 @@ final class FaultyFileIo implements FileIo {
         public CompletableFuture<Void> fdatasyncAsync() {
             CompletableFuture<Void> f = checkAsync("fsync", d.path());
             return f != null ? f : d.fdatasyncAsync();
+        }
+
+        private int counted(int n) {
+            bytesWritten.addAndGet(n);
+            return n;
         }
 
         @Override
@@ -170,13 +178,13 @@ final class FaultyFileIo implements FileIo {
         @Override
         public int write(MemorySegment src, long position) throws IoException {
             check("write", d.path());
-            return d.write(src, position);
+            return counted(d.write(src, position));
         }
 
         @Override
         public int write(ByteBuffer src, long position) throws IoException {
             check("write", d.path());
-            return d.write(src, position);
+            return counted(d.write(src, position));
         }
 
         @Override
@@ -189,6 +197,7 @@ final class FaultyFileIo implements FileIo {
         public void writeFully(MemorySegment src, long position) throws IoException {
             check("write", d.path());
             d.writeFully(src, position);
+            bytesWritten.addAndGet(src.byteSize());
         }
 
         @Override

@@ -46,11 +46,6 @@ final class FaultyFs implements Fs {
         return d.list(dir);
     }
 
-    @Override
-    public long size(Path file) throws IOException {
-        check("stat", file);
-        return d.size(file);
-    }
 
     @Override
     public void fsyncDir(Path dir) throws IOException {

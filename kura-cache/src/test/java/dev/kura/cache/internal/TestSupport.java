@@ -1,5 +1,6 @@
 package dev.kura.cache.internal;
 
+import dev.kura.io.conformance.IoUringHere;
 import dev.kura.cache.Cache;
 import dev.kura.cache.CacheConfig;
 import dev.kura.cache.CacheEntry;
@@ -25,14 +26,17 @@ final class TestSupport {
     }
 
     /**
-     * Every kura-io backend. IO_URING is listed even where it cannot start, so that its runs fail
-     * loudly (FileIo.create throws saying why) instead of silently passing.
+     * Every kura-io backend. IO_URING is listed even where it cannot start: its runs then skip
+     * saying why (and fail on CI, see {@link dev.kura.testing.Requires}) rather than pass silently.
      */
     static Stream<Backend> backends() {
         return Stream.of(Backend.NIO, Backend.IO_URING);
     }
 
     static FileIo io(Backend b) throws IOException {
+        if (b == Backend.IO_URING) {
+            IoUringHere.require();
+        }
         return FileIo.create(IoConfig.defaults().withBackend(b).withNioThreads(16));
     }
 
@@ -115,20 +119,35 @@ final class TestSupport {
             }
             try (Stream<Path> s = Files.list(d)) {
                 for (Path p : (Iterable<Path>) s::iterator) {
-                    total += Files.size(p);
+                    if (!isMetaRecord(p)) {
+                        total += Files.size(p);
+                    }
                 }
             }
         }
         return total;
     }
 
+    /** Metadata records ({@code <name>.meta}) are beside entries, not entries (and not counted in diskBytes). */
+    static boolean isMetaRecord(Path p) {
+        return p.getFileName().toString().endsWith(EntryFormat.META_SUFFIX);
+    }
+
+    /** Number of metadata records under the cache directory. */
+    static long metaRecordsOnDisk(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(TestSupport::isMetaRecord).count();
+        }
+    }
+
+    /** Committed entry files under the cache directory (fan-out dirs only). */
     static long filesOnDisk(Path dir) throws IOException {
         long n = 0;
         for (int i = 0; i < 256; i++) {
             Path d = dir.resolve(String.format("%02x", i));
             if (Files.isDirectory(d)) {
                 try (Stream<Path> s = Files.list(d)) {
-                    n += s.count();
+                    n += s.filter(p -> !isMetaRecord(p)).count();
                 }
             }
         }

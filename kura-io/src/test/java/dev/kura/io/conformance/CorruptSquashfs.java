@@ -1,5 +1,6 @@
 package dev.kura.io.conformance;
 
+import dev.kura.testing.Requires;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -16,8 +17,8 @@ import java.util.List;
  * bytes of the file's first compressed data block in the image, and loop-mounts the image
  * ({@code mount -o loop,ro}, root). Squashfs then fails to decompress that block and
  * {@code read(2)} returns EIO for offsets in the first {@link #BLOCK_SIZE} bytes, while the rest of
- * the file, its size and the mount stay fine. Missing tools or privileges make the constructor
- * throw, so the test fails loudly.
+ * the file, its size and the mount stay fine. Missing tools or privileges skip the test saying
+ * which ({@link Requires}; a failure on CI).
  *
  * <p>Published in kura-io's test-jar for kura-cache's own EIO tests.
  */
@@ -32,6 +33,9 @@ public final class CorruptSquashfs implements AutoCloseable {
     private boolean mounted;
 
     public CorruptSquashfs(Path parent) throws IOException {
+        Requires.root("loop-mount a squashfs image");
+        Requires.tool("mksquashfs", "squashfs-tools");
+        Requires.tool("mount", "util-linux");
         root = Files.createTempDirectory(parent, "squashfs-");
         Path src = Files.createDirectory(root.resolve("src"));
         Files.write(src.resolve("data"), content());

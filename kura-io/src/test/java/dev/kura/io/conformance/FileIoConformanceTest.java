@@ -1,5 +1,6 @@
 package dev.kura.io.conformance;
 
+import dev.kura.testing.Requires;
 import dev.kura.io.Errno;
 import dev.kura.io.FileIo;
 import dev.kura.io.IoBatch;
@@ -73,6 +74,7 @@ public abstract class FileIoConformanceTest {
     protected Arena arena;
 
     @BeforeEach
+    @SuppressWarnings("MustBeClosedChecker") // the arena lives for the test; stopBackend() closes it
     void startBackend() throws IoException {
         io = FileIo.create(config());
         arena = Arena.ofShared();
@@ -939,6 +941,8 @@ public abstract class FileIoConformanceTest {
      */
     @Test
     void eaccesForAnUnprivilegedUser() throws Exception {
+        Requires.root("start a child JVM as user nobody (setpriv --reuid)");
+        Requires.tool("setpriv", "util-linux");
         Path shared = Files.createTempDirectory(Path.of("/tmp"), "kura-eacces-");
         try {
             Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -1073,6 +1077,7 @@ public abstract class FileIoConformanceTest {
      */
     @Test
     void blockingReadOnAVirtualThreadDoesNotPinItsCarrier() throws Exception {
+        Requires.root("write the probe's markers to /dev/kmsg");
         Path devkmsg = Path.of("/proc/sys/kernel/printk_devkmsg");
         if (Files.exists(devkmsg)) {
             assertThat(Files.readString(devkmsg).trim())

@@ -10,6 +10,11 @@ import dev.kura.io.IoConfig;
  * Every test and assertion is inherited unchanged from {@link FileIoConformanceTest}; this class only picks the backend.
  */
 class UringConformanceTest extends FileIoConformanceTest {
+    @org.junit.jupiter.api.BeforeAll
+    static void ioUringWorksHere() {
+        IoUringHere.require();
+    }
+
     @Override
     protected IoConfig config() {
         return IoConfig.defaults().withBackend(Backend.IO_URING);

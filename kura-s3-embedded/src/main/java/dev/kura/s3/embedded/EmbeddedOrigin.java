@@ -133,6 +133,20 @@ public final class EmbeddedOrigin implements AutoCloseable {
         put(bucket, key, new java.io.ByteArrayInputStream(bytes), bytes.length, contentType, cacheControl);
     }
 
+    /**
+     * Stores an object with S3 user metadata ({@code x-amz-meta-<name>}), written straight into the
+     * store, so values a client could not send over HTTP (control characters) can be stored too.
+     */
+    public void putWithMetadata(String bucket, String key, byte[] bytes, String contentType,
+                                java.util.Map<String, String> userMetadata) {
+        PutObjectRequest.Builder b = PutObjectRequest.builder().bucket(bucket).key(key).contentLength((long) bytes.length)
+                .metadata(userMetadata);
+        if (contentType != null) {
+            b.contentType(contentType);
+        }
+        store.putBlob(b.build(), new java.io.ByteArrayInputStream(bytes));
+    }
+
     /** Stores an object of {@code length} bytes read from {@code in} (streamed, not buffered). */
     public void put(String bucket, String key, InputStream in, long length, String contentType,
                     String cacheControl) {

@@ -21,6 +21,11 @@ public final class OriginMain {
         o.createBucket("bench");
         o.put("bench", "4k.bin", bytes(4096, 1), "application/octet-stream", null);
         o.put("bench", "1m.bin", bytes(1 << 20, 2), "application/octet-stream", null);
+        // bench/soak.sh: many small objects whose cache entries expire and refill all the time.
+        int soak = Integer.getInteger("kura.origin.soak-objects", 0);
+        for (int i = 0; i < soak; i++) {
+            o.put("bench", "soak/" + i + ".bin", bytes(64 << 10, 100 + i), "application/octet-stream", null);
+        }
         System.out.println("origin ready on " + o.endpoint());
         System.out.flush();
         Thread.currentThread().join();

@@ -10,8 +10,10 @@ import java.util.SplittableRandom;
  */
 public final class SampleData {
 
-    /** Name of the sample bucket. */
+    /** Name of the sample bucket (public in the demo). */
     public static final String BUCKET = "sample";
+    /** Name of the demo's private bucket (readable with the demo keys). */
+    public static final String PRIVATE_BUCKET = "private";
 
     /** One sample object. */
     public record SampleObject(String key, String contentType, byte[] bytes) {
@@ -52,6 +54,16 @@ public final class SampleData {
         }
         load(origin);
         return true;
+    }
+
+    /** Creates the private demo bucket with one object, {@code secret.txt}, unless it exists. */
+    public static void loadPrivateIfMissing(EmbeddedOrigin origin) {
+        if (!origin.bucketExists(PRIVATE_BUCKET)) {
+            origin.createBucket(PRIVATE_BUCKET);
+            origin.put(PRIVATE_BUCKET, "secret.txt",
+                    "Only holders of the demo keys can read this.\n".getBytes(StandardCharsets.UTF_8),
+                    "text/plain; charset=utf-8", null);
+        }
     }
 
     /** Creates the sample bucket and its objects in {@code origin} (overwriting them). */

@@ -106,52 +106,63 @@ public final class CachedObjectReader implements AutoCloseable {
     private CacheEntry revalidate(String key, String cacheKey, CacheEntry e) throws IOException {
         EntryMetadata md = e.metadata();
         originRequests.incrementAndGet();
-        try (ResponseInputStream<GetObjectResponse> in = origin.get(key, md.etag())) {
-            // Changed at the origin: drop this copy and refill through the single-flight path.
-            in.abort();
-            e.close();
-            return null;
-        } catch (OriginClient.OriginException oe) {
-            if (oe.status == 304) {
-                Freshness.Decision d = Freshness.decide(md.headers().get("Cache-Control"), bucket.defaultTtl(), Instant.now());
+        OriginResponse r = origin.get(OriginRequest.whole(key).ifNoneMatch(md.etag()));
+        switch (r) {
+            case OriginResponse.Body body -> {
+                // Changed at the origin: drop this copy and refill through the single-flight path.
+                body.close();
+                e.close();
+                return null;
+            }
+            case OriginResponse.NotModified nm -> {
+                String cc = nm.cacheControl() != null ? nm.cacheControl() : md.headers().get("Cache-Control");
+                Freshness.Decision d = Freshness.decide(cc, nm.expires(), bucket.defaultTtl(), Instant.now());
                 cache.updateMetadata(cacheKey, md.etag(), md.withExpiresAt(d.expiresAt()));
                 return e;
             }
-            if (oe.originDown() && withinStaleIfError(md)) {
-                log.warn("origin of {} failed ({}), serving stale {}", bucket.name(), oe.getMessage(), cacheKey);
-                return e;
+            case OriginResponse.Failed f -> {
+                OriginFailure of = f.failure();
+                if (of.originDown() && withinStaleIfError(md)) {
+                    log.warn("origin of {} failed ({}), serving stale {}", bucket.name(), of.message(), cacheKey);
+                    return e;
+                }
+                e.close();
+                if (of.kind() == OriginFailure.Kind.NOT_FOUND) {
+                    cache.delete(cacheKey);
+                }
+                throw failure(key, of);
             }
-            e.close();
-            if (oe.status == 404) {
-                cache.delete(cacheKey);
-            }
-            throw failure(key, oe);
         }
     }
 
     private CacheEntry lead(String key, String cacheKey, Fill.Leader leader) throws IOException {
         boolean ended = false;
         originRequests.incrementAndGet();
-        try (ResponseInputStream<GetObjectResponse> in = origin.get(key, null)) {
-            GetObjectResponse r = in.response();
-            Freshness.Decision d = Freshness.decide(r.cacheControl(), bucket.defaultTtl(), Instant.now());
-            Map<String, String> headers = r.cacheControl() != null ? Map.of("Cache-Control", r.cacheControl()) : Map.of();
-            EntryMetadata md = new EntryMetadata(r.contentLength() == null ? 0 : r.contentLength(), r.contentType(),
-                    r.eTag(), r.lastModified(), d.expiresAt(), headers);
-            ended = true;
-            CacheWriter w = leader.begin(md);
-            if (w == null) {
-                throw new IOException(key + " (" + md.size() + " bytes) is larger than the cache takes (cache.max-item-size)");
+        try {
+            OriginResponse r = origin.get(OriginRequest.whole(key));
+            if (r instanceof OriginResponse.Failed f) {
+                if (f.failure().kind() == OriginFailure.Kind.NOT_FOUND) {
+                    cache.delete(cacheKey);
+                }
+                throw failure(key, f.failure());
             }
-            try (w) {
-                copy(in, w);
-                return w.commit();
+            if (!(r instanceof OriginResponse.Body body)) {
+                throw new IOException("origin answered 304 to an unconditional GET of " + key);
             }
-        } catch (OriginClient.OriginException oe) {
-            if (oe.status == 404) {
-                cache.delete(cacheKey);
+            try (body) {
+                OriginObject o = body.object();
+                Freshness.Decision d = Freshness.decide(o.cacheControl(), o.expires(), bucket.defaultTtl(), Instant.now());
+                EntryMetadata md = RequestPlanner.metadata(o, d.expiresAt());
+                ended = true;
+                CacheWriter w = leader.begin(md);
+                if (w == null) {
+                    throw new IOException(key + " (" + md.size() + " bytes) is larger than the cache takes (cache.max-item-size)");
+                }
+                try (w) {
+                    copy(body.body(), w);
+                    return w.commit();
+                }
             }
-            throw failure(key, oe);
         } finally {
             if (!ended) {
                 leader.cancel();
@@ -189,11 +200,11 @@ public final class CachedObjectReader implements AutoCloseable {
         return Instant.now().isBefore(limit);
     }
 
-    private static IOException failure(String key, OriginClient.OriginException oe) {
-        return switch (oe.status) {
-            case 404 -> new NoSuchFileException(key);
-            case 403 -> new AccessDeniedException(key, null, oe.getMessage());
-            default -> new IOException("origin: " + oe.getMessage(), oe);
+    private static IOException failure(String key, OriginFailure f) {
+        return switch (f.kind()) {
+            case NOT_FOUND -> new NoSuchFileException(key);
+            case ACCESS_DENIED -> new AccessDeniedException(key, null, f.message());
+            default -> new IOException("origin: " + f.message());
         };
     }
 

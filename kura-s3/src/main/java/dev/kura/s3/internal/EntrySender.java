@@ -1,9 +1,9 @@
 package dev.kura.s3.internal;
 
-import dev.kura.cache.CacheEntry;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFuture;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import org.slf4j.Logger;
@@ -12,48 +12,61 @@ import org.slf4j.LoggerFactory;
 import java.nio.ByteBuffer;
 
 /**
- * Streams bytes {@code first..last} of a cache entry to a client, from the channel's event loop.
+ * Streams bytes {@code first..last} of a {@link BodySource} (a cache entry, or a fill being
+ * written) to a client, from the channel's event loop.
  *
- * <p>Why this shape: an object is never loaded whole. Each step reads one chunk (at most
- * {@link #CHUNK} bytes) into a pooled direct buffer, with {@link CacheEntry#readAsync} for the
- * disk tier (the event loop never waits on the disk) and a plain copy for the memory tier, and
- * writes it. The next read starts when the channel is writable again (or at once while it is), so
- * a slow client holds at most Netty's write-buffer high-water mark plus one chunk. A body that fits
- * in one chunk goes out with its head in a single write.
+ * <p>Why this shape: an object is never loaded whole, and the event loop never waits on the disk
+ * or on a fill. Each step reads one chunk (at most {@link #CHUNK} bytes) into a pooled direct
+ * buffer with an asynchronous read (a plain copy for the memory tier) and writes what it got; for a
+ * fill being written a read completes as soon as some bytes are there, so a follower sends bytes
+ * as the fill writes them. The next read starts when the channel is writable again (or at once
+ * while it is), so a slow client holds at most Netty's write-buffer high-water mark plus one chunk,
+ * and never slows the fill or other clients. A body that fits in one chunk goes out with its head
+ * in a single write.
  *
- * <p>A failed read (I/O error, corrupt block) after the head was sent can only cut the response:
- * the connection is closed, so the client sees a short body and never wrong bytes.
+ * <p>A failed read (I/O error, corrupt block, failed fill) after the head was sent can only cut
+ * the response: the connection is closed, so the client sees a short body and never wrong bytes.
  */
 final class EntrySender {
     static final int CHUNK = 256 * 1024;
+
+    /** Finishes a response whose head and first bytes were sent, from object byte {@code from} to {@code last}. */
+    @FunctionalInterface
+    interface Resume {
+        void from(long from, long last);
+    }
     private static final Logger log = LoggerFactory.getLogger(EntrySender.class);
 
     private final Exchange ex;
-    private final CacheEntry entry;
+    private final BodySource source;
     private final HttpResponse head;
     private long pos;
     private final long last;
-    private final boolean memory;
-
     private final Runnable fallback;
+    private final Resume resume;
 
-    private EntrySender(Exchange ex, CacheEntry entry, HttpResponse head, long first, long last, Runnable fallback) {
+    private EntrySender(Exchange ex, BodySource source, HttpResponse head, long first, long last, Runnable fallback,
+                        Resume resume) {
         this.ex = ex;
-        this.entry = entry;
+        this.source = source;
         this.head = head;
         this.pos = first;
         this.last = last;
-        this.memory = "memory".equals(entry.tier());
         this.fallback = fallback;
+        this.resume = resume;
     }
 
     /**
-     * Sends {@code head} and then bytes first..last (inclusive, first &lt;= last) of {@code entry};
-     * closes the entry. When the first read fails (nothing has been sent yet) it runs
+     * Sends {@code head} and then bytes first..last (inclusive, first &lt;= last) of {@code source};
+     * closes the source. When the first read fails (nothing has been sent yet) it runs
      * {@code fallback} instead, which fetches from the origin: a cache fault does not fail a request.
+     * When a later read fails (a corrupt block, a fill that failed), {@code resume} gets the object
+     * offset of the next byte the client needs and finishes the response (from the origin); when
+     * {@code resume} is null the response is cut.
      */
-    static void send(Exchange ex, CacheEntry entry, HttpResponse head, long first, long last, Runnable fallback) {
-        EntrySender s = new EntrySender(ex, entry, head, first, last, fallback);
+    static void send(Exchange ex, BodySource source, HttpResponse head, long first, long last, Runnable fallback,
+                     Resume resume) {
+        EntrySender s = new EntrySender(ex, source, head, first, last, fallback, resume);
         if (ex.ch.eventLoop().inEventLoop()) {
             s.startOnLoop();
         } else {
@@ -63,90 +76,90 @@ final class EntrySender {
 
     private void startOnLoop() {
         long len = last - pos + 1;
-        int n = (int) Math.min(CHUNK, len);
+        if (len <= CHUNK) {
+            // The whole body in one buffer, sent with the head in one write.
+            int n = (int) len;
+            ByteBuf buf = ex.ch.alloc().directBuffer(n);
+            read(buf, buf.nioBuffer(0, n), pos, true, () -> source.settled().whenComplete((x, err) ->
+                    ex.ch.eventLoop().execute(() -> {
+                        DefaultFullHttpResponse full = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                                head.status(), buf, head.headers(), EmptyHttpHeaders.INSTANCE);
+                        source.close();
+                        ex.sendFull(full);
+                    })), fallback);
+            return;
+        }
+        int n = CHUNK;
         ByteBuf buf = ex.ch.alloc().directBuffer(n);
-        read(buf, n, () -> {
-            if (len <= CHUNK) {
-                DefaultFullHttpResponse full = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-                        head.status(), buf, head.headers(), io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
-                entry.close();
-                ex.sendFull(full);
-                return;
-            }
+        read(buf, buf.nioBuffer(0, n), pos, false, () -> {
             ex.sendHead(head);
-            pos += n;
-            ChannelFuture f = ex.chunk(buf);
-            if (ex.ch.isWritable()) {
-                next();
-            } else {
-                f.addListener(x -> next());
-            }
+            write(buf);
         }, fallback);
+    }
+
+    private void write(ByteBuf buf) {
+        pos += buf.readableBytes();
+        ChannelFuture f = ex.chunk(buf);
+        if (ex.ch.isWritable()) {
+            next();
+        } else {
+            f.addListener(x -> next());
+        }
     }
 
     private void next() {
         if (!ex.ch.isActive()) {
-            entry.close();
+            source.close();
             ex.abort();
             return;
         }
         if (pos > last) {
-            entry.close();
-            ex.end();
+            source.settled().whenComplete((x, err) -> ex.ch.eventLoop().execute(() -> {
+                source.close();
+                ex.end();
+            }));
             return;
         }
         int n = (int) Math.min(CHUNK, last - pos + 1);
         ByteBuf buf = ex.ch.alloc().directBuffer(n);
-        read(buf, n, () -> {
-            pos += n;
-            ChannelFuture f = ex.chunk(buf);
-            if (ex.ch.isWritable()) {
-                next();
+        read(buf, buf.nioBuffer(0, n), pos, false, () -> write(buf), () -> {
+            if (resume != null) {
+                resume.from(pos, last);
             } else {
-                f.addListener(x -> next());
+                ex.abort();
             }
-        }, ex::abort);
+        });
     }
 
-    /** Fills {@code buf} with {@code n} bytes at {@code pos}, then runs {@code done} on the event loop. */
-    private void read(ByteBuf buf, int n, Runnable done, Runnable failed) {
-        ByteBuffer dst = buf.nioBuffer(0, n);
-        long at = pos;
-        if (memory) {
-            try {
-                while (dst.hasRemaining()) {
-                    int r = entry.read(at + dst.position(), dst);
-                    if (r <= 0) {
-                        throw new java.io.EOFException("entry shorter than its metadata");
-                    }
+    /**
+     * Reads into {@code dst} (a view of {@code buf}) from object offset {@code at}, then runs
+     * {@code done} on the event loop with {@code buf}'s writer index set to the bytes read. With
+     * {@code full} it reads until {@code dst} is full; otherwise it stops at the first bytes.
+     */
+    private void read(ByteBuf buf, ByteBuffer dst, long at, boolean full, Runnable done, Runnable failed) {
+        source.readAsync(at + dst.position(), dst).whenComplete((r, err) -> {
+            Runnable next = () -> {
+                if (err != null || r == null || r <= 0) {
+                    fail(buf, err != null ? err : new java.io.EOFException("body shorter than its metadata"), failed);
+                } else if (full && dst.hasRemaining()) {
+                    read(buf, dst, at, true, done, failed);
+                } else {
+                    buf.writerIndex(dst.position());
+                    done.run();
                 }
-                buf.writerIndex(n);
-                done.run();
-            } catch (Exception e) {
-                fail(buf, e, failed);
-            }
-            return;
-        }
-        readAsync(buf, dst, at, n, done, failed);
-    }
-
-    private void readAsync(ByteBuf buf, ByteBuffer dst, long at, int n, Runnable done, Runnable failed) {
-        entry.readAsync(at + dst.position(), dst).whenComplete((r, err) -> ex.ch.eventLoop().execute(() -> {
-            if (err != null || r == null || r <= 0) {
-                fail(buf, err != null ? err : new java.io.EOFException("entry shorter than its metadata"), failed);
-            } else if (dst.hasRemaining()) {
-                readAsync(buf, dst, at, n, done, failed);
+            };
+            if (ex.ch.eventLoop().inEventLoop()) {
+                next.run();
             } else {
-                buf.writerIndex(n);
-                done.run();
+                ex.ch.eventLoop().execute(next);
             }
-        }));
+        });
     }
 
     private void fail(ByteBuf buf, Throwable e, Runnable failed) {
         buf.release();
-        entry.close();
-        log.warn("request {}: cache read of {} failed at byte {}: {}", ex.id, entry.key(), pos, e.toString());
+        source.close();
+        log.warn("request {}: cache read of {} failed at byte {}: {}", ex.id, source.key(), pos, e.toString());
         failed.run();
     }
 }

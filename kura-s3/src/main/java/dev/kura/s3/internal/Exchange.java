@@ -15,6 +15,9 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 
+import dev.kura.s3.internal.api.S3ErrorCode;
+import dev.kura.s3.internal.api.S3Xml;
+
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -39,9 +42,16 @@ final class Exchange {
     private final Consumer<Exchange> onFinish;
     private final AtomicBoolean finished = new AtomicBoolean();
     volatile String bucket = "-";
-    volatile String cacheStatus = "-";
+    volatile CacheStatus cacheStatus = CacheStatus.NONE;
     volatile int status;
     volatile long bodyBytes;
+    /** GetObject's {@code versionId}, or null for the current version; set by {@link S3Front}. */
+    volatile String versionId;
+    /**
+     * Headers GetObject's {@code response-*} parameters ask for; applied to a 200 or 206 only, never
+     * to the cached entry (S3 API reference, GetObject). Set by {@link S3Front}; may be null.
+     */
+    volatile java.util.Map<String, String> responseOverrides;
 
     Exchange(Channel ch, String id, String method, String uri, HttpHeaders requestHeaders, boolean keepAlive,
              Consumer<Exchange> onFinish) {
@@ -71,10 +81,40 @@ final class Exchange {
         sendFull(r);
     }
 
-    /** An error response: status and a one-line text body naming the request id. */
+    /**
+     * An error response with the S3 code nearest to {@code st} ({@link S3ErrorCode#forStatus}); the
+     * status stays {@code st}.
+     */
     void error(HttpResponseStatus st, String message, String... extraHeaders) {
-        respond(st, "text/plain; charset=utf-8", st.code() + " " + st.reasonPhrase() + ": " + message
-                + " (request " + id + ")\n", extraHeaders);
+        sendError(st, S3ErrorCode.forStatus(st.code()), message, extraHeaders);
+    }
+
+    /**
+     * An S3 error response (S3 API reference, "Error responses"): the code's status and an XML
+     * {@code <Error>} document naming the code, {@code message}, the resource and the request id.
+     * A HEAD gets the status and headers only, as from S3.
+     *
+     * @param extraHeaders name, value, name, value...
+     */
+    void s3Error(S3ErrorCode code, String message, String... extraHeaders) {
+        sendError(HttpResponseStatus.valueOf(code.status()), code, message, extraHeaders);
+    }
+
+    private void sendError(HttpResponseStatus st, S3ErrorCode code, String message, String... extraHeaders) {
+        String resource = uri;
+        int q = resource.indexOf('?');
+        if (q >= 0) {
+            resource = resource.substring(0, q);
+        }
+        byte[] b = S3Xml.error(code, message, resource, id);
+        DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, st,
+                isHead() ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(b));
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/xml");
+        r.headers().set(HttpHeaderNames.CONTENT_LENGTH, b.length);
+        for (int i = 0; i + 1 < extraHeaders.length; i += 2) {
+            r.headers().set(extraHeaders[i], extraHeaders[i + 1]);
+        }
+        sendFull(r);
     }
 
     /** Sends a whole response in one write. */
@@ -108,16 +148,46 @@ final class Exchange {
         ch.close().addListener((ChannelFutureListener) f -> finish(len));
     }
 
+    /**
+     * kura's own headers on every response, after a last check that no header carries a control
+     * character or a bad name ({@link HeaderHygiene}): response heads are built without Netty's
+     * validation, and entries cached before validation existed may hold anything.
+     */
     private void decorate(HttpResponse r) {
         status = r.status().code();
         HttpHeaders h = r.headers();
+        java.util.Map<String, String> o = responseOverrides;
+        if (o != null && (status == 200 || status == 206)) {
+            o.forEach(h::set);
+        }
+        // After the overrides: they echo query parameters, and nothing echoed may carry CR/LF.
+        HeaderHygiene.scrub(h, id);
         h.set("X-Request-Id", id);
-        if (!cacheStatus.equals("-")) {
-            h.set("X-Cache", cacheStatus);
+        // S3 clients report this id in their errors (S3 API reference, common response headers).
+        h.set("x-amz-request-id", id);
+        // RFC 9110 6.6.1: an origin server with a clock sends Date; a cache forwards the stored
+        // response's Date (set from the entry's metadata) and adds Age (RFC 9111 5.1).
+        if (!h.contains(HttpHeaderNames.DATE)) {
+            h.set(HttpHeaderNames.DATE, HttpDates.format(java.time.Instant.now()));
+        } else if (servedFromCache()) {
+            // RFC 9111 4.2.3 apparent age: now minus the stored Date (the time of the origin fetch).
+            java.time.Instant stored = HttpDates.parse(h.get(HttpHeaderNames.DATE));
+            if (stored != null) {
+                long age = Math.max(0, java.time.Duration.between(stored, java.time.Instant.now()).toSeconds());
+                h.set(HttpHeaderNames.AGE, age);
+            }
+        }
+        if (cacheStatus != CacheStatus.NONE) {
+            h.set("X-Cache", cacheStatus.text());
         }
         if (!keepAlive) {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
+    }
+
+    private boolean servedFromCache() {
+        CacheStatus c = cacheStatus;
+        return c == CacheStatus.HIT || c == CacheStatus.REVALIDATED || c == CacheStatus.STALE;
     }
 
     private void finish(long len) {

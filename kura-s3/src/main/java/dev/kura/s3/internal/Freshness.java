@@ -10,7 +10,9 @@ import java.util.Locale;
  * <p>{@code no-store} and {@code private} responses are not stored (RFC 9111 5.2.2.5, 5.2.2.7).
  * The freshness lifetime is {@code s-maxage}, else {@code max-age}, else the bucket's default TTL
  * (a heuristic lifetime, 4.2.2). {@code no-cache} stores the response with a zero lifetime, so
- * every use revalidates it (5.2.2.4).
+ * every use revalidates it (5.2.2.4). Without {@code max-age} and {@code s-maxage}, an
+ * {@code Expires} header sets the expiry (5.3): a date in the past, or one that is not a valid HTTP
+ * date, means already stale.
  */
 final class Freshness {
 
@@ -22,8 +24,13 @@ final class Freshness {
     }
 
     static Decision decide(String cacheControl, Duration defaultTtl, Instant now) {
+        return decide(cacheControl, null, defaultTtl, now);
+    }
+
+    /** As {@link #decide(String, Duration, Instant)}, with the response's {@code Expires} (may be null). */
+    static Decision decide(String cacheControl, String expires, Duration defaultTtl, Instant now) {
         if (cacheControl == null || cacheControl.isBlank()) {
-            return new Decision(true, plus(now, defaultTtl));
+            return new Decision(true, expires != null ? expiry(expires, now) : plus(now, defaultTtl));
         }
         long sMaxAge = -1;
         long maxAge = -1;
@@ -54,7 +61,13 @@ final class Freshness {
         if (maxAge >= 0) {
             return new Decision(true, plus(now, Duration.ofSeconds(maxAge)));
         }
-        return new Decision(true, plus(now, defaultTtl));
+        return new Decision(true, expires != null ? expiry(expires, now) : plus(now, defaultTtl));
+    }
+
+    /** RFC 9111 5.3: an invalid date (e.g. "0") means in the past; a past date means stale now. */
+    private static Instant expiry(String expires, Instant now) {
+        Instant t = HttpDates.parse(expires);
+        return t == null || t.isBefore(now) ? now : t;
     }
 
     private static Instant plus(Instant now, Duration d) {

@@ -23,8 +23,18 @@ import software.amazon.awssdk.services.s3.model.HeadBucketRequest;
 import software.amazon.awssdk.services.s3.model.HeadObjectRequest;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.CommonPrefix;
+import software.amazon.awssdk.services.s3.model.ListObjectsRequest;
+import software.amazon.awssdk.services.s3.model.ListObjectsResponse;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.Owner;
+import software.amazon.awssdk.services.s3.model.S3Object;
+import dev.kura.s3.internal.api.ListPage;
+import dev.kura.s3.internal.api.ListQuery;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
@@ -32,39 +42,22 @@ import java.net.UnknownHostException;
 import java.time.Duration;
 
 /**
- * The origin of one bucket: an AWS SDK v2 {@link S3Client}, which signs every request with SigV4
- * (or sends it unsigned for anonymous credentials), over a pooled Apache HTTP client.
+ * The {@link Origin} of one bucket on the AWS SDK v2: an {@link S3Client}, which signs every request
+ * with SigV4 (or sends it unsigned for anonymous credentials), over a pooled Apache HTTP client.
  *
  * <p>Why the blocking client: kura calls it from virtual threads, one per origin fetch, so a
- * blocking read of the response body is cheap and gives natural back-pressure (the next chunk is
- * read only after the previous one went to the client and the cache). No response is buffered
- * whole: the body is an {@link java.io.InputStream} read in chunks.
+ * blocking read of the response body is cheap and gives natural back-pressure. No response is
+ * buffered whole: the body is an {@link InputStream} read in chunks. A body closed before its end
+ * aborts the connection instead of draining the rest (a cut fill of a 10 GiB object must not read
+ * the other 9 GiB).
  *
- * <p>Errors become {@link OriginException} with the status kura answers: the origin's own 4xx
- * (403, 404...), 304 for a successful revalidation, 502 for an unreachable origin or an origin
- * 5xx, 504 for a timeout. The SDK does not retry: a retry would only delay the 502/504.
+ * <p>Failures become {@link OriginFailure}s: the origin's own 4xx by kind, 5xx as
+ * {@link OriginFailure.Kind#SERVER_ERROR}, timeouts, unreachable endpoints and broken connections.
+ * No AWS SDK type leaves this class. The SDK does not retry: a retry would only delay the answer.
  *
  * <p>Thread-safety: safe for concurrent use.
  */
-final class OriginClient implements AutoCloseable {
-
-    /** A failed origin call, as the status kura should answer with. */
-    static final class OriginException extends Exception {
-        private static final long serialVersionUID = 1L;
-        final int status;
-        final String kind;
-
-        OriginException(int status, String kind, String message, Throwable cause) {
-            super(message, cause, false, false);
-            this.status = status;
-            this.kind = kind;
-        }
-
-        /** True when the origin could not be used at all (502/504): stale-if-error applies. */
-        boolean originDown() {
-            return status >= 500;
-        }
-    }
+final class OriginClient implements Origin {
 
     private final BucketConfig config;
     private final S3Client s3;
@@ -100,39 +93,93 @@ final class OriginClient implements AutoCloseable {
         };
     }
 
-    BucketConfig config() {
-        return config;
+    @Override
+    public OriginResponse get(OriginRequest rq) {
+        GetObjectRequest.Builder r = GetObjectRequest.builder().bucket(config.bucket()).key(rq.key());
+        if (rq.versionId() != null) {
+            r.versionId(rq.versionId());
+        }
+        if (rq.ifNoneMatch() != null) {
+            r.ifNoneMatch(rq.ifNoneMatch());
+        }
+        if (rq.ifMatch() != null) {
+            r.ifMatch(rq.ifMatch());
+        }
+        if (rq.ranged()) {
+            r.range("bytes=" + rq.first() + "-" + rq.last());
+        }
+        ResponseInputStream<GetObjectResponse> in;
+        try {
+            in = s3.getObject(r.build());
+        } catch (S3Exception e) {
+            if (e.statusCode() == 304) {
+                var h = e.awsErrorDetails() != null ? e.awsErrorDetails().sdkHttpResponse() : null;
+                return new OriginResponse.NotModified(
+                        h == null ? null : h.firstMatchingHeader("Cache-Control").orElse(null),
+                        h == null ? null : h.firstMatchingHeader("Expires").orElse(null));
+            }
+            return new OriginResponse.Failed(failure(e));
+        } catch (SdkException e) {
+            return new OriginResponse.Failed(failure(e));
+        }
+        GetObjectResponse g = in.response();
+        long length = g.contentLength() == null ? 0 : g.contentLength();
+        long first = 0;
+        long size = length;
+        ContentRange cr = ContentRange.parse(g.contentRange());
+        if (cr != null) {
+            first = cr.first();
+            size = cr.size();
+        }
+        OriginObject o = new OriginObject(size, g.contentType(), g.eTag(), g.lastModified(), g.cacheControl(),
+                g.contentEncoding(), g.contentDisposition(), g.contentLanguage(), g.expiresString(), g.metadata());
+        return new OriginResponse.Body(o, first, length, new AbortOnEarlyClose(in, length));
     }
 
-    /**
-     * GETs the whole object; with {@code ifNoneMatch} (a cached ETag) it is a revalidation, and a
-     * 304 comes back as an {@link OriginException} with status 304.
-     *
-     * @return the response; the caller reads and closes its stream
-     */
-    ResponseInputStream<GetObjectResponse> get(String key, String ifNoneMatch) throws OriginException {
-        GetObjectRequest.Builder r = GetObjectRequest.builder().bucket(config.bucket()).key(key);
-        if (ifNoneMatch != null) {
-            r.ifNoneMatch(ifNoneMatch);
-        }
+    @Override
+    public OriginResponse head(String key, String versionId) {
+        HeadObjectResponse h;
         try {
-            return s3.getObject(r.build());
+            h = s3.headObject(HeadObjectRequest.builder().bucket(config.bucket()).key(key).versionId(versionId).build());
         } catch (SdkException e) {
-            throw map(e);
+            return new OriginResponse.Failed(failure(e));
+        }
+        long size = h.contentLength() == null ? 0 : h.contentLength();
+        OriginObject o = new OriginObject(size, h.contentType(), h.eTag(), h.lastModified(), h.cacheControl(),
+                h.contentEncoding(), h.contentDisposition(), h.contentLanguage(), h.expiresString(), h.metadata());
+        return new OriginResponse.Body(o, 0, 0, InputStream.nullInputStream());
+    }
+
+    @Override
+    public ListPage list(ListQuery q) throws OriginFailure.Thrown {
+        try {
+            if (q.v2()) {
+                ListObjectsV2Response r = s3.listObjectsV2(ListObjectsV2Request.builder().bucket(config.bucket())
+                        .prefix(q.prefix()).delimiter(q.delimiter()).maxKeys(q.maxKeys())
+                        .continuationToken(q.marker()).startAfter(q.startAfter()).fetchOwner(q.fetchOwner()).build());
+                return new ListPage(r.contents().stream().map(OriginClient::summary).toList(),
+                        r.commonPrefixes().stream().map(CommonPrefix::prefix).toList(),
+                        Boolean.TRUE.equals(r.isTruncated()), r.nextContinuationToken());
+            }
+            ListObjectsResponse r = s3.listObjects(ListObjectsRequest.builder().bucket(config.bucket())
+                    .prefix(q.prefix()).delimiter(q.delimiter()).maxKeys(q.maxKeys()).marker(q.marker()).build());
+            return new ListPage(r.contents().stream().map(OriginClient::summary).toList(),
+                    r.commonPrefixes().stream().map(CommonPrefix::prefix).toList(),
+                    Boolean.TRUE.equals(r.isTruncated()), r.nextMarker());
+        } catch (SdkException e) {
+            throw new OriginFailure.Thrown(failure(e));
         }
     }
 
-    /** HEADs the object. */
-    HeadObjectResponse head(String key) throws OriginException {
-        try {
-            return s3.headObject(HeadObjectRequest.builder().bucket(config.bucket()).key(key).build());
-        } catch (SdkException e) {
-            throw map(e);
-        }
+    private static ListPage.ObjectSummary summary(S3Object o) {
+        Owner w = o.owner();
+        return new ListPage.ObjectSummary(o.key(), o.lastModified(), o.eTag(), o.size() == null ? 0 : o.size(),
+                o.storageClassAsString(), w == null ? null : w.id(), w == null ? null : w.displayName());
     }
 
     /** True when the origin answers for the bucket at all (any status below 500). */
-    boolean reachable() {
+    @Override
+    public boolean reachable() {
         try {
             s3.headBucket(HeadBucketRequest.builder().bucket(config.bucket()).build());
             return true;
@@ -143,41 +190,79 @@ final class OriginClient implements AutoCloseable {
         }
     }
 
-    /** Maps an SDK failure to the status kura answers with. */
-    static OriginException map(Throwable e) {
+    /** Classifies an SDK failure or a failed body read. */
+    static OriginFailure failure(Throwable e) {
         if (e instanceof S3Exception s3e && s3e.statusCode() > 0) {
             int st = s3e.statusCode();
             String code = s3e.awsErrorDetails() != null ? s3e.awsErrorDetails().errorCode() : null;
-            if (st == 304) {
-                return new OriginException(304, "not_modified", "not modified", e);
-            }
-            if (st >= 500) {
-                return new OriginException(502, "origin_" + st, "origin answered " + st
-                        + (code != null ? " " + code : ""), e);
-            }
-            return new OriginException(st, "origin_" + st, code != null ? code : "origin answered " + st, e);
+            OriginFailure.Kind kind = switch (st) {
+                case 403 -> OriginFailure.Kind.ACCESS_DENIED;
+                case 404 -> OriginFailure.Kind.NOT_FOUND;
+                case 412 -> OriginFailure.Kind.PRECONDITION_FAILED;
+                case 416 -> OriginFailure.Kind.INVALID_RANGE;
+                default -> st >= 500 ? OriginFailure.Kind.SERVER_ERROR : OriginFailure.Kind.CLIENT_ERROR;
+            };
+            return new OriginFailure(kind, st, code, "origin answered " + st + (code != null ? " " + code : ""));
         }
         if (e instanceof ApiCallTimeoutException || e instanceof ApiCallAttemptTimeoutException) {
-            return new OriginException(504, "timeout", "origin timed out", e);
+            return new OriginFailure(OriginFailure.Kind.TIMEOUT, 0, null, "origin timed out");
         }
         for (Throwable c = e; c != null; c = c.getCause()) {
             if (c instanceof SocketTimeoutException || c instanceof InterruptedIOException
-                    && c.getMessage() != null && c.getMessage().toLowerCase().contains("timed out")) {
-                if (c instanceof java.net.SocketTimeoutException && c.getMessage() != null
-                        && c.getMessage().toLowerCase().contains("connect")) {
-                    return new OriginException(502, "unreachable", "origin unreachable (connect timed out)", e);
+                    && c.getMessage() != null && c.getMessage().toLowerCase(java.util.Locale.ROOT).contains("timed out")) {
+                if (c instanceof SocketTimeoutException && c.getMessage() != null
+                        && c.getMessage().toLowerCase(java.util.Locale.ROOT).contains("connect")) {
+                    return new OriginFailure(OriginFailure.Kind.UNREACHABLE, 0, null, "origin unreachable (connect timed out)");
                 }
-                return new OriginException(504, "timeout", "origin timed out", e);
+                return new OriginFailure(OriginFailure.Kind.TIMEOUT, 0, null, "origin timed out");
             }
             if (c instanceof ConnectException || c instanceof UnknownHostException
                     || c instanceof org.apache.http.conn.HttpHostConnectException) {
-                return new OriginException(502, "unreachable", "origin unreachable", e);
+                return new OriginFailure(OriginFailure.Kind.UNREACHABLE, 0, null, "origin unreachable");
             }
         }
-        if (e instanceof IOException || e instanceof SdkException) {
-            return new OriginException(502, "origin_io", "origin failed: " + e.getClass().getSimpleName(), e);
+        return new OriginFailure(OriginFailure.Kind.IO, 0, null, "origin failed: " + e.getClass().getSimpleName());
+    }
+
+    /**
+     * The body stream: closing it before the last byte aborts the HTTP connection (the Apache
+     * client would otherwise read the rest of the body to reuse the connection).
+     */
+    private static final class AbortOnEarlyClose extends java.io.FilterInputStream {
+        private final ResponseInputStream<?> raw;
+        private long left;
+
+        AbortOnEarlyClose(ResponseInputStream<?> raw, long length) {
+            super(raw);
+            this.raw = raw;
+            this.left = length;
         }
-        return new OriginException(502, "origin_other", "origin failed: " + e, e);
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                left--;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) {
+                left -= n;
+            }
+            return n;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (left > 0) {
+                raw.abort();
+            }
+            super.close();
+        }
     }
 
     @Override
@@ -185,6 +270,7 @@ final class OriginClient implements AutoCloseable {
         s3.close();
     }
 
+    /** The longest an origin request may take to its first byte: connect plus read timeout. */
     static Duration total(BucketConfig c) {
         return c.connectTimeout().plus(c.readTimeout());
     }

@@ -10,6 +10,8 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.time.Duration;
+import java.util.Collection;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -27,8 +29,18 @@ import java.util.function.ToDoubleFunction;
  *       {@code kura_cache_entries} by {@code tier} (memory, disk), from {@link Cache#stats()};</li>
  *   <li>{@code kura_origin_requests_seconds} by {@code bucket}, {@code outcome}: origin latency to
  *       the response head; {@code kura_origin_errors_total} by {@code bucket}, {@code kind};</li>
- *   <li>{@code kura_fills_in_flight}: origin fetches writing into the cache now.</li>
+ *   <li>{@code kura_fills_in_flight}: origin fetches writing into the cache now;</li>
+ *   <li>{@code kura_connections_open}: client connections of the data listener;
+ *       {@code kura_connections_closed_total} by {@code reason} ({@link CloseReason}): connections
+ *       kura closed or refused because of a limit.</li>
  * </ul>
+ *
+ * <p>Every label has a bounded set of values, whatever clients send: a method outside
+ * {@link #METHODS} is {@code other}, a bucket that is not a configured mapping name is {@code -},
+ * a status outside 100..599 is {@code other}, a cache outcome outside {@link #CACHE_OUTCOMES} is
+ * {@code -}. (With the raw method as a label, 10,000 made-up methods grew {@code /metrics} to
+ * 92 MiB and RSS by 800 MiB.) The bound is the product of the sets: 10 methods x (buckets + 1) x
+ * about 40 statuses x 5 outcomes.
  *
  * <p>Thread-safety: safe for concurrent use; meters are cached per tag set so that the hot path
  * does no registry lookup beyond one map read.
@@ -40,8 +52,50 @@ final class ProxyMetrics {
     private final ConcurrentHashMap<String, Counter> bytes = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Timer> originTimers = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> originErrors = new ConcurrentHashMap<>();
+    private final Set<String> buckets;
+    final AtomicInteger connectionsOpen = new AtomicInteger();
+    private final java.util.EnumMap<CloseReason, Counter> closed = new java.util.EnumMap<>(CloseReason.class);
 
-    ProxyMetrics(Cache cache) {
+    /**
+     * Histogram bucket bounds of the latency timers: 16 fixed bounds from 250 us to 60 s, where
+     * Micrometer's percentile histogram publishes about 70 per series (each series then cost ~10 KB
+     * of {@code /metrics}).
+     */
+    static final Duration[] LATENCY_BUCKETS = java.util.stream.LongStream.of(250, 500, 1_000, 2_500, 5_000,
+                    10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000,
+                    10_000_000, 60_000_000)
+            .mapToObj(us -> Duration.ofNanos(us * 1000)).toArray(Duration[]::new);
+
+    /** Request methods that are their own label value (RFC 9110 section 9 and the ones S3 uses). */
+    static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH",
+            "TRACE", "CONNECT");
+    /** Cache outcomes that are their own label value ({@code X-Cache}). */
+    static final Set<String> CACHE_OUTCOMES = Set.of("HIT", "MISS", "REVALIDATED", "STALE", "-");
+
+    /** Why kura closed or refused a client connection. */
+    enum CloseReason {
+        /** {@code serve.limits.max-connections} reached: refused at accept. */
+        MAX_CONNECTIONS,
+        /** No request in progress and nothing read or written for {@code idle-timeout}. */
+        IDLE_TIMEOUT,
+        /** A request's header block not complete within {@code request-header-timeout}. */
+        REQUEST_HEADER_TIMEOUT,
+        /** A request body larger than {@code max-request-body}. */
+        REQUEST_BODY_TOO_LARGE;
+
+        String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    ProxyMetrics(Cache cache, Collection<String> bucketNames) {
+        this.buckets = Set.copyOf(bucketNames);
+        Gauge.builder("kura.connections.open", connectionsOpen, AtomicInteger::get)
+                .description("client connections of the data listener").register(registry);
+        for (CloseReason r : CloseReason.values()) {
+            closed.put(r, Counter.builder("kura.connections.closed").tag("reason", r.label())
+                    .description("client connections closed or refused because of a limit").register(registry));
+        }
         Gauge.builder("kura.fills.in.flight", fillsInFlight, AtomicInteger::get)
                 .description("origin fetches writing into the cache now").register(registry);
         cacheCounter("kura.cache.hits", "memory", cache, CacheStats::memoryHits);
@@ -63,14 +117,29 @@ final class ProxyMetrics {
         Gauge.builder(name, cache, c -> f.applyAsDouble(c.stats())).tag("tier", tier).register(registry);
     }
 
-    void request(int status, String bucket, String method, String cacheStatus, long nanos, long bodyBytes) {
-        String k = status + "|" + bucket + "|" + method + "|" + cacheStatus;
+    void closed(CloseReason reason) {
+        closed.get(reason).increment();
+    }
+
+    /** The label value of a request method. */
+    static String methodLabel(String method) {
+        return METHODS.contains(method) ? method : "other";
+    }
+
+    private String bucketLabel(String bucket) {
+        return buckets.contains(bucket) ? bucket : "-";
+    }
+
+    void request(int status, String bucket0, String method0, String cache0, long nanos, long bodyBytes) {
+        String bucket = bucketLabel(bucket0);
+        String method = methodLabel(method0);
+        String cacheStatus = CACHE_OUTCOMES.contains(cache0) ? cache0 : "-";
+        String st = status >= 100 && status <= 599 ? Integer.toString(status) : "other";
+        String k = st + "|" + bucket + "|" + method + "|" + cacheStatus;
         requestTimers.computeIfAbsent(k, x -> Timer.builder("kura.requests")
                 .description("requests served, by status, bucket, method and cache outcome")
-                .tags("status", Integer.toString(status), "bucket", bucket, "method", method, "cache", cacheStatus)
-                .publishPercentileHistogram()
-                .minimumExpectedValue(Duration.ofNanos(50_000))
-                .maximumExpectedValue(Duration.ofSeconds(60))
+                .tags("status", st, "bucket", bucket, "method", method, "cache", cacheStatus)
+                .serviceLevelObjectives(LATENCY_BUCKETS)
                 .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
         if (bodyBytes > 0) {
             bytes.computeIfAbsent(bucket, b -> Counter.builder("kura.served.bytes")
@@ -79,15 +148,17 @@ final class ProxyMetrics {
         }
     }
 
-    void origin(String bucket, String outcome, long nanos) {
+    void origin(String bucket0, String outcome, long nanos) {
+        String bucket = bucketLabel(bucket0);
         originTimers.computeIfAbsent(bucket + "|" + outcome, x -> Timer.builder("kura.origin.requests")
                 .description("origin requests, time to the response head")
                 .tags("bucket", bucket, "outcome", outcome)
-                .publishPercentileHistogram()
+                .serviceLevelObjectives(LATENCY_BUCKETS)
                 .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
     }
 
-    void originError(String bucket, String kind) {
+    void originError(String bucket0, String kind) {
+        String bucket = bucketLabel(bucket0);
         originErrors.computeIfAbsent(bucket + "|" + kind, x -> Counter.builder("kura.origin.errors")
                 .description("origin requests that failed").tags("bucket", bucket, "kind", kind)
                 .register(registry)).increment();

@@ -16,10 +16,10 @@ import java.nio.charset.StandardCharsets;
  * decode again, a path that shows such a segment after a second decoding (double encoding, e.g.
  * {@code %252e%252e}) is refused too. Refusal is a 400, never an object.
  */
-final class RequestPath {
+public final class RequestPath {
 
     /** Thrown for a path kura refuses; the message is safe to send to the client. */
-    static final class BadPathException extends Exception {
+    public static final class BadPathException extends Exception {
         private static final long serialVersionUID = 1L;
 
         BadPathException(String message) {
@@ -31,7 +31,7 @@ final class RequestPath {
     }
 
     /** The raw path of a request-target: origin-form up to {@code ?} or {@code #}. */
-    static String rawPath(String uri) throws BadPathException {
+    public static String rawPath(String uri) throws BadPathException {
         if (uri.isEmpty() || uri.charAt(0) != '/') {
             throw new BadPathException("request target must be a path starting with '/'");
         }
@@ -48,7 +48,7 @@ final class RequestPath {
     }
 
     /** Decodes {@code raw} and checks it as described above. */
-    static String decode(String raw) throws BadPathException {
+    public static String decode(String raw) throws BadPathException {
         String once = percentDecode(raw);
         check(once);
         if (once.indexOf('%') >= 0) {

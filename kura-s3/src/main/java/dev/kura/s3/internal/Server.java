@@ -2,6 +2,8 @@ package dev.kura.s3.internal;
 
 import dev.kura.cache.Cache;
 import dev.kura.net.NettyTransport;
+import dev.kura.s3.BucketConfig;
+import dev.kura.s3.ListenerLimits;
 import dev.kura.s3.ServeConfig;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -16,47 +18,123 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The Netty server: one boss thread accepting, event-loop threads running the HTTP codec and
- * {@link HttpHandler}. Graceful stop (SIGTERM): close the listening socket, wait for requests in
- * flight up to {@code serve.shutdown-timeout}, then close every connection and the loops.
+ * The Netty servers of {@code kura serve}: the data listener ({@code serve.listen}: the codec,
+ * the {@link ListenerLimits} handlers and {@link HttpHandler}) and the operations listener
+ * ({@code serve.ops-listen}: {@link OpsHandler}), on one boss thread and shared event loops.
+ *
+ * <p>Connection limit. Each accepted connection is counted; beyond the effective maximum (the
+ * configured {@code max-connections}, capped by the open-files limit less a reserve for cache
+ * files and origin connections) it is closed at once and the refusal logged at most once per
+ * 10 s. Keeping connections below the open-files limit is what keeps accept(2) from failing with
+ * EMFILE; should it fail anyway (another part of the process holding descriptors),
+ * {@link AcceptBackoff} stops accepting for a while instead of retrying in a loop.
+ *
+ * <p>Graceful stop (SIGTERM): {@code /ready} turns 503, {@code serve.drain-delay} passes, the
+ * data listener closes, requests in flight get up to {@code serve.shutdown-timeout}, then every
+ * connection, the ops listener and the loops close.
  */
 public final class Server {
     private static final Logger log = LoggerFactory.getLogger(Server.class);
+    /** Descriptors kept free beyond the origin connections: cache files, rings, logs, the JVM's own. */
+    private static final int FD_RESERVE = 256;
 
     private final ProxyCore core;
+    private final OpsHandler ops;
+    private final Readiness readiness;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final Channel listener;
+    private final Channel opsListener;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final NettyTransport transport;
+    private final int maxConnections;
+    private final long drainDelayMillis;
 
-    private Server(ProxyCore core, EventLoopGroup boss, EventLoopGroup workers, Channel listener, NettyTransport t) {
-        this.core = core;
-        this.boss = boss;
-        this.workers = workers;
-        this.listener = listener;
-        this.transport = t;
+    private Server(Builder b) {
+        this.core = b.core;
+        this.ops = b.ops;
+        this.readiness = b.readiness;
+        this.boss = b.boss;
+        this.workers = b.workers;
+        this.listener = b.listener;
+        this.opsListener = b.opsListener;
+        this.transport = b.transport;
+        this.maxConnections = b.maxConnections;
+        this.drainDelayMillis = b.drainDelayMillis;
     }
 
-    /** Binds and starts serving. */
+    /** What {@link #start} assembles before the server exists. */
+    private static final class Builder {
+        ProxyCore core;
+        OpsHandler ops;
+        Readiness readiness;
+        EventLoopGroup boss;
+        EventLoopGroup workers;
+        Channel listener;
+        Channel opsListener;
+        NettyTransport transport;
+        int maxConnections;
+        long drainDelayMillis;
+    }
+
+    /**
+     * Netty's io_uring transport arms a multishot accept; when accept(2) fails with EMFILE the
+     * kernel posts the error and retries at once while the backlog is not empty, so no Netty-level
+     * pause ({@code autoRead} off) can stop it: 83-113% of a core, measured. Single-shot accepts
+     * make {@link AcceptBackoff}'s pause effective. Set before Netty's {@code IoUring} class
+     * initialises (it reads the property once); an explicit {@code -D} setting wins.
+     */
+    static void singleShotAccept() {
+        if (System.getProperty("io.netty.iouring.acceptMultiShotEnabled") == null) {
+            System.setProperty("io.netty.iouring.acceptMultiShotEnabled", "false");
+        }
+    }
+
+    /** Binds both listeners and starts serving. */
     public static Server start(ServeConfig config, Cache cache) throws InterruptedException {
-        ProxyCore core = new ProxyCore(config, cache);
-        NettyTransport t = NettyTransport.select(config.transport());
-        EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, t.ioHandlerFactory());
-        EventLoopGroup workers = new MultiThreadIoEventLoopGroup(config.eventLoopThreads(), t.ioHandlerFactory());
-        ChannelGroup[] group = new ChannelGroup[1];
-        ServerBootstrap b = new ServerBootstrap()
-                .group(boss, workers)
-                .channel(t.serverChannel())
+        return start(config, cache, new ProxyCore(config, cache));
+    }
+
+    /** Binds and starts serving with origins from {@code origins} (a seam for tests: a fake origin). */
+    static Server start(ServeConfig config, Cache cache, java.util.function.Function<BucketConfig, Origin> origins,
+                        long sliceSize) throws InterruptedException {
+        return start(config, cache, new ProxyCore(config, cache, origins, sliceSize));
+    }
+
+    private static Server start(ServeConfig config, Cache cache, ProxyCore core) throws InterruptedException {
+        singleShotAccept();
+        Builder sb = new Builder();
+        sb.core = core;
+        sb.readiness = new Readiness(sb.core.routes());
+        sb.ops = new OpsHandler(sb.core, cache, sb.readiness, config.adminToken());
+        sb.transport = NettyTransport.select(config.transport());
+        sb.drainDelayMillis = config.drainDelay().toMillis();
+        sb.boss = new MultiThreadIoEventLoopGroup(1, sb.transport.ioHandlerFactory());
+        sb.workers = new MultiThreadIoEventLoopGroup(config.eventLoopThreads(), sb.transport.ioHandlerFactory());
+        ListenerLimits limits = config.limits();
+        sb.maxConnections = effectiveMaxConnections(config);
+        RequestTarget.isAbsoluteForm(""); // loads the class on this thread, not on an event loop
+        Server[] self = new Server[1];
+        AtomicInteger open = new AtomicInteger();
+        RateLimitedLog refusedLog = new RateLimitedLog(log, 10, TimeUnit.SECONDS);
+        ProxyMetrics metrics = sb.core.metrics;
+        int max = sb.maxConnections;
+        ServerBootstrap data = new ServerBootstrap()
+                .group(sb.boss, sb.workers)
+                .channel(sb.transport.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, 4096)
+                .handler(new AcceptBackoff())
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 // Above Netty's 64 KiB default: a whole 256 KiB chunk fits, so the next cache read
                 // overlaps the socket draining the previous one; still bounded per connection.
@@ -64,32 +142,135 @@ public final class Server {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        group[0].add(ch);
+                        if (open.incrementAndGet() > max) {
+                            open.decrementAndGet();
+                            metrics.closed(ProxyMetrics.CloseReason.MAX_CONNECTIONS);
+                            refusedLog.warn("refusing connection from {}: {} connections open "
+                                    + "(serve.limits.max-connections)", ch.remoteAddress(), max);
+                            ch.close();
+                            return;
+                        }
+                        metrics.connectionsOpen.incrementAndGet();
+                        ch.closeFuture().addListener(f -> {
+                            open.decrementAndGet();
+                            metrics.connectionsOpen.decrementAndGet();
+                        });
+                        self[0].connections.add(ch);
+                        HttpHandler handler = new HttpHandler(sb.core, limits.maxPipelined());
+                        RequestHeadTimeout headTimeout = new RequestHeadTimeout(limits.requestHeaderTimeout().toNanos(),
+                                () -> metrics.closed(ProxyMetrics.CloseReason.REQUEST_HEADER_TIMEOUT), handler::idle);
                         ch.pipeline()
+                                .addLast(new IdleStateHandler(0, 0, limits.idleTimeout().toNanos(), TimeUnit.NANOSECONDS))
+                                .addLast(headTimeout.front())
                                 .addLast(new HttpServerCodec((int) config.maxUrlLength().bytes(),
                                         (int) config.maxHeaderSize().bytes(), 65536))
+                                .addLast(headTimeout.back())
                                 .addLast(new HttpServerKeepAliveHandler())
-                                .addLast(new HttpObjectAggregator(65536))
-                                .addLast(new HttpHandler(core));
+                                .addLast(new RequestBodyLimit(limits.maxRequestBody().bytes(),
+                                        () -> metrics.closed(ProxyMetrics.CloseReason.REQUEST_BODY_TOO_LARGE)))
+                                .addLast(handler);
                     }
                 });
-        Channel ch;
+        ServerBootstrap opsBootstrap = new ServerBootstrap()
+                .group(sb.boss, sb.workers)
+                .channel(sb.transport.serverChannel())
+                .handler(new AcceptBackoff())
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        self[0].connections.add(ch);
+                        ch.pipeline()
+                                .addLast(new IdleStateHandler(0, 0, limits.idleTimeout().toNanos(), TimeUnit.NANOSECONDS))
+                                .addLast(new HttpServerCodec(8192, 16384, 8192))
+                                .addLast(new HttpServerKeepAliveHandler())
+                                .addLast(new HttpObjectAggregator(8192))
+                                .addLast(new IdleClose())
+                                .addLast(sb.ops);
+                    }
+                });
         try {
-            ch = b.bind(new InetSocketAddress(config.host(), config.port())).sync().channel();
+            sb.listener = data.bind(new InetSocketAddress(config.host(), config.port())).sync().channel();
+            sb.opsListener = opsBootstrap.bind(new InetSocketAddress(config.opsHost(), config.opsPort())).sync().channel();
         } catch (RuntimeException | InterruptedException e) {
-            boss.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
-            workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
-            core.close(0);
+            if (sb.listener != null) {
+                sb.listener.close().awaitUninterruptibly();
+            }
+            sb.boss.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            sb.workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            sb.readiness.close();
+            sb.core.close(0);
             throw e;
         }
-        Server s = new Server(core, boss, workers, ch, t);
-        group[0] = s.connections;
-        log.info("kura serve listening on {} (transport {}: {})", ch.localAddress(), t.name(), t.why());
+        Server s = new Server(sb);
+        self[0] = s;
+        log.info("kura serve listening on {} (transport {}: {}), operations on {}", sb.listener.localAddress(),
+                sb.transport.name(), sb.transport.why(), sb.opsListener.localAddress());
+        log.info("limits: {} connections, idle {}, request header {}, body {} B, {} pipelined; "
+                        + "JVM max heap {} MiB, max direct memory {} MiB", max, limits.idleTimeout(),
+                limits.requestHeaderTimeout(), limits.maxRequestBody().bytes(), limits.maxPipelined(),
+                Runtime.getRuntime().maxMemory() >> 20, maxDirectMemory() >> 20);
         return s;
+    }
+
+    /** The configured maximum, capped so that connections cannot exhaust the open-files limit. */
+    static int effectiveMaxConnections(ServeConfig config) {
+        int wanted = config.limits().maxConnections();
+        long fdLimit = -1;
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.UnixOperatingSystemMXBean u) {
+            fdLimit = u.getMaxFileDescriptorCount();
+        }
+        if (fdLimit <= 0) {
+            return wanted;
+        }
+        long origins = 0;
+        for (BucketConfig b : config.buckets()) {
+            origins += b.maxConnections();
+        }
+        long room = fdLimit - FD_RESERVE - origins;
+        if (room >= wanted) {
+            return wanted;
+        }
+        int capped = (int) Math.max(16, room);
+        log.warn("serve.limits.max-connections {} lowered to {}: the open-files limit is {} ({} kept for "
+                + "origin connections and cache files); raise it with ulimit -n or LimitNOFILE=", wanted, capped,
+                fdLimit, FD_RESERVE + origins);
+        return capped;
+    }
+
+    private static long maxDirectMemory() {
+        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (a.startsWith("-XX:MaxDirectMemorySize=")) {
+                String v = a.substring(a.indexOf('=') + 1).toLowerCase(java.util.Locale.ROOT);
+                long mult = switch (v.charAt(v.length() - 1)) {
+                    case 'k' -> 1L << 10;
+                    case 'm' -> 1L << 20;
+                    case 'g' -> 1L << 30;
+                    case 't' -> 1L << 40;
+                    default -> 1;
+                };
+                String digits = mult == 1 ? v : v.substring(0, v.length() - 1);
+                try {
+                    return Long.parseLong(digits) * mult;
+                } catch (NumberFormatException e) {
+                    break;
+                }
+            }
+        }
+        return Runtime.getRuntime().maxMemory(); // the JVM's default: as large as the heap
     }
 
     public int port() {
         return ((InetSocketAddress) listener.localAddress()).getPort();
+    }
+
+    /** The port of the operations listener. */
+    public int opsPort() {
+        return ((InetSocketAddress) opsListener.localAddress()).getPort();
+    }
+
+    /** The effective connection limit (after the open-files cap). */
+    public int maxConnections() {
+        return maxConnections;
     }
 
     public String transport() {
@@ -100,15 +281,20 @@ public final class Server {
         return core;
     }
 
-    /** Stops accepting, waits for requests in flight up to {@code timeoutMillis}, closes everything. */
+    /**
+     * Graceful stop: {@code /ready} turns 503, the drain delay passes, the data listener closes,
+     * requests in flight get up to {@code timeoutMillis}, then everything closes.
+     */
     public void stop(long timeoutMillis) {
+        readiness.drain();
+        if (drainDelayMillis > 0) {
+            log.info("shutdown: /ready answers 503, closing the listener in {} ms", drainDelayMillis);
+            sleep(drainDelayMillis);
+        }
         listener.close().awaitUninterruptibly();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         while (core.inFlight.get() > 0 && System.nanoTime() < deadline) {
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            if (!sleep(10)) {
                 break;
             }
         }
@@ -116,9 +302,22 @@ public final class Server {
         if (left > 0) {
             log.warn("shutdown: {} requests still in flight after {} ms, closing them", left, timeoutMillis);
         }
+        opsListener.close().awaitUninterruptibly();
         connections.close().awaitUninterruptibly();
+        readiness.close();
+        ops.close(1000);
         core.close(Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
         boss.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
         workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+    }
+
+    private static boolean sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 }

@@ -9,8 +9,8 @@ import dev.kura.cache.CacheConfig;
 import dev.kura.cache.CacheEntry;
 import dev.kura.cache.CacheWriter;
 import dev.kura.cache.EntryMetadata;
+import dev.kura.cache.EvictionComparison;
 import dev.kura.cache.Fill;
-import dev.kura.cache.internal.PolicySimulator;
 import dev.kura.io.Backend;
 import dev.kura.io.FileIo;
 import dev.kura.io.IoConfig;
@@ -82,9 +82,9 @@ public final class CacheBench {
             recovery(report);
         }
         if (plan.policies()) {
-            int[] trace = PolicySimulator.zipfTrace(100_000, 0.8, 1_000_000, 42);
+            int[] trace = EvictionComparison.zipfTrace(100_000, 0.8, 1_000_000, 42);
             for (int cap : new int[] {1_000, 10_000}) {
-                Map<String, Double> r = PolicySimulator.compare(trace, cap);
+                Map<String, Double> r = EvictionComparison.hitRatios(trace, cap);
                 StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
                         "eviction, Zipf s=0.8, 100k objects, 1M requests, capacity %d: hit ratio", cap));
                 r.forEach((k, v) -> sb.append(String.format(Locale.ROOT, " %s %.3f", k, v)));

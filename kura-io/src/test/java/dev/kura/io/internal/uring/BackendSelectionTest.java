@@ -1,5 +1,7 @@
 package dev.kura.io.internal.uring;
 
+import dev.kura.io.conformance.IoUringHere;
+import dev.kura.testing.Requires;
 import dev.kura.io.Backend;
 import dev.kura.io.Errno;
 import dev.kura.io.FileIo;
@@ -62,6 +64,7 @@ class BackendSelectionTest {
 
     @Test
     void autoChoosesIoUringHereAndSaysSoOnce() throws Exception {
+        IoUringHere.require();
         try (Captured log = new Captured(); FileIo io = FileIo.create(IoConfig.defaults())) {
             assertThat(io.backend()).isEqualTo(Backend.IO_URING);
             assertThat(io.info().requested()).isEqualTo(Backend.AUTO);
@@ -74,7 +77,10 @@ class BackendSelectionTest {
     @Test
     @ResourceLock("kernel.io_uring_disabled")
     void withIoUringDisabledAutoFallsBackToNioAndExplicitIoUringFails() throws Exception {
-        assertThat(Files.isWritable(SYSCTL)).as("%s must exist and be writable (run as root on Linux >= 6.6)", SYSCTL).isTrue();
+        IoUringHere.require();
+        Requires.root("write the sysctl " + SYSCTL);
+        Requires.kernel(Files.exists(SYSCTL), "kernel.io_uring_disabled (Linux >= 6.6)", SYSCTL + " is absent");
+        assertThat(Files.isWritable(SYSCTL)).as("%s must be writable by root", SYSCTL).isTrue();
         String saved = Files.readString(SYSCTL).trim();
         FileIo auto;
         IoException explicit = null;
@@ -119,6 +125,7 @@ class BackendSelectionTest {
     @Test
     void ringSetUpFailureIsAnErrorForIoUringAndAFallbackForAuto() throws Exception {
         // An SQPOLL thread pinned to a CPU that does not exist: io_uring_setup fails with EINVAL.
+        IoUringHere.require();
         IoConfig bad = IoConfig.defaults().withSqPoll(true, 4095).withRings(1);
         assertThatThrownBy(() -> FileIo.create(bad.withBackend(Backend.IO_URING)))
                 .isInstanceOfSatisfying(IoException.class, e -> {
@@ -140,6 +147,10 @@ class BackendSelectionTest {
      */
     @Test
     void lockedMemoryLimitTooLowIsEnomemWithAHint() throws Exception {
+        IoUringHere.require();
+        Requires.root("drop CAP_IPC_LOCK from a child's bounding set (setpriv)");
+        Requires.tool("setpriv", "util-linux");
+        Requires.tool("prlimit", "util-linux");
         List<String> limited = List.of("prlimit", "--memlock=1048576:1048576",
                 "setpriv", "--bounding-set=-ipc_lock", "--inh-caps=-ipc_lock");
         ChildJvm.Result r = ChildJvm.run(dir, limited, List.of(), MemlockFallbackMain.class, List.of(), 60);

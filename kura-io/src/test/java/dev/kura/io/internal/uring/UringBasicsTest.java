@@ -1,5 +1,6 @@
 package dev.kura.io.internal.uring;
 
+import dev.kura.io.conformance.IoUringHere;
 import dev.kura.io.Backend;
 import dev.kura.io.Errno;
 import dev.kura.io.FileIo;
@@ -30,6 +31,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class UringBasicsTest {
     @TempDir
     Path dir;
+
+    @org.junit.jupiter.api.BeforeAll
+    static void ioUringWorksHere() {
+        IoUringHere.require();
+    }
 
     static IoConfig uring() {
         return IoConfig.defaults().withBackend(Backend.IO_URING).withRings(2).withQueueDepth(64);

@@ -1,5 +1,6 @@
 package dev.kura.io.internal.uring;
 
+import dev.kura.io.conformance.IoUringHere;
 import dev.kura.io.Backend;
 import dev.kura.io.Errno;
 import dev.kura.io.FileIo;
@@ -45,6 +46,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class UringSafetyTest {
     @TempDir
     Path dir;
+
+    @org.junit.jupiter.api.BeforeAll
+    static void ioUringWorksHere() {
+        IoUringHere.require();
+    }
 
     static IoConfig uring() {
         return IoConfig.defaults().withBackend(Backend.IO_URING).withRings(2).withQueueDepth(64);
@@ -175,6 +181,7 @@ class UringSafetyTest {
      * bounce buffer is lent out any more, and every native byte is freed.
      */
     @Test
+    @SuppressWarnings("MustBeClosedChecker") // each arena must outlive the backend it feeds: closed by hand after io.close()
     void closingTheBackendUnderLoadCompletesEverythingAndFreesEveryBuffer() throws Exception {
         Path p = dir.resolve("load");
         Files.write(p, new byte[1 << 20]);

@@ -1,0 +1,41 @@
+package dev.kura.s3.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+
+/** What the origin answered to one request: a body, "not modified", or a failure. */
+sealed interface OriginResponse {
+
+    /**
+     * 200 or 206: the object's metadata and a stream of bytes {@code first .. first+length-1}.
+     * The receiver must close it.
+     *
+     * @param object the object's metadata (size is the whole object's)
+     * @param first offset of the body's first byte in the object (0 unless ranged)
+     * @param length bytes the body holds
+     * @param body the bytes; empty for HEAD
+     */
+    record Body(OriginObject object, long first, long length, InputStream body) implements OriginResponse, AutoCloseable {
+        @Override
+        public void close() {
+            try {
+                body.close();
+            } catch (IOException ignored) {
+                // closing an origin stream early aborts its connection; nothing is left to do
+            }
+        }
+    }
+
+    /**
+     * 304 to a revalidation: the cached entry is still current.
+     *
+     * @param cacheControl the Cache-Control the 304 carried, or null (RFC 9111 4.3.4: it updates the stored one)
+     * @param expires the Expires the 304 carried, or null
+     */
+    record NotModified(String cacheControl, String expires) implements OriginResponse {
+    }
+
+    /** The request failed; {@code failure} says how. */
+    record Failed(OriginFailure failure) implements OriginResponse {
+    }
+}

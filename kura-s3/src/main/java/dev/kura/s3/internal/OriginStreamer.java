@@ -1,0 +1,166 @@
+package dev.kura.s3.internal;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+
+/**
+ * Copies an origin body into the cache and to the client that asked for it.
+ *
+ * <p>The client gets the answer planned for it ({@link RequestPlanner.Plan}); a bodyless answer
+ * (304, 412, 416, HEAD) is sent at once and the copy into the cache goes on alone. A client that
+ * leaves does not stop the copy into the cache (the next request wants the entry). When the body
+ * ends before the client's range does (a ranged origin GET of one slice), the caller continues the
+ * response from the position returned.
+ *
+ * <p>Invariant: the cache sink commits an entry only when all of its bytes came; otherwise it is
+ * aborted and nothing is published.
+ *
+ * <p>Runs on the fill's virtual thread; thread-safety: stateless apart from metrics.
+ */
+final class OriginStreamer {
+    private static final Logger log = LoggerFactory.getLogger(OriginStreamer.class);
+    private static final int ORIGIN_CHUNK = 64 * 1024;
+
+    /** Every fill may take this long, plus its size at {@link #MIN_FILL_RATE}. */
+    static final long FILL_BASE_NANOS = 60_000_000_000L;
+    /** The slowest origin pace a fill is allowed on average, in bytes per second. */
+    static final long MIN_FILL_RATE = 1L << 20;
+    private static final java.util.concurrent.ScheduledExecutorService WATCHDOG =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "kura-fill-deadline");
+                t.setDaemon(true);
+                return t;
+            });
+
+    private final ProxyMetrics metrics;
+
+    OriginStreamer(ProxyMetrics metrics) {
+        this.metrics = metrics;
+    }
+
+    /**
+     * The overall deadline of a fill of {@code length} bytes, in nanoseconds: a base of 60 s plus
+     * the time the bytes take at 1 MiB/s. (The idle deadline, the longest wait for the next byte, is
+     * the origin's read timeout.) A dripping origin thus cannot hold a key's fill, and its
+     * followers, forever.
+     */
+    static long fillDeadlineNanos(long length) {
+        return FILL_BASE_NANOS + length / MIN_FILL_RATE * 1_000_000_000L;
+    }
+
+    /**
+     * Copies {@code body} into {@code cache} at the origin's pace, with no client attached: clients
+     * read the fill through its readers, each at its own pace, so none can slow it. Past its
+     * deadline ({@link #fillDeadlineNanos}) the origin stream is closed and the fill aborted.
+     * Closes the body.
+     */
+    void fill(Exchange ex, OriginResponse.Body body, CacheSink cache, String cacheKey) {
+        var watchdog = WATCHDOG.schedule(() -> {
+            log.warn("request {}: fill of {} passed its deadline, aborting it", ex.id, cacheKey);
+            body.close();
+        }, fillDeadlineNanos(body.length()), java.util.concurrent.TimeUnit.NANOSECONDS);
+        byte[] buf = new byte[ORIGIN_CHUNK];
+        long pos = 0;
+        boolean failed = false;
+        try (body) {
+            InputStream in = body.body();
+            while (true) {
+                int n;
+                try {
+                    n = in.read(buf);
+                } catch (IOException e) {
+                    metrics.originError(ex.bucket, OriginClient.failure(e).kind().label());
+                    log.warn("request {}: origin body of {} failed after {} bytes: {}", ex.id, cacheKey, pos, e.toString());
+                    failed = true;
+                    break;
+                }
+                if (n < 0) {
+                    break;
+                }
+                if (!cache.write(ByteBuffer.wrap(buf, 0, n))) {
+                    failed = true; // the cache gave up; readers of the fill are cut, the next request refetches
+                    break;
+                }
+                pos += n;
+            }
+        } finally {
+            watchdog.cancel(false);
+            boolean whole = !failed && pos == body.length();
+            if (!whole && !failed) {
+                log.warn("request {}: origin sent {} bytes of {} for {}", ex.id, pos, body.length(), cacheKey);
+            }
+            cache.end(whole);
+        }
+    }
+
+    /**
+     * Streams {@code body} to {@code cache} (may be null: do not cache) and to the client of
+     * {@code ex}, which gets the answer {@code p} (planned against the whole object's metadata).
+     *
+     * @return -1 when the client's response is finished here (sent whole, cut, or the client left),
+     *     otherwise the object offset of the next byte the client still needs: the caller goes on
+     *     from there (its head is sent)
+     */
+    long stream(Exchange ex, OriginResponse.Body body, RequestPlanner.Plan p, CacheSink cache, String cacheKey) {
+        InputStream in = body.body();
+        ClientSink sink = null;
+        if (p.hasBody()) {
+            ex.sendHead(p.head());
+            sink = new ClientSink(ex, p.first(), p.last());
+        } else {
+            Replies.bodyless(ex, p);
+        }
+        byte[] buf = new byte[ORIGIN_CHUNK];
+        long pos = body.first();
+        long end = body.first() + body.length();
+        boolean originFailed = false;
+        while (true) {
+            int n;
+            try {
+                n = in.read(buf);
+            } catch (IOException e) {
+                metrics.originError(ex.bucket, OriginClient.failure(e).kind().label());
+                log.warn("request {}: origin body of {} failed after {} bytes: {}", ex.id, cacheKey,
+                        pos - body.first(), e.toString());
+                originFailed = true;
+                break;
+            }
+            if (n < 0) {
+                break;
+            }
+            if (cache != null && !cache.write(ByteBuffer.wrap(buf, 0, n))) {
+                cache = null;
+            }
+            if (sink != null && !sink.offer(buf, n, pos)) {
+                sink = null; // client gone: keep filling the cache for the next one
+            }
+            pos += n;
+            if (cache == null && (sink == null || sink.complete(pos))) {
+                break;
+            }
+        }
+        boolean whole = !originFailed && pos == end;
+        if (!whole && !originFailed && cache != null) {
+            log.warn("request {}: origin sent {} bytes of {} for {}", ex.id, pos - body.first(), body.length(), cacheKey);
+        }
+        if (cache != null) {
+            cache.end(whole);
+        }
+        if (sink == null) {
+            return -1;
+        }
+        if (sink.complete(pos)) {
+            ex.end();
+            return -1;
+        }
+        if (whole && pos == end && end < body.object().size()) {
+            return pos; // the body was one slice; the client wants more
+        }
+        ex.abort();
+        return -1;
+    }
+}

@@ -1,0 +1,351 @@
+package dev.kura.s3.internal;
+
+import dev.kura.cache.Cache;
+import dev.kura.cache.CacheEntry;
+import dev.kura.cache.EntryMetadata;
+import dev.kura.cache.CacheWriter;
+import dev.kura.cache.Fill;
+import dev.kura.cache.PendingEntry;
+import io.netty.buffer.ByteBuf;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Serves objects cached in slices ({@link Slices}): a response is the bytes of consecutive slices,
+ * each taken from the cache or, when missing, fetched from the origin with a ranged GET guarded by
+ * {@code If-Match: <ETag>} (a single-flight fill per slice, so concurrent misses on one slice make
+ * one origin request while misses on different slices of one object run in parallel).
+ *
+ * <p>A response that lies inside one cached slice is served on the event loop by
+ * {@link EntrySender}, as a whole-object hit is. Any other is served on a virtual thread, slice by
+ * slice, with back-pressure from the client. When the object changed at the origin (a slice fetch
+ * answers 412), or a slice cannot be had, the response is cut (the client sees a short body and a
+ * closed connection, never wrong bytes) and the object's index and slices are dropped.
+ *
+ * <p>Thread-safety: safe for concurrent use.
+ */
+final class SlicedObjects {
+    private static final Logger log = LoggerFactory.getLogger(SlicedObjects.class);
+    /** Rounds of "the slice's fill ended without an entry: try again" before the response is cut. */
+    private static final int ROUNDS = 3;
+    /**
+     * A reader of a slice that an origin stream of the object will write within this many slices
+     * from where it is follows the stream instead of fetching the slice itself.
+     */
+    static final long FOLLOW_AHEAD = 4;
+    /** Origin streams filling an object's slices now, by version prefix ({@link Slices#versionPrefix}). */
+    private final java.util.concurrent.ConcurrentHashMap<String, CacheSink.Sliced> streams =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private final Cache cache;
+    private final ProxyMetrics metrics;
+    private final ExecutorService workers;
+    private final OriginStreamer streamer;
+
+    SlicedObjects(Cache cache, ProxyMetrics metrics, ExecutorService workers) {
+        this.cache = cache;
+        this.metrics = metrics;
+        this.workers = workers;
+        this.streamer = new OriginStreamer(metrics);
+    }
+
+    /**
+     * Serves a request for an object whose index entry has metadata {@code indexMd}, as the
+     * request's headers call for. May be called on the event loop.
+     */
+    void serve(Exchange ex, FillCoordinator.Target t, EntryMetadata indexMd) {
+        EntryMetadata object = Slices.object(indexMd);
+        long sliceSize = Slices.sliceSize(indexMd);
+        RequestPlanner.Plan p = RequestPlanner.plan(ex.isHead(), ex.requestHeaders, object);
+        if (!p.hasBody()) {
+            Replies.bodyless(ex, p);
+            return;
+        }
+        long i = Slices.of(p.first(), sliceSize);
+        if (Slices.of(p.last(), sliceSize) == i) {
+            Optional<CacheEntry> slice = lookup(Slices.key(t.cacheKey(), object.etag(), i));
+            if (slice.isPresent()) {
+                long base = Slices.start(sliceSize, i);
+                EntrySender.send(ex, BodySource.of(slice.get()), p.head(), p.first() - base, p.last() - base,
+                        () -> workers.execute(() -> {
+                            ex.cacheStatus = CacheStatus.MISS;
+                            ex.sendHead(p.head());
+                            finish(ex, t, object, sliceSize, p.first(), p.last());
+                        }), (from, last) -> workers.execute(() -> resume(ex, t, object.etag(), base + from, p.last())));
+                return;
+            }
+        }
+        workers.execute(() -> {
+            ex.sendHead(p.head());
+            finish(ex, t, object, sliceSize, p.first(), p.last());
+        });
+    }
+
+    /**
+     * Sends the client bytes {@code from..last} of the object, slice by slice, then ends the
+     * response (its head is already sent). Blocks: runs on a virtual thread.
+     */
+    void finish(Exchange ex, FillCoordinator.Target t, EntryMetadata object, long sliceSize, long from, long last) {
+        ClientSink sink = new ClientSink(ex, from, last);
+        long idle = OriginClient.total(t.bucket()).toMillis() + 1_000;
+        long pos = from;
+        try {
+            while (pos <= last) {
+                long i = Slices.of(pos, sliceSize);
+                BodySource slice = slice(ex, t, object, sliceSize, i);
+                if (slice == null) {
+                    ex.abort();
+                    return;
+                }
+                try (slice) {
+                    long base = Slices.start(sliceSize, i);
+                    long end = Math.min(last, base + Slices.length(object.size(), sliceSize, i) - 1);
+                    while (pos <= end) {
+                        int n = (int) Math.min(EntrySender.CHUNK, end - pos + 1);
+                        ByteBuf buf = ex.ch.alloc().directBuffer(n);
+                        int got = read(slice, pos - base, buf, n, idle);
+                        if (got <= 0) {
+                            log.warn("request {}: slice {} of {} could not be read at {}, going on from the origin",
+                                    ex.id, i, t.cacheKey(), pos);
+                            resume(ex, t, object.etag(), pos, last);
+                            return;
+                        }
+                        if (!sink.send(buf)) {
+                            return;
+                        }
+                        pos += got;
+                    }
+                }
+            }
+            ex.end();
+        } catch (RuntimeException e) {
+            Replies.internalError(ex, e);
+            if (!ex.finished()) {
+                ex.abort();
+            }
+        }
+    }
+
+    /** Reads up to {@code n} bytes into {@code buf}; the count, or -1 (buf released) on failure. */
+    private static int read(BodySource s, long at, ByteBuf buf, int n, long idleMillis) {
+        ByteBuffer dst = buf.nioBuffer(0, n);
+        try {
+            Integer r = s.readAsync(at, dst).get(idleMillis, TimeUnit.MILLISECONDS);
+            if (r == null || r <= 0) {
+                buf.release();
+                return -1;
+            }
+            buf.writerIndex(r);
+            return r;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            log.debug("read of {} at {} failed: {}", s.key(), at, e.toString());
+        }
+        buf.release();
+        return -1;
+    }
+
+    /**
+     * Slice {@code i}: committed from the cache, or a fill of it read as it grows (started here
+     * when nobody fills it); null when it cannot be had (the object changed, the origin failed).
+     */
+    private BodySource slice(Exchange ex, FillCoordinator.Target t, EntryMetadata object, long sliceSize, long i) {
+        String key = Slices.key(t.cacheKey(), object.etag(), i);
+        long wait = OriginClient.total(t.bucket()).toMillis() + 1_000;
+        for (int round = 0; round < ROUNDS; round++) {
+            Optional<CacheEntry> have = lookup(key);
+            if (have.isPresent()) {
+                return BodySource.of(have.get());
+            }
+            CacheSink.Sliced stream = streams.get(Slices.versionPrefix(t.cacheKey(), object.etag()));
+            if (stream != null && stream.reaches(i, FOLLOW_AHEAD)) {
+                stream.awaitReached(i, wait);
+                have = lookup(key);
+                if (have.isPresent()) {
+                    return BodySource.of(have.get());
+                }
+            }
+            Fill fill;
+            try {
+                fill = cache.fill(key);
+            } catch (RuntimeException e) {
+                log.warn("request {}: cache fill of {} failed: {}", ex.id, key, e.toString());
+                return null;
+            }
+            if (fill instanceof Fill.Leader leader) {
+                CompletableFuture<BodySource> begun = new CompletableFuture<>();
+                workers.execute(() -> fetch(ex, t, object, sliceSize, i, leader, begun));
+                return await(begun, wait);
+            }
+            PendingEntry p = await(((Fill.Follower) fill).pending(), wait);
+            if (p != null) {
+                return BodySource.of(p, key);
+            }
+            // the slice's fill ended without beginning: try again (one of us leads the next round)
+        }
+        return null;
+    }
+
+    private static <T> T await(CompletableFuture<T> f, long millis) {
+        try {
+            return f.get(millis, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return null;
+        }
+    }
+
+    /**
+     * The leader of slice {@code i}'s fill, on its own virtual thread: one ranged GET with
+     * If-Match, written at the origin's pace; {@code begun} gets a reader of the fill as soon as it
+     * has begun (or the origin stream itself, uncached, when the cache refuses the slice), or null
+     * when the slice cannot be had.
+     */
+    private void fetch(Exchange ex, FillCoordinator.Target t, EntryMetadata object, long sliceSize, long i,
+                       Fill.Leader leader, CompletableFuture<BodySource> begun) {
+        long first = Slices.start(sliceSize, i);
+        long length = Slices.length(object.size(), sliceSize, i);
+        String key = Slices.key(t.cacheKey(), object.etag(), i);
+        OriginRequest rq = new OriginRequest(t.key(), t.versionId(), null, object.etag(), first, first + length - 1);
+        long t0 = System.nanoTime();
+        OriginResponse r;
+        try {
+            r = t.origin().get(rq);
+        } catch (RuntimeException e) {
+            leader.cancel();
+            begun.complete(null);
+            throw e;
+        }
+        switch (r) {
+            case OriginResponse.Body body -> {
+                metrics.origin(t.name(), "ok", System.nanoTime() - t0);
+                if (body.first() != first || body.length() != length || !object.etag().equals(body.object().etag())) {
+                    body.close();
+                    leader.cancel();
+                    begun.complete(null);
+                    log.warn("request {}: origin answered bytes {}+{} of {} for slice {} of {}: dropping the object",
+                            ex.id, body.first(), body.length(), body.object().etag(), i, t.cacheKey());
+                    dropObject(t.cacheKey());
+                    return;
+                }
+                CacheWriter w;
+                try {
+                    w = leader.begin(Slices.slice(object, sliceSize, i));
+                } catch (RuntimeException e) {
+                    leader.cancel();
+                    w = null;
+                }
+                if (w == null) {
+                    begun.complete(BodySource.ofStream(body, key)); // the cache refused: serve uncached
+                    return;
+                }
+                CacheSink.Whole sink = new CacheSink.Whole(w, metrics, key);
+                begun.complete(BodySource.of(w.reader(), key));
+                streamer.fill(ex, body, sink, key);
+            }
+            case OriginResponse.Failed f -> {
+                leader.cancel();
+                begun.complete(null);
+                metrics.origin(t.name(), "error", System.nanoTime() - t0);
+                metrics.originError(t.name(), f.failure().kind().label());
+                if (f.failure().kind() == OriginFailure.Kind.PRECONDITION_FAILED
+                        || f.failure().kind() == OriginFailure.Kind.NOT_FOUND) {
+                    log.info("request {}: {} changed at the origin while being read ({}): cutting the response",
+                            ex.id, t.cacheKey(), f.failure().message());
+                    dropObject(t.cacheKey());
+                } else {
+                    log.warn("request {}: slice {} of {}: {}", ex.id, i, t.cacheKey(), f.failure().message());
+                }
+            }
+            case OriginResponse.NotModified nm -> {
+                leader.cancel();
+                begun.complete(null);
+            }
+        }
+    }
+
+    /**
+     * Streams bytes {@code from..last} of version {@code etag} of an object from the origin,
+     * uncached, to a client whose head (and the bytes before {@code from}) were sent; a ranged GET
+     * guarded by {@code If-Match}, so a changed object cuts the response instead of mixing versions.
+     * Blocks: runs on a virtual thread.
+     */
+    void resume(Exchange ex, FillCoordinator.Target t, String etag, long from, long last) {
+        OriginResponse r = t.origin().get(new OriginRequest(t.key(), t.versionId(), null, etag, from, last));
+        if (!(r instanceof OriginResponse.Body b) || b.first() != from) {
+            if (r instanceof OriginResponse.Body b) {
+                b.close();
+            }
+            ex.abort();
+            return;
+        }
+        try (b) {
+            ClientSink sink = new ClientSink(ex, from, last);
+            byte[] buf = new byte[64 * 1024];
+            long pos = from;
+            int n;
+            while ((n = b.body().read(buf)) >= 0) {
+                if (!sink.offer(buf, n, pos)) {
+                    return;
+                }
+                pos += n;
+            }
+            if (sink.complete(pos)) {
+                ex.end();
+            } else {
+                ex.abort();
+            }
+        } catch (java.io.IOException e) {
+            log.warn("request {}: origin body of {} failed: {}", ex.id, t.cacheKey(), e.toString());
+            ex.abort();
+        }
+    }
+
+    /**
+     * Runs {@code fill}, the origin stream writing {@code sink}, while readers of the slices it is
+     * about to write follow it instead of fetching them; {@code client} (which reads those slices)
+     * starts once readers can find the stream.
+     */
+    void streaming(String cacheKey, String etag, CacheSink.Sliced sink, Runnable client, Runnable fill) {
+        String k = Slices.versionPrefix(cacheKey, etag);
+        streams.put(k, sink);
+        try {
+            client.run();
+            fill.run();
+        } finally {
+            streams.remove(k, sink);
+        }
+    }
+
+    /** Drops an object's index entry and every slice of every version. */
+    void dropObject(String cacheKey) {
+        try {
+            cache.delete(cacheKey);
+            cache.purgePrefix(Slices.allVersionsPrefix(cacheKey));
+        } catch (RuntimeException e) {
+            log.warn("dropping {} from the cache failed: {}", cacheKey, e.toString());
+        }
+    }
+
+    private Optional<CacheEntry> lookup(String key) {
+        try {
+            return cache.lookup(key);
+        } catch (RuntimeException e) {
+            log.warn("cache lookup of {} failed: {}", key, e.toString());
+            return Optional.empty();
+        }
+    }
+
+    OriginStreamer streamer() {
+        return streamer;
+    }
+}

@@ -1,0 +1,66 @@
+package dev.kura.s3.internal;
+
+import dev.kura.cache.Cache;
+import dev.kura.cache.CacheConfig;
+import dev.kura.io.Backend;
+import dev.kura.io.FileIo;
+import dev.kura.io.IoConfig;
+import dev.kura.s3.BucketConfig;
+import dev.kura.s3.OriginCredentials;
+import dev.kura.s3.ServeConfig;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * kura serve on a loopback port, with a real disk cache on one io backend and a {@link FakeOrigin}
+ * as the origin of bucket {@code b} (path prefix {@code /b}).
+ */
+final class FakeOriginProxy implements AutoCloseable {
+    final FakeOrigin origin = new FakeOrigin();
+    final FileIo io;
+    final Cache cache;
+    final Server server;
+    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    FakeOriginProxy(Path dir, Backend backend, Duration readTimeout) throws Exception {
+        this(dir, backend, readTimeout, ProxyCore.DEFAULT_SLICE_SIZE);
+    }
+
+    /** @param sliceSize objects larger than this many bytes are cached in slices */
+    FakeOriginProxy(Path dir, Backend backend, Duration readTimeout, long sliceSize) throws Exception {
+        io = FileIo.create(IoConfig.defaults().withBackend(backend));
+        cache = Cache.open(new CacheConfig(dir.resolve("cache"), 2L << 30, 0, 1L << 30, 64L << 20, 1L << 20,
+                CacheConfig.Durability.NONE), io);
+        BucketConfig b = new BucketConfig("/b", "bucket", "b", URI.create("http://fake.invalid"), "us-east-1", true,
+                OriginCredentials.anonymous(), Duration.ofHours(1), Duration.ofDays(1), Duration.ofSeconds(2),
+                readTimeout, 0, BucketConfig.Access.PUBLIC);
+        ServeConfig cfg = new ServeConfig("127.0.0.1:0", dev.kura.net.Transport.AUTO, 2, null, null, Duration.ofSeconds(5), false, null,
+                List.of(b), null, null, List.of(), "127.0.0.1:0", null, null);
+        server = Server.start(cfg, cache, x -> origin, sliceSize);
+    }
+
+    URI url(String path) {
+        return URI.create("http://127.0.0.1:" + server.port() + path);
+    }
+
+    HttpResponse<byte[]> get(String path, String... headers) throws Exception {
+        HttpRequest.Builder r = HttpRequest.newBuilder(url(path)).timeout(Duration.ofSeconds(60));
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            r.header(headers[i], headers[i + 1]);
+        }
+        return http.send(r.build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    @Override
+    public void close() {
+        server.stop(2_000);
+        cache.close();
+        io.close();
+    }
+}

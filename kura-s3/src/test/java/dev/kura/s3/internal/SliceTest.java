@@ -1,0 +1,198 @@
+package dev.kura.s3.internal;
+
+import dev.kura.io.Backend;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.io.IOException;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static dev.kura.s3.internal.FillPathTest.random;
+import static dev.kura.s3.internal.FillPathTest.sha256;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+/**
+ * Slice caching (objects larger than the slice size) against a {@link FakeOrigin}, on both io
+ * backends: what the origin is asked for, and the bytes every response carries (by SHA-256).
+ */
+class SliceTest {
+    static final int SLICE = 256 * 1024;
+
+    @TempDir
+    Path dir;
+
+    FakeOriginProxy proxy(Backend backend) throws Exception {
+        return new FakeOriginProxy(dir, backend, Duration.ofSeconds(10), SLICE);
+    }
+
+    static byte[] range(byte[] b, long first, long last) {
+        return Arrays.copyOfRange(b, (int) first, (int) last + 1);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"NIO", "IO_URING"})
+    void aFooterReadFetchesOneSlice(Backend backend) throws Exception {
+        try (FakeOriginProxy p = proxy(backend)) {
+            byte[] obj = random(12 * SLICE + 100_000, 10); // the last 64 KiB lie in the last slice
+            p.origin.put("data.parquet", obj, null);
+            long first = obj.length - 65_536;
+            HttpResponse<byte[]> r = p.get("/b/data.parquet", "Range", "bytes=" + first + "-" + (obj.length - 1));
+            assertThat(r.statusCode()).isEqualTo(206);
+            assertThat(r.headers().firstValue("Content-Range")).hasValue("bytes " + first + "-" + (obj.length - 1) + "/" + obj.length);
+            assertThat(sha256(r.body())).isEqualTo(sha256(range(obj, first, obj.length - 1)));
+            assertThat(p.origin.gets("data.parquet")).isEqualTo(1);
+            assertThat(p.origin.rangedGets.get()).isEqualTo(1);
+
+            HttpResponse<byte[]> again = p.get("/b/data.parquet", "Range", "bytes=" + first + "-");
+            assertThat(again.headers().firstValue("X-Cache")).hasValue("HIT");
+            assertThat(again.body()).isEqualTo(range(obj, first, obj.length - 1));
+            assertThat(p.origin.gets("data.parquet")).isEqualTo(1);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"NIO", "IO_URING"})
+    void aSuffixRangeNeedsAHeadAndTheLastSlice(Backend backend) throws Exception {
+        try (FakeOriginProxy p = proxy(backend)) {
+            byte[] obj = random(5 * SLICE + 7_000, 11);
+            p.origin.put("s.bin", obj, null);
+            HttpResponse<byte[]> r = p.get("/b/s.bin", "Range", "bytes=-1000");
+            assertThat(r.statusCode()).isEqualTo(206);
+            assertThat(r.body()).isEqualTo(range(obj, obj.length - 1000, obj.length - 1));
+            assertThat(p.origin.gets("s.bin")).isEqualTo(1); // the last slice only (plus one HEAD)
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"NIO", "IO_URING"})
+    void rangesAcrossSliceBoundariesAndObjectEdges(Backend backend) throws Exception {
+        try (FakeOriginProxy p = proxy(backend)) {
+            byte[] exact = random(4 * SLICE, 12);
+            byte[] ragged = random(4 * SLICE + 1, 13);
+            p.origin.put("exact", exact, null);
+            p.origin.put("ragged", ragged, null);
+            for (String name : List.of("exact", "ragged")) {
+                byte[] obj = name.equals("exact") ? exact : ragged;
+                long n = obj.length;
+                long[][] ranges = {{0, 0}, {n - 1, n - 1}, {SLICE - 1, SLICE}, {SLICE - 10, 3L * SLICE + 10},
+                        {0, n - 1}, {2L * SLICE, 3L * SLICE - 1}, {n - SLICE - 3, n - 1}};
+                for (long[] rg : ranges) {
+                    HttpResponse<byte[]> r = p.get("/b/" + name, "Range", "bytes=" + rg[0] + "-" + rg[1]);
+                    assertThat(r.statusCode()).as("%s %d-%d", name, rg[0], rg[1]).isEqualTo(206);
+                    assertThat(sha256(r.body())).as("%s %d-%d", name, rg[0], rg[1])
+                            .isEqualTo(sha256(range(obj, rg[0], rg[1])));
+                }
+                HttpResponse<byte[]> whole = p.get("/b/" + name);
+                assertThat(whole.statusCode()).isEqualTo(200);
+                assertThat(sha256(whole.body())).isEqualTo(sha256(obj));
+            }
+            // every slice was fetched at most once
+            assertThat(p.origin.gets("exact")).isLessThanOrEqualTo(4);
+            assertThat(p.origin.gets("ragged")).isLessThanOrEqualTo(5);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"NIO", "IO_URING"})
+    void aWholeGetOfALargeObjectIsCachedAsSlices(Backend backend) throws Exception {
+        try (FakeOriginProxy p = proxy(backend)) {
+            byte[] obj = random(6 * SLICE + 99, 14);
+            p.origin.put("big", obj, null);
+            HttpResponse<byte[]> r = p.get("/b/big");
+            assertThat(r.headers().firstValue("X-Cache")).hasValue("MISS");
+            assertThat(sha256(r.body())).isEqualTo(sha256(obj));
+            assertThat(p.origin.rangedGets.get()).isZero();
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (p.cache.lookup("b/big\0" + "\"v1-" + obj.length + "\"\0" + 6).isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            HttpResponse<byte[]> hit = p.get("/b/big", "Range", "bytes=" + (3 * SLICE - 5) + "-" + (5 * SLICE + 5));
+            assertThat(hit.headers().firstValue("X-Cache")).hasValue("HIT");
+            assertThat(hit.body()).isEqualTo(range(obj, 3L * SLICE - 5, 5L * SLICE + 5));
+            assertThat(sha256(p.get("/b/big").body())).isEqualTo(sha256(obj));
+            assertThat(p.origin.gets("big")).isEqualTo(1);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"NIO", "IO_URING"})
+    void tinyObjectsStayWhole(Backend backend) throws Exception {
+        try (FakeOriginProxy p = proxy(backend)) {
+            p.origin.put("empty", new byte[0], null);
+            p.origin.put("one", new byte[]{42}, null);
+            assertThat(p.get("/b/empty").body()).isEmpty();
+            assertThat(p.get("/b/one").body()).containsExactly(42);
+            HttpResponse<byte[]> r = p.get("/b/one", "Range", "bytes=0-0");
+            assertThat(r.statusCode()).isEqualTo(206);
+            assertThat(r.body()).containsExactly(42);
+            assertThat(p.get("/b/one", "Range", "bytes=1-").statusCode()).isEqualTo(416);
+            assertThat(p.get("/b/empty").headers().firstValue("X-Cache")).hasValue("HIT");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"NIO", "IO_URING"})
+    void anObjectReplacedBetweenSliceFetchesIsCutNeverMixed(Backend backend) throws Exception {
+        try (FakeOriginProxy p = proxy(backend)) {
+            byte[] v1 = random(4 * SLICE, 15);
+            byte[] v2 = random(4 * SLICE, 16);
+            p.origin.put("obj", v1, null);
+            assertThat(p.get("/b/obj", "Range", "bytes=0-99").body()).isEqualTo(range(v1, 0, 99));
+            p.origin.put("obj", v2, null);
+            // slice 0 is cached for v1; slice 1 is fetched with If-Match: v1 and fails with 412
+            Throwable cut = catchThrowable(() -> {
+                HttpResponse<byte[]> r = p.get("/b/obj", "Range", "bytes=0-" + (2 * SLICE - 1));
+                assertThat(r.body().length).isLessThan(2 * SLICE);
+                assertThat(r.body()).isEqualTo(range(v1, 0, r.body().length - 1));
+            });
+            assertThat(cut).isInstanceOfAny(IOException.class, null);
+            HttpResponse<byte[]> fresh = p.get("/b/obj", "Range", "bytes=0-" + (2 * SLICE - 1));
+            assertThat(sha256(fresh.body())).isEqualTo(sha256(range(v2, 0, 2L * SLICE - 1)));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"NIO", "IO_URING"})
+    void parallelRangesOfAnUncachedObjectFetchEachSliceOnce(Backend backend) throws Exception {
+        try (FakeOriginProxy p = proxy(backend)) {
+            byte[] obj = random(8 * SLICE, 17);
+            p.origin.put("par", obj, null);
+            p.origin.bytesPerSecond = 8L << 20;
+            List<Future<HttpResponse<byte[]>>> rs = new ArrayList<>();
+            try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < 8; i++) {
+                    long first = (long) i * SLICE;
+                    rs.add(ex.submit(() -> p.get("/b/par", "Range", "bytes=" + first + "-" + (first + SLICE - 1))));
+                }
+                for (int i = 0; i < 8; i++) {
+                    assertThat(rs.get(i).get().body()).isEqualTo(range(obj, (long) i * SLICE, (long) (i + 1) * SLICE - 1));
+                }
+            }
+            assertThat(p.origin.gets("par")).isLessThanOrEqualTo(8);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"NIO", "IO_URING"})
+    void aStaleSlicedObjectIsRevalidatedWithoutRefetchingSlices(Backend backend) throws Exception {
+        try (FakeOriginProxy p = proxy(backend)) {
+            byte[] obj = random(3 * SLICE, 18);
+            p.origin.put("r", obj, "max-age=0");
+            assertThat(p.get("/b/r", "Range", "bytes=0-9").body()).isEqualTo(range(obj, 0, 9));
+            HttpResponse<byte[]> r = p.get("/b/r", "Range", "bytes=0-9");
+            assertThat(r.headers().firstValue("X-Cache")).hasValue("REVALIDATED");
+            assertThat(r.body()).isEqualTo(range(obj, 0, 9));
+            assertThat(p.origin.gets("r")).isEqualTo(2);
+        }
+    }
+}
