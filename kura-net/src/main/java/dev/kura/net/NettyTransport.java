@@ -68,6 +68,32 @@ public record NettyTransport(Transport kind, String why) {
         };
     }
 
+    /**
+     * Like {@link #select}, for a server that opens a UDP socket per conversation (kura tftp: one
+     * per transfer, RFC 1350's TID): {@link Transport#AUTO} takes epoll, then NIO, and io_uring only
+     * when asked for by name.
+     *
+     * <p>Why not io_uring by default: Netty 4.2's {@code IoUringDatagramChannel} preallocates
+     * batches of {@code msghdr} structures per channel for its {@code recvmsg}/{@code sendmsg}
+     * submissions (256 {@code MsgHdrMemory} objects, each with its direct buffers). Measured with
+     * 1,000 concurrent TFTP transfers: about 200,000 {@code MsgHdrMemory} and 800,000
+     * {@code DirectByteBuffer} objects, some 65 MiB of heap for the sockets alone, and an
+     * {@code OutOfMemoryError} in a heap sized for the transfers. An epoll datagram channel holds a
+     * file descriptor and a few objects.
+     *
+     * @throws IllegalStateException as {@link #select}
+     */
+    public static NettyTransport selectForDatagramPerPeer(Transport wanted) {
+        if (wanted != null && wanted != Transport.AUTO) {
+            return select(wanted);
+        }
+        String epoll = Natives.unavailabilityCause(Transport.EPOLL);
+        if (epoll == null) {
+            return new NettyTransport(Transport.EPOLL, "auto: epoll (io_uring datagram channels cost ~80 KiB of heap each)");
+        }
+        return new NettyTransport(Transport.NIO, "auto: epoll unavailable (" + epoll + ")");
+    }
+
     /** The name as printed: {@code io_uring}, {@code epoll} or {@code nio}. */
     public String name() {
         return kind.configName();

@@ -39,6 +39,17 @@ class NettyTransportTest {
         assertThat(NettyTransport.select(null).kind()).isEqualTo(t.kind());
     }
 
+    @Test
+    void perPeerDatagramsPreferEpollAndTakeIoUringOnlyByName() {
+        NettyTransport t = NettyTransport.selectForDatagramPerPeer(Transport.AUTO);
+        assertThat(t.kind()).isEqualTo(Natives.unavailabilityCause(Transport.EPOLL) == null ? Transport.EPOLL : Transport.NIO);
+        assertThat(t.why()).startsWith("auto: ");
+        assertThat(NettyTransport.selectForDatagramPerPeer(Transport.NIO).kind()).isEqualTo(Transport.NIO);
+        if (Natives.unavailabilityCause(Transport.IO_URING) == null) {
+            assertThat(NettyTransport.selectForDatagramPerPeer(Transport.IO_URING).kind()).isEqualTo(Transport.IO_URING);
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = Transport.class, names = {"IO_URING", "EPOLL"})
     void askingForAnUnavailableNativeTransportFailsWithTheReason(Transport t) {

@@ -28,8 +28,9 @@ import java.util.List;
  * @param metricsListen {@code host:port} of an HTTP listener serving Prometheus metrics at
  *     {@code /metrics}, or null for none
  * @param write WRQ settings; off by default
- * @param transport Netty transport of the UDP sockets: {@code auto} (io_uring, then epoll, then
- *     NIO), {@code io_uring}, {@code epoll} or {@code nio}; default {@code auto}
+ * @param transport Netty transport of the UDP sockets: {@code auto} (epoll, then NIO; see
+ *     {@link dev.kura.net.NettyTransport#selectForDatagramPerPeer}), {@code io_uring}, {@code epoll}
+ *     or {@code nio}; default {@code auto}
  * @param source an S3 bucket to serve instead of {@code root} (read through kura's cache); null
  *     to serve {@code root}
  *

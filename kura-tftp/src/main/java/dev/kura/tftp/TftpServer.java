@@ -13,8 +13,8 @@ import java.util.List;
  * RFC 2348 blksize, RFC 2349 timeout and tsize, RFC 7440 windowsize.
  *
  * <h2>Design</h2>
- * <p><b>Sockets.</b> Netty UDP on the transport {@code tftp.transport} selects (io_uring, then
- * epoll, then NIO; {@link dev.kura.net.NettyTransport}): one listener socket per {@code tftp.listen}
+ * <p><b>Sockets.</b> Netty UDP on the transport {@code tftp.transport} selects (epoll, then NIO;
+ * {@link dev.kura.net.NettyTransport#selectForDatagramPerPeer}): one listener socket per {@code tftp.listen}
  * address takes requests; each transfer then gets its own socket on an ephemeral port (its TID,
  * RFC 1350 sec. 4), registered on one of a few event loops (one per core). A socket per
  * transfer is what the RFC's TID demands and what clients check; 1,000 concurrent transfers are

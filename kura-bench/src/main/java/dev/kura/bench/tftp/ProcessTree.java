@@ -79,13 +79,27 @@ final class ProcessTree {
             }
         }
 
-        /** Removes the group once its processes have exited (best effort). */
+        /** Removes the group once its processes have exited (tftpd-hpa's children linger briefly); best effort, 5 s. */
         @Override
         public void close() {
-            try {
-                Files.deleteIfExists(dir);
-            } catch (IOException ignored) {
-                // a process still in it: the kernel keeps the group until it exits
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (true) {
+                try {
+                    Files.deleteIfExists(dir);
+                    return;
+                } catch (IOException busy) {
+                    // a process still in it (EBUSY): wait for it to exit
+                    if (System.nanoTime() > deadline) {
+                        System.err.println("cgroup " + dir + " still in use, left behind");
+                        return;
+                    }
+                    try {
+                        Thread.sleep(100);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
             }
         }
     }

@@ -50,6 +50,12 @@ public final class TftpBench implements Callable<Integer> {
     @Option(names = "--all", description = "also run 64 MiB x 1000 concurrent (64 GB per pass; long)")
     boolean all;
 
+    @Option(names = "--transport", defaultValue = "auto", description = "kura's tftp.transport (default ${DEFAULT-VALUE})")
+    String transport;
+
+    @Option(names = "--concurrency", description = "only the 1 MiB cells at this many concurrent transfers (windowsize 1 and 16)")
+    Integer only;
+
     @Option(names = "--seconds", description = "seconds per cell (default 10, 3 with --quick)")
     Integer seconds;
 
@@ -136,9 +142,15 @@ public final class TftpBench implements Callable<Integer> {
                 }
             }
             List<Object[]> cells = new ArrayList<>();
-            // Per-transfer latency: one client, one 1 MiB file after another, lock-step.
-            cells.add(new Object[]{"1MiB.bin", small, 1, 1});
-            for (int w : new int[]{1, 16}) {
+            if (only != null) {
+                for (int w : new int[]{1, 16}) {
+                    cells.add(new Object[]{"1MiB.bin", small, only, w});
+                }
+            } else {
+                // Per-transfer latency: one client, one 1 MiB file after another, lock-step.
+                cells.add(new Object[]{"1MiB.bin", small, 1, 1});
+            }
+            for (int w : only != null ? new int[0] : new int[]{1, 16}) {
                 for (int c : quick ? new int[]{10, 100} : new int[]{10, 100, 1000}) {
                     cells.add(new Object[]{"1MiB.bin", small, c, w});
                 }
@@ -246,7 +258,8 @@ public final class TftpBench implements Callable<Integer> {
                   windowsize-max: 16
                   max-transfers: 5000
                   max-transfers-per-client: 5000
-                """.formatted(port, Math.max(blksize, 8)));
+                  transport: %s
+                """.formatted(port, Math.max(blksize, 8), transport));
         cfg.toFile().deleteOnExit();
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String cp = System.getProperty("java.class.path");

@@ -50,7 +50,7 @@ public final class ServerInternals {
     public static ServerInternals start(TftpConfig config, FileIo io, MeterRegistry registry, TftpSource source)
             throws IOException {
         RootJail jail = source == null ? new RootJail(Path.of(config.root()), config.write().allow()) : null;
-        NettyTransport transport = NettyTransport.select(config.transport());
+        NettyTransport transport = NettyTransport.selectForDatagramPerPeer(config.transport());
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 transport.ioHandlerFactory());
         ExecutorService blocking = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("kura-tftp-setup-", 0).factory());
