@@ -96,7 +96,7 @@ public final class ServeCommand implements Callable<Integer> {
         ProxyServer server;
         try {
             cache = Cache.open(cacheConfig, io);
-            server = ProxyServer.start(serve, cache);
+            server = ProxyServer.start(serve, cache, kc.cache().sliceSizeBytes());
         } catch (Exception e) {
             io.close();
             if (origin != null) {

@@ -48,6 +48,19 @@ public final class ProxyServer implements AutoCloseable {
         return new ProxyServer(Server.start(config, cache), config);
     }
 
+    /**
+     * As {@link #start(ServeConfig, Cache)}, caching objects larger than {@code sliceSize} bytes in
+     * slices of that size ({@code cache.slice-size}; the other form uses 4 MiB).
+     *
+     * @throws IllegalArgumentException when {@code sliceSize} is below 64 KiB
+     */
+    public static ProxyServer start(ServeConfig config, Cache cache, long sliceSize) throws InterruptedException {
+        if (sliceSize < 64 * 1024) {
+            throw new IllegalArgumentException("slice size must be at least 64 KiB, was " + sliceSize);
+        }
+        return new ProxyServer(Server.start(config, cache, sliceSize), config);
+    }
+
     /** The TCP port it listens on (useful with port 0). */
     public int port() {
         return server.port();

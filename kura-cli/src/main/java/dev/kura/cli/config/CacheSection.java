@@ -15,9 +15,14 @@ import java.nio.file.Path;
  * @param maxItemSize largest object cached on disk
  * @param memory the memory tier ({@code cache.memory:})
  * @param durability {@code none} or {@code fsync}
+ * @param sliceSize {@code kura serve} caches objects larger than this in slices of this size
+ *     (default 4 MiB, at least 64 KiB); see docs/CONFIG.md for why
  */
 public record CacheSection(Path dir, DataSize maxSize, Long maxEntries, DataSize maxItemSize, Memory memory,
-                           CacheConfig.Durability durability) {
+                           CacheConfig.Durability durability, DataSize sliceSize) {
+
+    /** The default slice size in bytes: 4 MiB. */
+    public static final long DEFAULT_SLICE_SIZE = 4L << 20;
 
     /** {@code cache.memory:}: the memory tier; {@code max-size: 0} turns it off. */
     public record Memory(DataSize maxSize, DataSize maxItemSize) {
@@ -26,6 +31,14 @@ public record CacheSection(Path dir, DataSize maxSize, Long maxEntries, DataSize
     /** Validated by {@link CacheConfig}'s constructor, whose messages name the {@code cache.*} key. */
     public CacheSection {
         build(dir, maxSize, maxEntries, maxItemSize, memory, durability);
+        if (sliceSize != null && sliceSize.bytes() < 64 * 1024) {
+            throw new IllegalArgumentException("slice-size must be at least 64KiB, was " + sliceSize);
+        }
+    }
+
+    /** {@code cache.slice-size} in bytes, the default filled in. */
+    public long sliceSizeBytes() {
+        return sliceSize != null ? sliceSize.bytes() : DEFAULT_SLICE_SIZE;
     }
 
     /** The settings as kura-cache takes them, defaults filled in. */
@@ -48,6 +61,6 @@ public record CacheSection(Path dir, DataSize maxSize, Long maxEntries, DataSize
 
     /** All defaults. */
     public static CacheSection defaults() {
-        return new CacheSection(null, null, null, null, null, null);
+        return new CacheSection(null, null, null, null, null, null, null);
     }
 }

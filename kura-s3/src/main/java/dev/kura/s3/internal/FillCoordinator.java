@@ -113,6 +113,18 @@ final class FillCoordinator {
                 }
                 if (fill instanceof Fill.Leader leader) {
                     failures.remove(t.cacheKey());
+                    if (stale == null) {
+                        // The lookup that missed and this fill are not one atomic step: a fill may
+                        // have committed in between. Look again before going to the origin.
+                        Optional<CacheEntry> now = lookup(t.cacheKey(), ex);
+                        if (now.isPresent() && !now.get().metadata().isExpired(Instant.now())) {
+                            leader.cancel();
+                            ex.cacheStatus = CacheStatus.HIT;
+                            serve(ex, t, now.get(), now.get().metadata());
+                            return;
+                        }
+                        now.ifPresent(ProxyCore::closeQuietly);
+                    }
                     lead(ex, t, leader, stale);
                     return; // lead() owns and closes stale
                 }

@@ -106,6 +106,11 @@ public final class Server {
         return start(config, cache, new ProxyCore(config, cache));
     }
 
+    /** Binds both listeners and starts serving; objects larger than {@code sliceSize} bytes are cached in slices. */
+    public static Server start(ServeConfig config, Cache cache, long sliceSize) throws InterruptedException {
+        return start(config, cache, new ProxyCore(config, cache, OriginClient::new, sliceSize));
+    }
+
     /** Binds and starts serving with origins from {@code origins} (a seam for tests: a fake origin). */
     static Server start(ServeConfig config, Cache cache, java.util.function.Function<BucketConfig, Origin> origins,
                         long sliceSize) throws InterruptedException {
