@@ -1,5 +1,6 @@
 package dev.kura.bench.tftp;
 
+import org.jspecify.annotations.Nullable;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -65,7 +66,7 @@ public final class TftpBench implements Callable<Integer> {
     boolean json;
 
     record Row(String server, String file, int concurrency, int windowsize, int granted, double mbps, double tps,
-               long transfers, long failures, double p99ms, double rssMiB, String error) {
+               long transfers, long failures, double p99ms, double rssMiB, @Nullable String error) {
     }
 
     @Override
@@ -215,7 +216,7 @@ public final class TftpBench implements Callable<Integer> {
     }
 
     private Process startKura(Path root, int port) throws IOException {
-        Path cfg = root.getParent().resolve(root.getFileName() + ".yaml");
+        Path cfg = root.resolveSibling(root.getFileName() + ".yaml");
         Files.writeString(cfg, """
                 tftp:
                   listen: ["127.0.0.1:%d"]

@@ -1,5 +1,6 @@
 package dev.kura.io.internal.uring;
 
+import org.jspecify.annotations.Nullable;
 import dev.kura.io.Errno;
 import dev.kura.io.IoException;
 import dev.kura.io.OpenFlag;
@@ -48,7 +49,7 @@ final class UringIoFile extends AbstractIoFile {
      * Builds the op of a read or write, taking its bounce buffer; the caller has taken the
      * admission permit and enqueues the op.
      */
-    Op prepareRw(Ring ring, Ring permit, boolean write, MemorySegment seg, long position) {
+    Op prepareRw(Ring ring, @Nullable Ring permit, boolean write, MemorySegment seg, long position) {
         Op op = new Op(write ? Uapi.IORING_OP_WRITE : Uapi.IORING_OP_READ, Op.Kind.COUNT,
                 write ? "write" : "read", path);
         op.permitOf = permit;
@@ -91,7 +92,7 @@ final class UringIoFile extends AbstractIoFile {
         return op;
     }
 
-    Op prepareSync(Ring permit, boolean dataOnly) {
+    Op prepareSync(@Nullable Ring permit, boolean dataOnly) {
         Op op = new Op(Uapi.IORING_OP_FSYNC, Op.Kind.COUNT, dataOnly ? "fdatasync" : "fsync", path);
         op.permitOf = permit;
         if (fileSlot >= 0) {
@@ -145,7 +146,7 @@ final class UringIoFile extends AbstractIoFile {
 
     /** Not a shortcut here (every operation goes through a ring), only the ring-thread guard. */
     @Override
-    protected Integer tryDirect(boolean write, MemorySegment buf, long position) {
+    protected @Nullable Integer tryDirect(boolean write, MemorySegment buf, long position) {
         refuseOnRingThread(write ? "write" : "read");
         return null;
     }
@@ -190,7 +191,7 @@ final class UringIoFile extends AbstractIoFile {
     }
 
     /** Argument checks of {@link AbstractIoFile} for operations that enter through a batch. */
-    IoException checkBatchArgs(String op, MemorySegment seg, long position) {
+    @Nullable IoException checkBatchArgs(String op, MemorySegment seg, long position) {
         if (position < 0) {
             return new IoException(Errno.EINVAL.value(), path, op, "negative file position " + position, null);
         }
