@@ -1,5 +1,6 @@
 package dev.kura.s3;
 
+import dev.kura.config.HostPort;
 import dev.kura.config.DataSize;
 
 import java.time.Duration;
@@ -43,19 +44,7 @@ public record ServeConfig(String listen, String transport, int eventLoopThreads,
         if (listen == null || listen.isBlank()) {
             listen = "0.0.0.0:8080";
         }
-        int colon = listen.lastIndexOf(':');
-        if (colon <= 0 || colon == listen.length() - 1) {
-            throw new IllegalArgumentException("listen must be host:port, was '" + listen + "'");
-        }
-        int port;
-        try {
-            port = Integer.parseInt(listen.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("listen: port is not a number in '" + listen + "'");
-        }
-        if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException("listen: port must be 0..65535, was " + port);
-        }
+        HostPort.parse(listen, "listen"); // refuses a malformed address here, naming the key
         if (transport == null || transport.isBlank()) {
             transport = "auto";
         }
@@ -118,10 +107,10 @@ public record ServeConfig(String listen, String transport, int eventLoopThreads,
         }
     }
 
-    /** The host part of {@link #listen()}. */
+    /** The host part of {@link #listen()}, without IPv6 brackets; "0.0.0.0" for {@code :port}. */
     public String host() {
-        String h = listen.substring(0, listen.lastIndexOf(':'));
-        return h.startsWith("[") && h.endsWith("]") ? h.substring(1, h.length() - 1) : h;
+        HostPort hp = HostPort.parse(listen, "listen");
+        return hp.anyInterface() ? "0.0.0.0" : hp.host();
     }
 
     /**
@@ -135,6 +124,6 @@ public record ServeConfig(String listen, String transport, int eventLoopThreads,
 
     /** The port part of {@link #listen()}, 0 for any free port. */
     public int port() {
-        return Integer.parseInt(listen.substring(listen.lastIndexOf(':') + 1));
+        return HostPort.parse(listen, "listen").port();
     }
 }

@@ -1,5 +1,6 @@
 package dev.kura.tftp.internal;
 
+import dev.kura.config.LogRateLimiter;
 import dev.kura.io.IoFile;
 import dev.kura.io.OpenFlag;
 import io.netty.buffer.ByteBuf;
@@ -33,7 +34,7 @@ final class RequestHandler extends SimpleChannelInboundHandler<DatagramPacket> {
 
     private final ServerContext ctx;
     /** Refusals (traversal, writes not allowed) are logged, but at most 20 lines a second. */
-    private final LogLimiter refusalLog = new LogLimiter(20);
+    private final LogRateLimiter refusalLog = new LogRateLimiter(20, java.time.Duration.ofSeconds(1));
 
     RequestHandler(ServerContext ctx) {
         this.ctx = ctx;
@@ -125,7 +126,7 @@ final class RequestHandler extends SimpleChannelInboundHandler<DatagramPacket> {
             ctx.limits.release(sender.getAddress());
             ctx.requests.remove(sender, hash);
             ctx.metrics.refused(e.code() == Packets.ERR_ACCESS_VIOLATION ? "access" : "not-found");
-            int dropped;
+            long dropped;
             if (e.code() == Packets.ERR_ACCESS_VIOLATION && (dropped = refusalLog.admit()) >= 0) {
                 ServerContext.LOG.warn("refused {} \"{}\" from {}: {}{}", req.opcode() == Packets.RRQ ? "RRQ" : "WRQ",
                         req.filename(), sender, e.getMessage(),
