@@ -134,7 +134,11 @@ public abstract class AbstractIoFile implements IoFile {
         return out;
     }
 
-    private @Nullable IoException checkArgs(String op, MemorySegment seg, long position) {
+    /**
+     * The argument checks every read and write makes before anything is submitted: a negative
+     * position, a read into a read-only segment, O_DIRECT misalignment; null when all is well.
+     */
+    protected final @Nullable IoException checkArgs(String op, MemorySegment seg, long position) {
         if (position < 0) {
             return new IoException(Errno.EINVAL.value(), path, op, "negative file position " + position, null);
         }

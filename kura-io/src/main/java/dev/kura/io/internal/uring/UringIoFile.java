@@ -45,13 +45,9 @@ final class UringIoFile extends AbstractIoFile {
         return io;
     }
 
-    /**
-     * Builds the op of a read or write, taking its bounce buffer; the caller has taken the
-     * admission permit and enqueues the op.
-     */
-    Op prepareRw(Ring ring, @Nullable Ring permit, boolean write, MemorySegment seg, long position) {
-        Op op = new Op(write ? Uapi.IORING_OP_WRITE : Uapi.IORING_OP_READ, Op.Kind.COUNT,
-                write ? "write" : "read", path);
+    /** An op on this file (its registered slot when it has one, else its descriptor) holding {@code permit}. */
+    private Op newOp(int opcode, String name, @Nullable Ring permit) {
+        Op op = new Op(opcode, Op.Kind.COUNT, name, path);
         op.permitOf = permit;
         if (fileSlot >= 0) {
             op.fd = fileSlot;
@@ -59,6 +55,15 @@ final class UringIoFile extends AbstractIoFile {
         } else {
             op.fd = fd;
         }
+        return op;
+    }
+
+    /**
+     * Builds the op of a read or write, taking its bounce buffer; the caller has taken the
+     * admission permit and enqueues the op.
+     */
+    Op prepareRw(Ring ring, @Nullable Ring permit, boolean write, MemorySegment seg, long position) {
+        Op op = newOp(write ? Uapi.IORING_OP_WRITE : Uapi.IORING_OP_READ, write ? "write" : "read", permit);
         op.off = position;
         int len = (int) seg.byteSize();
         op.len = len;
@@ -93,14 +98,7 @@ final class UringIoFile extends AbstractIoFile {
     }
 
     Op prepareSync(@Nullable Ring permit, boolean dataOnly) {
-        Op op = new Op(Uapi.IORING_OP_FSYNC, Op.Kind.COUNT, dataOnly ? "fdatasync" : "fsync", path);
-        op.permitOf = permit;
-        if (fileSlot >= 0) {
-            op.fd = fileSlot;
-            op.sqeFlags = Uapi.IOSQE_FIXED_FILE;
-        } else {
-            op.fd = fd;
-        }
+        Op op = newOp(Uapi.IORING_OP_FSYNC, dataOnly ? "fdatasync" : "fsync", permit);
         op.opFlags = dataOnly ? Uapi.IORING_FSYNC_DATASYNC : 0;
         return op;
     }
@@ -192,18 +190,7 @@ final class UringIoFile extends AbstractIoFile {
 
     /** Argument checks of {@link AbstractIoFile} for operations that enter through a batch. */
     @Nullable IoException checkBatchArgs(String op, MemorySegment seg, long position) {
-        if (position < 0) {
-            return new IoException(Errno.EINVAL.value(), path, op, "negative file position " + position, null);
-        }
-        if (seg.isReadOnly() && op.equals("read")) {
-            return new IoException(Errno.EINVAL.value(), path, op, "read into a read-only segment", null);
-        }
-        if (flags.contains(OpenFlag.DIRECT)
-                && ((position & 511) != 0 || (seg.byteSize() & 511) != 0 || (seg.isNative() && (seg.address() & 511) != 0))) {
-            return new IoException(Errno.EINVAL.value(), path, op,
-                    "O_DIRECT needs offset, length and buffer address aligned to the logical block size", null);
-        }
-        return null;
+        return checkArgs(op, seg, position);
     }
 
     boolean batchEnter() {
