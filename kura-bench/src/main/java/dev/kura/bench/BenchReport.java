@@ -1,5 +1,6 @@
 package dev.kura.bench;
 
+import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -95,7 +96,7 @@ public final class BenchReport {
     }
 
     /** The first row matching {@code p}, or null. */
-    public BenchRow find(Predicate<BenchRow> p) {
+    public @Nullable BenchRow find(Predicate<BenchRow> p) {
         return rows.stream().filter(p).findFirst().orElse(null);
     }
 
@@ -188,12 +189,12 @@ public final class BenchReport {
         return String.join("; ", parts);
     }
 
-    private static String times(Double d) {
+    private static String times(@Nullable Double d) {
         return d == null ? "-" : String.format(Locale.ROOT, "%.2fx", d);
     }
 
     /** Formats a figure with {@code decimals} places, or "-" when it is missing. */
-    static String fmt(Double d, int decimals) {
+    static String fmt(@Nullable Double d, int decimals) {
         if (d == null) {
             return "-";
         }

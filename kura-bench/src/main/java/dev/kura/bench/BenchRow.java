@@ -1,5 +1,6 @@
 package dev.kura.bench;
 
+import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
@@ -42,18 +43,18 @@ public record BenchRow(
         @JsonProperty("workload") String workload,
         @JsonProperty("backend") String backend,
         @JsonProperty("inflight") int inflight,
-        @JsonProperty("ops") Long ops,
-        @JsonProperty("seconds") Double seconds,
-        @JsonProperty("ops_per_s") Double opsPerS,
-        @JsonProperty("mb_per_s") Double mbPerS,
-        @JsonProperty("p50_us") Double p50Us,
-        @JsonProperty("p95_us") Double p95Us,
-        @JsonProperty("p99_us") Double p99Us,
-        @JsonProperty("cpu_us_per_op") Double cpuUsPerOp,
-        @JsonProperty("ctx_switches_per_op") Double ctxSwitchesPerOp,
+        @JsonProperty("ops") @Nullable Long ops,
+        @JsonProperty("seconds") @Nullable Double seconds,
+        @JsonProperty("ops_per_s") @Nullable Double opsPerS,
+        @JsonProperty("mb_per_s") @Nullable Double mbPerS,
+        @JsonProperty("p50_us") @Nullable Double p50Us,
+        @JsonProperty("p95_us") @Nullable Double p95Us,
+        @JsonProperty("p99_us") @Nullable Double p99Us,
+        @JsonProperty("cpu_us_per_op") @Nullable Double cpuUsPerOp,
+        @JsonProperty("ctx_switches_per_op") @Nullable Double ctxSwitchesPerOp,
         @JsonProperty("ratios") List<Ratio> ratios,
-        @JsonProperty("note") String note,
-        @JsonProperty("error") String error) {
+        @JsonProperty("note") @Nullable String note,
+        @JsonProperty("error") @Nullable String error) {
 
     public BenchRow {
         ratios = List.copyOf(ratios);
@@ -67,7 +68,7 @@ public record BenchRow(
         ctxSwitchesPerOp = finite(ctxSwitchesPerOp);
     }
 
-    private static Double finite(Double d) {
+    private static @Nullable Double finite(@Nullable Double d) {
         return d == null || d.isNaN() || d.isInfinite() ? null : d;
     }
 
@@ -75,17 +76,20 @@ public record BenchRow(
      * A row measured by a {@link ClosedLoop}; the note gets the user/system split of the CPU time
      * appended.
      */
-    public static BenchRow of(String workload, String backend, int inflight, ClosedLoop.Result r, String note) {
+    public static BenchRow of(String workload, String backend, int inflight, ClosedLoop.Result r, @Nullable String note) {
         return new BenchRow(workload, backend, inflight, r.ops(), r.seconds(), r.opsPerSecond(),
                 r.megabytesPerSecond(), r.latency().p50Us(), r.latency().p95Us(), r.latency().p99Us(),
                 r.usage().cpuMicrosPer(r.ops()), r.usage().ctxSwitchesPer(r.ops()), List.of(),
                 note == null || note.isEmpty() ? r.cpuSplit() : note + "; " + r.cpuSplit(), null);
     }
 
-    /** A row that could not be measured, saying why. */
-    public static BenchRow failed(String workload, String backend, int inflight, String error) {
+    /**
+     * A row that could not be measured, saying why ({@code error}: an exception's message, which
+     * may be null; the row then says "unknown error", so that it still counts as not run).
+     */
+    public static BenchRow failed(String workload, String backend, int inflight, @Nullable String error) {
         return new BenchRow(workload, backend, inflight, null, null, null, null, null, null, null,
-                null, null, List.of(), "", error);
+                null, null, List.of(), "", error == null ? "unknown error" : error);
     }
 
     /** This row with {@code ratio} appended to its ratios. */

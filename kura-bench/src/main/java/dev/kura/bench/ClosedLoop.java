@@ -1,5 +1,6 @@
 package dev.kura.bench;
 
+import org.jspecify.annotations.Nullable;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
@@ -72,7 +73,7 @@ public final class ClosedLoop {
      * @param error the first failure, which stopped the run, or null
      */
     public record Result(long ops, long bytes, double seconds, LatencySummary latency, ProcessUsage usage,
-                         Throwable error) {
+                         @Nullable Throwable error) {
         public double opsPerSecond() {
             return seconds > 0 ? ops / seconds : Double.NaN;
         }

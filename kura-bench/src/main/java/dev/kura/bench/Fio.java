@@ -1,5 +1,6 @@
 package dev.kura.bench;
 
+import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -49,7 +50,7 @@ public final class Fio {
     public static final class FioException extends Exception {
         private static final long serialVersionUID = 1L;
 
-        public FioException(String message, Throwable cause) {
+        public FioException(String message, @Nullable Throwable cause) {
             super(message, cause);
         }
     }
@@ -225,7 +226,7 @@ public final class Fio {
                 jobs.get(0).path("sys_cpu").asDouble(), null);
     }
 
-    private static Double percentileUs(JsonNode pct, String key) {
+    private static @Nullable Double percentileUs(JsonNode pct, String key) {
         JsonNode v = pct.get(key);
         return v == null ? null : v.asDouble() / 1e3;
     }

@@ -1,5 +1,6 @@
 package dev.kura.bench;
 
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 import java.util.Locale;
 
@@ -25,12 +26,12 @@ import java.util.Locale;
  *
  * <p>Thread-safety: immutable.
  */
-public record FioResult(String version, long ios, long bytes, double iops, double mbPerS, Double p50Us,
-                        Double p95Us, Double p99Us, double cpuMicros, double userMicros, long ctx,
-                        double usrCpuPct, double sysCpuPct, ProcessUsage process) {
+public record FioResult(String version, long ios, long bytes, double iops, double mbPerS, @Nullable Double p50Us,
+                        @Nullable Double p95Us, @Nullable Double p99Us, double cpuMicros, double userMicros, long ctx,
+                        double usrCpuPct, double sysCpuPct, @Nullable ProcessUsage process) {
 
     /** This result with {@code process} as its whole-process usage. */
-    public FioResult withProcess(ProcessUsage process) {
+    public FioResult withProcess(@Nullable ProcessUsage process) {
         return new FioResult(version, ios, bytes, iops, mbPerS, p50Us, p95Us, p99Us, cpuMicros, userMicros, ctx,
                 usrCpuPct, sysCpuPct, process);
     }

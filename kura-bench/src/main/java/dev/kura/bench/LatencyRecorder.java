@@ -1,5 +1,6 @@
 package dev.kura.bench;
 
+import org.jspecify.annotations.Nullable;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
@@ -30,7 +31,7 @@ public final class LatencyRecorder {
 
     private final Recorder recorder = new Recorder(SIGNIFICANT_DIGITS);
     private final Histogram total = new Histogram(SIGNIFICANT_DIGITS);
-    private Histogram interval;
+    private @Nullable Histogram interval;
 
     /**
      * Records one latency.

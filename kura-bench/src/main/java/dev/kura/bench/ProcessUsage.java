@@ -1,5 +1,6 @@
 package dev.kura.bench;
 
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
@@ -70,9 +71,9 @@ public record ProcessUsage(long userNanos, long systemNanos, long voluntaryCtxSw
     /** {@code USER_HZ}: the unit of {@code /proc} CPU times, 100 on every Linux ABI kura runs on. */
     private static final long NANOS_PER_TICK = 10_000_000L;
 
-    private static final MethodHandle GETRUSAGE = lookup();
+    private static final @Nullable MethodHandle GETRUSAGE = lookup();
 
-    private static MethodHandle lookup() {
+    private static @Nullable MethodHandle lookup() {
         try {
             Linker linker = Linker.nativeLinker();
             return linker.defaultLookup().find("getrusage")
@@ -144,7 +145,7 @@ public record ProcessUsage(long userNanos, long systemNanos, long voluntaryCtxSw
      * @return the usage, or null when the native call is unavailable ({@code /proc} has no
      *     equivalent that includes the children's threads)
      */
-    public static ProcessUsage children() {
+    public static @Nullable ProcessUsage children() {
         if (GETRUSAGE == null) {
             return null;
         }

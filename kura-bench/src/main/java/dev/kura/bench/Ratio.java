@@ -1,5 +1,6 @@
 package dev.kura.bench;
 
+import org.jspecify.annotations.Nullable;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
@@ -16,8 +17,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * <p>Each ratio is null when either figure is missing. Thread-safety: immutable.
  */
 @JsonInclude(JsonInclude.Include.ALWAYS)
-public record Ratio(@JsonProperty("vs") String vs, @JsonProperty("ops") Double ops,
-                    @JsonProperty("cpu") Double cpu, @JsonProperty("ctx") Double ctx) {
+public record Ratio(@JsonProperty("vs") String vs, @JsonProperty("ops") @Nullable Double ops,
+                    @JsonProperty("cpu") @Nullable Double cpu, @JsonProperty("ctx") @Nullable Double ctx) {
 
     /** The ratios of {@code row} to {@code reference}; the reference is named by its backend. */
     public static Ratio of(BenchRow row, BenchRow reference) {
@@ -26,7 +27,7 @@ public record Ratio(@JsonProperty("vs") String vs, @JsonProperty("ops") Double o
                 div(row.ctxSwitchesPerOp(), reference.ctxSwitchesPerOp()));
     }
 
-    private static Double div(Double a, Double b) {
+    private static @Nullable Double div(@Nullable Double a, @Nullable Double b) {
         if (a == null || b == null || b == 0 || a.isNaN() || b.isNaN()) {
             return null;
         }

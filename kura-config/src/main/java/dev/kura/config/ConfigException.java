@@ -1,5 +1,7 @@
 package dev.kura.config;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A configuration file that cannot be used: an unknown key, a wrong type, a nonsense value, a
  * missing environment variable. The message names the file, the line and the key path, e.g.
@@ -14,7 +16,7 @@ public class ConfigException extends RuntimeException {
     private final int line;
     private final String key;
 
-    public ConfigException(String source, int line, String key, String problem, Throwable cause) {
+    public ConfigException(String source, int line, String key, String problem, @Nullable Throwable cause) {
         super(source + (line > 0 ? ":" + line : "") + ": " + (key == null || key.isEmpty() ? "" : key + ": ") + problem, cause);
         this.source = source;
         this.line = line;

@@ -1,5 +1,6 @@
 package dev.kura.io;
 
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -20,8 +21,8 @@ public class IoException extends IOException {
 
     private final Errno errno;
     private final int errnoValue;
-    private final transient Path path;
-    private final String operation;
+    private final transient @Nullable Path path;
+    private final @Nullable String operation;
 
     /**
      * @param errnoValue the positive kernel error number (or the negative CQE result)
@@ -30,7 +31,8 @@ public class IoException extends IOException {
      * @param detail a human-readable description, or {@code null} for the standard strerror text
      * @param cause the JDK exception this one translates, or {@code null}
      */
-    public IoException(int errnoValue, Path path, String operation, String detail, Throwable cause) {
+    public IoException(int errnoValue, @Nullable Path path, @Nullable String operation, @Nullable String detail,
+            @Nullable Throwable cause) {
         super(message(Errno.of(errnoValue), path, operation, detail), cause);
         this.errnoValue = Math.abs(errnoValue);
         this.errno = Errno.of(errnoValue);
@@ -39,7 +41,7 @@ public class IoException extends IOException {
     }
 
     /** Same as {@code new IoException(errno.value(), path, operation, null, null)}. */
-    public IoException(Errno errno, Path path, String operation) {
+    public IoException(Errno errno, @Nullable Path path, String operation) {
         this(errno.value(), path, operation, null, null);
     }
 
@@ -54,16 +56,16 @@ public class IoException extends IOException {
     }
 
     /** The file the operation was on, or {@code null}. */
-    public Path path() {
+    public @Nullable Path path() {
         return path;
     }
 
     /** The operation that failed: {@code open}, {@code read}, {@code write}, {@code fsync}, ... */
-    public String operation() {
+    public @Nullable String operation() {
         return operation;
     }
 
-    private static String message(Errno errno, Path path, String operation, String detail) {
+    private static String message(Errno errno, @Nullable Path path, @Nullable String operation, @Nullable String detail) {
         StringBuilder sb = new StringBuilder(errno.name()).append(": ")
                 .append(detail != null ? detail : strerror(errno));
         if (path != null) {

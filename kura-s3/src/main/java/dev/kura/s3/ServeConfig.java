@@ -1,5 +1,6 @@
 package dev.kura.s3;
 
+import dev.kura.config.HostPort;
 import dev.kura.config.DataSize;
 import dev.kura.net.Transport;
 
@@ -63,11 +64,11 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         if (listen == null || listen.isBlank()) {
             listen = "0.0.0.0:8080";
         }
-        checkHostPort("listen", listen);
+        HostPort.parse(listen, "listen"); // refuses a malformed address here, naming the key
         if (opsListen == null || opsListen.isBlank()) {
             opsListen = "127.0.0.1:9090";
         }
-        checkHostPort("ops-listen", opsListen);
+        HostPort.parse(opsListen, "ops-listen");
         if (drainDelay == null) {
             drainDelay = Duration.ZERO;
         }
@@ -189,40 +190,21 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         }
     }
 
-    private static void checkHostPort(String key, String hostPort) {
-        int colon = hostPort.lastIndexOf(':');
-        if (colon <= 0 || colon == hostPort.length() - 1) {
-            throw new IllegalArgumentException(key + " must be host:port, was '" + hostPort + "'");
-        }
-        int port;
-        try {
-            port = Integer.parseInt(hostPort.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + ": port is not a number in '" + hostPort + "'");
-        }
-        if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException(key + ": port must be 0..65535, was " + port);
-        }
-    }
-
-    private static String hostOf(String hostPort) {
-        String h = hostPort.substring(0, hostPort.lastIndexOf(':'));
-        return h.startsWith("[") && h.endsWith("]") ? h.substring(1, h.length() - 1) : h;
-    }
-
-    /** The host part of {@link #listen()}. */
+    /** The host part of {@link #listen()}; {@code 0.0.0.0} for any interface. */
     public String host() {
-        return hostOf(listen);
+        HostPort hp = HostPort.parse(listen, "listen");
+        return hp.anyInterface() ? "0.0.0.0" : hp.host();
     }
 
     /** The host part of {@link #opsListen()}. */
     public String opsHost() {
-        return hostOf(opsListen);
+        HostPort hp = HostPort.parse(opsListen, "ops-listen");
+        return hp.anyInterface() ? "0.0.0.0" : hp.host();
     }
 
     /** The port part of {@link #opsListen()}, 0 for any free port. */
     public int opsPort() {
-        return Integer.parseInt(opsListen.substring(opsListen.lastIndexOf(':') + 1));
+        return HostPort.parse(opsListen, "ops-listen").port();
     }
 
     /** A copy with another {@link #opsListen()} (tests and the demo pick free ports with {@code :0}). */
@@ -249,6 +231,6 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
 
     /** The port part of {@link #listen()}, 0 for any free port. */
     public int port() {
-        return Integer.parseInt(listen.substring(listen.lastIndexOf(':') + 1));
+        return HostPort.parse(listen, "listen").port();
     }
 }

@@ -224,29 +224,12 @@ public record TftpConfig(List<String> listen, String root, int blksizeMax, int w
     }
 
     /**
-     * Parses {@code host:port}, {@code [v6]:port} or {@code :port} (wildcard).
+     * Parses {@code host:port}, {@code [v6]:port} or {@code :port} (wildcard) with kura-config's
+     * {@link dev.kura.config.HostPort}; the host is left unresolved.
      *
      * @throws IllegalArgumentException naming {@code key} when malformed
      */
     public static java.net.InetSocketAddress parseHostPort(String s, String key) {
-        int colon = s.lastIndexOf(':');
-        if (colon < 0) {
-            throw new IllegalArgumentException(key + " must be host:port, was '" + s + "'");
-        }
-        String host = s.substring(0, colon);
-        int port;
-        try {
-            port = Integer.parseInt(s.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " has a bad port in '" + s + "'");
-        }
-        if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException(key + " port must be 0..65535, was " + port);
-        }
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
-        return host.isEmpty() ? new java.net.InetSocketAddress(port)
-                : java.net.InetSocketAddress.createUnresolved(host, port);
+        return dev.kura.config.HostPort.parse(s, key).unresolved();
     }
 }

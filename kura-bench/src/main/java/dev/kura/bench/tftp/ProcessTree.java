@@ -1,5 +1,6 @@
 package dev.kura.bench.tftp;
 
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,7 +38,7 @@ final class ProcessTree {
      */
     record CpuGroup(Path dir, boolean v1) implements AutoCloseable {
 
-        static CpuGroup create(long pid, String name) {
+        static @Nullable CpuGroup create(long pid, String name) {
             for (Path base : new Path[]{Path.of("/sys/fs/cgroup/cpuacct"), Path.of("/sys/fs/cgroup/unified"), Path.of("/sys/fs/cgroup")}) {
                 boolean v1 = Files.exists(base.resolve("cpuacct.usage"));
                 boolean v2 = Files.exists(base.resolve("cgroup.controllers"));

@@ -1,5 +1,6 @@
 package dev.kura.bench.tftp;
 
+import org.jspecify.annotations.Nullable;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -79,7 +80,7 @@ public final class TftpBench implements Callable<Integer> {
 
     record Row(String server, String file, int concurrency, int windowsize, int granted, double mbps, double tps,
                long transfers, long failures, double p50ms, double p99ms, double cpuMsPerMiB, double rssMiB,
-               double pssMiB, String error) {
+               double pssMiB, @Nullable String error) {
     }
 
     /** A server's state right after start: memory before any load, and how long its first RRQ took. */
@@ -250,7 +251,7 @@ public final class TftpBench implements Callable<Integer> {
     }
 
     private Process startKura(Path root, int port) throws IOException {
-        Path cfg = root.getParent().resolve(root.getFileName() + ".yaml");
+        Path cfg = root.resolveSibling(root.getFileName() + ".yaml");
         Files.writeString(cfg, """
                 tftp:
                   listen: ["127.0.0.1:%d"]

@@ -1,5 +1,6 @@
 package dev.kura.bench.tftp;
 
+import org.jspecify.annotations.Nullable;
 import org.HdrHistogram.Histogram;
 
 import java.io.IOException;
@@ -26,7 +27,7 @@ final class TftpLoad {
 
     /** What one run measured. Times in nanoseconds, bytes in bytes. */
     record Result(long transfers, long failures, long bytes, long wallNanos, Histogram transferNanos,
-                  int grantedWindowsize, String firstError) {
+                  int grantedWindowsize, @Nullable String firstError) {
         double mbPerSecond() {
             return bytes / 1e6 / (wallNanos / 1e9);
         }
@@ -45,7 +46,7 @@ final class TftpLoad {
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong bytes = new AtomicLong();
     private volatile int grantedWindowsize = -1;
-    private volatile String firstError;
+    private volatile @Nullable String firstError;
 
     TftpLoad(InetSocketAddress server, String file, long expectedSize, int blksize, int windowsize) {
         this.server = server;
@@ -99,7 +100,7 @@ final class TftpLoad {
     }
 
     /** One download; null on success, else why it failed. */
-    private String download() {
+    private @Nullable String download() {
         try (DatagramSocket s = new DatagramSocket(new InetSocketAddress(server.getAddress(), 0))) {
             s.setSoTimeout(1000);
             s.setReceiveBufferSize(1 << 20);

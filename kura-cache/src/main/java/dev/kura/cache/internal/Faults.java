@@ -1,14 +1,15 @@
 package dev.kura.cache.internal;
 
 import dev.kura.cache.CorruptEntryException;
+import dev.kura.config.LogRateLimiter;
 import dev.kura.io.IoException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -27,8 +28,7 @@ final class Faults {
     static final long LOG_INTERVAL_NANOS = 10_000_000_000L;
 
     private final ConcurrentHashMap<String, LongAdder> counts = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, AtomicLong> lastLog = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, LongAdder> suppressed = new ConcurrentHashMap<>();
+    private final LogRateLimiter logLimit = new LogRateLimiter(1, Duration.ofNanos(LOG_INTERVAL_NANOS));
     private final LongAdder logged = new LongAdder();
 
     static String kindOf(Throwable t) {
@@ -48,17 +48,11 @@ final class Faults {
 
     void record(String kind, String what, Throwable t) {
         counts.computeIfAbsent(kind, k -> new LongAdder()).increment();
-        AtomicLong last = lastLog.computeIfAbsent(kind, k -> new AtomicLong(System.nanoTime() - 2 * LOG_INTERVAL_NANOS));
-        long now = System.nanoTime();
-        long prev = last.get();
-        if (now - prev >= LOG_INTERVAL_NANOS && last.compareAndSet(prev, now)) {
-            LongAdder s = suppressed.computeIfAbsent(kind, k -> new LongAdder());
-            long n = s.sumThenReset();
+        long n = logLimit.admit(kind);
+        if (n >= 0) {
             logged.increment();
             LOG.warn("cache {}: {}: {}{}", kind, what, t.getMessage(),
                     n > 0 ? " (" + n + " more " + kind + " since the last report)" : "");
-        } else {
-            suppressed.computeIfAbsent(kind, k -> new LongAdder()).increment();
         }
     }
 

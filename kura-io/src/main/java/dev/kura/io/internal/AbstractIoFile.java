@@ -1,5 +1,6 @@
 package dev.kura.io.internal;
 
+import org.jspecify.annotations.Nullable;
 import dev.kura.io.Errno;
 import dev.kura.io.IoException;
 import dev.kura.io.IoFile;
@@ -69,7 +70,7 @@ public abstract class AbstractIoFile implements IoFile {
      * the asynchronous path (the NIO backend on a platform thread). Returns {@code null} to use
      * the asynchronous path and wait for it.
      */
-    protected Integer tryDirect(boolean write, MemorySegment buf, long position) throws IoException {
+    protected @Nullable Integer tryDirect(boolean write, MemorySegment buf, long position) throws IoException {
         return null;
     }
 
@@ -133,7 +134,11 @@ public abstract class AbstractIoFile implements IoFile {
         return out;
     }
 
-    private IoException checkArgs(String op, MemorySegment seg, long position) {
+    /**
+     * The argument checks every read and write makes before anything is submitted: a negative
+     * position, a read into a read-only segment, O_DIRECT misalignment; null when all is well.
+     */
+    protected final @Nullable IoException checkArgs(String op, MemorySegment seg, long position) {
         if (position < 0) {
             return new IoException(Errno.EINVAL.value(), path, op, "negative file position " + position, null);
         }

@@ -1,5 +1,6 @@
 package dev.kura.tftp.internal;
 
+import dev.kura.config.LogRateLimiter;
 import dev.kura.io.IoFile;
 import dev.kura.tftp.TftpSource;
 import dev.kura.io.OpenFlag;
@@ -36,7 +37,7 @@ final class RequestHandler extends SimpleChannelInboundHandler<DatagramPacket> {
 
     private final ServerContext ctx;
     /** Refusals (traversal, writes not allowed) are logged, but at most 20 lines a second. */
-    private final LogLimiter refusalLog = new LogLimiter(20);
+    private final LogRateLimiter refusalLog = new LogRateLimiter(20, java.time.Duration.ofSeconds(1));
 
     RequestHandler(ServerContext ctx) {
         this.ctx = ctx;
@@ -132,7 +133,7 @@ final class RequestHandler extends SimpleChannelInboundHandler<DatagramPacket> {
                 case Packets.ERR_FILE_NOT_FOUND -> "not-found";
                 default -> "unavailable";
             });
-            int dropped;
+            long dropped;
             if (e.code() == Packets.ERR_ACCESS_VIOLATION && (dropped = refusalLog.admit()) >= 0) {
                 ServerContext.LOG.warn("refused {} \"{}\" from {}: {}{}", req.opcode() == Packets.RRQ ? "RRQ" : "WRQ",
                         req.filename(), sender, e.getMessage(),

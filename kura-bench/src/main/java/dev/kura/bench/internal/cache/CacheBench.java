@@ -1,5 +1,6 @@
 package dev.kura.bench.internal.cache;
 
+import org.jspecify.annotations.Nullable;
 import dev.kura.bench.BenchReport;
 import dev.kura.bench.BenchRow;
 import dev.kura.bench.ClosedLoop;
@@ -92,9 +93,10 @@ public final class CacheBench {
             }
         }
         BenchRow mix = report.find(r -> r.workload().equals("mix 70/30 4k") && r.inflight() == 1000 && r.ran());
-        if (mix != null) {
+        Double p95 = mix == null ? null : mix.p95Us();
+        if (mix != null && p95 != null) {
             report.addNote(String.format(Locale.ROOT, "target p95 < 10 ms at 1000 in flight (mix 4k, %s): %.2f ms, %s",
-                    mix.backend(), mix.p95Us() / 1000, mix.p95Us() < 10_000 ? "met" : "missed"));
+                    mix.backend(), p95 / 1000, p95 < 10_000 ? "met" : "missed"));
         }
         return report;
     }

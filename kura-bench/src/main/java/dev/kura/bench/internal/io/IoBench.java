@@ -1,5 +1,6 @@
 package dev.kura.bench.internal.io;
 
+import org.jspecify.annotations.Nullable;
 import dev.kura.bench.BenchReport;
 import dev.kura.bench.BenchRow;
 import dev.kura.bench.ClosedLoop;
@@ -283,7 +284,7 @@ public final class IoBench {
                 nz(r.cpuUsPerOp()), nz(r.ctxSwitchesPerOp()));
     }
 
-    private static double nz(Double d) {
+    private static double nz(@Nullable Double d) {
         return d == null ? Double.NaN : d;
     }
 }

@@ -1,5 +1,6 @@
 package dev.kura.io.internal.nio;
 
+import org.jspecify.annotations.Nullable;
 import dev.kura.io.IoException;
 import dev.kura.io.OpenFlag;
 import dev.kura.io.internal.AbstractIoFile;
@@ -28,7 +29,8 @@ final class NioIoFile extends AbstractIoFile {
 
     @FunctionalInterface
     private interface Op<T> {
-        T run() throws IOException;
+        /** The result; null only for Void operations. */
+        @Nullable T run() throws IOException;
     }
 
     private <T> CompletableFuture<T> submit(String name, Op<T> op) {

@@ -1,5 +1,6 @@
 package dev.kura.io.internal.uring;
 
+import org.jspecify.annotations.Nullable;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -54,18 +55,18 @@ final class Native {
     static final int AT_EMPTY_PATH = 0x1000;
 
     /** Null when the platform offers no libc {@code syscall} (not Linux): io_uring is then ENOSYS. */
-    private static final MethodHandle SYSCALL;
-    private static final MethodHandle MMAP;
-    private static final MethodHandle MUNMAP;
-    private static final MethodHandle CLOSE;
-    private static final MethodHandle EVENTFD;
-    private static final MethodHandle WRITE;
-    private static final MethodHandle ALIGNED_ALLOC;
-    private static final MethodHandle FREE;
+    private static final @Nullable MethodHandle SYSCALL;
+    private static final @Nullable MethodHandle MMAP;
+    private static final @Nullable MethodHandle MUNMAP;
+    private static final @Nullable MethodHandle CLOSE;
+    private static final @Nullable MethodHandle EVENTFD;
+    private static final @Nullable MethodHandle WRITE;
+    private static final @Nullable MethodHandle ALIGNED_ALLOC;
+    private static final @Nullable MethodHandle FREE;
     private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO =
             CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final String UNAVAILABLE;
+    private static final @Nullable String UNAVAILABLE;
 
     static {
         String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
@@ -123,7 +124,7 @@ final class Native {
     }
 
     /** Why native calls cannot be made here, or {@code null} when they can. */
-    static String unavailable() {
+    static @Nullable String unavailable() {
         return UNAVAILABLE;
     }
 
@@ -135,6 +136,14 @@ final class Native {
     /** The errno captured by the last call that used {@code capture}. */
     static int errno(MemorySegment capture) {
         return (int) ERRNO.get(capture, 0L);
+    }
+
+    /** A handle that is null only where {@link #unavailable()} says why; callers check that first. */
+    private static MethodHandle linked(@Nullable MethodHandle h) {
+        if (h == null) {
+            throw new IllegalStateException("native calls unavailable: " + UNAVAILABLE);
+        }
+        return h;
     }
 
     private static RuntimeException rethrow(Throwable t) {
@@ -150,7 +159,7 @@ final class Native {
     /** {@code syscall(nr, a1..a6)}: the raw result, -1 with errno in {@code capture} on failure. */
     static long syscall(MemorySegment capture, long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
         try {
-            return (long) SYSCALL.invokeExact(capture, nr, a1, a2, a3, a4, a5, a6);
+            return (long) linked(SYSCALL).invokeExact(capture, nr, a1, a2, a3, a4, a5, a6);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -159,7 +168,7 @@ final class Native {
     /** {@code mmap(NULL, length, prot, flags, fd, offset)}; returns the address or -1 (MAP_FAILED). */
     static long mmap(MemorySegment capture, long length, int prot, int flags, int fd, long offset) {
         try {
-            return (long) MMAP.invokeExact(capture, 0L, length, prot, flags, fd, offset);
+            return (long) linked(MMAP).invokeExact(capture, 0L, length, prot, flags, fd, offset);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -167,7 +176,7 @@ final class Native {
 
     static int munmap(MemorySegment capture, long address, long length) {
         try {
-            return (int) MUNMAP.invokeExact(capture, address, length);
+            return (int) linked(MUNMAP).invokeExact(capture, address, length);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -175,7 +184,7 @@ final class Native {
 
     static int close(MemorySegment capture, int fd) {
         try {
-            return (int) CLOSE.invokeExact(capture, fd);
+            return (int) linked(CLOSE).invokeExact(capture, fd);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -183,7 +192,7 @@ final class Native {
 
     static int eventfd(MemorySegment capture, int initval, int flags) {
         try {
-            return (int) EVENTFD.invokeExact(capture, initval, flags);
+            return (int) linked(EVENTFD).invokeExact(capture, initval, flags);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -192,7 +201,7 @@ final class Native {
     /** {@code write(fd, address, length)}, errno not captured. */
     static long write(int fd, long address, long length) {
         try {
-            return (long) WRITE.invokeExact(fd, address, length);
+            return (long) linked(WRITE).invokeExact(fd, address, length);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -201,7 +210,7 @@ final class Native {
     /** {@code aligned_alloc(alignment, size)}: an address, or 0 when out of memory. */
     static long alignedAlloc(long alignment, long size) {
         try {
-            return (long) ALIGNED_ALLOC.invokeExact(alignment, size);
+            return (long) linked(ALIGNED_ALLOC).invokeExact(alignment, size);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -209,7 +218,7 @@ final class Native {
 
     static void free(long address) {
         try {
-            FREE.invokeExact(address);
+            linked(FREE).invokeExact(address);
         } catch (Throwable t) {
             throw rethrow(t);
         }

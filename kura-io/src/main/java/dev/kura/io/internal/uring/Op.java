@@ -1,5 +1,7 @@
 package dev.kura.io.internal.uring;
 
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import dev.kura.io.IoException;
 
 import java.lang.foreign.MemorySegment;
@@ -40,14 +42,14 @@ final class Op {
     final CompletableFuture<Object> future = new CompletableFuture<>();
 
     /** Native buffer the kernel reads or writes, owned until the CQE; null when the caller's segment is used. */
-    MemorySegment bounce;
-    BufferPool bouncePool;
+    @Nullable MemorySegment bounce;
+    @Nullable BufferPool bouncePool;
     /** Index of the ring's fixed buffer in {@link #bounce}, or -1. */
     int fixedIndex = -1;
     /** Heap segment to copy the bytes read into after the CQE, or null. */
-    MemorySegment copyOutTo;
+    @Nullable MemorySegment copyOutTo;
     /** The ring whose admission permit this op holds, or null (submitted by a ring thread). */
-    Ring permitOf;
+    @Nullable Ring permitOf;
 
     Op(int opcode, Kind kind, String name, Path path) {
         this.opcode = opcode;
@@ -64,15 +66,15 @@ final class Op {
 
     /** Runs on the ring thread for the op's CQE (or with -ECANCELED when it never reached the kernel). */
     void complete(Ring ring, int res) {
-        Object value = null;
-        Throwable failure = null;
+        @Nullable Object value = null;
+        @Nullable Throwable failure = null;
         try {
             if (res > 0 && copyOutTo != null) {
                 MemorySegment.copy(bounce, 0, copyOutTo, 0, Math.min(res, copyOutTo.byteSize()));
             }
             if (res >= 0) {
                 value = kind == Kind.STATX_SIZE
-                        ? (Object) bounce.get(ValueLayout.JAVA_LONG, Uapi.STX_SIZE + 256)
+                        ? (Object) Objects.requireNonNull(bounce, "statx without its buffer").get(ValueLayout.JAVA_LONG, Uapi.STX_SIZE + 256)
                         : (Object) res;
             }
         } catch (RuntimeException e) {
@@ -95,7 +97,7 @@ final class Op {
             if (fixedIndex >= 0) {
                 ring.releaseFixed(fixedIndex);
             } else {
-                bouncePool.release(bounce);
+                Objects.requireNonNull(bouncePool, "bounce buffer without its pool").release(bounce);
             }
             bounce = null;
             fixedIndex = -1;

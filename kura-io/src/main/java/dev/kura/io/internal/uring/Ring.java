@@ -1,5 +1,8 @@
 package dev.kura.io.internal.uring;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import dev.kura.io.Errno;
 import dev.kura.io.IoException;
 
@@ -95,9 +98,12 @@ final class Ring {
     private final long cqHeadOff, cqTailOff, cqesOff;
     private final int sqMask, cqMask;
 
-    private final MemorySegment fixedRegion;
+    private final @Nullable MemorySegment fixedRegion;
     private final int fixedSize;
+    /** Free fixed-buffer indexes, a stack: {@code fixedFree[0 .. fixedTop)}; its own monitor guards it. */
+    @GuardedBy("fixedFree")
     private final int[] fixedFree;
+    @GuardedBy("fixedFree")
     private int fixedTop;
     private final boolean filesRegistered;
 
@@ -377,7 +383,7 @@ final class Ring {
      *
      * @return this ring if a permit was taken, null otherwise
      */
-    Ring acquirePermit(int n) {
+    @Nullable Ring acquirePermit(int n) {
         if (Thread.currentThread() instanceof RingThread) {
             return null;
         }
@@ -400,7 +406,7 @@ final class Ring {
     }
 
     MemorySegment fixedBuffer(int i) {
-        return fixedRegion.asSlice((long) i * fixedSize, fixedSize);
+        return Objects.requireNonNull(fixedRegion, "no fixed buffers").asSlice((long) i * fixedSize, fixedSize);
     }
 
     void releaseFixed(int i) {
@@ -496,7 +502,7 @@ final class Ring {
     // ---- ring thread --------------------------------------------------------------------------
 
     private void run() {
-        Throwable fatal = null;
+        @Nullable Throwable fatal = null;
         try {
             loop();
         } catch (Throwable t) {
@@ -765,7 +771,7 @@ final class Ring {
         return n;
     }
 
-    private void terminate(Throwable fatal) {
+    private void terminate(@Nullable Throwable fatal) {
         terminated = true;
         STATE.setVolatile(this, TERMINATED);
         while (wakers.get() != 0) {

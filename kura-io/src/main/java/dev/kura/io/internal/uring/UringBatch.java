@@ -1,5 +1,6 @@
 package dev.kura.io.internal.uring;
 
+import org.jspecify.annotations.Nullable;
 import dev.kura.io.IoBatch;
 import dev.kura.io.IoException;
 import dev.kura.io.IoFile;
@@ -22,7 +23,13 @@ import java.util.concurrent.CompletableFuture;
 final class UringBatch implements IoBatch {
     private enum Kind { READ, WRITE, FSYNC }
 
-    private record Item(Kind kind, UringIoFile file, MemorySegment seg, long position, CompletableFuture<Object> out) {
+    private record Item(Kind kind, UringIoFile file, @Nullable MemorySegment seg, long position, CompletableFuture<Object> out) {
+        /** The buffer of a READ or WRITE (only FSYNC has none), capped at what one SQE can carry. */
+        MemorySegment rwBuffer() {
+            MemorySegment s = java.util.Objects.requireNonNull(seg, "read or write without a buffer");
+            return s.byteSize() > Integer.MAX_VALUE ? s.asSlice(0, Integer.MAX_VALUE) : s;
+        }
+
     }
 
     private final UringFileIo io;
@@ -41,7 +48,7 @@ final class UringBatch implements IoBatch {
     }
 
     @SuppressWarnings("unchecked")
-    private <T> CompletableFuture<T> add(Kind kind, IoFile file, MemorySegment seg, long position) {
+    private <T> CompletableFuture<T> add(Kind kind, IoFile file, @Nullable MemorySegment seg, long position) {
         if (submitted) {
             throw new IllegalStateException("batch already submitted");
         }
@@ -115,8 +122,7 @@ final class UringBatch implements IoBatch {
                 try {
                     op = it.kind == Kind.FSYNC ? it.file.prepareSync(permit, false)
                             : it.file.prepareRw(ring, permit, it.kind == Kind.WRITE,
-                            it.seg.byteSize() > Integer.MAX_VALUE ? it.seg.asSlice(0, Integer.MAX_VALUE) : it.seg,
-                            it.position);
+                            it.rwBuffer(), it.position);
                 } catch (RuntimeException | Error e) {
                     // Nothing of this chunk reached the kernel: give back what was taken and fail it.
                     for (int j = 0; j < i; j++) {

@@ -1,5 +1,6 @@
 package dev.kura.io.internal.uring;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.kura.io.Backend;
 import dev.kura.io.BackendInfo;
 import dev.kura.io.Errno;
@@ -61,7 +62,10 @@ public final class UringFileIo implements FileIo {
     private final AtomicInteger next = new AtomicInteger();
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
+    /** Free registered-file slots, a stack: {@code freeFileSlots[0 .. freeFileTop)}. */
+    @GuardedBy("this")
     private final int[] freeFileSlots;
+    @GuardedBy("this")
     private int freeFileTop;
 
     /**

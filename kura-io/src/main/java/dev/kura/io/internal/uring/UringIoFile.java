@@ -1,5 +1,6 @@
 package dev.kura.io.internal.uring;
 
+import org.jspecify.annotations.Nullable;
 import dev.kura.io.Errno;
 import dev.kura.io.IoException;
 import dev.kura.io.OpenFlag;
@@ -44,13 +45,9 @@ final class UringIoFile extends AbstractIoFile {
         return io;
     }
 
-    /**
-     * Builds the op of a read or write, taking its bounce buffer; the caller has taken the
-     * admission permit and enqueues the op.
-     */
-    Op prepareRw(Ring ring, Ring permit, boolean write, MemorySegment seg, long position) {
-        Op op = new Op(write ? Uapi.IORING_OP_WRITE : Uapi.IORING_OP_READ, Op.Kind.COUNT,
-                write ? "write" : "read", path);
+    /** An op on this file (its registered slot when it has one, else its descriptor) holding {@code permit}. */
+    private Op newOp(int opcode, String name, @Nullable Ring permit) {
+        Op op = new Op(opcode, Op.Kind.COUNT, name, path);
         op.permitOf = permit;
         if (fileSlot >= 0) {
             op.fd = fileSlot;
@@ -58,6 +55,15 @@ final class UringIoFile extends AbstractIoFile {
         } else {
             op.fd = fd;
         }
+        return op;
+    }
+
+    /**
+     * Builds the op of a read or write, taking its bounce buffer; the caller has taken the
+     * admission permit and enqueues the op.
+     */
+    Op prepareRw(Ring ring, @Nullable Ring permit, boolean write, MemorySegment seg, long position) {
+        Op op = newOp(write ? Uapi.IORING_OP_WRITE : Uapi.IORING_OP_READ, write ? "write" : "read", permit);
         op.off = position;
         int len = (int) seg.byteSize();
         op.len = len;
@@ -91,15 +97,8 @@ final class UringIoFile extends AbstractIoFile {
         return op;
     }
 
-    Op prepareSync(Ring permit, boolean dataOnly) {
-        Op op = new Op(Uapi.IORING_OP_FSYNC, Op.Kind.COUNT, dataOnly ? "fdatasync" : "fsync", path);
-        op.permitOf = permit;
-        if (fileSlot >= 0) {
-            op.fd = fileSlot;
-            op.sqeFlags = Uapi.IOSQE_FIXED_FILE;
-        } else {
-            op.fd = fd;
-        }
+    Op prepareSync(@Nullable Ring permit, boolean dataOnly) {
+        Op op = newOp(Uapi.IORING_OP_FSYNC, dataOnly ? "fdatasync" : "fsync", permit);
         op.opFlags = dataOnly ? Uapi.IORING_FSYNC_DATASYNC : 0;
         return op;
     }
@@ -145,7 +144,7 @@ final class UringIoFile extends AbstractIoFile {
 
     /** Not a shortcut here (every operation goes through a ring), only the ring-thread guard. */
     @Override
-    protected Integer tryDirect(boolean write, MemorySegment buf, long position) {
+    protected @Nullable Integer tryDirect(boolean write, MemorySegment buf, long position) {
         refuseOnRingThread(write ? "write" : "read");
         return null;
     }
@@ -190,19 +189,8 @@ final class UringIoFile extends AbstractIoFile {
     }
 
     /** Argument checks of {@link AbstractIoFile} for operations that enter through a batch. */
-    IoException checkBatchArgs(String op, MemorySegment seg, long position) {
-        if (position < 0) {
-            return new IoException(Errno.EINVAL.value(), path, op, "negative file position " + position, null);
-        }
-        if (seg.isReadOnly() && op.equals("read")) {
-            return new IoException(Errno.EINVAL.value(), path, op, "read into a read-only segment", null);
-        }
-        if (flags.contains(OpenFlag.DIRECT)
-                && ((position & 511) != 0 || (seg.byteSize() & 511) != 0 || (seg.isNative() && (seg.address() & 511) != 0))) {
-            return new IoException(Errno.EINVAL.value(), path, op,
-                    "O_DIRECT needs offset, length and buffer address aligned to the logical block size", null);
-        }
-        return null;
+    @Nullable IoException checkBatchArgs(String op, MemorySegment seg, long position) {
+        return checkArgs(op, seg, position);
     }
 
     boolean batchEnter() {
