@@ -24,6 +24,7 @@ class TftpLoadTest {
     @Test
     void countsTransfersBytesAndFailuresAgainstTftpdHpa(@TempDir Path root) throws Exception {
         Path tftpd = Requires.tool("in.tftpd", "tftpd-hpa");
+        Requires.root("run in.tftpd, which chroots into the served directory (-s) and sets its user (-u root)");
         byte[] content = new byte[100_000];
         new Random(1).nextBytes(content);
         Files.write(root.resolve("f.bin"), content);
