@@ -148,7 +148,13 @@ public final class ProxyCore {
         String cacheKey = route.bucket().name() + "/" + key + (ex.versionId == null ? "" : "\u0000v=" + ex.versionId);
         FillCoordinator.Target t = new FillCoordinator.Target(route.bucket(), route.origin(), key, ex.versionId,
                 cacheKey);
-        Optional<CacheEntry> hit = lookup(t.cacheKey(), ex);
+        // The event loop never waits on the disk: the lookup opens the entry asynchronously, and
+        // the answer continues on the channel's event loop.
+        lookupAsync(t.cacheKey(), ex).whenComplete((hit, err) -> ex.ch.eventLoop().execute(() ->
+                serveLookedUp(ex, t, hit)));
+    }
+
+    private void serveLookedUp(Exchange ex, FillCoordinator.Target t, Optional<CacheEntry> hit) {
         if (hit.isPresent()) {
             CacheEntry e = hit.get();
             if (!e.metadata().isExpired(Instant.now())) {
@@ -166,13 +172,18 @@ public final class ProxyCore {
         }
     }
 
-    private Optional<CacheEntry> lookup(String cacheKey, Exchange ex) {
+    /** {@link Cache#lookupAsync}; a failed lookup is a miss (logged), never a failed request. */
+    private java.util.concurrent.CompletableFuture<Optional<CacheEntry>> lookupAsync(String cacheKey, Exchange ex) {
+        java.util.concurrent.CompletableFuture<Optional<CacheEntry>> f;
         try {
-            return cache.lookup(cacheKey);
+            f = cache.lookupAsync(cacheKey);
         } catch (RuntimeException e) {
+            f = java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+        return f.exceptionally(e -> {
             log.warn("request {}: cache lookup of {} failed, going to the origin: {}", ex.id, cacheKey, e.toString());
             return Optional.empty();
-        }
+        });
     }
 
     static void closeQuietly(CacheEntry e) {

@@ -68,23 +68,36 @@ final class SlicedObjects {
             return;
         }
         long i = Slices.of(p.first(), sliceSize);
-        if (Slices.of(p.last(), sliceSize) == i) {
-            Optional<CacheEntry> slice = lookup(Slices.key(t.cacheKey(), object.etag(), i));
-            if (slice.isPresent()) {
-                long base = Slices.start(sliceSize, i);
-                EntrySender.send(ex, BodySource.of(slice.get()), p.head(), p.first() - base, p.last() - base,
-                        () -> workers.execute(() -> {
-                            ex.cacheStatus = CacheStatus.MISS;
-                            ex.sendHead(p.head());
-                            finish(ex, t, object, sliceSize, p.first(), p.last());
-                        }), (from, last) -> workers.execute(() -> resume(ex, t, object.etag(), base + from, p.last())));
-                return;
-            }
-        }
-        workers.execute(() -> {
+        Runnable slow = () -> workers.execute(() -> {
             ex.sendHead(p.head());
             finish(ex, t, object, sliceSize, p.first(), p.last());
         });
+        if (Slices.of(p.last(), sliceSize) != i) {
+            slow.run();
+            return;
+        }
+        // Inside one slice: served from the event loop when the slice is cached (looked up
+        // asynchronously: the event loop never waits on the disk).
+        String key = Slices.key(t.cacheKey(), object.etag(), i);
+        java.util.concurrent.CompletableFuture<Optional<CacheEntry>> f;
+        try {
+            f = cache.lookupAsync(key);
+        } catch (RuntimeException e) {
+            f = java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+        f.exceptionally(e -> Optional.empty()).thenAccept(slice -> ex.ch.eventLoop().execute(() -> {
+            if (slice.isEmpty()) {
+                slow.run();
+                return;
+            }
+            long base = Slices.start(sliceSize, i);
+            EntrySender.send(ex, BodySource.of(slice.get()), p.head(), p.first() - base, p.last() - base,
+                    () -> workers.execute(() -> {
+                        ex.cacheStatus = CacheStatus.MISS;
+                        ex.sendHead(p.head());
+                        finish(ex, t, object, sliceSize, p.first(), p.last());
+                    }), (from, last) -> workers.execute(() -> resume(ex, t, object.etag(), base + from, p.last())));
+        }));
     }
 
     /**

@@ -34,8 +34,13 @@ final class FakeOriginProxy implements AutoCloseable {
 
     /** @param sliceSize objects larger than this many bytes are cached in slices */
     FakeOriginProxy(Path dir, Backend backend, Duration readTimeout, long sliceSize) throws Exception {
+        this(dir, backend, readTimeout, sliceSize, 64L << 20);
+    }
+
+    /** @param memoryTier bytes of the memory tier; 0 turns it off, so every hit reads the disk */
+    FakeOriginProxy(Path dir, Backend backend, Duration readTimeout, long sliceSize, long memoryTier) throws Exception {
         io = FileIo.create(IoConfig.defaults().withBackend(backend));
-        cache = Cache.open(new CacheConfig(dir.resolve("cache"), 2L << 30, 0, 1L << 30, 64L << 20, 1L << 20,
+        cache = Cache.open(new CacheConfig(dir.resolve("cache"), 2L << 30, 0, 1L << 30, memoryTier, 1L << 20,
                 CacheConfig.Durability.NONE), io);
         BucketConfig b = new BucketConfig("/b", "bucket", "b", URI.create("http://fake.invalid"), "us-east-1", true,
                 OriginCredentials.anonymous(), Duration.ofHours(1), Duration.ofDays(1), Duration.ofSeconds(2),
