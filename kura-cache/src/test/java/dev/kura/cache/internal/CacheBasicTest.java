@@ -162,7 +162,7 @@ class CacheBasicTest {
                 }
             }
             // no snapshot: scan
-            java.nio.file.Files.delete(dir.resolve(DiskStore.SNAPSHOT));
+            java.nio.file.Files.deleteIfExists(dir.resolve(DiskStore.SNAPSHOT));
             try (Cache c = Cache.open(config(dir, 64 << 20, 0), io)) {
                 awaitRecovery(c);
                 assertThat(c.stats().recoveredEntries()).isEqualTo(199);
