@@ -474,9 +474,15 @@ final class FillCoordinator {
             switch (r) {
                 case OriginResponse.Body b -> {
                     metrics.origin(t.name(), "ok", System.nanoTime() - t0);
-                    EntryMetadata md = RequestPlanner.metadata(b.object(), Instant.now());
+                    OriginObject o = b.object();
+                    Freshness.Decision d = Freshness.decide(o.cacheControl(), o.expires(), t.bucket().defaultTtl(),
+                            Instant.now());
+                    EntryMetadata md = RequestPlanner.metadata(o, d.expiresAt());
                     ex.cacheStatus = CacheStatus.MISS;
                     Replies.bodyless(ex, RequestPlanner.plan(true, ex.requestHeaders, md));
+                    if (d.store() && o.size() > sliceSize) {
+                        indexFromHead(ex, t, md);
+                    }
                 }
                 case OriginResponse.Failed f -> {
                     metrics.origin(t.name(), "error", System.nanoTime() - t0);
@@ -488,6 +494,22 @@ final class FillCoordinator {
             }
         } catch (RuntimeException e) {
             Replies.internalError(ex, e);
+        }
+    }
+
+    /**
+     * A HEAD miss of an object larger than the slice size stores its index entry (the metadata
+     * alone, no bytes), so the next GET or Range of it finds the size and ETag in the cache and goes
+     * straight to the slices it needs (no HEAD for a suffix range). A smaller object has no
+     * metadata-only form in the cache and is fetched whole by its first GET.
+     */
+    private void indexFromHead(Exchange ex, Target t, EntryMetadata md) {
+        try {
+            if (cache.fill(t.cacheKey()) instanceof Fill.Leader leader) {
+                publishIndex(ex, t, leader, md);
+            }
+        } catch (RuntimeException e) {
+            log.warn("request {}: storing the index of {} after a HEAD failed: {}", ex.id, t.cacheKey(), e.toString());
         }
     }
 

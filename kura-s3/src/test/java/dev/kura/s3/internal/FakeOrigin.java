@@ -93,8 +93,12 @@ final class FakeOrigin implements Origin {
         return new OriginResponse.Body(object(o), first, length, new Paced(o.bytes(), (int) first, (int) length));
     }
 
+    /** HEADs answered so far, all keys together. */
+    final AtomicInteger heads = new AtomicInteger();
+
     @Override
     public OriginResponse head(String key, String versionId) {
+        heads.incrementAndGet();
         StoredObject o = objects.get(key);
         if (o == null) {
             return new OriginResponse.Failed(new OriginFailure(OriginFailure.Kind.NOT_FOUND, 404, "NoSuchKey",

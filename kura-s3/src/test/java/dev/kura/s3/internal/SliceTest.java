@@ -195,4 +195,32 @@ class SliceTest {
             assertThat(p.origin.gets("r")).isEqualTo(2);
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"NIO", "IO_URING"})
+    void aHeadMissStoresTheIndexSoTheNextRangeNeedsOnlyItsSlice(Backend backend) throws Exception {
+        try (FakeOriginProxy p = proxy(backend)) {
+            byte[] obj = random(6 * SLICE + 5_000, 19);
+            p.origin.put("h.bin", obj, null);
+            HttpResponse<byte[]> head = p.http.send(java.net.http.HttpRequest.newBuilder(p.url("/b/h.bin"))
+                    .method("HEAD", java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(head.statusCode()).isEqualTo(200);
+            assertThat(head.headers().firstValue("Content-Length")).hasValue(Integer.toString(obj.length));
+            assertThat(p.origin.heads.get()).isEqualTo(1);
+            long deadline = System.nanoTime() + 10_000_000_000L; // the index is stored after the answer
+            while (p.cache.lookup("b/h.bin").isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            HttpResponse<byte[]> r = p.get("/b/h.bin", "Range", "bytes=-1000");
+            assertThat(r.body()).isEqualTo(range(obj, obj.length - 1000, obj.length - 1));
+            assertThat(p.origin.heads.get()).as("no second HEAD: the size came from the cache").isEqualTo(1);
+            assertThat(p.origin.gets("h.bin")).as("one ranged GET, of the last slice").isEqualTo(1);
+            HttpResponse<byte[]> again = p.http.send(java.net.http.HttpRequest.newBuilder(p.url("/b/h.bin"))
+                    .method("HEAD", java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(again.headers().firstValue("X-Cache")).hasValue("HIT");
+            assertThat(p.origin.heads.get()).isEqualTo(1);
+        }
+    }
 }
