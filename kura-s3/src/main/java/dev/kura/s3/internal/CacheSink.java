@@ -27,6 +27,22 @@ sealed interface CacheSink permits CacheSink.Whole, CacheSink.Sliced {
     /** Ends the body: commits what is complete when {@code whole} (every byte came), aborts the rest. */
     void end(boolean whole);
 
+    /** Commits or aborts {@code w}, then closes it; a failed commit is logged, never thrown. */
+    private static void settle(CacheWriter w, boolean commit, ProxyMetrics metrics, String what) {
+        try {
+            if (commit) {
+                w.commit().close();
+            } else {
+                w.abort();
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("cache commit of {} failed: {}", what, e.toString());
+        } finally {
+            w.close();
+            metrics.fillsInFlight.decrementAndGet();
+        }
+    }
+
     /** One cache entry for the whole object, committed only when exactly its size came. */
     final class Whole implements CacheSink {
         private final ProxyMetrics metrics;
@@ -63,19 +79,8 @@ sealed interface CacheSink permits CacheSink.Whole, CacheSink.Sliced {
         }
 
         private void close(boolean commit) {
-            try {
-                if (commit) {
-                    w.commit().close();
-                } else {
-                    w.abort();
-                }
-            } catch (IOException | RuntimeException e) {
-                LOG.warn("cache commit of {} failed: {}", cacheKey, e.toString());
-            } finally {
-                w.close();
-                w = null;
-                metrics.fillsInFlight.decrementAndGet();
-            }
+            settle(w, commit, metrics, cacheKey);
+            w = null;
         }
     }
 
@@ -205,19 +210,8 @@ sealed interface CacheSink permits CacheSink.Whole, CacheSink.Sliced {
         }
 
         private void finish(boolean commit) {
-            try {
-                if (commit) {
-                    w.commit().close();
-                } else {
-                    w.abort();
-                }
-            } catch (IOException | RuntimeException e) {
-                LOG.warn("cache commit of slice {} of {} failed: {}", slice, cacheKey, e.toString());
-            } finally {
-                w.close();
-                w = null;
-                metrics.fillsInFlight.decrementAndGet();
-            }
+            settle(w, commit, metrics, "slice " + slice + " of " + cacheKey);
+            w = null;
         }
 
         @Override

@@ -128,7 +128,7 @@ final class FillCoordinator {
                     lead(ex, t, leader, stale);
                     return; // lead() owns and closes stale
                 }
-                PendingEntry pending = await(((Fill.Follower) fill).pending(),
+                PendingEntry pending = SlicedObjects.await(((Fill.Follower) fill).pending(),
                         OriginClient.total(t.bucket()).toMillis() + 1_000);
                 if (pending != null) {
                     ProxyCore.closeQuietly(stale);
@@ -190,17 +190,6 @@ final class FillCoordinator {
         } catch (RuntimeException e) {
             log.warn("request {}: cache lookup of {} failed, going to the origin: {}", ex.id, cacheKey, e.toString());
             return Optional.empty();
-        }
-    }
-
-    private static <T> T await(java.util.concurrent.CompletableFuture<T> f, long millis) {
-        try {
-            return f.get(millis, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
-        } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
-            return null;
         }
     }
 

@@ -206,7 +206,8 @@ final class SlicedObjects {
         return null;
     }
 
-    private static <T> T await(CompletableFuture<T> f, long millis) {
+    /** The value of {@code f}, or null when it failed or took longer than {@code millis}. Blocks. */
+    static <T> T await(CompletableFuture<T> f, long millis) {
         try {
             return f.get(millis, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
