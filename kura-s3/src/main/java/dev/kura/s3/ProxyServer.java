@@ -27,6 +27,12 @@ import dev.kura.s3.internal.Server;
  * <p>Thread-safety: safe for concurrent use; {@link #close()} is idempotent.
  */
 public final class ProxyServer implements AutoCloseable {
+    /**
+     * The slice size {@link #start(ServeConfig, Cache)} uses, in bytes (4 MiB): objects larger than
+     * this are cached in slices ({@code cache.slice-size}; docs/CONFIG.md says why 4 MiB).
+     */
+    public static final long DEFAULT_SLICE_SIZE = 4L << 20;
+
     private final Server server;
     private final ServeConfig config;
     private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
@@ -45,7 +51,7 @@ public final class ProxyServer implements AutoCloseable {
      * @throws RuntimeException (a Netty {@code BindException} wrapped or raw) when the address is taken
      */
     public static ProxyServer start(ServeConfig config, Cache cache) throws InterruptedException {
-        return new ProxyServer(Server.start(config, cache), config);
+        return start(config, cache, DEFAULT_SLICE_SIZE);
     }
 
     /**

@@ -21,8 +21,8 @@ import java.nio.file.Path;
 public record CacheSection(Path dir, DataSize maxSize, Long maxEntries, DataSize maxItemSize, Memory memory,
                            CacheConfig.Durability durability, DataSize sliceSize) {
 
-    /** The default slice size in bytes: 4 MiB. */
-    public static final long DEFAULT_SLICE_SIZE = 4L << 20;
+    /** The default slice size in bytes: {@link dev.kura.s3.ProxyServer#DEFAULT_SLICE_SIZE}. */
+    public static final long DEFAULT_SLICE_SIZE = dev.kura.s3.ProxyServer.DEFAULT_SLICE_SIZE;
 
     /** {@code cache.memory:}: the memory tier; {@code max-size: 0} turns it off. */
     public record Memory(DataSize maxSize, DataSize maxItemSize) {

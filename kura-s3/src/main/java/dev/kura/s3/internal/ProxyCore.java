@@ -2,48 +2,27 @@ package dev.kura.s3.internal;
 
 import dev.kura.cache.Cache;
 import dev.kura.cache.CacheEntry;
-import dev.kura.cache.CacheStats;
-import dev.kura.cache.CacheWriter;
-import dev.kura.cache.EntryMetadata;
-import dev.kura.cache.Fill;
 import dev.kura.s3.BucketConfig;
 import dev.kura.s3.ServeConfig;
-import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelFuture;
-import io.netty.handler.codec.http.DefaultHttpResponse;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import software.amazon.awssdk.core.ResponseInputStream;
-import software.amazon.awssdk.services.s3.model.GetObjectResponse;
-import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The proxy's front: routes a request to a bucket, serves fresh hits, and hands misses and stale
- * hits to the {@link FillCoordinator}; also the ops endpoints and the admin API.
+ * hits to the {@link FillCoordinator}. (The ops endpoints and the admin API are {@link OpsHandler}'s, on
+ * their own listener.)
  *
  * <p>Design. A request is routed by the longest bucket prefix of its decoded path; the object key
  * is the rest. The cache key is {@code <bucket name>/<key>}. A fresh hit is served on the event
@@ -59,7 +38,7 @@ public final class ProxyCore {
     private static final Logger log = LoggerFactory.getLogger(ProxyCore.class);
     static final Logger ACCESS = LoggerFactory.getLogger("kura.access");
     /** Objects larger than this are cached in slices of this size (bytes). */
-    static final long DEFAULT_SLICE_SIZE = 4L << 20;
+    static final long DEFAULT_SLICE_SIZE = dev.kura.s3.ProxyServer.DEFAULT_SLICE_SIZE;
 
     private final ServeConfig config;
     private final Cache cache;
@@ -195,8 +174,6 @@ public final class ProxyCore {
             }
         }
     }
-
-    // ---------------------------------------------------------------- operations
 
     /** Records the finished exchange: metrics and the access-log line. */
     void finished(Exchange ex) {
