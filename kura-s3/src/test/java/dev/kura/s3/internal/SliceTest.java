@@ -155,7 +155,10 @@ class SliceTest {
                 assertThat(r.body().length).isLessThan(2 * SLICE);
                 assertThat(r.body()).isEqualTo(range(v1, 0, r.body().length - 1));
             });
-            assertThat(cut).isInstanceOfAny(IOException.class, null);
+            // Either the client saw a short body (asserted above) or the cut connection (an IOException).
+            if (cut != null) {
+                assertThat(cut).isInstanceOf(IOException.class);
+            }
             HttpResponse<byte[]> fresh = p.get("/b/obj", "Range", "bytes=0-" + (2 * SLICE - 1));
             assertThat(sha256(fresh.body())).isEqualTo(sha256(range(v2, 0, 2L * SLICE - 1)));
         }
