@@ -68,9 +68,10 @@ serve:
       credentials: {type: anonymous}
       default-ttl: 2s
 YAML
-(cd "$work" && exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseZGC ${KURA_JAVA_OPTS:-} \
-  -cp "$cp" dev.kura.cli.Kura serve --config "$work/kura.yaml" >"$work/kura.log" 2>&1) &
-kura_pid=$!   # the subshell execs java: this is kura's pid
+# Through the launcher, so the JVM is sized the way users get it (kura jvm-options: heap from the
+# memory tier, bounded direct memory, G1); KURA_JAVA_OPTS still overrides any flag.
+(cd "$work" && exec "$root/kura" serve --config "$work/kura.yaml" >"$work/kura.log" 2>&1) &
+kura_pid=$!   # the subshell execs the launcher, which execs java: this is kura's pid
 pids+=("$kura_pid")
 wait_http "http://127.0.0.1:$kura_ops_port/health"
 echo "soak: kura pid $kura_pid, $rate requests/s for $duration s ($(nproc) CPUs, $(uname -r), shared machine: figures are indicative)"

@@ -62,7 +62,7 @@ def one(conn, rnd):
         conn.request("GET", f"/bench/missing/{rnd.randrange(1 << 30)}")
         r = conn.getresponse(); r.read(); expect("notfound", r.status, {404})
     elif x < 0.98:
-        conn.request(f"JUNK{rnd.randrange(1 << 30)}", f"/junk/{rnd.randrange(1 << 30)}")
+        conn.request(f"JUNK{rnd.randrange(1 << 30)}", f"/bench/junk/{rnd.randrange(1 << 30)}")
         r = conn.getresponse(); r.read(); expect("junk", r.status, {405})
     else:
         # A client that leaves in the middle of a 1 MiB body (a reset, not a polite close).

@@ -39,9 +39,11 @@ final class BucketTftpSource implements TftpSource {
         OriginCredentials creds = c == null ? null
                 : new OriginCredentials(c.type(), c.accessKeyId(), c.secretAccessKey(), c.sessionToken());
         try {
-            return new BucketConfig("/", s.bucket(), s.name(), s.endpoint(), s.region(), s.pathStyle(), creds,
-                    s.defaultTtl(), s.staleIfError(), s.connectTimeout(), s.readTimeout(), s.maxConnections(),
-                    null); // access: the default; it concerns kura serve's S3 clients, TFTP has none
+            // access stays the default: it concerns kura serve's S3 clients, TFTP has none
+            return BucketConfig.builder().prefix("/").bucket(s.bucket()).name(s.name()).endpoint(s.endpoint())
+                    .region(s.region()).pathStyle(s.pathStyle()).credentials(creds).defaultTtl(s.defaultTtl())
+                    .staleIfError(s.staleIfError()).connectTimeout(s.connectTimeout()).readTimeout(s.readTimeout())
+                    .maxConnections(s.maxConnections()).build();
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("tftp.source: " + e.getMessage(), e);
         }

@@ -75,15 +75,15 @@ public final class ServeCommand implements Callable<Integer> {
                 SampleData.loadPrivateIfMissing(origin);
                 OriginCredentials originKeys = OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY,
                         EmbeddedOrigin.SECRET_KEY);
-                BucketConfig sample = new BucketConfig(null, SampleData.BUCKET, null, origin.endpoint(), "us-east-1",
-                        true, originKeys, Duration.ofMinutes(5), null, null, null, 0, BucketConfig.Access.PUBLIC);
-                BucketConfig secret = new BucketConfig(null, SampleData.PRIVATE_BUCKET, null, origin.endpoint(),
-                        "us-east-1", true, originKeys, Duration.ofMinutes(5), null, null, null, 0,
-                        BucketConfig.Access.PRIVATE);
+                BucketConfig sample = BucketConfig.builder().bucket(SampleData.BUCKET).endpoint(origin.endpoint())
+                        .pathStyle(true).credentials(originKeys).defaultTtl(Duration.ofMinutes(5))
+                        .access(BucketConfig.Access.PUBLIC).build();
+                BucketConfig secret = sample.toBuilder().prefix(null).name(null).bucket(SampleData.PRIVATE_BUCKET)
+                        .access(BucketConfig.Access.PRIVATE).build();
                 ClientConfig demoClient = new ClientConfig(DEMO_ACCESS_KEY, DEMO_SECRET_KEY,
                         List.of(SampleData.BUCKET, SampleData.PRIVATE_BUCKET));
-                serve = new ServeConfig(listen, null, 0, null, null, Duration.ofSeconds(10), true, null,
-                        List.of(sample, secret), null, null, List.of(demoClient), null, opsListen, null, null);
+                serve = ServeConfig.builder().listen(listen).shutdownTimeout(Duration.ofSeconds(10)).accessLog(true)
+                        .buckets(List.of(sample, secret)).clients(List.of(demoClient)).opsListen(opsListen).build();
                 cacheConfig = CacheConfig.defaults(dataDir.resolve("cache"));
             }
         } catch (ConfigException e) {

@@ -118,4 +118,78 @@ public record BucketConfig(String prefix, String bucket, String name, URI endpoi
             access = credentials.kind() == OriginCredentials.Kind.ANONYMOUS ? Access.PUBLIC : Access.PRIVATE;
         }
     }
+
+    /** A builder with every key unset (each takes its documented default at {@link Builder#build()}). */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this mapping's values, to make a copy that differs in a few keys. */
+    public Builder toBuilder() {
+        return new Builder().prefix(prefix).bucket(bucket).name(name).endpoint(endpoint).region(region)
+                .pathStyle(pathStyle).credentials(credentials).defaultTtl(defaultTtl).staleIfError(staleIfError)
+                .connectTimeout(connectTimeout).readTimeout(readTimeout).maxConnections(maxConnections).access(access);
+    }
+
+    /**
+     * Builds a {@link BucketConfig} by key name, for code that makes one without YAML (the demo,
+     * {@code tftp.source}, tests); the YAML binder uses the canonical constructor. A key left unset
+     * takes its default, exactly as when it is missing from {@code kura.yaml}.
+     *
+     * <p>Thread-safety: not thread-safe; use from one thread.
+     */
+    public static final class Builder {
+        private String prefix;
+        private String bucket;
+        private String name;
+        private URI endpoint;
+        private String region;
+        private boolean pathStyle;
+        private OriginCredentials credentials;
+        private Duration defaultTtl;
+        private Duration staleIfError;
+        private Duration connectTimeout;
+        private Duration readTimeout;
+        private int maxConnections;
+        private Access access;
+
+        private Builder() {
+        }
+
+        /** @see BucketConfig#prefix() */
+        public Builder prefix(String v) { prefix = v; return this; }
+        /** @see BucketConfig#bucket() */
+        public Builder bucket(String v) { bucket = v; return this; }
+        /** @see BucketConfig#name() */
+        public Builder name(String v) { name = v; return this; }
+        /** @see BucketConfig#endpoint() */
+        public Builder endpoint(URI v) { endpoint = v; return this; }
+        /** @see BucketConfig#region() */
+        public Builder region(String v) { region = v; return this; }
+        /** @see BucketConfig#pathStyle() */
+        public Builder pathStyle(boolean v) { pathStyle = v; return this; }
+        /** @see BucketConfig#credentials() */
+        public Builder credentials(OriginCredentials v) { credentials = v; return this; }
+        /** @see BucketConfig#defaultTtl() */
+        public Builder defaultTtl(Duration v) { defaultTtl = v; return this; }
+        /** @see BucketConfig#staleIfError() */
+        public Builder staleIfError(Duration v) { staleIfError = v; return this; }
+        /** @see BucketConfig#connectTimeout() */
+        public Builder connectTimeout(Duration v) { connectTimeout = v; return this; }
+        /** @see BucketConfig#readTimeout() */
+        public Builder readTimeout(Duration v) { readTimeout = v; return this; }
+        /** @see BucketConfig#maxConnections() */
+        public Builder maxConnections(int v) { maxConnections = v; return this; }
+        /** @see BucketConfig#access() */
+        public Builder access(Access v) { access = v; return this; }
+
+        /**
+         * @return the mapping, validated and defaulted by the canonical constructor
+         * @throws IllegalArgumentException naming the key of a missing or nonsense value
+         */
+        public BucketConfig build() {
+            return new BucketConfig(prefix, bucket, name, endpoint, region, pathStyle, credentials, defaultTtl,
+                    staleIfError, connectTimeout, readTimeout, maxConnections, access);
+        }
+    }
 }

@@ -207,16 +207,28 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         return HostPort.parse(opsListen, "ops-listen").port();
     }
 
+    /** A builder with every key unset (each takes its documented default at {@link Builder#build()}). */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this config's values, to make a copy that differs in a few keys. */
+    public Builder toBuilder() {
+        return new Builder().listen(listen).transport(transport).eventLoopThreads(eventLoopThreads)
+                .maxUrlLength(maxUrlLength).maxHeaderSize(maxHeaderSize).shutdownTimeout(shutdownTimeout)
+                .accessLog(accessLog).adminToken(adminToken).buckets(buckets).baseDomain(baseDomain)
+                .listCacheTtl(listCacheTtl).clients(clients).jwt(jwt).opsListen(opsListen).drainDelay(drainDelay)
+                .limits(limits);
+    }
+
     /** A copy with another {@link #opsListen()} (tests and the demo pick free ports with {@code :0}). */
     public ServeConfig withOpsListen(String hostPort) {
-        return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
-                accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, jwt, hostPort, drainDelay, limits);
+        return toBuilder().opsListen(hostPort).build();
     }
 
     /** A copy with other {@link #limits()}. */
     public ServeConfig withLimits(ListenerLimits l) {
-        return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
-                accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, jwt, opsListen, drainDelay, l);
+        return toBuilder().limits(l).build();
     }
 
     /**
@@ -225,8 +237,79 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
      * @param listen {@code host:port}
      */
     public static ServeConfig of(String listen, String adminToken, java.util.List<BucketConfig> buckets) {
-        return new ServeConfig(listen, null, 0, null, null, null, null, adminToken, buckets, null, null, null,
-                null, null, null, null);
+        return builder().listen(listen).adminToken(adminToken).buckets(buckets).build();
+    }
+
+    /**
+     * Builds a {@link ServeConfig} by key name, for code (the demo, tests, other commands) that
+     * makes one without YAML; the YAML binder uses the canonical constructor. A key left unset
+     * takes its default, exactly as when the key is missing from {@code kura.yaml}.
+     *
+     * <p>Thread-safety: not thread-safe; use from one thread.
+     */
+    public static final class Builder {
+        private String listen;
+        private Transport transport;
+        private int eventLoopThreads;
+        private DataSize maxUrlLength;
+        private DataSize maxHeaderSize;
+        private Duration shutdownTimeout;
+        private Boolean accessLog;
+        private String adminToken;
+        private List<BucketConfig> buckets;
+        private String baseDomain;
+        private Duration listCacheTtl;
+        private List<ClientConfig> clients;
+        private JwtConfig jwt;
+        private String opsListen;
+        private Duration drainDelay;
+        private ListenerLimits limits;
+
+        private Builder() {
+        }
+
+        /** @see ServeConfig#listen() */
+        public Builder listen(String v) { listen = v; return this; }
+        /** @see ServeConfig#transport() */
+        public Builder transport(Transport v) { transport = v; return this; }
+        /** @see ServeConfig#eventLoopThreads() */
+        public Builder eventLoopThreads(int v) { eventLoopThreads = v; return this; }
+        /** @see ServeConfig#maxUrlLength() */
+        public Builder maxUrlLength(DataSize v) { maxUrlLength = v; return this; }
+        /** @see ServeConfig#maxHeaderSize() */
+        public Builder maxHeaderSize(DataSize v) { maxHeaderSize = v; return this; }
+        /** @see ServeConfig#shutdownTimeout() */
+        public Builder shutdownTimeout(Duration v) { shutdownTimeout = v; return this; }
+        /** @see ServeConfig#accessLog() */
+        public Builder accessLog(Boolean v) { accessLog = v; return this; }
+        /** @see ServeConfig#adminToken() */
+        public Builder adminToken(String v) { adminToken = v; return this; }
+        /** @see ServeConfig#buckets() */
+        public Builder buckets(List<BucketConfig> v) { buckets = v; return this; }
+        /** @see ServeConfig#baseDomain() */
+        public Builder baseDomain(String v) { baseDomain = v; return this; }
+        /** @see ServeConfig#listCacheTtl() */
+        public Builder listCacheTtl(Duration v) { listCacheTtl = v; return this; }
+        /** @see ServeConfig#clients() */
+        public Builder clients(List<ClientConfig> v) { clients = v; return this; }
+        /** @see ServeConfig#jwt() */
+        public Builder jwt(JwtConfig v) { jwt = v; return this; }
+        /** @see ServeConfig#opsListen() */
+        public Builder opsListen(String v) { opsListen = v; return this; }
+        /** @see ServeConfig#drainDelay() */
+        public Builder drainDelay(Duration v) { drainDelay = v; return this; }
+        /** @see ServeConfig#limits() */
+        public Builder limits(ListenerLimits v) { limits = v; return this; }
+
+        /**
+         * @return the config, validated and defaulted by the canonical constructor
+         * @throws IllegalArgumentException naming the key of a missing or nonsense value
+         */
+        public ServeConfig build() {
+            return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
+                    accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, jwt, opsListen, drainDelay,
+                    limits);
+        }
     }
 
     /** The port part of {@link #listen()}, 0 for any free port. */

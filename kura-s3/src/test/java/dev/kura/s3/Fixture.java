@@ -55,8 +55,9 @@ final class Fixture implements AutoCloseable {
 
     BucketConfig bucket(String prefix, String name, URI endpoint, OriginCredentials creds, Duration readTimeout,
                         Duration staleIfError) {
-        return new BucketConfig(prefix, BUCKET, name, endpoint, "us-east-1", true, creds, Duration.ofHours(1),
-                staleIfError, Duration.ofSeconds(2), readTimeout, 0, BucketConfig.Access.PUBLIC);
+        return BucketConfig.builder().prefix(prefix).bucket(BUCKET).name(name).endpoint(endpoint).pathStyle(true)
+                .credentials(creds).staleIfError(staleIfError).connectTimeout(Duration.ofSeconds(2))
+                .readTimeout(readTimeout).access(BucketConfig.Access.PUBLIC).build();
     }
 
     Fixture startProxy() throws Exception {
@@ -68,16 +69,18 @@ final class Fixture implements AutoCloseable {
         cache = Cache.open(new CacheConfig(dir.resolve("cache"), 2L << 30, 0, 1L << 30, 64L << 20, 1L << 20,
                 CacheConfig.Durability.NONE), io);
         List<BucketConfig> buckets = new ArrayList<>();
-        buckets.add(new BucketConfig("/" + BUCKET, BUCKET, BUCKET, originEndpoint, "us-east-1", true,
-                OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY), Duration.ofHours(1),
-                Duration.ofDays(1), Duration.ofSeconds(2), Duration.ofSeconds(10), 0, testAccess));
+        buckets.add(BucketConfig.builder().bucket(BUCKET).endpoint(originEndpoint).pathStyle(true)
+                .credentials(OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY))
+                .connectTimeout(Duration.ofSeconds(2)).readTimeout(Duration.ofSeconds(10)).access(testAccess).build());
         buckets.addAll(extraBuckets);
         List<ClientConfig> cl = new ArrayList<>(clients);
         if (cl.stream().noneMatch(c -> c.accessKeyId().equals(CLIENT_KEY))) {
             cl.add(new ClientConfig(CLIENT_KEY, CLIENT_SECRET, List.of("*")));
         }
-        ServeConfig cfg = new ServeConfig("127.0.0.1:0", dev.kura.net.Transport.AUTO, 2, null, null, Duration.ofSeconds(5), true,
-                adminToken, buckets, baseDomain, listCacheTtl, cl, jwt, "127.0.0.1:0", drainDelay, limits);
+        ServeConfig cfg = ServeConfig.builder().listen("127.0.0.1:0").eventLoopThreads(2)
+                .shutdownTimeout(Duration.ofSeconds(5)).accessLog(true).adminToken(adminToken).buckets(buckets)
+                .baseDomain(baseDomain).listCacheTtl(listCacheTtl).clients(cl).jwt(jwt).opsListen("127.0.0.1:0")
+                .drainDelay(drainDelay).limits(limits).build();
         proxy = ProxyServer.start(cfg, cache);
         return this;
     }

@@ -42,11 +42,12 @@ final class FakeOriginProxy implements AutoCloseable {
         io = FileIo.create(IoConfig.defaults().withBackend(backend));
         cache = Cache.open(new CacheConfig(dir.resolve("cache"), 2L << 30, 0, 1L << 30, memoryTier, 1L << 20,
                 CacheConfig.Durability.NONE), io);
-        BucketConfig b = new BucketConfig("/b", "bucket", "b", URI.create("http://fake.invalid"), "us-east-1", true,
-                OriginCredentials.anonymous(), Duration.ofHours(1), Duration.ofDays(1), Duration.ofSeconds(2),
-                readTimeout, 0, BucketConfig.Access.PUBLIC);
-        ServeConfig cfg = new ServeConfig("127.0.0.1:0", dev.kura.net.Transport.AUTO, 2, null, null, Duration.ofSeconds(5), false, null,
-                List.of(b), null, null, List.of(), null, "127.0.0.1:0", null, null);
+        BucketConfig b = BucketConfig.builder().prefix("/b").bucket("bucket").name("b")
+                .endpoint(URI.create("http://fake.invalid")).pathStyle(true).credentials(OriginCredentials.anonymous())
+                .connectTimeout(Duration.ofSeconds(2)).readTimeout(readTimeout).access(BucketConfig.Access.PUBLIC).build();
+        ServeConfig cfg = ServeConfig.builder().listen("127.0.0.1:0").eventLoopThreads(2)
+                .shutdownTimeout(Duration.ofSeconds(5)).accessLog(false).buckets(List.of(b)).opsListen("127.0.0.1:0")
+                .build();
         server = Server.start(cfg, cache, x -> origin, sliceSize);
     }
 

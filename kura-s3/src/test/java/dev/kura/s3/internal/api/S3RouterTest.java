@@ -12,8 +12,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** {@link S3Router}: the three addressing styles, their precedence, and the refusals. */
 class S3RouterTest {
     static BucketConfig bucket(String prefix, String bucket, String name) {
-        return new BucketConfig(prefix, bucket, name, null, "us-east-1", true, OriginCredentials.anonymous(),
-                Duration.ofHours(1), null, null, null, 0, null);
+        return BucketConfig.builder().prefix(prefix).bucket(bucket).name(name).pathStyle(true)
+                .credentials(OriginCredentials.anonymous()).build();
     }
 
     final S3Router router = new S3Router(List.of(bucket("/data", "origin-a", "alpha"), bucket(null, "beta", null),
