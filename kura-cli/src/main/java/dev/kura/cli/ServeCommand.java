@@ -49,7 +49,7 @@ public final class ServeCommand implements Callable<Integer> {
             description = "demo mode (no --config): proxy address (default: ${DEFAULT-VALUE})")
     String listen;
 
-    @Option(names = "--ops-listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:9090",
+    @Option(names = "--ops-listen", paramLabel = "HOST:PORT", defaultValue = ServeConfig.DEFAULT_OPS_LISTEN,
             description = "demo mode (no --config): address of /metrics, /health, /ready (default: ${DEFAULT-VALUE})")
     String opsListen;
 

@@ -40,7 +40,7 @@ import java.util.Set;
  * @param jwt Bearer JWT client authentication ({@code serve.jwt}); null for none
  * @param opsListen address of the operations listener ({@code /metrics}, {@code /health},
  *     {@code /ready}, {@code /admin/*}), {@code host:port} ({@code serve.ops-listen}); default
- *     {@code 127.0.0.1:9090}, kept off the data port so that clients of the data port cannot
+ *     {@value #DEFAULT_OPS_LISTEN}, kept off the data port so that clients of the data port cannot
  *     scrape, probe or administer
  * @param drainDelay on SIGTERM, how long {@code /ready} answers 503 before the data listener
  *     closes, so that a load balancer stops sending new clients first ({@code serve.drain-delay});
@@ -56,6 +56,13 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                           Duration listCacheTtl, List<ClientConfig> clients, JwtConfig jwt, String opsListen,
                           Duration drainDelay, ListenerLimits limits) {
 
+    /**
+     * Default of {@code serve.ops-listen}: loopback, next to the default data port 8080 (the
+     * convention of Dropwizard's admin connector), not 9090, which Prometheus itself listens on by default and
+     * so is often taken on the very hosts that scrape kura.
+     */
+    public static final String DEFAULT_OPS_LISTEN = "127.0.0.1:8081";
+
     /** Paths kura answers itself; a bucket prefix may not shadow them. */
     public static final Set<String> RESERVED_PATHS = Set.of("/health", "/ready", "/metrics", "/admin");
 
@@ -66,7 +73,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         }
         HostPort.parse(listen, "listen"); // refuses a malformed address here, naming the key
         if (opsListen == null || opsListen.isBlank()) {
-            opsListen = "127.0.0.1:9090";
+            opsListen = DEFAULT_OPS_LISTEN;
         }
         HostPort.parse(opsListen, "ops-listen");
         if (drainDelay == null) {

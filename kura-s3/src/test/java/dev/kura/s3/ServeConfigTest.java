@@ -178,7 +178,7 @@ class ServeConfigTest {
                       bucket: my-bucket
                       access: public
                 """);
-        assertThat(d.opsListen()).isEqualTo("127.0.0.1:9090");
+        assertThat(d.opsListen()).isEqualTo("127.0.0.1:8081");
         assertThat(d.drainDelay()).isEqualTo(Duration.ZERO);
         assertThat(d.limits()).isEqualTo(ListenerLimits.defaults());
         assertThat(d.limits().maxConnections()).isEqualTo(16384);
