@@ -117,7 +117,7 @@ public final class ServeCommand implements Callable<Integer> {
         // returns 0. The shutdown hook stays for other ways out (System.exit elsewhere).
         Thread stopper = new Thread(closeAll, "kura-shutdown");
         Runtime.getRuntime().addShutdownHook(stopper);
-        boolean signals = handleStopSignals(server);
+        boolean signals = StopSignals.route(server::close);
         if (origin != null) {
             printDemo(serve, server, origin);
         } else {
@@ -140,19 +140,6 @@ public final class ServeCommand implements Callable<Integer> {
     /** The demo's access key: printed, and only for the loopback demo (never in a config). */
     static final String DEMO_ACCESS_KEY = "KURADEMOACCESSKEY000";
     static final String DEMO_SECRET_KEY = "kura-demo-secret-not-for-production";
-
-    /** Routes SIGTERM and SIGINT to a graceful stop; false where signals cannot be handled. */
-    @SuppressWarnings("restriction")
-    private static boolean handleStopSignals(ProxyServer server) {
-        try {
-            sun.misc.SignalHandler h = sig -> Thread.ofPlatform().name("kura-stop-" + sig.getName()).start(server::close);
-            sun.misc.Signal.handle(new sun.misc.Signal("TERM"), h);
-            sun.misc.Signal.handle(new sun.misc.Signal("INT"), h);
-            return true;
-        } catch (IllegalArgumentException | UnsupportedOperationException e) {
-            return false;
-        }
-    }
 
     private void printDemo(ServeConfig serve, ProxyServer server, EmbeddedOrigin origin) {
         String base = "http://" + serve.host() + ":" + server.port();

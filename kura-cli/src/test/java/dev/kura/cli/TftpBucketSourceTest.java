@@ -13,7 +13,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +29,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -211,4 +215,69 @@ class TftpBucketSourceTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> BucketTftpSource.bucketConfig(bad.source()))
                 .hasMessageContaining("tftp.source").hasMessageContaining("bucket");
     }
+
+    /**
+     * The path a user takes: {@code kura tftp --config kura.yaml} with {@code tftp.source} in a
+     * child JVM (the CLI's own binding, cache and bucket wiring, not the test's), a download by
+     * tftp-hpa checked by SHA-256, a second one served from the cache after the origin is gone, and
+     * SIGTERM ending it with exit status 0.
+     */
+    @Test
+    void kuraTftpCommandServesABucketFromItsConfigFile() throws Exception {
+        assumeTool("/usr/bin/tftp", "tftp-hpa");
+        origin = EmbeddedOrigin.start(dir.resolve("origin"), "127.0.0.1", 0);
+        origin.createBucket(BUCKET);
+        byte[] image = put("pxe/undionly.kpxe", 1_234_567, 11);
+        Path yaml = dir.resolve("kura.yaml");
+        Files.writeString(yaml, """
+                cache:
+                  dir: %s
+                  max-size: 256MiB
+                tftp:
+                  listen: ["127.0.0.1:0"]
+                  source:
+                    bucket: %s
+                    endpoint: %s
+                    path-style: true
+                    credentials:
+                      type: static
+                      access-key-id: %s
+                      secret-access-key: %s
+                """.formatted(dir.resolve("cli-cache"), BUCKET, origin.endpoint(), EmbeddedOrigin.ACCESS_KEY,
+                EmbeddedOrigin.SECRET_KEY));
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), "dev.kura.cli.Kura", "tftp", "--config", yaml.toString())
+                .redirectErrorStream(true).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            Pattern serving = Pattern.compile("serving bucket " + BUCKET + " .* on \\[[^\\]]*:(\\d+)\\]");
+            List<String> lines = new ArrayList<>();
+            int port = -1;
+            for (String line; port < 0 && (line = out.readLine()) != null; ) {
+                lines.add(line);
+                Matcher m = serving.matcher(line);
+                if (m.find()) {
+                    port = Integer.parseInt(m.group(1));
+                }
+            }
+            assertThat(port).as("kura tftp printed where it serves; output: " + lines).isPositive();
+            Thread drain = Thread.ofVirtual().start(() -> out.lines().forEach(lines::add));
+            String portText = Integer.toString(port);
+            Run r = run("/usr/bin/tftp", "-m", "octet", "127.0.0.1", portText, "-c", "get", "pxe/undionly.kpxe", "first");
+            assertThat(sha256(Files.readAllBytes(dir.resolve("first")))).as(r.output()).isEqualTo(sha256(image));
+            origin.close();
+            origin = null;
+            r = run("/usr/bin/tftp", "-m", "octet", "127.0.0.1", portText, "-c", "get", "pxe/undionly.kpxe", "second");
+            assertThat(sha256(Files.readAllBytes(dir.resolve("second")))).as("from the cache, origin down: " + r.output())
+                    .isEqualTo(sha256(image));
+            p.destroy(); // SIGTERM
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("stopped on SIGTERM").isTrue();
+            drain.join(5_000);
+            assertThat(p.exitValue()).as("exit status after SIGTERM; output: " + lines).isZero();
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
 }
