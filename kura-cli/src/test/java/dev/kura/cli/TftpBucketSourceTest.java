@@ -5,6 +5,7 @@ import dev.kura.cache.CacheConfig;
 import dev.kura.io.FileIo;
 import dev.kura.s3.BucketConfig;
 import dev.kura.s3.CachedBucket;
+import dev.kura.s3.CachedObject;
 import dev.kura.s3.embedded.EmbeddedOrigin;
 import dev.kura.tftp.TftpConfig;
 import dev.kura.tftp.TftpServer;
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -278,6 +280,57 @@ class TftpBucketSourceTest {
         } finally {
             p.destroyForcibly();
         }
+    }
+
+
+    /**
+     * The first reader of an uncached object does not wait for the whole fill: with the origin's
+     * answer held after its first 256 KiB, {@link CachedBucket#open} returns, the leader and a
+     * follower both read the first bytes, and once the rest arrives both read the whole object;
+     * one origin GET in all.
+     */
+    @Test
+    void firstReadersOfAnUncachedObjectReadTheFillAsItGrows() throws Exception {
+        origin = EmbeddedOrigin.start(dir.resolve("origin"), "127.0.0.1", 0);
+        origin.createBucket(BUCKET);
+        byte[] image = put("images/rootfs", 4 << 20, 21);
+        io = FileIo.create();
+        cache = Cache.open(new CacheConfig(dir.resolve("cache"), 1L << 30, 0, 256L << 20, 16L << 20, 1L << 20,
+                CacheConfig.Durability.NONE), io);
+        try (GatedRelay relay = new GatedRelay(origin.port(), 256 << 10)) {
+            TftpConfig.Source source = new TftpConfig.Source(BUCKET, null, relay.endpoint(), null, true,
+                    new TftpConfig.Credentials("static", EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY, null),
+                    Duration.ofHours(1), Duration.ofDays(1), Duration.ofSeconds(1), Duration.ofSeconds(30), 0);
+            objects = new CachedBucket(BucketTftpSource.bucketConfig(source), cache);
+            try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                Future<CachedObject> leaderOpen = pool.submit(() -> objects.open("images/rootfs"));
+                try (CachedObject leader = leaderOpen.get(20, TimeUnit.SECONDS);
+                     CachedObject follower = pool.submit(() -> objects.open("images/rootfs")).get(20, TimeUnit.SECONDS)) {
+                    assertThat(leader.metadata().size()).isEqualTo(image.length);
+                    ByteBuffer first = ByteBuffer.allocate(64 << 10);
+                    assertThat(leader.readAsync(0, first).get(20, TimeUnit.SECONDS)).isPositive();
+                    ByteBuffer followerFirst = ByteBuffer.allocate(64 << 10);
+                    assertThat(follower.readAsync(0, followerFirst).get(20, TimeUnit.SECONDS)).isPositive();
+                    assertThat(first.flip()).isEqualTo(ByteBuffer.wrap(image, 0, first.remaining()));
+                    assertThat(followerFirst.flip()).isEqualTo(ByteBuffer.wrap(image, 0, followerFirst.remaining()));
+                    relay.open();
+                    assertThat(sha256(readAll(leader))).isEqualTo(sha256(image));
+                    assertThat(sha256(readAll(follower))).isEqualTo(sha256(image));
+                }
+            }
+        }
+        assertThat(objects.originRequests()).as("origin GETs for the leader and its follower").isEqualTo(1);
+    }
+
+    private static byte[] readAll(CachedObject o) throws Exception {
+        ByteBuffer all = ByteBuffer.allocate(Math.toIntExact(o.metadata().size()));
+        while (all.hasRemaining()) {
+            int n = o.readAsync(all.position(), all).get(20, TimeUnit.SECONDS);
+            if (n < 0) {
+                break;
+            }
+        }
+        return all.array();
     }
 
 }
