@@ -295,8 +295,9 @@ final class DiskStore implements CacheTier, AutoCloseable {
 
     // ---- index maintenance (callers hold the key's lock) -------------------------------------
 
-    // @GuardedBy("lockFor(e.key)")
+    // Error Prone's @GuardedBy cannot name a striped lock; the assertion checks it (tests run with -ea)
     private void insertLocked(DiskEntry e) {
+        assert lockForName(e.name).isHeldByCurrentThread() : "caller holds the lock of " + e.key;
         DiskEntry old = index.put(e.key, e);
         if (old != null) {
             policy.onRemove(old);
@@ -313,8 +314,9 @@ final class DiskStore implements CacheTier, AutoCloseable {
     }
 
     /** Removes the key's current version and its file; true if there was one. Hold the lock. */
-    // @GuardedBy("lockFor(key)")
+    // Error Prone's @GuardedBy cannot name a striped lock; the assertion checks it (tests run with -ea)
     private boolean removeLocked(String key) {
+        assert lockFor(key).isHeldByCurrentThread() : "caller holds the lock of " + key;
         if (recovering) {
             touched.add(key);
         }
@@ -771,8 +773,9 @@ final class DiskStore implements CacheTier, AutoCloseable {
      * Recovery: takes the metadata record beside {@code e} into account, or removes it when it is
      * torn or belongs to another version. The caller holds the name's lock.
      */
-    // @GuardedBy("lockForName(e.name)")
+    // Error Prone's @GuardedBy cannot name a striped lock; the assertion checks it (tests run with -ea)
     private void adoptMetaLocked(DiskEntry e, Path metaPath) {
+        assert lockForName(e.name).isHeldByCurrentThread() : "caller holds the lock of " + e.name;
         if (e.metaUpdates > 0) {
             return;
         }
@@ -1017,8 +1020,9 @@ final class DiskStore implements CacheTier, AutoCloseable {
      *
      * @return the new version's entry
      */
-    // @GuardedBy("lockFor(w.key)")
+    // Error Prone's @GuardedBy cannot name a striped lock; the assertion checks it (tests run with -ea)
     private DiskEntry publishLocked(DiskWriter w) throws IOException {
+        assert lockFor(w.key).isHeldByCurrentThread() : "caller holds the lock of " + w.key;
         String name = EntryFormat.nameOf(w.key);
         Path target = pathOf(name);
         fs.rename(w.tmp, target);
@@ -1286,8 +1290,9 @@ final class DiskStore implements CacheTier, AutoCloseable {
         }
     }
 
-    // @GuardedBy("lockForName(e.name)")
+    // Error Prone's @GuardedBy cannot name a striped lock; the assertion checks it (tests run with -ea)
     private void registerLocked(DiskEntry e, boolean metaListed) {
+        assert lockForName(e.name).isHeldByCurrentThread() : "caller holds the lock of " + e.name;
         if (touched.contains(e.key) || index.containsKey(e.key)) {
             return;
         }
