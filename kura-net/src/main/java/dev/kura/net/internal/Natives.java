@@ -59,7 +59,7 @@ public final class Natives {
         };
     }
 
-    public static ChannelFactory<DatagramChannel> datagramChannel(Transport t, SocketProtocolFamily family) {
+    public static ChannelFactory<DatagramChannel> datagramChannel(Transport t, @Nullable SocketProtocolFamily family) {
         return switch (t) {
             case IO_URING -> family == null ? IoUringDatagramChannel::new : () -> new IoUringDatagramChannel(family);
             case EPOLL -> family == null ? EpollDatagramChannel::new : () -> new EpollDatagramChannel(family);
