@@ -243,6 +243,9 @@ final class FakeOrigin implements Origin {
             pos += n;
             sent += n;
             bytesSent.addAndGet(n);
+            if (pos >= end) {
+                done(); // the last byte is out: this GET no longer counts as in flight
+            }
             return n;
         }
     }
