@@ -47,6 +47,8 @@ import java.util.Set;
  *     default 0 s
  * @param limits connection and request limits of the data listener ({@code serve.limits});
  *     defaults in {@link ListenerLimits}
+ * @param fill fill deadlines and read-ahead of sliced objects ({@code serve.fill}); defaults in
+ *     {@link FillConfig}
  *
  * <p>Thread-safety: immutable.
  */
@@ -54,7 +56,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                           DataSize maxHeaderSize, Duration shutdownTimeout, Boolean accessLog,
                           String adminToken, List<BucketConfig> buckets, String baseDomain,
                           Duration listCacheTtl, List<ClientConfig> clients, JwtConfig jwt, String opsListen,
-                          Duration drainDelay, ListenerLimits limits) {
+                          Duration drainDelay, ListenerLimits limits, FillConfig fill) {
 
     /**
      * Default of {@code serve.ops-listen}: loopback, next to the default data port 8080 (the
@@ -84,6 +86,9 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         }
         if (limits == null) {
             limits = ListenerLimits.defaults();
+        }
+        if (fill == null) {
+            fill = FillConfig.defaults();
         }
         if (transport == null) {
             transport = Transport.AUTO;
@@ -225,7 +230,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                 .maxUrlLength(maxUrlLength).maxHeaderSize(maxHeaderSize).shutdownTimeout(shutdownTimeout)
                 .accessLog(accessLog).adminToken(adminToken).buckets(buckets).baseDomain(baseDomain)
                 .listCacheTtl(listCacheTtl).clients(clients).jwt(jwt).opsListen(opsListen).drainDelay(drainDelay)
-                .limits(limits);
+                .limits(limits).fill(fill);
     }
 
     /** A copy with another {@link #opsListen()} (tests and the demo pick free ports with {@code :0}). */
@@ -271,6 +276,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         private String opsListen;
         private Duration drainDelay;
         private ListenerLimits limits;
+        private FillConfig fill;
 
         private Builder() {
         }
@@ -307,6 +313,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public Builder drainDelay(Duration v) { drainDelay = v; return this; }
         /** @see ServeConfig#limits() */
         public Builder limits(ListenerLimits v) { limits = v; return this; }
+        /** @see ServeConfig#fill() */
+        public Builder fill(FillConfig v) { fill = v; return this; }
 
         /**
          * @return the config, validated and defaulted by the canonical constructor
@@ -315,7 +323,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public ServeConfig build() {
             return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
                     accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, jwt, opsListen, drainDelay,
-                    limits);
+                    limits, fill);
         }
     }
 

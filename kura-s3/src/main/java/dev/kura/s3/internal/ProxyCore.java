@@ -76,7 +76,7 @@ public final class ProxyCore {
         r.sort(Comparator.comparingInt((Route x) -> x.bucket().prefix().length()).reversed());
         this.routes = List.copyOf(r);
         this.metrics = new ProxyMetrics(cache, routes.stream().map(x -> x.bucket().name()).toList());
-        this.fills = new FillCoordinator(cache, metrics, workers, sliceSize);
+        this.fills = new FillCoordinator(cache, metrics, workers, sliceSize, config.fill());
         for (Route x : routes) {
             byName.put(x.bucket().name(), x);
         }
