@@ -47,6 +47,8 @@ import java.util.Set;
  *     default 0 s
  * @param limits connection and request limits of the data listener ({@code serve.limits});
  *     defaults in {@link ListenerLimits}
+ * @param accessLogFormat the shape of the access-log lines ({@code serve.access-log-format}):
+ *     {@link AccessLogFormat#TEXT} (the default) or {@link AccessLogFormat#JSON}
  *
  * <p>Thread-safety: immutable.
  */
@@ -54,7 +56,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                           DataSize maxHeaderSize, Duration shutdownTimeout, Boolean accessLog,
                           String adminToken, List<BucketConfig> buckets, String baseDomain,
                           Duration listCacheTtl, List<ClientConfig> clients, JwtConfig jwt, String opsListen,
-                          Duration drainDelay, ListenerLimits limits) {
+                          Duration drainDelay, ListenerLimits limits, AccessLogFormat accessLogFormat) {
 
     /** Paths kura answers itself; a bucket prefix may not shadow them. */
     public static final Set<String> RESERVED_PATHS = Set.of("/health", "/ready", "/metrics", "/admin");
@@ -104,6 +106,9 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         }
         if (accessLog == null) {
             accessLog = Boolean.TRUE;
+        }
+        if (accessLogFormat == null) {
+            accessLogFormat = AccessLogFormat.TEXT;
         }
         if (adminToken != null && adminToken.isBlank()) {
             adminToken = null;
@@ -218,7 +223,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                 .maxUrlLength(maxUrlLength).maxHeaderSize(maxHeaderSize).shutdownTimeout(shutdownTimeout)
                 .accessLog(accessLog).adminToken(adminToken).buckets(buckets).baseDomain(baseDomain)
                 .listCacheTtl(listCacheTtl).clients(clients).jwt(jwt).opsListen(opsListen).drainDelay(drainDelay)
-                .limits(limits);
+                .limits(limits).accessLogFormat(accessLogFormat);
     }
 
     /** A copy with another {@link #opsListen()} (tests and the demo pick free ports with {@code :0}). */
@@ -264,6 +269,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         private String opsListen;
         private Duration drainDelay;
         private ListenerLimits limits;
+        private AccessLogFormat accessLogFormat;
 
         private Builder() {
         }
@@ -300,6 +306,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public Builder drainDelay(Duration v) { drainDelay = v; return this; }
         /** @see ServeConfig#limits() */
         public Builder limits(ListenerLimits v) { limits = v; return this; }
+        /** @see ServeConfig#accessLogFormat() */
+        public Builder accessLogFormat(AccessLogFormat v) { accessLogFormat = v; return this; }
 
         /**
          * @return the config, validated and defaulted by the canonical constructor
@@ -308,7 +316,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public ServeConfig build() {
             return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
                     accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, jwt, opsListen, drainDelay,
-                    limits);
+                    limits, accessLogFormat);
         }
     }
 

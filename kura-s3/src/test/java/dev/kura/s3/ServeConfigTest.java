@@ -221,4 +221,18 @@ class ServeConfigTest {
                       access: public
                 """)).isInstanceOf(ConfigException.class).hasMessageContaining("ops-listen");
     }
+
+    @Test
+    void accessLogFormatIsTextByDefaultJsonOnRequestAndNothingElse() {
+        String bucket = """
+                  buckets:
+                    - bucket: my-bucket
+                      access: public
+                """;
+        assertThat(parse("serve:\n" + bucket).accessLogFormat()).isEqualTo(AccessLogFormat.TEXT);
+        assertThat(parse("serve:\n  access-log-format: json\n" + bucket).accessLogFormat())
+                .isEqualTo(AccessLogFormat.JSON);
+        assertThatThrownBy(() -> parse("serve:\n  access-log-format: xml\n" + bucket))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("access-log-format");
+    }
 }

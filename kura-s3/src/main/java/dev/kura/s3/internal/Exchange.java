@@ -42,6 +42,8 @@ final class Exchange {
     private final Consumer<Exchange> onFinish;
     private final AtomicBoolean finished = new AtomicBoolean();
     volatile String bucket = "-";
+    /** The object key of GetObject or HeadObject, for the access log; null for other operations. */
+    volatile String key;
     volatile CacheStatus cacheStatus = CacheStatus.NONE;
     volatile int status;
     volatile long bodyBytes;

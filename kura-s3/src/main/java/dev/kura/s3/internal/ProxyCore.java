@@ -36,7 +36,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class ProxyCore {
     private static final Logger log = LoggerFactory.getLogger(ProxyCore.class);
-    static final Logger ACCESS = LoggerFactory.getLogger("kura.access");
     /** Objects larger than this are cached in slices of this size (bytes). */
     static final long DEFAULT_SLICE_SIZE = dev.kura.s3.ProxyServer.DEFAULT_SLICE_SIZE;
 
@@ -179,16 +178,9 @@ public final class ProxyCore {
     void finished(Exchange ex) {
         long nanos = System.nanoTime() - ex.startNanos;
         metrics.request(ex.status, ex.bucket, ex.method, ex.cacheStatus.text(), nanos, ex.bodyBytes);
-        if (config.accessLog() && ACCESS.isInfoEnabled()) {
-            ACCESS.info("{} {} {} {} {} {} {} {}us", ex.id, remote(ex), ex.method, S3Front.loggable(ex.uri), ex.status,
-                    ex.bodyBytes,
-                    ex.cacheStatus.text(), nanos / 1000);
+        if (config.accessLog()) {
+            AccessLog.write(ex, nanos, config.accessLogFormat());
         }
-    }
-
-    private static String remote(Exchange ex) {
-        var a = ex.ch.remoteAddress();
-        return a instanceof java.net.InetSocketAddress i ? i.getAddress().getHostAddress() : String.valueOf(a);
     }
 
     /** Closes the origin clients and the worker executor (waits for origin fetches up to {@code millis}). */

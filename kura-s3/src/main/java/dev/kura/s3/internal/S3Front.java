@@ -103,6 +103,7 @@ final class S3Front {
         }
         switch (r.operation()) {
             case GET_OBJECT, HEAD_OBJECT -> {
+                ex.key = r.key();
                 ex.versionId = r.param("versionId");
                 ex.responseOverrides = overrides(r);
                 core.serveObject(ex, r.bucket(), r.key());
