@@ -29,6 +29,9 @@ import java.util.concurrent.Callable;
  * (S3Proxy on {@code <data-dir>/origin}) holding a sample bucket, and the proxy in front of it with
  * its cache in {@code <data-dir>/cache}; it prints URLs to try.
  *
+ * <p>SIGHUP reloads the config file ({@link ProxyServer#reload}); so does {@code POST /admin/reload}
+ * on the ops listener.
+ *
  * <p>SIGTERM (or Ctrl-C) stops it gracefully: {@code /ready} turns 503, no new connections,
  * requests in flight get up to {@code serve.shutdown-timeout}, then the cache is closed cleanly and
  * the process exits with status 0 (a stop asked for is not a failure; the JVM's default for a
@@ -118,6 +121,12 @@ public final class ServeCommand implements Callable<Integer> {
         Thread stopper = new Thread(closeAll, "kura-shutdown");
         Runtime.getRuntime().addShutdownHook(stopper);
         boolean signals = StopSignals.route(server::close);
+        if (config != null) {
+            KuraConfig started = kc;
+            Path file = config;
+            server.reloadFrom(() -> reread(file, started));
+        }
+        handleReloadSignal(server);
         if (origin != null) {
             printDemo(serve, server, origin);
         } else {
@@ -140,6 +149,41 @@ public final class ServeCommand implements Callable<Integer> {
     /** The demo's access key: printed, and only for the loopback demo (never in a config). */
     static final String DEMO_ACCESS_KEY = "KURADEMOACCESSKEY000";
     static final String DEMO_SECRET_KEY = "kura-demo-secret-not-for-production";
+
+    /**
+     * The config file read again for a hot reload: its {@code serve:} section, and which sections
+     * that cannot change live ({@code cache}, {@code io}) differ from those the process started with.
+     */
+    static dev.kura.s3.ConfigSource.Read reread(Path file, KuraConfig started) {
+        KuraConfig now = KuraConfig.load(file);
+        if (now.serve() == null) {
+            throw new ConfigException(file.getFileName().toString(), 0, "serve", "the serve: section is gone", null);
+        }
+        List<String> restart = new java.util.ArrayList<>();
+        if (!now.cache().equals(started.cache())) {
+            restart.add("cache");
+        }
+        if (!now.io().equals(started.io())) {
+            restart.add("io");
+        }
+        return new dev.kura.s3.ConfigSource.Read(now.serve(), restart);
+    }
+
+    /**
+     * SIGHUP reloads the config (docs/OPERATIONS.md), on a platform thread of its own. Through
+     * {@code sun.misc.Signal} (module jdk.unsupported, still present and supported on JDK 25; the
+     * JDK has no public signal API); where it cannot be installed, {@code POST /admin/reload} still works.
+     */
+    @SuppressWarnings("restriction")
+    private static void handleReloadSignal(ProxyServer server) {
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"),
+                    sig -> Thread.ofPlatform().name("kura-reload").start(() -> server.reload("SIGHUP")));
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            org.slf4j.LoggerFactory.getLogger(ServeCommand.class).warn(
+                    "SIGHUP cannot be handled here ({}); use POST /admin/reload on the ops listener", e.toString());
+        }
+    }
 
     private void printDemo(ServeConfig serve, ProxyServer server, EmbeddedOrigin origin) {
         String base = "http://" + serve.host() + ":" + server.port();

@@ -34,13 +34,11 @@ public final class ProxyServer implements AutoCloseable {
     public static final long DEFAULT_SLICE_SIZE = 4L << 20;
 
     private final Server server;
-    private final ServeConfig config;
     private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
     private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
 
-    private ProxyServer(Server server, ServeConfig config) {
+    private ProxyServer(Server server) {
         this.server = server;
-        this.config = config;
     }
 
     /**
@@ -64,7 +62,7 @@ public final class ProxyServer implements AutoCloseable {
         if (sliceSize < 64 * 1024) {
             throw new IllegalArgumentException("slice size must be at least 64 KiB, was " + sliceSize);
         }
-        return new ProxyServer(Server.start(config, cache, sliceSize), config);
+        return new ProxyServer(Server.start(config, cache, sliceSize));
     }
 
     /** The TCP port it listens on (useful with port 0). */
@@ -92,6 +90,28 @@ public final class ProxyServer implements AutoCloseable {
         return server.core().scrape();
     }
 
+    /**
+     * Sets where {@link #reload} reads the config from (usually the {@code kura.yaml} the server
+     * started with); without one, a reload answers {@link ReloadResult.Outcome#UNAVAILABLE}.
+     */
+    public void reloadFrom(ConfigSource source) {
+        server.reloadFrom(source);
+    }
+
+    /**
+     * Hot reload ({@code SIGHUP}, {@code POST /admin/reload}; docs/OPERATIONS.md): reads the
+     * {@link ConfigSource} again and applies it to every request that starts from now on; requests
+     * in flight finish on the config they started with. A file that fails validation is refused
+     * whole (the running config stays); keys that cannot change without a restart are listed in the
+     * result and logged. Blocks while origin clients are made; one reload at a time.
+     *
+     * @param trigger what asked, for the log (e.g. {@code SIGHUP})
+     * @return what happened; never null, never throws for a bad file
+     */
+    public ReloadResult reload(String trigger) {
+        return server.reload(trigger);
+    }
+
     /** Blocks until {@link #close()} has finished. */
     public void awaitStop() throws InterruptedException {
         stopped.await();
@@ -105,7 +125,7 @@ public final class ProxyServer implements AutoCloseable {
     public void close() {
         if (closing.compareAndSet(false, true)) {
             try {
-                server.stop(config.shutdownTimeout().toMillis());
+                server.stop(server.shutdownTimeoutMillis());
             } finally {
                 stopped.countDown();
             }

@@ -49,6 +49,8 @@ import java.util.Set;
  *     defaults in {@link ListenerLimits}
  * @param fill fill deadlines and read-ahead of sliced objects ({@code serve.fill}); defaults in
  *     {@link FillConfig}
+ * @param accessLogFormat the shape of the access-log lines ({@code serve.access-log-format}):
+ *     {@link AccessLogFormat#TEXT} (the default) or {@link AccessLogFormat#JSON}
  *
  * <p>Thread-safety: immutable.
  */
@@ -56,7 +58,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                           DataSize maxHeaderSize, Duration shutdownTimeout, Boolean accessLog,
                           String adminToken, List<BucketConfig> buckets, String baseDomain,
                           Duration listCacheTtl, List<ClientConfig> clients, JwtConfig jwt, String opsListen,
-                          Duration drainDelay, ListenerLimits limits, FillConfig fill) {
+                          Duration drainDelay, ListenerLimits limits, FillConfig fill,
+                          AccessLogFormat accessLogFormat) {
 
     /**
      * Default of {@code serve.ops-listen}: loopback, next to the default data port 8080 (the
@@ -116,6 +119,9 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         }
         if (accessLog == null) {
             accessLog = Boolean.TRUE;
+        }
+        if (accessLogFormat == null) {
+            accessLogFormat = AccessLogFormat.TEXT;
         }
         if (adminToken != null && adminToken.isBlank()) {
             adminToken = null;
@@ -230,7 +236,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                 .maxUrlLength(maxUrlLength).maxHeaderSize(maxHeaderSize).shutdownTimeout(shutdownTimeout)
                 .accessLog(accessLog).adminToken(adminToken).buckets(buckets).baseDomain(baseDomain)
                 .listCacheTtl(listCacheTtl).clients(clients).jwt(jwt).opsListen(opsListen).drainDelay(drainDelay)
-                .limits(limits).fill(fill);
+                .limits(limits).fill(fill).accessLogFormat(accessLogFormat);
     }
 
     /** A copy with another {@link #opsListen()} (tests and the demo pick free ports with {@code :0}). */
@@ -277,6 +283,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         private Duration drainDelay;
         private ListenerLimits limits;
         private FillConfig fill;
+        private AccessLogFormat accessLogFormat;
 
         private Builder() {
         }
@@ -315,6 +322,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public Builder limits(ListenerLimits v) { limits = v; return this; }
         /** @see ServeConfig#fill() */
         public Builder fill(FillConfig v) { fill = v; return this; }
+        /** @see ServeConfig#accessLogFormat() */
+        public Builder accessLogFormat(AccessLogFormat v) { accessLogFormat = v; return this; }
 
         /**
          * @return the config, validated and defaulted by the canonical constructor
@@ -323,7 +332,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public ServeConfig build() {
             return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
                     accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, jwt, opsListen, drainDelay,
-                    limits, fill);
+                    limits, fill, accessLogFormat);
         }
     }
 

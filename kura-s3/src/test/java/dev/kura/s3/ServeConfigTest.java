@@ -270,4 +270,18 @@ class ServeConfigTest {
                       access: public
                 """)).isInstanceOf(ConfigException.class).hasMessageContaining("fill.read-ahead must be 0..64");
     }
+
+    @Test
+    void accessLogFormatIsTextByDefaultJsonOnRequestAndNothingElse() {
+        String bucket = """
+                  buckets:
+                    - bucket: my-bucket
+                      access: public
+                """;
+        assertThat(parse("serve:\n" + bucket).accessLogFormat()).isEqualTo(AccessLogFormat.TEXT);
+        assertThat(parse("serve:\n  access-log-format: json\n" + bucket).accessLogFormat())
+                .isEqualTo(AccessLogFormat.JSON);
+        assertThatThrownBy(() -> parse("serve:\n  access-log-format: xml\n" + bucket))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("access-log-format");
+    }
 }

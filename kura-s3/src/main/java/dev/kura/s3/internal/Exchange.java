@@ -41,7 +41,14 @@ final class Exchange {
     final long startNanos = System.nanoTime();
     private final Consumer<Exchange> onFinish;
     private final AtomicBoolean finished = new AtomicBoolean();
+    /**
+     * The config snapshot this request runs on, from its start to its end (a hot reload swaps the
+     * current one, never this); null for a request refused before routing.
+     */
+    volatile ServeState state;
     volatile String bucket = "-";
+    /** The object key of GetObject or HeadObject, for the access log; null for other operations. */
+    volatile String key;
     volatile CacheStatus cacheStatus = CacheStatus.NONE;
     volatile int status;
     volatile long bodyBytes;

@@ -46,7 +46,10 @@ import java.util.concurrent.TimeUnit;
  *       {@code ?bucket=<name>&prefix=<key prefix>} (keys of that mapping starting with the
  *       prefix), {@code ?bucket=<name>&key=<key>} (one object); answers {@code {"purged": n}}.
  *       A prefix is always scoped to one mapping: {@code prefix=bench} of mapping {@code bench}
- *       never reaches mapping {@code bench2}.</li>
+ *       never reaches mapping {@code bench2}. {@code POST /admin/reload}: a hot reload of the config
+ *       file ({@link Reloader}); answers the {@link dev.kura.s3.ReloadResult} as JSON, 200 when
+ *       applied, 400 with the file's {@code file:line: key: message} when refused, 409 without a
+ *       file. The token is the current config's: a reload may rotate it.</li>
  * </ul>
  * JSON is written by Jackson. Purges run on a virtual thread (they touch the disk), never on the
  * event loop.
@@ -62,15 +65,15 @@ final class OpsHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private final ProxyCore core;
     private final Cache cache;
     private final Readiness readiness;
-    private final byte[] adminToken;
+    private final Reloader reloader;
     private final RateLimitedLog badToken = new RateLimitedLog(log, 10, TimeUnit.SECONDS);
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
 
-    OpsHandler(ProxyCore core, Cache cache, Readiness readiness, String adminToken) {
+    OpsHandler(ProxyCore core, Cache cache, Readiness readiness, Reloader reloader) {
         this.core = core;
         this.cache = cache;
         this.readiness = readiness;
-        this.adminToken = adminToken == null ? null : adminToken.getBytes(StandardCharsets.UTF_8);
+        this.reloader = reloader;
     }
 
     @Override
@@ -112,7 +115,7 @@ final class OpsHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 if (path.equals("/admin") || path.startsWith("/admin/")) {
                     admin(reply, method, path, req.headers().get(HttpHeaderNames.AUTHORIZATION), q.parameters());
                 } else {
-                    reply.text(HttpResponseStatus.NOT_FOUND, "ops endpoints: /health, /ready, /metrics, /admin/stats, /admin/purge\n");
+                    reply.text(HttpResponseStatus.NOT_FOUND, "ops endpoints: /health, /ready, /metrics, /admin/stats, /admin/purge, /admin/reload\n");
                 }
             }
         }
@@ -129,6 +132,9 @@ final class OpsHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     private void admin(Reply reply, String method, String path, String auth, Map<String, List<String>> q) {
+        // The token of the current config: a reload may set, rotate or remove it.
+        String token = core.config().adminToken();
+        byte[] adminToken = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
         if (adminToken == null) {
             reply.text(HttpResponseStatus.NOT_FOUND, "the admin API is off (serve.admin-token is not set)\n");
             return;
@@ -175,8 +181,28 @@ final class OpsHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 }
                 workers.execute(() -> purge(reply, bucket, key, prefix == null ? "" : prefix));
             }
-            default -> reply.text(HttpResponseStatus.NOT_FOUND, "admin endpoints: /admin/stats, /admin/purge\n");
+            case "/admin/reload" -> {
+                if (!method.equals("POST")) {
+                    reply.notAllowed("POST");
+                    return;
+                }
+                // Reading the file and making origin clients block: not on the event loop.
+                workers.execute(() -> reload(reply));
+            }
+            default -> reply.text(HttpResponseStatus.NOT_FOUND,
+                    "admin endpoints: /admin/stats, /admin/purge, /admin/reload\n");
         }
+    }
+
+    /** Answers the reload's outcome as JSON: 200 applied, 400 refused (with the file's error), 409 no file. */
+    private void reload(Reply reply) {
+        dev.kura.s3.ReloadResult r = reloader.reload("POST /admin/reload");
+        HttpResponseStatus st = switch (r.outcome()) {
+            case APPLIED -> HttpResponseStatus.OK;
+            case REFUSED -> HttpResponseStatus.BAD_REQUEST;
+            case UNAVAILABLE -> HttpResponseStatus.CONFLICT;
+        };
+        reply.json(st, r);
     }
 
     /** Cache keys are {@code <mapping name>/<key>}; the name and its slash scope every purge to one mapping. */

@@ -10,14 +10,15 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The proxy's front: routes a request to a bucket, serves fresh hits, and hands misses and stale
@@ -36,18 +37,19 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class ProxyCore {
     private static final Logger log = LoggerFactory.getLogger(ProxyCore.class);
-    static final Logger ACCESS = LoggerFactory.getLogger("kura.access");
     /** Objects larger than this are cached in slices of this size (bytes). */
     static final long DEFAULT_SLICE_SIZE = dev.kura.s3.ProxyServer.DEFAULT_SLICE_SIZE;
 
-    private final ServeConfig config;
     private final Cache cache;
-    private final List<Route> routes;
+    private final java.util.function.Function<BucketConfig, Origin> origins;
+    /** The snapshot new requests take; swapped by {@link #swap}. */
+    private final AtomicReference<ServeState> state = new AtomicReference<>();
+    /** Origins of retired snapshots that are draining; closed by {@link #close} if still here. */
+    private final Set<CountedOrigin> draining = ConcurrentHashMap.newKeySet();
     final ProxyMetrics metrics;
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
     final AtomicInteger inFlight = new AtomicInteger();
     private final FillCoordinator fills;
-    private final Map<String, Route> byName = new java.util.HashMap<>();
     private final S3Front front;
 
     /** A bucket and its origin. */
@@ -67,29 +69,99 @@ public final class ProxyCore {
      */
     ProxyCore(ServeConfig config, Cache cache, java.util.function.Function<BucketConfig, Origin> origins,
               long sliceSize) {
-        this.config = config;
         this.cache = cache;
-        List<Route> r = new ArrayList<>();
-        for (BucketConfig b : config.buckets()) {
-            r.add(new Route(b, origins.apply(b)));
-        }
-        r.sort(Comparator.comparingInt((Route x) -> x.bucket().prefix().length()).reversed());
-        this.routes = List.copyOf(r);
-        this.metrics = new ProxyMetrics(cache, routes.stream().map(x -> x.bucket().name()).toList());
+        this.origins = origins;
+        ServeState first = ServeState.of(config, null, origins, workers, java.time.Clock.systemUTC());
+        state.set(first);
+        this.metrics = new ProxyMetrics(cache, first.routes.stream().map(x -> x.bucket().name()).toList());
         this.fills = new FillCoordinator(cache, metrics, workers, sliceSize, config.fill());
-        for (Route x : routes) {
-            byName.put(x.bucket().name(), x);
-        }
-        this.front = new S3Front(config, this, workers, java.time.Clock.systemUTC());
+        this.front = new S3Front(this);
     }
 
-    /** The bucket mappings, longest prefix first. */
+    /** The bucket mappings of the current snapshot, longest prefix first. */
     List<Route> routes() {
-        return routes;
+        return state.get().routes;
     }
 
+    /** The config in force for requests starting now. */
     ServeConfig config() {
-        return config;
+        return state.get().config;
+    }
+
+    /** The snapshot requests starting now take. */
+    ServeState state() {
+        return state.get();
+    }
+
+    /**
+     * Takes the current snapshot for one request ({@link ServeState#retain}); the request gives it
+     * back in {@link #finished}. The re-check makes sure a retiring snapshot's count can only fall
+     * once it has been swapped out: a request either counts on the snapshot still current, or
+     * retries on the new one.
+     */
+    private ServeState acquire() {
+        while (true) {
+            ServeState s = state.get();
+            s.retain();
+            if (state.get() == s) {
+                return s;
+            }
+            s.release();
+        }
+    }
+
+    /**
+     * Makes {@code next} the config of every request that starts from now on. Origins of buckets
+     * that are unchanged carry over; those of removed or changed buckets drain (the old snapshot's
+     * requests finish, their origin calls end) and then close, on a virtual thread, waiting at most
+     * {@code serve.shutdown-timeout}.
+     *
+     * @return the previous config
+     * @throws RuntimeException when the new snapshot cannot be built (then nothing changed)
+     */
+    synchronized ServeConfig swap(ServeConfig next) {
+        ServeState old = state.get();
+        ServeState fresh = ServeState.of(next, old, origins, workers, java.time.Clock.systemUTC());
+        state.set(fresh);
+        metrics.buckets(fresh.routes.stream().map(x -> x.bucket().name()).toList());
+        Set<Origin> kept = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        fresh.routes.forEach(r -> kept.add(r.origin()));
+        List<CountedOrigin> retired = new ArrayList<>();
+        for (Route r : old.routes) {
+            if (!kept.contains(r.origin())) {
+                retired.add((CountedOrigin) r.origin());
+            }
+        }
+        draining.addAll(retired);
+        long deadline = System.nanoTime() + next.shutdownTimeout().toNanos();
+        Thread.ofVirtual().name("kura-drain").start(() -> drain(old, fresh, retired, deadline));
+        return old.config;
+    }
+
+    /** Waits for {@code old}'s requests and the retired origins' calls to end, then closes them. */
+    private void drain(ServeState old, ServeState fresh, List<CountedOrigin> retired, long deadline) {
+        try {
+            while (System.nanoTime() < deadline
+                    && (old.holds() > 0 || retired.stream().anyMatch(o -> o.active() > 0))) {
+                Thread.sleep(20);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        int left = old.holds() + retired.stream().mapToInt(CountedOrigin::active).sum();
+        if (left > 0) {
+            log.warn("reload: {} requests or origin calls of the previous config still running after "
+                    + "serve.shutdown-timeout; closing its origin clients under them", left);
+        }
+        old.closeOwn(fresh);
+        for (CountedOrigin o : retired) {
+            if (draining.remove(o)) {
+                o.close();
+            }
+        }
+        if (!retired.isEmpty()) {
+            log.info("reload: {} origin clients of removed or changed buckets drained and closed", retired.size());
+        }
     }
 
     /** Prometheus text of every meter. */
@@ -108,12 +180,8 @@ public final class ProxyCore {
             ex.error(HttpResponseStatus.BAD_REQUEST, e.getMessage());
             return;
         }
+        ex.state = acquire();
         front.handle(ex);
-    }
-
-    /** The origin of the bucket named {@code name}. */
-    Origin origin(String name) {
-        return byName.get(name).origin();
     }
 
     /**
@@ -121,7 +189,7 @@ public final class ProxyCore {
      * {@link S3Front}); {@code ex.versionId} selects a version. Runs on the event loop.
      */
     void serveObject(Exchange ex, BucketConfig bucket, String key) {
-        Route route = byName.get(bucket.name());
+        Route route = ex.state.route(bucket.name());
         // A version is immutable: it is cached under its own key. NUL cannot occur in a key
         // (RequestPath refuses it), so no plain key can collide with a version's.
         String cacheKey = route.bucket().name() + "/" + key + (ex.versionId == null ? "" : "\u0000v=" + ex.versionId);
@@ -178,17 +246,15 @@ public final class ProxyCore {
     /** Records the finished exchange: metrics and the access-log line. */
     void finished(Exchange ex) {
         long nanos = System.nanoTime() - ex.startNanos;
-        metrics.request(ex.status, ex.bucket, ex.method, ex.cacheStatus.text(), nanos, ex.bodyBytes);
-        if (config.accessLog() && ACCESS.isInfoEnabled()) {
-            ACCESS.info("{} {} {} {} {} {} {} {}us", ex.id, remote(ex), ex.method, S3Front.loggable(ex.uri), ex.status,
-                    ex.bodyBytes,
-                    ex.cacheStatus.text(), nanos / 1000);
+        ServeState s = ex.state;
+        if (s != null) {
+            s.release();
         }
-    }
-
-    private static String remote(Exchange ex) {
-        var a = ex.ch.remoteAddress();
-        return a instanceof java.net.InetSocketAddress i ? i.getAddress().getHostAddress() : String.valueOf(a);
+        ServeConfig config = s != null ? s.config : state.get().config;
+        metrics.request(ex.status, ex.bucket, ex.method, ex.cacheStatus.text(), nanos, ex.bodyBytes);
+        if (config.accessLog()) {
+            AccessLog.write(ex, nanos, config.accessLogFormat());
+        }
     }
 
     /** Closes the origin clients and the worker executor (waits for origin fetches up to {@code millis}). */
@@ -200,9 +266,15 @@ public final class ProxyCore {
             Thread.currentThread().interrupt();
         }
         workers.shutdownNow();
-        front.close();
-        for (Route r : routes) {
+        ServeState s = state.get();
+        s.closeOwn(null);
+        for (Route r : s.routes) {
             r.origin().close();
+        }
+        for (CountedOrigin o : draining) {
+            if (draining.remove(o)) {
+                o.close();
+            }
         }
     }
 }

@@ -54,7 +54,7 @@ final class ProxyMetrics {
     private final ConcurrentHashMap<String, Counter> bytes = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Timer> originTimers = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> originErrors = new ConcurrentHashMap<>();
-    private final Set<String> buckets;
+    private volatile Set<String> buckets;
     final AtomicInteger connectionsOpen = new AtomicInteger();
     private final java.util.EnumMap<CloseReason, Counter> closed = new java.util.EnumMap<>(CloseReason.class);
 
@@ -120,6 +120,11 @@ final class ProxyMetrics {
 
     private void cacheGauge(String name, String tier, Cache cache, ToDoubleFunction<CacheStats> f) {
         Gauge.builder(name, cache, c -> f.applyAsDouble(c.stats())).tag("tier", tier).register(registry);
+    }
+
+    /** The bucket names that are labels from now on (after a reload); others count as {@code -}. */
+    void buckets(java.util.Collection<String> bucketNames) {
+        this.buckets = Set.copyOf(bucketNames);
     }
 
     void closed(CloseReason reason) {

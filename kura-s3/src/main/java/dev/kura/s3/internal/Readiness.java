@@ -50,13 +50,14 @@ final class Readiness implements AutoCloseable {
         }
     }
 
-    private final List<ProxyCore.Route> routes;
+    /** The current routes (a reload changes them; each check takes them anew). */
+    private final java.util.function.Supplier<List<ProxyCore.Route>> routes;
     private final ScheduledExecutorService timer;
     private volatile Snapshot last = new Snapshot(State.CHECKING, Map.of(), null);
     private volatile boolean draining;
     private final java.util.concurrent.atomic.AtomicBoolean started = new java.util.concurrent.atomic.AtomicBoolean();
 
-    Readiness(List<ProxyCore.Route> routes) {
+    Readiness(java.util.function.Supplier<List<ProxyCore.Route>> routes) {
         this.routes = routes;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "kura-ready-check");
@@ -76,7 +77,7 @@ final class Readiness implements AutoCloseable {
         try {
             Map<String, Boolean> m = new LinkedHashMap<>();
             boolean all = true;
-            for (ProxyCore.Route r : routes) {
+            for (ProxyCore.Route r : routes.get()) {
                 boolean ok = r.origin().reachable();
                 all &= ok;
                 m.put(r.bucket().name(), ok);

@@ -1,7 +1,6 @@
 package dev.kura.s3.internal;
 
 import dev.kura.s3.BucketConfig;
-import dev.kura.s3.ServeConfig;
 import dev.kura.s3.internal.api.ListPage;
 import dev.kura.s3.internal.api.ListQuery;
 import dev.kura.s3.internal.api.ListingXml;
@@ -19,14 +18,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -58,44 +55,27 @@ final class S3Front {
             "response-content-disposition", "Content-Disposition",
             "response-content-encoding", "Content-Encoding");
 
-    private final ServeConfig config;
     private final ProxyCore core;
-    private final S3Router router;
-    private final SigV4Verifier verifier;
-    private final JwtVerifier jwt;
-    private final Listings listings;
-    private final Executor workers;
     private final String started = ListingXml.timestamp(Instant.now());
     private final AtomicLong denialSecond = new AtomicLong();
     private final AtomicLong denialsThisSecond = new AtomicLong();
 
-    S3Front(ServeConfig config, ProxyCore core, Executor workers, Clock clock) {
-        this.config = config;
+    /** The router, verifiers and listing cache come from each request's {@link ServeState}. */
+    S3Front(ProxyCore core) {
         this.core = core;
-        this.workers = workers;
-        this.router = new S3Router(config.buckets(), config.baseDomain());
-        this.verifier = new SigV4Verifier(config.clients(), clock);
-        this.jwt = config.jwt() == null ? null : new JwtVerifier(config.jwt());
-        this.listings = new Listings(config.listCacheTtl(), workers);
-    }
-
-    /** Stops the JWK Set refresh. */
-    void close() {
-        if (jwt != null) {
-            jwt.close();
-        }
     }
 
     /** Handles one request on the data port; ends by finishing {@code ex}. */
     void handle(Exchange ex) {
+        ServeState st = ex.state;
         S3Request r;
         Principal who;
         try {
-            r = router.route(ex.method, ex.uri, ex.requestHeaders.get(HttpHeaderNames.HOST));
+            r = st.router.route(ex.method, ex.uri, ex.requestHeaders.get(HttpHeaderNames.HOST));
             if (r.bucket() != null) {
                 ex.bucket = r.bucket().name();
             }
-            who = authenticate(ex);
+            who = authenticate(st, ex);
             authorize(ex, r, who);
         } catch (S3Exception e) {
             refuse(ex, e);
@@ -103,12 +83,13 @@ final class S3Front {
         }
         switch (r.operation()) {
             case GET_OBJECT, HEAD_OBJECT -> {
+                ex.key = r.key();
                 ex.versionId = r.param("versionId");
                 ex.responseOverrides = overrides(r);
                 core.serveObject(ex, r.bucket(), r.key());
             }
-            case LIST_OBJECTS, LIST_OBJECTS_V2 -> list(ex, r);
-            case LIST_BUCKETS -> listBuckets(ex, who);
+            case LIST_OBJECTS, LIST_OBJECTS_V2 -> list(st, ex, r);
+            case LIST_BUCKETS -> listBuckets(st, ex, who);
             case GET_BUCKET_LOCATION -> {
                 String region = r.bucket().region().equals("us-east-1") ? null : r.bucket().region();
                 xml(ex, S3Xml.write(new ListingXml.LocationConstraint(region)));
@@ -118,8 +99,9 @@ final class S3Front {
         }
     }
 
-    private Principal authenticate(Exchange ex) throws S3Exception {
+    private static Principal authenticate(ServeState st, Exchange ex) throws S3Exception {
         String auth = ex.requestHeaders.get(HttpHeaderNames.AUTHORIZATION);
+        JwtVerifier jwt = st.jwt;
         if (jwt != null && auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
             return jwt.verify(auth.substring(7).trim());
         }
@@ -127,7 +109,7 @@ final class S3Front {
         int q = uri.indexOf('?');
         String rawPath = q < 0 ? uri : uri.substring(0, q);
         String rawQuery = q < 0 ? null : uri.substring(q + 1);
-        return verifier.verify(new SigV4Verifier.SignedRequest(ex.method, rawPath, rawQuery,
+        return st.verifier.verify(new SigV4Verifier.SignedRequest(ex.method, rawPath, rawQuery,
                 name -> ex.requestHeaders.getAll(name)));
     }
 
@@ -158,7 +140,7 @@ final class S3Front {
         return o;
     }
 
-    private void list(Exchange ex, S3Request r) {
+    private void list(ServeState st, Exchange ex, S3Request r) {
         ListQuery q;
         boolean url;
         try {
@@ -173,7 +155,7 @@ final class S3Front {
             return;
         }
         BucketConfig b = r.bucket();
-        listings.list(b.name(), core.origin(b.name()), q).whenComplete((page, err) -> {
+        st.listings.list(b.name(), st.route(b.name()).origin(), q).whenComplete((page, err) -> {
             if (err == null) {
                 xml(ex, S3Xml.write(ListingXml.listBucketResult(b.name(), q, page, url)));
                 return;
@@ -218,9 +200,9 @@ final class S3Front {
         return s == null || s.isEmpty() ? null : s;
     }
 
-    private void listBuckets(Exchange ex, Principal who) {
+    private void listBuckets(ServeState st, Exchange ex, Principal who) {
         List<ListingXml.Bucket> visible = new ArrayList<>();
-        for (BucketConfig b : config.buckets()) {
+        for (BucketConfig b : st.config.buckets()) {
             if (who.canSee(b)) {
                 visible.add(new ListingXml.Bucket(b.name(), started));
             }

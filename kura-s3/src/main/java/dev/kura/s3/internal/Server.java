@@ -58,8 +58,8 @@ public final class Server {
     private final Channel opsListener;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final NettyTransport transport;
-    private final int maxConnections;
-    private final long drainDelayMillis;
+    private final AtomicInteger maxConnections;
+    private final Reloader reloader;
 
     private Server(Builder b) {
         this.core = b.core;
@@ -71,7 +71,7 @@ public final class Server {
         this.opsListener = b.opsListener;
         this.transport = b.transport;
         this.maxConnections = b.maxConnections;
-        this.drainDelayMillis = b.drainDelayMillis;
+        this.reloader = b.reloader;
     }
 
     /** What {@link #start} assembles before the server exists. */
@@ -84,8 +84,8 @@ public final class Server {
         Channel listener;
         Channel opsListener;
         NettyTransport transport;
-        int maxConnections;
-        long drainDelayMillis;
+        AtomicInteger maxConnections;
+        Reloader reloader;
     }
 
     /**
@@ -121,20 +121,22 @@ public final class Server {
         singleShotAccept();
         Builder sb = new Builder();
         sb.core = core;
-        sb.readiness = new Readiness(sb.core.routes());
-        sb.ops = new OpsHandler(sb.core, cache, sb.readiness, config.adminToken());
+        sb.readiness = new Readiness(sb.core::routes);
+        sb.maxConnections = new AtomicInteger(effectiveMaxConnections(config));
+        AtomicInteger maxConn = sb.maxConnections;
+        sb.reloader = new Reloader(sb.core, next -> {
+            int m = effectiveMaxConnections(next);
+            return () -> maxConn.set(m);
+        });
+        sb.ops = new OpsHandler(sb.core, cache, sb.readiness, sb.reloader);
         sb.transport = NettyTransport.select(config.transport());
-        sb.drainDelayMillis = config.drainDelay().toMillis();
         sb.boss = new MultiThreadIoEventLoopGroup(1, sb.transport.ioHandlerFactory());
         sb.workers = new MultiThreadIoEventLoopGroup(config.eventLoopThreads(), sb.transport.ioHandlerFactory());
-        ListenerLimits limits = config.limits();
-        sb.maxConnections = effectiveMaxConnections(config);
         RequestTarget.isAbsoluteForm(""); // loads the class on this thread, not on an event loop
         Server[] self = new Server[1];
         AtomicInteger open = new AtomicInteger();
         RateLimitedLog refusedLog = new RateLimitedLog(log, 10, TimeUnit.SECONDS);
         ProxyMetrics metrics = sb.core.metrics;
-        int max = sb.maxConnections;
         ServerBootstrap data = new ServerBootstrap()
                 .group(sb.boss, sb.workers)
                 .channel(sb.transport.serverChannel())
@@ -147,6 +149,9 @@ public final class Server {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        // Limits as the current config has them: a reload applies to new connections.
+                        ListenerLimits limits = sb.core.config().limits();
+                        int max = maxConn.get();
                         if (open.incrementAndGet() > max) {
                             open.decrementAndGet();
                             metrics.closed(ProxyMetrics.CloseReason.MAX_CONNECTIONS);
@@ -184,6 +189,7 @@ public final class Server {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         self[0].connections.add(ch);
+                        ListenerLimits limits = sb.core.config().limits();
                         ch.pipeline()
                                 .addLast(new IdleStateHandler(0, 0, limits.idleTimeout().toNanos(), TimeUnit.NANOSECONDS))
                                 .addLast(new HttpServerCodec(8192, 16384, 8192))
@@ -211,8 +217,9 @@ public final class Server {
         log.info("kura serve listening on {} (transport {}: {}), operations on {}", sb.listener.localAddress(),
                 sb.transport.name(), sb.transport.why(), sb.opsListener.localAddress());
         log.info("limits: {} connections, idle {}, request header {}, body {} B, {} pipelined; "
-                        + "JVM max heap {} MiB, max direct memory {} MiB", max, limits.idleTimeout(),
-                limits.requestHeaderTimeout(), limits.maxRequestBody().bytes(), limits.maxPipelined(),
+                        + "JVM max heap {} MiB, max direct memory {} MiB", maxConn.get(), config.limits().idleTimeout(),
+                config.limits().requestHeaderTimeout(), config.limits().maxRequestBody().bytes(),
+                config.limits().maxPipelined(),
                 Runtime.getRuntime().maxMemory() >> 20, maxDirectMemory() >> 20);
         return s;
     }
@@ -275,7 +282,22 @@ public final class Server {
 
     /** The effective connection limit (after the open-files cap). */
     public int maxConnections() {
-        return maxConnections;
+        return maxConnections.get();
+    }
+
+    /** Sets where a hot reload reads the config from; null for nowhere. */
+    public void reloadFrom(dev.kura.s3.ConfigSource source) {
+        reloader.source(source);
+    }
+
+    /** A hot reload ({@link Reloader#reload}). */
+    public dev.kura.s3.ReloadResult reload(String trigger) {
+        return reloader.reload(trigger);
+    }
+
+    /** {@code serve.shutdown-timeout} of the config in force, in milliseconds. */
+    public long shutdownTimeoutMillis() {
+        return core.config().shutdownTimeout().toMillis();
     }
 
     public String transport() {
@@ -292,6 +314,7 @@ public final class Server {
      */
     public void stop(long timeoutMillis) {
         readiness.drain();
+        long drainDelayMillis = core.config().drainDelay().toMillis();
         if (drainDelayMillis > 0) {
             log.info("shutdown: /ready answers 503, closing the listener in {} ms", drainDelayMillis);
             sleep(drainDelayMillis);
