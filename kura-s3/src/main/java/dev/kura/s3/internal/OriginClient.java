@@ -1,17 +1,12 @@
 package dev.kura.s3.internal;
 
 import dev.kura.s3.BucketConfig;
-import dev.kura.s3.OriginCredentials;
-import software.amazon.awssdk.auth.credentials.AnonymousCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
-import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.ApiCallAttemptTimeoutException;
 import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
+import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.retry.RetryMode;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
@@ -61,13 +56,15 @@ final class OriginClient implements Origin {
 
     private final BucketConfig config;
     private final S3Client s3;
+    private final CredentialsProviders.Resolved credentials;
 
     OriginClient(BucketConfig config) {
         this.config = config;
+        this.credentials = CredentialsProviders.of(config.credentials(), config.region());
         var b = S3Client.builder()
                 .region(Region.of(config.region()))
                 .forcePathStyle(config.pathStyle())
-                .credentialsProvider(credentials(config.credentials()))
+                .credentialsProvider(credentials.provider())
                 // Validating a checksum of the whole object would hold the body until its end.
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 .httpClientBuilder(ApacheHttpClient.builder()
@@ -81,16 +78,6 @@ final class OriginClient implements Origin {
             b.endpointOverride(config.endpoint());
         }
         this.s3 = b.build();
-    }
-
-    private static AwsCredentialsProvider credentials(OriginCredentials c) {
-        return switch (c.kind()) {
-            case ANONYMOUS -> AnonymousCredentialsProvider.create();
-            case DEFAULT -> DefaultCredentialsProvider.builder().build();
-            case STATIC -> StaticCredentialsProvider.create(c.sessionToken() == null
-                    ? AwsBasicCredentials.create(c.accessKeyId(), c.secretAccessKey())
-                    : AwsSessionCredentials.create(c.accessKeyId(), c.secretAccessKey(), c.sessionToken()));
-        };
     }
 
     @Override
@@ -206,6 +193,18 @@ final class OriginClient implements Origin {
             };
             return new OriginFailure(kind, st, code, "origin answered " + st + (code != null ? " " + code : ""));
         }
+        if (e instanceof AwsServiceException ase && !(e instanceof S3Exception)) {
+            // Not S3 but the credentials service (STS for assume-role and web-identity) refused or
+            // failed: kura's own credentials, not the object. Its status and code, never its text
+            // (which names the role), go into the answer.
+            String code = ase.awsErrorDetails() != null ? ase.awsErrorDetails().errorCode() : null;
+            return new OriginFailure(OriginFailure.Kind.IO, 0, null, "origin credentials unavailable: "
+                    + e.getClass().getSimpleName() + " " + ase.statusCode() + (code != null ? " " + code : ""));
+        }
+        if (e instanceof SdkClientException && e.getMessage() != null && e.getMessage().contains("credentials")) {
+            return new OriginFailure(OriginFailure.Kind.IO, 0, null, "origin credentials unavailable (no provider "
+                    + "could load them: see docs/OPERATIONS.md, credentials)");
+        }
         if (e instanceof ApiCallTimeoutException || e instanceof ApiCallAttemptTimeoutException) {
             return new OriginFailure(OriginFailure.Kind.TIMEOUT, 0, null, "origin timed out");
         }
@@ -270,6 +269,7 @@ final class OriginClient implements Origin {
     @Override
     public void close() {
         s3.close();
+        credentials.close();
     }
 
     /** The longest an origin request may take to its first byte: connect plus read timeout. */
