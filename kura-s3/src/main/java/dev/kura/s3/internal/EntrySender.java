@@ -1,8 +1,6 @@
 package dev.kura.s3.internal;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.ChannelFuture;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
@@ -32,15 +30,6 @@ import java.util.concurrent.CompletableFuture;
  */
 final class EntrySender {
     static final int CHUNK = 256 * 1024;
-    /**
-     * Where body buffers come from: Netty's pooled (arena) allocator, not the channel's default.
-     * Profiled at 256 connections on 1 MiB memory hits (docs/SERVE.md, "Where the time goes"),
-     * Netty 4.2's default adaptive allocator handed out 256 KiB buffers in freshly mapped memory
-     * again and again: 54% of kura's CPU samples were the copy into them, most of it page faults
-     * and page clearing; with the pooled allocator the same copy was 8% and requests/s doubled.
-     * Thread-safe; each event loop gets its own arena.
-     */
-    private static final ByteBufAllocator BODY_BUFFERS = PooledByteBufAllocator.DEFAULT;
 
     /** Finishes a response whose head and first bytes were sent, from object byte {@code from} to {@code last}. */
     @FunctionalInterface
@@ -91,7 +80,7 @@ final class EntrySender {
         if (len <= CHUNK) {
             // The whole body in one buffer, sent with the head in one write and one flush.
             int n = (int) len;
-            ByteBuf buf = BODY_BUFFERS.directBuffer(n);
+            ByteBuf buf = ex.ch.alloc().directBuffer(n);
             read(buf, buf.nioBuffer(0, n), pos, true, () -> whenSettled(() -> {
                 DefaultFullHttpResponse full = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                         head.status(), buf, head.headers(), EmptyHttpHeaders.INSTANCE);
@@ -101,7 +90,7 @@ final class EntrySender {
             return;
         }
         int n = CHUNK;
-        ByteBuf buf = BODY_BUFFERS.directBuffer(n);
+        ByteBuf buf = ex.ch.alloc().directBuffer(n);
         read(buf, buf.nioBuffer(0, n), pos, false, () -> {
             ex.sendHead(head);
             write(buf);
@@ -132,7 +121,7 @@ final class EntrySender {
             return;
         }
         int n = (int) Math.min(CHUNK, last - pos + 1);
-        ByteBuf buf = BODY_BUFFERS.directBuffer(n);
+        ByteBuf buf = ex.ch.alloc().directBuffer(n);
         read(buf, buf.nioBuffer(0, n), pos, false, () -> write(buf), () -> {
             if (resume != null) {
                 resume.from(pos, last);
