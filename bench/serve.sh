@@ -15,7 +15,7 @@
 # `slice 1m`). bench/serve_rows.py puts the objects, warms both caches, checks hits, runs wrk and
 # the cold curl timings, samples each server's RSS and writes bench-results/serve-<time>.md/.json.
 # Rows (64 and 256 connections each): 4 KiB, 1 MiB and 64 MiB objects; a Zipf(0.9) mix over 600
-# objects of 1 KiB-8 MiB (~530 MiB, more than kura's 256 MiB memory tier); random 256 KiB ranges of
+# objects of 1 KiB-8 MiB (557 MiB, more than kura's 256 MiB memory tier); random 256 KiB ranges of
 # a 1 GiB object. Cold (origin limited): the last 64 KiB of an uncached 1 GiB object; 8 parallel
 # ranges covering an uncached 256 MiB object; one plain GET of another; each via kura, nginx and the
 # origin alone. ROWS=4k,1m,big,zipf,range,cold picks rows; DURATION, WARMUP, WRK_THREADS override.
