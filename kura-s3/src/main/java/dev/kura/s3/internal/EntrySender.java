@@ -10,6 +10,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Streams bytes {@code first..last} of a {@link BodySource} (a cache entry, or a fill being
@@ -77,16 +78,15 @@ final class EntrySender {
     private void startOnLoop() {
         long len = last - pos + 1;
         if (len <= CHUNK) {
-            // The whole body in one buffer, sent with the head in one write.
+            // The whole body in one buffer, sent with the head in one write and one flush.
             int n = (int) len;
             ByteBuf buf = ex.ch.alloc().directBuffer(n);
-            read(buf, buf.nioBuffer(0, n), pos, true, () -> source.settled().whenComplete((x, err) ->
-                    ex.ch.eventLoop().execute(() -> {
-                        DefaultFullHttpResponse full = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-                                head.status(), buf, head.headers(), EmptyHttpHeaders.INSTANCE);
-                        source.close();
-                        ex.sendFull(full);
-                    })), fallback);
+            read(buf, buf.nioBuffer(0, n), pos, true, () -> whenSettled(() -> {
+                DefaultFullHttpResponse full = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                        head.status(), buf, head.headers(), EmptyHttpHeaders.INSTANCE);
+                source.close();
+                ex.sendFull(full);
+            }), fallback);
             return;
         }
         int n = CHUNK;
@@ -114,10 +114,10 @@ final class EntrySender {
             return;
         }
         if (pos > last) {
-            source.settled().whenComplete((x, err) -> ex.ch.eventLoop().execute(() -> {
+            whenSettled(() -> {
                 source.close();
                 ex.end();
-            }));
+            });
             return;
         }
         int n = (int) Math.min(CHUNK, last - pos + 1);
@@ -129,6 +129,19 @@ final class EntrySender {
                 ex.abort();
             }
         });
+    }
+
+    /**
+     * Runs {@code action} on the event loop once the source is settled: at once when it already is
+     * (a committed entry, the common case of a hit) and this is the event loop, else as a task.
+     */
+    private void whenSettled(Runnable action) {
+        CompletableFuture<Void> settled = source.settled();
+        if (settled.isDone() && ex.ch.eventLoop().inEventLoop()) {
+            action.run();
+        } else {
+            settled.whenComplete((x, err) -> ex.ch.eventLoop().execute(action));
+        }
     }
 
     /**

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# CPU profile of kura serve's hit path: where the time goes serving cached 1 MiB and 4 KiB objects.
+#   bench/profile-hits.sh              20 s of wrk at 256 connections per object, profiled
+#   SECONDS_PER=5 bench/profile-hits.sh   shorter
+# Needs wrk and curl (Debian: apt-get install -y wrk curl). The profiler is async-profiler from Maven
+# Central (tools.profiler:async-profiler, fetched with ./mvnw dependency:copy into the work dir) loaded
+# into the running kura with jcmd JVMTI.agent_load; JFR is the fallback when the agent cannot load.
+# Output: bench-results/profile-<time>/{1m,4k}.collapsed (flame-graph input: one stack a line with its
+# sample count) and split.md, the samples grouped by bench/profile_split.py into Netty write/flush,
+# CRC verification, disk reads, memory-tier copies, HTTP encoding, GC, locks and the rest.
+set -euo pipefail
+root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+# shellcheck source=../scripts/find-jdk.sh
+. "$root/scripts/find-jdk.sh"
+kura_find_jdk || exit 1
+per="${SECONDS_PER:-20}"
+conns="${CONNECTIONS:-256}"
+ap_version="${ASYNC_PROFILER_VERSION:-4.1}"
+origin_port="${ORIGIN_PORT:-19100}"
+kura_port="${KURA_PORT:-18180}"
+kura_ops_port="${KURA_OPS_PORT:-18190}"
+for t in wrk curl python3; do
+  command -v "$t" >/dev/null || { echo "bench/profile-hits.sh: '$t' is missing (Debian: apt-get install -y wrk curl python3)" >&2; exit 1; }
+done
+
+echo "building kura..." >&2
+(cd "$root" && ./mvnw -q -B -ntp -DskipTests package >&2)
+touch "$root/kura-cli/target/kura-cli.jar"
+cp="$root/kura-cli/target/kura-cli.jar:$root/kura-cli/target/lib/*"
+work="$(mktemp -d /tmp/kura-profile-hits.XXXXXX)"
+out="$root/bench-results/profile-$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$out"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+(cd "$root" && ./mvnw -q -B -ntp dependency:copy -Dartifact="tools.profiler:async-profiler:$ap_version" \
+  -DoutputDirectory="$work/ap" >&2) || echo "async-profiler $ap_version did not resolve; using JFR" >&2
+lib=""
+if [ -f "$work/ap/async-profiler-$ap_version.jar" ]; then
+  arch="$(uname -m)"; [ "$arch" = x86_64 ] && arch=x64; [ "$arch" = aarch64 ] && arch=arm64
+  (cd "$work/ap" && "$JAVA_HOME/bin/jar" xf "async-profiler-$ap_version.jar" "linux-$arch/libasyncProfiler.so")
+  lib="$work/ap/linux-$arch/libasyncProfiler.so"
+fi
+
+wait_http() {
+  for _ in $(seq 1 300); do curl -s -o /dev/null "$1" && return 0; sleep 0.2; done
+  echo "bench/profile-hits.sh: $1 did not come up" >&2; exit 1
+}
+"$JAVA_HOME/bin/java" -cp "$cp" dev.kura.s3.embedded.OriginMain "$work/origin" "$origin_port" >"$work/origin.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$origin_port/bench/4k.bin"
+cat >"$work/kura.yaml" <<YAML
+cache:
+  dir: $work/kura-cache
+serve:
+  listen: 127.0.0.1:$kura_port
+  ops-listen: 127.0.0.1:$kura_ops_port
+  access-log: false
+  buckets:
+    - prefix: /bench
+      bucket: bench
+      endpoint: http://127.0.0.1:$origin_port
+      path-style: true
+      credentials: {type: anonymous}
+      default-ttl: 1h
+YAML
+(cd "$work" && KURA_JAVA_OPTS="-XX:+EnableDynamicAgentLoading ${KURA_JAVA_OPTS:-}" \
+  exec "$root/kura" serve --config "$work/kura.yaml" >"$work/kura.log" 2>&1) &
+kura_pid=$!
+pids+=("$kura_pid")
+wait_http "http://127.0.0.1:$kura_ops_port/health"
+
+for obj in 1m 4k; do
+  for _ in 1 2 3; do curl -s -o /dev/null "http://127.0.0.1:$kura_port/bench/$obj.bin"; done
+  url="http://127.0.0.1:$kura_port/bench/$obj.bin"
+  echo "warming up $obj..." >&2
+  wrk -t2 -c"$conns" -d5s "$url" >/dev/null
+  echo "profiling $obj for $per s at $conns connections..." >&2
+  if [ -n "$lib" ]; then
+    # jcmd splits its arguments at '=': the agent's option string goes in double quotes.
+    "$JAVA_HOME/bin/jcmd" "$kura_pid" JVMTI.agent_load "$lib" '"start,event=cpu,interval=1ms"' >"$work/jcmd.log" 2>&1
+    wrk -t2 -c"$conns" -d"${per}s" --latency "$url" | tee "$out/$obj.wrk.txt" >&2
+    "$JAVA_HOME/bin/jcmd" "$kura_pid" JVMTI.agent_load "$lib" "\"stop,file=$out/$obj.collapsed,collapsed\"" >>"$work/jcmd.log" 2>&1
+    [ -s "$out/$obj.collapsed" ] || { echo "bench/profile-hits.sh: no profile written; the agent's reason is in kura's log:" >&2
+      grep -F '[ERROR]' "$work/kura.log" >&2 || true; exit 1; }
+  else
+    "$JAVA_HOME/bin/jcmd" "$kura_pid" JFR.start name=hits settings=profile >/dev/null
+    wrk -t2 -c"$conns" -d"${per}s" --latency "$url" | tee "$out/$obj.wrk.txt" >&2
+    "$JAVA_HOME/bin/jcmd" "$kura_pid" JFR.stop name=hits filename="$out/$obj.jfr" >/dev/null
+  fi
+done
+if [ -n "$lib" ]; then
+  python3 "$root/bench/profile_split.py" "$out/1m.collapsed" "$out/4k.collapsed" | tee "$out/split.md"
+else
+  echo "JFR recordings in $out (jfr print --events jdk.ExecutionSample)" >&2
+fi
+echo "profile in $out" >&2
