@@ -47,6 +47,8 @@ import java.util.Set;
  *     default 0 s
  * @param limits connection and request limits of the data listener ({@code serve.limits});
  *     defaults in {@link ListenerLimits}
+ * @param rateLimits requests and bytes per second per client and per bucket, answered with
+ *     {@code 503 SlowDown} beyond them ({@code serve.rate-limits}); default none
  *
  * <p>Thread-safety: immutable.
  */
@@ -54,7 +56,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                           DataSize maxHeaderSize, Duration shutdownTimeout, Boolean accessLog,
                           String adminToken, List<BucketConfig> buckets, String baseDomain,
                           Duration listCacheTtl, List<ClientConfig> clients, JwtConfig jwt, String opsListen,
-                          Duration drainDelay, ListenerLimits limits) {
+                          Duration drainDelay, ListenerLimits limits, RateLimits rateLimits) {
 
     /** Paths kura answers itself; a bucket prefix may not shadow them. */
     public static final Set<String> RESERVED_PATHS = Set.of("/health", "/ready", "/metrics", "/admin");
@@ -77,6 +79,9 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         }
         if (limits == null) {
             limits = ListenerLimits.defaults();
+        }
+        if (rateLimits == null) {
+            rateLimits = RateLimits.none();
         }
         if (transport == null) {
             transport = Transport.AUTO;
@@ -218,7 +223,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                 .maxUrlLength(maxUrlLength).maxHeaderSize(maxHeaderSize).shutdownTimeout(shutdownTimeout)
                 .accessLog(accessLog).adminToken(adminToken).buckets(buckets).baseDomain(baseDomain)
                 .listCacheTtl(listCacheTtl).clients(clients).jwt(jwt).opsListen(opsListen).drainDelay(drainDelay)
-                .limits(limits);
+                .limits(limits).rateLimits(rateLimits);
     }
 
     /** A copy with another {@link #opsListen()} (tests and the demo pick free ports with {@code :0}). */
@@ -264,6 +269,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         private String opsListen;
         private Duration drainDelay;
         private ListenerLimits limits;
+        private RateLimits rateLimits;
 
         private Builder() {
         }
@@ -300,6 +306,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public Builder drainDelay(Duration v) { drainDelay = v; return this; }
         /** @see ServeConfig#limits() */
         public Builder limits(ListenerLimits v) { limits = v; return this; }
+        /** @see ServeConfig#rateLimits() */
+        public Builder rateLimits(RateLimits v) { rateLimits = v; return this; }
 
         /**
          * @return the config, validated and defaulted by the canonical constructor
@@ -308,7 +316,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public ServeConfig build() {
             return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
                     accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, jwt, opsListen, drainDelay,
-                    limits);
+                    limits, rateLimits);
         }
     }
 

@@ -41,6 +41,7 @@ final class Fixture implements AutoCloseable {
     BucketConfig.Access testAccess = BucketConfig.Access.PUBLIC;
     ListenerLimits limits;
     Duration drainDelay;
+    RateLimits rateLimits;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     Fixture(Path dir) {
@@ -80,7 +81,7 @@ final class Fixture implements AutoCloseable {
         ServeConfig cfg = ServeConfig.builder().listen("127.0.0.1:0").eventLoopThreads(2)
                 .shutdownTimeout(Duration.ofSeconds(5)).accessLog(true).adminToken(adminToken).buckets(buckets)
                 .baseDomain(baseDomain).listCacheTtl(listCacheTtl).clients(cl).jwt(jwt).opsListen("127.0.0.1:0")
-                .drainDelay(drainDelay).limits(limits).build();
+                .drainDelay(drainDelay).limits(limits).rateLimits(rateLimits).build();
         proxy = ProxyServer.start(cfg, cache);
         return this;
     }

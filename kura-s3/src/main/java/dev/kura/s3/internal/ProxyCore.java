@@ -49,6 +49,8 @@ public final class ProxyCore {
     private final FillCoordinator fills;
     private final Map<String, Route> byName = new java.util.HashMap<>();
     private final S3Front front;
+    /** {@code serve.rate-limits}: admission in {@link S3Front}, bytes charged in {@link #finished}. */
+    final dev.kura.s3.internal.limits.Throttle throttle;
 
     /** A bucket and its origin. */
     record Route(BucketConfig bucket, Origin origin) {
@@ -56,7 +58,17 @@ public final class ProxyCore {
 
     /** A proxy whose buckets are served by AWS SDK origins ({@link OriginClient}). */
     public ProxyCore(ServeConfig config, Cache cache) {
-        this(config, cache, OriginClient::new, DEFAULT_SLICE_SIZE);
+        this(config, cache, DEFAULT_SLICE_SIZE);
+    }
+
+    /**
+     * A proxy whose buckets are served by AWS SDK origins ({@link OriginClient}), one per endpoint,
+     * with each bucket's retries, breakers, failover and hedging ({@link ResilientOrigin}).
+     *
+     * @param sliceSize objects larger than this many bytes are cached in slices of this size
+     */
+    ProxyCore(ServeConfig config, Cache cache, long sliceSize) {
+        this(config, cache, (b, events) -> ResilientOrigin.of(b, OriginClient::new, events), sliceSize);
     }
 
     /**
@@ -67,15 +79,23 @@ public final class ProxyCore {
      */
     ProxyCore(ServeConfig config, Cache cache, java.util.function.Function<BucketConfig, Origin> origins,
               long sliceSize) {
+        this(config, cache, (b, events) -> origins.apply(b), sliceSize);
+    }
+
+    /** @param origins makes the origin of one bucket, reporting to the given events (metrics) */
+    private ProxyCore(ServeConfig config, Cache cache,
+                      java.util.function.BiFunction<BucketConfig, OriginEvents, Origin> origins, long sliceSize) {
         this.config = config;
         this.cache = cache;
+        this.metrics = new ProxyMetrics(cache, config.buckets().stream().map(BucketConfig::name).toList());
+        this.throttle = new dev.kura.s3.internal.limits.Throttle(config.rateLimits(),
+                config.buckets().stream().map(BucketConfig::name).toList());
         List<Route> r = new ArrayList<>();
         for (BucketConfig b : config.buckets()) {
-            r.add(new Route(b, origins.apply(b)));
+            r.add(new Route(b, origins.apply(b, metrics)));
         }
         r.sort(Comparator.comparingInt((Route x) -> x.bucket().prefix().length()).reversed());
         this.routes = List.copyOf(r);
-        this.metrics = new ProxyMetrics(cache, routes.stream().map(x -> x.bucket().name()).toList());
         this.fills = new FillCoordinator(cache, metrics, workers, sliceSize);
         for (Route x : routes) {
             byName.put(x.bucket().name(), x);
@@ -179,6 +199,7 @@ public final class ProxyCore {
     void finished(Exchange ex) {
         long nanos = System.nanoTime() - ex.startNanos;
         metrics.request(ex.status, ex.bucket, ex.method, ex.cacheStatus.text(), nanos, ex.bodyBytes);
+        throttle.sent(ex.client, ex.bucket, ex.bodyBytes);
         if (config.accessLog() && ACCESS.isInfoEnabled()) {
             ACCESS.info("{} {} {} {} {} {} {} {}us", ex.id, remote(ex), ex.method, S3Front.loggable(ex.uri), ex.status,
                     ex.bodyBytes,
