@@ -40,20 +40,25 @@ class OriginResilienceMeasure {
         OriginResilience off = new OriginResilience(0, null, null, null, breaker(false), null);
         OriginResilience on = new OriginResilience(2, Duration.ofSeconds(5), Duration.ofMillis(20),
                 Duration.ofMillis(200), breaker(true), Duration.ofMillis(300));
-        Result a = run("flaky, features off", off, false, 400, OriginResilienceMeasure::flaky);
-        Result b = run("flaky, retries+breaker+replica+hedge", on, true, 400, OriginResilienceMeasure::flaky);
+        Result a = run("flaky, features off", off, false, 400, OriginResilienceMeasure::flaky,
+                OriginResilienceMeasure::flaky);
+        Result b = run("flaky, retries+breaker+replica+hedge", on, true, 400, OriginResilienceMeasure::flaky,
+                OriginResilienceMeasure::flaky);
         assertThat(b.failed).isLessThan(a.failed);
     }
 
-    /** The primary stalls every request (read timeout 2 s): a dead endpoint that still accepts connections. */
+    /**
+     * The primary stalls every request (read timeout 2 s): a dead endpoint that still accepts
+     * connections; the replica (when configured) is healthy.
+     */
     @Test
     void deadPrimary() throws Exception {
         OriginResilience off = new OriginResilience(0, null, null, null, breaker(false), null);
         OriginResilience br = new OriginResilience(0, null, null, null,
                 new OriginResilience.Breaker(true, 50, 5, 10, Duration.ofSeconds(60), 1), null);
-        Result a = run("dead primary, features off", off, false, 80, r -> Fault.STALL);
-        Result b = run("dead primary, breaker", br, false, 80, r -> Fault.STALL);
-        Result c = run("dead primary, breaker+replica", br, true, 80, r -> Fault.STALL);
+        Result a = run("dead primary, features off", off, false, 80, r -> Fault.STALL, r -> Fault.PASS);
+        Result b = run("dead primary, breaker", br, false, 80, r -> Fault.STALL, r -> Fault.PASS);
+        Result c = run("dead primary, breaker+replica", br, true, 80, r -> Fault.STALL, r -> Fault.PASS);
         assertThat(b.originRequests).isLessThan(a.originRequests);
         assertThat(c.failed).isLessThan(a.failed);
     }
@@ -71,7 +76,8 @@ class OriginResilienceMeasure {
     }
 
     private Result run(String name, OriginResilience policy, boolean replica, int requests,
-                       java.util.function.Function<SplittableRandom, Fault> faults) throws Exception {
+                       java.util.function.Function<SplittableRandom, Fault> faults,
+                       java.util.function.Function<SplittableRandom, Fault> replicaFaults) throws Exception {
         Path dir = tmp.resolve(name.replaceAll("[^a-z]", "_"));
         try (Fixture f = new Fixture(dir).startOrigin();
              FaultRelay primary = new FaultRelay(f.origin.endpoint().getPort());
@@ -79,7 +85,7 @@ class OriginResilienceMeasure {
             SplittableRandom r1 = new SplittableRandom(1);
             SplittableRandom r2 = new SplittableRandom(2);
             primary.then(() -> { synchronized (r1) { return faults.apply(r1); } });
-            second.then(() -> { synchronized (r2) { return flaky(r2); } });
+            second.then(() -> { synchronized (r2) { return replicaFaults.apply(r2); } });
             byte[] body = ProxyTest.random(64 * 1024, 1);
             for (int i = 0; i < 50; i++) {
                 // no-store: every request goes to the origin, so each one meets the faults

@@ -7,6 +7,7 @@ import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 
 import java.net.URI;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
 /**
@@ -88,9 +89,11 @@ final class OriginEndpoint implements AutoCloseable {
      * Sends one request through the breaker.
      *
      * @param failureOf the failure a result stands for, or null for an answer
+     * @param cancelled true once nobody waits for the result (a hedge race was decided): such an
+     *     outcome says nothing about the endpoint and is not counted by the breaker
      * @return the result, or null when the breaker did not let the request through (nothing sent)
      */
-    <T> T attempt(Function<Origin, T> call, Function<T, OriginFailure> failureOf) {
+    <T> T attempt(Function<Origin, T> call, Function<T, OriginFailure> failureOf, BooleanSupplier cancelled) {
         if (breaker != null && !breaker.tryAcquirePermission()) {
             events.skipped(bucket, label);
             return null;
@@ -106,6 +109,14 @@ final class OriginEndpoint implements AutoCloseable {
             throw e;
         }
         long nanos = System.nanoTime() - t0;
+        if (cancelled.getAsBoolean() || Thread.currentThread().isInterrupted()) {
+            // Cancelled (a hedge that lost): says nothing about the endpoint.
+            if (breaker != null) {
+                breaker.releasePermission();
+            }
+            events.attempt(bucket, label, "cancelled");
+            return r;
+        }
         OriginFailure f = failureOf.apply(r);
         events.attempt(bucket, label, f == null ? "ok" : f.kind().label());
         if (breaker != null) {

@@ -13,6 +13,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.random.RandomGenerator;
 
@@ -57,6 +58,8 @@ final class ResilientOrigin implements Origin {
     private final List<OriginEndpoint> endpoints;
     private final OriginEvents events;
     private final ExecutorService hedges = Executors.newVirtualThreadPerTaskExecutor();
+    /** For requests nobody cancels. */
+    private static final BooleanSupplier NEVER = () -> false;
 
     ResilientOrigin(String bucket, OriginResilience policy, List<OriginEndpoint> endpoints, OriginEvents events) {
         if (endpoints.isEmpty()) {
@@ -104,7 +107,7 @@ final class ResilientOrigin implements Origin {
             } catch (OriginFailure.Thrown t) {
                 return new Listed(null, t.failure());
             }
-        }, Listed::failure, f -> new Listed(null, f), 0, deadline());
+        }, Listed::failure, f -> new Listed(null, f), 0, deadline(), NEVER);
         if (r.failure() != null) {
             throw new OriginFailure.Thrown(r.failure());
         }
@@ -129,7 +132,7 @@ final class ResilientOrigin implements Origin {
     private OriginResponse call(Function<Origin, OriginResponse> op) {
         long deadline = deadline();
         if (!policy.hedging()) {
-            return retrying(op, ResilientOrigin::failureOf, OriginResponse.Failed::new, 0, deadline);
+            return retrying(op, ResilientOrigin::failureOf, OriginResponse.Failed::new, 0, deadline, NEVER);
         }
         return new HedgedCall(op, deadline).run();
     }
@@ -149,9 +152,10 @@ final class ResilientOrigin implements Origin {
      * @param failureOf the failure a result stands for, or null for an answer
      * @param failed the result that stands for a failure (when no attempt could be made)
      * @param deadline System.nanoTime after which no attempt starts
+     * @param cancelled true once nobody waits for the result (a decided hedge race): stop
      */
     private <T> T retrying(Function<Origin, T> op, Function<T, OriginFailure> failureOf,
-                           Function<OriginFailure, T> failed, int first, long deadline) {
+                           Function<OriginFailure, T> failed, int first, long deadline, BooleanSupplier cancelled) {
         T last = null;
         int attempts = 0;
         int next = first;
@@ -160,7 +164,7 @@ final class ResilientOrigin implements Origin {
             int tried = 0;
             // The first endpoint from `next` on whose breaker lets the request through.
             for (; tried < endpoints.size() && r == null; tried++) {
-                r = endpoints.get(Math.floorMod(next + tried, endpoints.size())).attempt(op, failureOf);
+                r = endpoints.get(Math.floorMod(next + tried, endpoints.size())).attempt(op, failureOf, cancelled);
             }
             if (r == null) {
                 return last != null ? last : failed.apply(new OriginFailure(OriginFailure.Kind.CIRCUIT_OPEN, 0, null,
@@ -169,7 +173,8 @@ final class ResilientOrigin implements Origin {
             next = next + tried; // a retry goes to the endpoint after the one that answered
             attempts++;
             OriginFailure f = failureOf.apply(r);
-            if (f == null || !f.retryable() || attempts > policy.retries() || Thread.currentThread().isInterrupted()) {
+            if (f == null || !f.retryable() || attempts > policy.retries() || cancelled.getAsBoolean()
+                    || Thread.currentThread().isInterrupted()) {
                 return r;
             }
             last = r;
@@ -214,6 +219,8 @@ final class ResilientOrigin implements Origin {
         private boolean hedgeWon;
         /** Guarded by {@code this}: requests started whose answer has not come. */
         private int running;
+        /** True once a winner is chosen: the other request's outcome is not counted. */
+        private volatile boolean decided;
 
         HedgedCall(Function<Origin, OriginResponse> op, long deadline) {
             this.op = op;
@@ -266,7 +273,8 @@ final class ResilientOrigin implements Origin {
 
         private Future<?> submit(int index) {
             return hedges.submit(() -> offer(index,
-                    retrying(op, ResilientOrigin::failureOf, OriginResponse.Failed::new, index, deadline)));
+                    retrying(op, ResilientOrigin::failureOf, OriginResponse.Failed::new, index, deadline,
+                            () -> decided)));
         }
 
         /**
@@ -280,6 +288,7 @@ final class ResilientOrigin implements Origin {
                 OriginFailure f = failureOf(r);
                 lost = winner != null || f != null && f.originDown() && running > 0;
                 if (!lost) {
+                    decided = true;
                     winner = r;
                     hedgeWon = index == 1;
                     notifyAll();

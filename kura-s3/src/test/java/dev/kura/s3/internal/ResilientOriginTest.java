@@ -169,6 +169,26 @@ class ResilientOriginTest {
     }
 
     @Test
+    void aCancelledLoserDoesNotCountAgainstItsEndpointsBreaker() throws Exception {
+        Scripted slow = new Scripted();
+        slow.fallback = Scripted.OK;
+        slow.delayMillis = 2_000;
+        Scripted fast = new Scripted();
+        fast.fallback = Scripted.OK;
+        Recorder ev = new Recorder();
+        // A breaker that opens on a single failure.
+        OriginResilience.Breaker b = new OriginResilience.Breaker(true, 1, 1, 1, Duration.ofMinutes(1), 1);
+        ResilientOrigin r = origin(policy(0, Duration.ofSeconds(10), b, Duration.ofMillis(50)), ev, slow, fast);
+        for (int i = 0; i < 3; i++) {
+            assertThat(r.get(RQ)).isInstanceOf(OriginResponse.Body.class);
+        }
+        Thread.sleep(200); // the interrupted losers have returned by now
+        assertThat(slow.calls.get()).isEqualTo(3);
+        assertThat(r.endpoints().get(0).state()).isEqualTo(OriginEvents.BreakerState.CLOSED);
+        assertThat(ev.transitions).isEmpty();
+    }
+
+    @Test
     void aLosersBodyThatArrivesAfterTheRaceIsClosed() throws Exception {
         Scripted stubborn = new Scripted();
         stubborn.fallback = Scripted.OK;
