@@ -59,6 +59,10 @@ class OriginResilienceMeasure {
         Result a = run("dead primary, features off", off, false, 80, r -> Fault.STALL, r -> Fault.PASS);
         Result b = run("dead primary, breaker", br, false, 80, r -> Fault.STALL, r -> Fault.PASS);
         Result c = run("dead primary, breaker+replica", br, true, 80, r -> Fault.STALL, r -> Fault.PASS);
+        OriginResilience all = new OriginResilience(1, Duration.ofSeconds(10), Duration.ofMillis(20),
+                Duration.ofMillis(200), br.breaker(), null);
+        Result d = run("dead primary, breaker+replica+retry", all, true, 80, r -> Fault.STALL, r -> Fault.PASS);
+        assertThat(d.failed).isLessThanOrEqualTo(c.failed);
         assertThat(b.originRequests).isLessThan(a.originRequests);
         assertThat(c.failed).isLessThan(a.failed);
     }

@@ -67,6 +67,56 @@ class RateLimitTest {
         }
     }
 
+    /** boto3 reads SlowDown as throttling: with retries it backs off and gets its objects; without, it reports the code. */
+    @Test
+    void boto3BacksOffOnSlowDown() throws Exception {
+        String python = ExternalTool.require("python3", "python3-boto3");
+        ExternalTool.Result hasBoto = ExternalTool.run(java.util.List.of(python, "-c", "import boto3"),
+                java.util.Map.of(), tmp);
+        org.junit.jupiter.api.Assumptions.assumeTrue(hasBoto.exit() == 0,
+                "requires boto3 for " + python + " (Debian package python3-boto3; .ci/run installs it)");
+        try (Fixture f = new Fixture(tmp).startOrigin()) {
+            f.origin.put(Fixture.BUCKET, "a.txt", "hello\n".getBytes(), "text/plain", null);
+            f.rateLimits = new RateLimits(new RateLimits.Limit(1, 1, null, null), null, null, null);
+            f.startProxy();
+            Path script = tmp.resolve("slowdown.py");
+            java.nio.file.Files.writeString(script, """
+                    import sys, json, boto3
+                    from botocore.config import Config
+                    from botocore.exceptions import ClientError
+                    ep, key, secret = sys.argv[1:4]
+                    def client(attempts):
+                        return boto3.client('s3', endpoint_url=ep, aws_access_key_id=key,
+                            aws_secret_access_key=secret, region_name='us-east-1',
+                            config=Config(s3={'addressing_style': 'path'},
+                                          retries={'mode': 'standard', 'max_attempts': attempts}))
+                    patient = client(10)
+                    ok = sum(patient.get_object(Bucket='test', Key='a.txt')['Body'].read() == b'hello\\n'
+                             for _ in range(4))
+                    hasty = client(1)
+                    codes, retry_after = [], None
+                    for _ in range(3):
+                        try:
+                            hasty.get_object(Bucket='test', Key='a.txt')['Body'].read()
+                            codes.append('ok')
+                        except ClientError as e:
+                            codes.append(e.response['Error']['Code'])
+                            retry_after = e.response['ResponseMetadata']['HTTPHeaders'].get('retry-after')
+                    print(json.dumps({'ok': ok, 'codes': codes, 'retry_after': retry_after}))
+                    """);
+            ExternalTool.Result r = ExternalTool.run(java.util.List.of(python, script.toString(), f.url("").toString(),
+                    Fixture.CLIENT_KEY, Fixture.CLIENT_SECRET), java.util.Map.of(), tmp);
+            assertThat(r.exit()).as(r.err()).isZero();
+            com.fasterxml.jackson.databind.JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(r.out());
+            assertThat(j.get("ok").asInt()).as("every object arrived after boto3's backoff").isEqualTo(4);
+            assertThat(j.get("codes").toString()).contains("SlowDown");
+            assertThat(j.get("retry_after").asText()).isEqualTo("1");
+            assertThat(OriginResilienceTest.value(f.metrics(), "kura_throttled_total", "scope=\"client\""))
+                    .as("boto3 was refused and retried").isGreaterThanOrEqualTo(3);
+        }
+    }
+
     @Test
     void aBucketLimitHoldsAllItsClientsTogether() throws Exception {
         try (Fixture f = new Fixture(tmp).startOrigin()) {
