@@ -2,6 +2,7 @@ package dev.kura.s3;
 
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * One entry of {@code serve.buckets}: an S3 bucket kura serves under the S3 bucket name
@@ -34,13 +35,20 @@ import java.time.Duration;
  *     {@code public} for {@code anonymous} origin credentials (the origin bucket is public
  *     anyway), {@code private} otherwise, because kura reads with its own credentials and must
  *     not hand what they can read to anyone who reaches the port unless the config says so
+ * @param replicas further origin endpoints holding the same bucket, in priority order
+ *     ({@code replicas}): a request goes to the first endpoint ({@code endpoint}, then these) whose
+ *     circuit breaker is not open, and a retry goes to the next one; same credentials, region and
+ *     addressing as {@code endpoint}; default none
+ * @param resilience retries, circuit breakers and hedging of this bucket's origin requests
+ *     ({@code resilience}); defaults in {@link OriginResilience}
  *
  * <p>Thread-safety: immutable.
  */
 public record BucketConfig(String prefix, String bucket, String name, URI endpoint, String region,
                            boolean pathStyle, OriginCredentials credentials, Duration defaultTtl,
                            Duration staleIfError, Duration connectTimeout, Duration readTimeout,
-                           int maxConnections, Access access) {
+                           int maxConnections, Access access, List<URI> replicas,
+                           OriginResilience resilience) {
 
     /** Who may read a bucket (see {@link #access()}). */
     public enum Access { PUBLIC, PRIVATE }
@@ -117,6 +125,19 @@ public record BucketConfig(String prefix, String bucket, String name, URI endpoi
         if (access == null) {
             access = credentials.kind() == OriginCredentials.Kind.ANONYMOUS ? Access.PUBLIC : Access.PRIVATE;
         }
+        replicas = replicas == null ? List.of() : replicas;
+        for (int i = 0; i < replicas.size(); i++) {
+            URI r = replicas.get(i);
+            String s = r == null ? null : r.getScheme();
+            if (s == null || !(s.equals("http") || s.equals("https")) || r.getHost() == null) {
+                throw new IllegalArgumentException("replicas[" + i + "] must be an http:// or https:// URL, was '"
+                        + r + "'");
+            }
+        }
+        replicas = List.copyOf(replicas);
+        if (resilience == null) {
+            resilience = OriginResilience.defaults();
+        }
     }
 
     /** A builder with every key unset (each takes its documented default at {@link Builder#build()}). */
@@ -128,7 +149,19 @@ public record BucketConfig(String prefix, String bucket, String name, URI endpoi
     public Builder toBuilder() {
         return new Builder().prefix(prefix).bucket(bucket).name(name).endpoint(endpoint).region(region)
                 .pathStyle(pathStyle).credentials(credentials).defaultTtl(defaultTtl).staleIfError(staleIfError)
-                .connectTimeout(connectTimeout).readTimeout(readTimeout).maxConnections(maxConnections).access(access);
+                .connectTimeout(connectTimeout).readTimeout(readTimeout).maxConnections(maxConnections).access(access)
+                .replicas(replicas).resilience(resilience);
+    }
+
+    /**
+     * The origin endpoints in priority order: {@link #endpoint()} (null for AWS's endpoint of the
+     * region), then {@link #replicas()}.
+     */
+    public List<URI> endpoints() {
+        List<URI> all = new java.util.ArrayList<>();
+        all.add(endpoint);
+        all.addAll(replicas);
+        return java.util.Collections.unmodifiableList(all);
     }
 
     /**
@@ -152,6 +185,8 @@ public record BucketConfig(String prefix, String bucket, String name, URI endpoi
         private Duration readTimeout;
         private int maxConnections;
         private Access access;
+        private List<URI> replicas;
+        private OriginResilience resilience;
 
         private Builder() {
         }
@@ -182,6 +217,10 @@ public record BucketConfig(String prefix, String bucket, String name, URI endpoi
         public Builder maxConnections(int v) { maxConnections = v; return this; }
         /** @see BucketConfig#access() */
         public Builder access(Access v) { access = v; return this; }
+        /** @see BucketConfig#replicas() */
+        public Builder replicas(List<URI> v) { replicas = v; return this; }
+        /** @see BucketConfig#resilience() */
+        public Builder resilience(OriginResilience v) { resilience = v; return this; }
 
         /**
          * @return the mapping, validated and defaulted by the canonical constructor
@@ -189,7 +228,7 @@ public record BucketConfig(String prefix, String bucket, String name, URI endpoi
          */
         public BucketConfig build() {
             return new BucketConfig(prefix, bucket, name, endpoint, region, pathStyle, credentials, defaultTtl,
-                    staleIfError, connectTimeout, readTimeout, maxConnections, access);
+                    staleIfError, connectTimeout, readTimeout, maxConnections, access, replicas, resilience);
         }
     }
 }

@@ -51,6 +51,8 @@ import java.util.Set;
  *     {@link FillConfig}
  * @param accessLogFormat the shape of the access-log lines ({@code serve.access-log-format}):
  *     {@link AccessLogFormat#TEXT} (the default) or {@link AccessLogFormat#JSON}
+ * @param rateLimits requests and bytes per second per client and per bucket, answered with
+ *     {@code 503 SlowDown} beyond them ({@code serve.rate-limits}); default none
  *
  * <p>Thread-safety: immutable.
  */
@@ -59,7 +61,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                           String adminToken, List<BucketConfig> buckets, String baseDomain,
                           Duration listCacheTtl, List<ClientConfig> clients, JwtConfig jwt, String opsListen,
                           Duration drainDelay, ListenerLimits limits, FillConfig fill,
-                          AccessLogFormat accessLogFormat) {
+                          AccessLogFormat accessLogFormat, RateLimits rateLimits) {
 
     /**
      * Default of {@code serve.ops-listen}: loopback, next to the default data port 8080 (the
@@ -92,6 +94,9 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         }
         if (fill == null) {
             fill = FillConfig.defaults();
+        }
+        if (rateLimits == null) {
+            rateLimits = RateLimits.none();
         }
         if (transport == null) {
             transport = Transport.AUTO;
@@ -236,7 +241,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                 .maxUrlLength(maxUrlLength).maxHeaderSize(maxHeaderSize).shutdownTimeout(shutdownTimeout)
                 .accessLog(accessLog).adminToken(adminToken).buckets(buckets).baseDomain(baseDomain)
                 .listCacheTtl(listCacheTtl).clients(clients).jwt(jwt).opsListen(opsListen).drainDelay(drainDelay)
-                .limits(limits).fill(fill).accessLogFormat(accessLogFormat);
+                .limits(limits).fill(fill).accessLogFormat(accessLogFormat).rateLimits(rateLimits);
     }
 
     /** A copy with another {@link #opsListen()} (tests and the demo pick free ports with {@code :0}). */
@@ -284,6 +289,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         private ListenerLimits limits;
         private FillConfig fill;
         private AccessLogFormat accessLogFormat;
+        private RateLimits rateLimits;
 
         private Builder() {
         }
@@ -324,6 +330,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public Builder fill(FillConfig v) { fill = v; return this; }
         /** @see ServeConfig#accessLogFormat() */
         public Builder accessLogFormat(AccessLogFormat v) { accessLogFormat = v; return this; }
+        /** @see ServeConfig#rateLimits() */
+        public Builder rateLimits(RateLimits v) { rateLimits = v; return this; }
 
         /**
          * @return the config, validated and defaulted by the canonical constructor
@@ -332,7 +340,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public ServeConfig build() {
             return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
                     accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, jwt, opsListen, drainDelay,
-                    limits, fill, accessLogFormat);
+                    limits, fill, accessLogFormat, rateLimits);
         }
     }
 

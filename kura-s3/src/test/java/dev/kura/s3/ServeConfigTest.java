@@ -284,4 +284,102 @@ class ServeConfigTest {
         assertThatThrownBy(() -> parse("serve:\n  access-log-format: xml\n" + bucket))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("access-log-format");
     }
+
+    @Test
+    void replicasAndResilienceBindWithDefaultsAndRefuseNonsense() {
+        ServeConfig c = parse("""
+                serve:
+                  buckets:
+                    - bucket: b1
+                      access: public
+                      endpoint: http://primary:9000
+                      replicas: [http://replica-a:9000, https://replica-b]
+                      resilience:
+                        retries: 4
+                        retry-budget: 3s
+                        backoff-base: 50ms
+                        backoff-max: 1s
+                        hedge-after: 250ms
+                        breaker: {failure-rate: 30, minimum-calls: 5, window: 10, open-for: 20s, half-open-calls: 1}
+                    - bucket: b2
+                      access: public
+                """);
+        BucketConfig b = c.buckets().getFirst();
+        assertThat(b.replicas()).containsExactly(URI.create("http://replica-a:9000"), URI.create("https://replica-b"));
+        assertThat(b.endpoints()).containsExactly(URI.create("http://primary:9000"),
+                URI.create("http://replica-a:9000"), URI.create("https://replica-b"));
+        OriginResilience r = b.resilience();
+        assertThat(r.retries()).isEqualTo(4);
+        assertThat(r.retryBudget()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(r.backoffBase()).isEqualTo(Duration.ofMillis(50));
+        assertThat(r.backoffMax()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(r.hedging()).isTrue();
+        assertThat(r.hedgeAfter()).isEqualTo(Duration.ofMillis(250));
+        assertThat(r.breaker()).isEqualTo(new OriginResilience.Breaker(true, 30, 5, 10, Duration.ofSeconds(20), 1));
+        assertThat(b.toBuilder().build()).isEqualTo(b);
+        BucketConfig d = c.buckets().get(1);
+        assertThat(d.replicas()).isEmpty();
+        assertThat(d.resilience()).isEqualTo(OriginResilience.defaults());
+        assertThat(d.resilience().retries()).isEqualTo(2);
+        assertThat(d.resilience().retryBudget()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(d.resilience().hedging()).isFalse();
+        assertThat(d.resilience().breaker().enabled()).isTrue();
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets:
+                    - {bucket: b1, access: public, replicas: [ftp://nope]}
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("replicas[0]");
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets:
+                    - bucket: b1
+                      access: public
+                      resilience: {retries: 11}
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("retries");
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets:
+                    - bucket: b1
+                      access: public
+                      resilience: {breaker: {failure-rates: 30}}
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("failure-rates");
+    }
+
+    @Test
+    void rateLimitsBindWithDefaults() {
+        ServeConfig c = parse("""
+                serve:
+                  buckets: [{bucket: b1, access: public}]
+                  rate-limits:
+                    client: {requests-per-second: 100, burst: 200, bytes-per-second: 50MiB}
+                    bucket: {requests-per-second: 2000}
+                    max-clients: 5000
+                    client-idle: 1m
+                """);
+        RateLimits r = c.rateLimits();
+        assertThat(r.any()).isTrue();
+        assertThat(r.client()).isEqualTo(new RateLimits.Limit(100, 200, dev.kura.config.DataSize.ofMebibytes(50),
+                dev.kura.config.DataSize.ofMebibytes(50)));
+        assertThat(r.bucket().burst()).isEqualTo(2000);
+        assertThat(r.bucket().limitsBytes()).isFalse();
+        assertThat(r.maxClients()).isEqualTo(5000);
+        assertThat(r.clientIdle()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(c.toBuilder().build()).isEqualTo(c);
+        ServeConfig d = parse("""
+                serve:
+                  buckets: [{bucket: b1, access: public}]
+                """);
+        assertThat(d.rateLimits()).isEqualTo(RateLimits.none());
+        assertThat(d.rateLimits().any()).isFalse();
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets: [{bucket: b1, access: public}]
+                  rate-limits: {client: {requests-per-second: -1}}
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("requests-per-second");
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets: [{bucket: b1, access: public}]
+                  rate-limits: {clients: {requests-per-second: 1}}
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("clients");
+    }
 }

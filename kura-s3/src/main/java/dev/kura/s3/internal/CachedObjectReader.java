@@ -56,13 +56,13 @@ public final class CachedObjectReader implements AutoCloseable {
 
     private final BucketConfig bucket;
     private final Cache cache;
-    private final OriginClient origin;
+    private final Origin origin;
     private final AtomicLong originRequests = new AtomicLong();
 
     public CachedObjectReader(BucketConfig bucket, Cache cache) {
         this.bucket = bucket;
         this.cache = cache;
-        this.origin = new OriginClient(bucket);
+        this.origin = ResilientOrigin.of(bucket, OriginClient::new, OriginEvents.NONE);
     }
 
     /** GET requests sent to the origin so far (fills and revalidations). */

@@ -52,6 +52,11 @@ final class Exchange {
     volatile CacheStatus cacheStatus = CacheStatus.NONE;
     volatile int status;
     volatile long bodyBytes;
+    /**
+     * Who sent the request, for rate limits: {@code key:<access key id>}, {@code jwt:<subject>} or
+     * {@code ip:<address>}; null until authenticated.
+     */
+    volatile String client;
     /** GetObject's {@code versionId}, or null for the current version; set by {@link S3Front}. */
     volatile String versionId;
     /**

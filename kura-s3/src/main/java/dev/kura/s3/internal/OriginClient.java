@@ -48,7 +48,9 @@ import java.time.Duration;
  *
  * <p>Failures become {@link OriginFailure}s: the origin's own 4xx by kind, 5xx as
  * {@link OriginFailure.Kind#SERVER_ERROR}, timeouts, unreachable endpoints and broken connections.
- * No AWS SDK type leaves this class. The SDK does not retry: a retry would only delay the answer.
+ * No AWS SDK type leaves this class. The SDK makes one attempt per call (its STANDARD retry mode
+ * with {@code maxAttempts(1)}): retries, failover to replicas and circuit breaking are
+ * {@link ResilientOrigin}'s, the one layer that sees every endpoint and attempt.
  *
  * <p>Thread-safety: safe for concurrent use.
  */

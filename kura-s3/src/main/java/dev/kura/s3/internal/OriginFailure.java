@@ -33,7 +33,12 @@ record OriginFailure(Kind kind, int originStatus, String code, String message) {
         /** Connection refused, unknown host, connect timeout. */
         UNREACHABLE,
         /** The connection failed otherwise (reset, cut body). */
-        IO;
+        IO,
+        /**
+         * Not sent: the circuit breaker of every endpoint of the bucket is open (recent requests
+         * to them kept failing), so kura answers at once instead of waiting for a timeout.
+         */
+        CIRCUIT_OPEN;
 
         String label() {
             return name().toLowerCase(java.util.Locale.ROOT);
@@ -61,7 +66,22 @@ record OriginFailure(Kind kind, int originStatus, String code, String message) {
     /** True when the origin could not be used at all: stale-if-error applies (RFC 5861 4). */
     boolean originDown() {
         return switch (kind) {
-            case SERVER_ERROR, TIMEOUT, UNREACHABLE, IO -> true;
+            case SERVER_ERROR, TIMEOUT, UNREACHABLE, IO, CIRCUIT_OPEN -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * True when the same request may succeed if sent again (to this endpoint or a replica): the
+     * connection was refused, reset or timed out, or the origin answered 500, 502, 503 (S3's
+     * {@code SlowDown} and {@code ServiceUnavailable}) or 504 (S3 API reference, "Error responses":
+     * these are the ones S3 asks clients to retry). Not a 4xx, not 501: the answer would be the same.
+     */
+    boolean retryable() {
+        return switch (kind) {
+            case TIMEOUT, UNREACHABLE, IO -> true;
+            case SERVER_ERROR -> originStatus == 500 || originStatus == 502 || originStatus == 503
+                    || originStatus == 504;
             default -> false;
         };
     }

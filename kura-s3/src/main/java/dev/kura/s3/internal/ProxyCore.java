@@ -51,6 +51,8 @@ public final class ProxyCore {
     final AtomicInteger inFlight = new AtomicInteger();
     private final FillCoordinator fills;
     private final S3Front front;
+    /** {@code serve.rate-limits}: admission in {@link S3Front}, bytes charged in {@link #finished}. */
+    final dev.kura.s3.internal.limits.Throttle throttle;
 
     /** A bucket and its origin. */
     record Route(BucketConfig bucket, Origin origin) {
@@ -58,7 +60,17 @@ public final class ProxyCore {
 
     /** A proxy whose buckets are served by AWS SDK origins ({@link OriginClient}). */
     public ProxyCore(ServeConfig config, Cache cache) {
-        this(config, cache, OriginClient::new, DEFAULT_SLICE_SIZE);
+        this(config, cache, DEFAULT_SLICE_SIZE);
+    }
+
+    /**
+     * A proxy whose buckets are served by AWS SDK origins ({@link OriginClient}), one per endpoint,
+     * with each bucket's retries, breakers, failover and hedging ({@link ResilientOrigin}).
+     *
+     * @param sliceSize objects larger than this many bytes are cached in slices of this size
+     */
+    ProxyCore(ServeConfig config, Cache cache, long sliceSize) {
+        this(config, cache, (b, events) -> ResilientOrigin.of(b, OriginClient::new, events), sliceSize);
     }
 
     /**
@@ -69,11 +81,19 @@ public final class ProxyCore {
      */
     ProxyCore(ServeConfig config, Cache cache, java.util.function.Function<BucketConfig, Origin> origins,
               long sliceSize) {
+        this(config, cache, (b, events) -> origins.apply(b), sliceSize);
+    }
+
+    /** @param origins makes the origin of one bucket, reporting to the given events (metrics) */
+    private ProxyCore(ServeConfig config, Cache cache,
+                      java.util.function.BiFunction<BucketConfig, OriginEvents, Origin> origins, long sliceSize) {
         this.cache = cache;
-        this.origins = origins;
-        ServeState first = ServeState.of(config, null, origins, workers, java.time.Clock.systemUTC());
+        this.metrics = new ProxyMetrics(cache, config.buckets().stream().map(BucketConfig::name).toList());
+        this.throttle = new dev.kura.s3.internal.limits.Throttle(config.rateLimits(),
+                config.buckets().stream().map(BucketConfig::name).toList());
+        this.origins = b -> origins.apply(b, metrics);
+        ServeState first = ServeState.of(config, null, this.origins, workers, java.time.Clock.systemUTC());
         state.set(first);
-        this.metrics = new ProxyMetrics(cache, first.routes.stream().map(x -> x.bucket().name()).toList());
         this.fills = new FillCoordinator(cache, metrics, workers, sliceSize, config.fill());
         this.front = new S3Front(this);
     }
@@ -252,6 +272,7 @@ public final class ProxyCore {
         }
         ServeConfig config = s != null ? s.config : state.get().config;
         metrics.request(ex.status, ex.bucket, ex.method, ex.cacheStatus.text(), nanos, ex.bodyBytes);
+        throttle.sent(ex.client, ex.bucket, ex.bodyBytes);
         if (config.accessLog()) {
             AccessLog.write(ex, nanos, config.accessLogFormat());
         }

@@ -29,6 +29,16 @@ import java.util.function.ToDoubleFunction;
  *       {@code kura_cache_entries} by {@code tier} (memory, disk), from {@link Cache#stats()};</li>
  *   <li>{@code kura_origin_requests_seconds} by {@code bucket}, {@code outcome}: origin latency to
  *       the response head; {@code kura_origin_errors_total} by {@code bucket}, {@code kind};</li>
+ *   <li>{@code kura_origin_attempts_total} by {@code bucket}, {@code endpoint}, {@code outcome}:
+ *       requests actually sent to each origin endpoint (retries and hedges included);
+ *       {@code kura_origin_retries_total} by {@code bucket}, {@code kind} (why);
+ *       {@code kura_origin_breaker_state} by {@code bucket}, {@code endpoint}, {@code state} (1 for
+ *       the current state); {@code kura_origin_breaker_transitions_total} by {@code bucket},
+ *       {@code endpoint}, {@code to}; {@code kura_origin_breaker_skips_total}: requests not sent to an
+ *       endpoint because its breaker was open; {@code kura_origin_hedges_total} by {@code bucket},
+ *       {@code winner} ({@code first} or {@code hedge}): hedged requests ({@link OriginEvents});</li>
+ *   <li>{@code kura_throttled_total} by {@code bucket}, {@code scope} ({@code client} or
+ *       {@code bucket}): requests answered 503 SlowDown by {@code serve.rate-limits};</li>
  *   <li>{@code kura_fills_in_flight}: origin fetches writing into the cache now;</li>
  *   <li>{@code kura_connections_open}: client connections of the data listener;
  *       {@code kura_connections_closed_total} by {@code reason} ({@link CloseReason}): connections
@@ -45,7 +55,7 @@ import java.util.function.ToDoubleFunction;
  * <p>Thread-safety: safe for concurrent use; meters are cached per tag set so that the hot path
  * does no registry lookup beyond one map read.
  */
-final class ProxyMetrics {
+final class ProxyMetrics implements OriginEvents {
     final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     final AtomicInteger fillsInFlight = new AtomicInteger();
     /** Slice fills started by read-ahead ({@code serve.fill.read-ahead}), since start. */
@@ -55,6 +65,8 @@ final class ProxyMetrics {
     private final ConcurrentHashMap<String, Timer> originTimers = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> originErrors = new ConcurrentHashMap<>();
     private volatile Set<String> buckets;
+    /** Counters of {@link #counter}, by name and tag values. */
+    private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
     final AtomicInteger connectionsOpen = new AtomicInteger();
     private final java.util.EnumMap<CloseReason, Counter> closed = new java.util.EnumMap<>(CloseReason.class);
 
@@ -165,6 +177,61 @@ final class ProxyMetrics {
                 .tags("bucket", bucket, "outcome", outcome)
                 .serviceLevelObjectives(LATENCY_BUCKETS)
                 .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void attempt(String bucket0, String endpoint, String outcome) {
+        String bucket = bucketLabel(bucket0);
+        counter("kura.origin.attempts", "requests sent to an origin endpoint, retries and hedges included",
+                "bucket", bucket, "endpoint", endpoint, "outcome", outcome).increment();
+    }
+
+    @Override
+    public void retry(String bucket0, OriginFailure.Kind kind) {
+        counter("kura.origin.retries", "origin requests retried, by the failure that caused the retry",
+                "bucket", bucketLabel(bucket0), "kind", kind.label()).increment();
+    }
+
+    @Override
+    public void skipped(String bucket0, String endpoint) {
+        counter("kura.origin.breaker.skips", "requests not sent to an endpoint because its circuit breaker was open",
+                "bucket", bucketLabel(bucket0), "endpoint", endpoint).increment();
+    }
+
+    @Override
+    public void breaker(String bucket0, String endpoint, java.util.function.Supplier<BreakerState> state) {
+        String bucket = bucketLabel(bucket0);
+        for (BreakerState st : BreakerState.values()) {
+            Gauge.builder("kura.origin.breaker.state", state, x -> x.get() == st ? 1 : 0)
+                    .description("circuit breaker state of an origin endpoint: 1 for the current state")
+                    .tags("bucket", bucket, "endpoint", endpoint, "state", st.label())
+                    .strongReference(true).register(registry);
+        }
+    }
+
+    @Override
+    public void transition(String bucket0, String endpoint, BreakerState to) {
+        counter("kura.origin.breaker.transitions", "circuit breaker state changes of an origin endpoint",
+                "bucket", bucketLabel(bucket0), "endpoint", endpoint, "to", to.label()).increment();
+    }
+
+    @Override
+    public void hedgeWon(String bucket0, boolean hedge) {
+        counter("kura.origin.hedges", "hedged origin requests, by the request whose answer was used",
+                "bucket", bucketLabel(bucket0), "winner", hedge ? "hedge" : "first").increment();
+    }
+
+    /** A request refused with SlowDown by {@code serve.rate-limits}; {@code scope} is client or bucket. */
+    void throttled(String bucket0, String scope) {
+        counter("kura.throttled", "requests answered 503 SlowDown by serve.rate-limits",
+                "bucket", bucketLabel(bucket0), "scope", scope).increment();
+    }
+
+    /** A counter by name and tags, looked up in {@link #counters} first. */
+    private Counter counter(String name, String description, String... tags) {
+        String k = name + "|" + String.join("|", tags);
+        return counters.computeIfAbsent(k, x -> Counter.builder(name).description(description).tags(tags)
+                .register(registry));
     }
 
     void originError(String bucket0, String kind) {

@@ -63,7 +63,8 @@ final class Reloader {
             "serve.event-loop-threads", ServeConfig::eventLoopThreads,
             "serve.max-url-length", ServeConfig::maxUrlLength,
             "serve.max-header-size", ServeConfig::maxHeaderSize,
-            "serve.fill", ServeConfig::fill);
+            "serve.fill", ServeConfig::fill,
+            "serve.rate-limits", ServeConfig::rateLimits);
 
     /**
      * Reads the source and applies it.
@@ -96,7 +97,7 @@ final class Reloader {
         // The running values of the restart-only keys stay in the snapshot, so that it says what runs.
         ServeConfig next = applied.listen(running.listen()).opsListen(running.opsListen())
                 .transport(running.transport()).eventLoopThreads(running.eventLoopThreads())
-                .maxUrlLength(running.maxUrlLength()).maxHeaderSize(running.maxHeaderSize()).fill(running.fill()).build();
+                .maxUrlLength(running.maxUrlLength()).maxHeaderSize(running.maxHeaderSize()).fill(running.fill()).rateLimits(running.rateLimits()).build();
         try {
             // Prepared first: a certificate that does not load refuses the reload whole.
             Runnable listenerChange = listeners.apply(next);

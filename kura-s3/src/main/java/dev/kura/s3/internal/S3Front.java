@@ -59,6 +59,8 @@ final class S3Front {
     private final String started = ListingXml.timestamp(Instant.now());
     private final AtomicLong denialSecond = new AtomicLong();
     private final AtomicLong denialsThisSecond = new AtomicLong();
+    /** Rate-limit refusals: one line per 10 s at most, with the count of the others. */
+    private final RateLimitedLog throttleLog = new RateLimitedLog(log, 10, java.util.concurrent.TimeUnit.SECONDS);
 
     /** The router, verifiers and listing cache come from each request's {@link ServeState}. */
     S3Front(ProxyCore core) {
@@ -81,6 +83,9 @@ final class S3Front {
             refuse(ex, e);
             return;
         }
+        if (throttled(ex, r, who)) {
+            return;
+        }
         switch (r.operation()) {
             case GET_OBJECT, HEAD_OBJECT -> {
                 ex.key = r.key();
@@ -97,6 +102,38 @@ final class S3Front {
             case HEAD_BUCKET -> ex.respond(HttpResponseStatus.OK, "application/xml", "",
                     "x-amz-bucket-region", r.bucket().region());
         }
+    }
+
+    /**
+     * Applies {@code serve.rate-limits} (after authentication, so that the client is the verified
+     * access key or JWT subject, else the IP address): over a limit, S3's 503 SlowDown with
+     * Retry-After.
+     *
+     * @return true when the request was refused (and answered)
+     */
+    private boolean throttled(Exchange ex, S3Request r, Principal who) {
+        ex.client = who.isAnonymous() ? "ip:" + remoteIp(ex)
+                : who.accessKeyId().startsWith("jwt:") ? who.accessKeyId() : "key:" + who.accessKeyId();
+        if (!core.throttle.active()) {
+            return false;
+        }
+        dev.kura.s3.internal.limits.Throttle.Refusal no = core.throttle.admit(ex.client,
+                r.bucket() == null ? null : r.bucket().name());
+        if (no == null) {
+            return false;
+        }
+        core.metrics.throttled(ex.bucket, no.scope().label());
+        throttleLog.warn("request {}: {} over its {} rate limit: SlowDown, Retry-After {} s", ex.id, ex.client,
+                no.scope().label(), no.retryAfterSeconds());
+        ex.s3Error(S3ErrorCode.SLOW_DOWN, "Please reduce your request rate.", "Retry-After",
+                Long.toString(no.retryAfterSeconds()));
+        return true;
+    }
+
+    private static String remoteIp(Exchange ex) {
+        var a = ex.ch.remoteAddress();
+        return a instanceof java.net.InetSocketAddress i && i.getAddress() != null
+                ? i.getAddress().getHostAddress() : String.valueOf(a);
     }
 
     private static Principal authenticate(ServeState st, Exchange ex) throws S3Exception {

@@ -108,7 +108,7 @@ public final class Server {
 
     /** Binds both listeners and starts serving; objects larger than {@code sliceSize} bytes are cached in slices. */
     public static Server start(ServeConfig config, Cache cache, long sliceSize) throws InterruptedException {
-        return start(config, cache, new ProxyCore(config, cache, OriginClient::new, sliceSize));
+        return start(config, cache, new ProxyCore(config, cache, sliceSize));
     }
 
     /** Binds and starts serving with origins from {@code origins} (a seam for tests: a fake origin). */

@@ -1,0 +1,122 @@
+package dev.kura.s3;
+
+import java.time.Duration;
+
+/**
+ * The {@code resilience:} section of one {@code serve.buckets[]} entry: how kura retries, fails
+ * over and hedges origin requests of that bucket. Every key is documented in {@code docs/CONFIG.md}.
+ *
+ * <p>Retries cover only requests that failed before the response head arrived (connection refused
+ * or reset, a 500/502/503/504 including S3's {@code SlowDown}), never a body already being sent to
+ * a client (a body cut mid-way resumes with a ranged {@code If-Match} GET instead). The AWS SDK's
+ * own retries stay off, so that this is the one layer that retries (and its breaker sees every
+ * attempt).
+ *
+ * @param retries retries after the first attempt, across the bucket's endpoints ({@code retries});
+ *     0..10, default 2 (three attempts at most)
+ * @param retryBudget no attempt starts later than this after the request's first one, and no
+ *     backoff sleeps past it ({@code retry-budget}); default 10 s
+ * @param backoffBase the first retry waits a random time in [0, base] (full jitter), each further
+ *     one doubles the bound ({@code backoff-base}); default 100 ms
+ * @param backoffMax the bound of the wait before any retry ({@code backoff-max}); default 2 s
+ * @param breaker the circuit breaker of each origin endpoint ({@code breaker}); on by default
+ * @param hedgeAfter when the first attempt has no answer after this long, a second request goes to
+ *     the next endpoint (or the same one) and the first answer wins ({@code hedge-after}); 0 or
+ *     unset turns hedging off (the default)
+ *
+ * <p>Thread-safety: immutable.
+ */
+public record OriginResilience(Integer retries, Duration retryBudget, Duration backoffBase, Duration backoffMax,
+                               Breaker breaker, Duration hedgeAfter) {
+
+    /** @throws IllegalArgumentException naming the key of a nonsense value */
+    public OriginResilience {
+        if (retries == null) {
+            retries = 2;
+        }
+        if (retries < 0 || retries > 10) {
+            throw new IllegalArgumentException("resilience.retries must be 0..10, was " + retries);
+        }
+        retryBudget = positive(retryBudget, Duration.ofSeconds(10), "retry-budget");
+        backoffBase = positive(backoffBase, Duration.ofMillis(100), "backoff-base");
+        backoffMax = positive(backoffMax, Duration.ofSeconds(2), "backoff-max");
+        if (backoffMax.compareTo(backoffBase) < 0) {
+            throw new IllegalArgumentException("resilience.backoff-max must be >= backoff-base, was " + backoffMax);
+        }
+        if (breaker == null) {
+            breaker = Breaker.defaults();
+        }
+        if (hedgeAfter == null) {
+            hedgeAfter = Duration.ZERO;
+        }
+        if (hedgeAfter.isNegative()) {
+            throw new IllegalArgumentException("resilience.hedge-after must be >= 0, was " + hedgeAfter);
+        }
+    }
+
+    private static Duration positive(Duration d, Duration dflt, String key) {
+        if (d == null) {
+            return dflt;
+        }
+        if (d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException("resilience." + key + " must be > 0, was " + d);
+        }
+        return d;
+    }
+
+    /** Every key at its default: 2 retries within 10 s, breaker on, no hedging. */
+    public static OriginResilience defaults() {
+        return new OriginResilience(null, null, null, null, null, null);
+    }
+
+    /** True when a second request is sent after {@link #hedgeAfter()}. */
+    public boolean hedging() {
+        return !hedgeAfter.isZero();
+    }
+
+    /**
+     * The {@code resilience.breaker:} section: a circuit breaker per origin endpoint
+     * (resilience4j's count-based sliding window). It opens when at least {@code failureRate}
+     * percent of the last {@code window} attempts (once {@code minimumCalls} were made) failed with
+     * the origin down (unreachable, reset, timed out, 5xx); while open, no request goes to that
+     * endpoint: the next replica is asked, or the request is answered at once (stale-if-error or
+     * 503 ServiceUnavailable). After {@code openFor} it lets {@code halfOpenCalls} trial requests
+     * through and closes when they succeed.
+     *
+     * @param enabled false turns the breaker off ({@code enabled}); default true
+     * @param failureRate percent of failed attempts that opens it, 1..100 ({@code failure-rate}); default 50
+     * @param minimumCalls attempts needed before the rate counts ({@code minimum-calls}); default 10
+     * @param window attempts the rate is computed over ({@code window}); default 20
+     * @param openFor how long it stays open before trial requests ({@code open-for}); default 10 s
+     * @param halfOpenCalls trial requests when half open ({@code half-open-calls}); default 2
+     */
+    public record Breaker(Boolean enabled, Integer failureRate, Integer minimumCalls, Integer window,
+                          Duration openFor, Integer halfOpenCalls) {
+
+        /** @throws IllegalArgumentException naming the key of a nonsense value */
+        public Breaker {
+            if (enabled == null) {
+                enabled = Boolean.TRUE;
+            }
+            failureRate = range(failureRate, 50, 1, 100, "failure-rate");
+            minimumCalls = range(minimumCalls, 10, 1, 10_000, "minimum-calls");
+            window = range(window, 20, 1, 10_000, "window");
+            halfOpenCalls = range(halfOpenCalls, 2, 1, 1000, "half-open-calls");
+            openFor = positive(openFor, Duration.ofSeconds(10), "breaker.open-for");
+        }
+
+        private static int range(Integer v, int dflt, int min, int max, String key) {
+            int x = v == null ? dflt : v;
+            if (x < min || x > max) {
+                throw new IllegalArgumentException("resilience.breaker." + key + " must be " + min + ".." + max
+                        + ", was " + x);
+            }
+            return x;
+        }
+
+        /** Every key at its default. */
+        public static Breaker defaults() {
+            return new Breaker(null, null, null, null, null, null);
+        }
+    }
+}
