@@ -41,6 +41,8 @@ final class Fixture implements AutoCloseable {
     BucketConfig.Access testAccess = BucketConfig.Access.PUBLIC;
     ListenerLimits limits;
     Duration drainDelay;
+    /** The cache's io backend; null for the automatic choice. */
+    dev.kura.io.Backend ioBackend;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     Fixture(Path dir) {
@@ -65,7 +67,7 @@ final class Fixture implements AutoCloseable {
     }
 
     Fixture startProxy(URI originEndpoint) throws Exception {
-        io = FileIo.create(IoConfig.defaults());
+        io = FileIo.create(ioBackend == null ? IoConfig.defaults() : IoConfig.defaults().withBackend(ioBackend));
         cache = Cache.open(new CacheConfig(dir.resolve("cache"), 2L << 30, 0, 1L << 30, 64L << 20, 1L << 20,
                 CacheConfig.Durability.NONE), io);
         List<BucketConfig> buckets = new ArrayList<>();
