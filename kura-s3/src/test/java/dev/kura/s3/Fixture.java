@@ -43,6 +43,8 @@ final class Fixture implements AutoCloseable {
     Duration drainDelay;
     /** The cache's io backend; null for the automatic choice. */
     dev.kura.io.Backend ioBackend;
+    /** Objects larger than this many bytes are cached in slices; 0 for the default (4 MiB). */
+    long sliceSize;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     Fixture(Path dir) {
@@ -83,7 +85,7 @@ final class Fixture implements AutoCloseable {
                 .shutdownTimeout(Duration.ofSeconds(5)).accessLog(true).adminToken(adminToken).buckets(buckets)
                 .baseDomain(baseDomain).listCacheTtl(listCacheTtl).clients(cl).jwt(jwt).opsListen("127.0.0.1:0")
                 .drainDelay(drainDelay).limits(limits).build();
-        proxy = ProxyServer.start(cfg, cache);
+        proxy = sliceSize > 0 ? ProxyServer.start(cfg, cache, sliceSize) : ProxyServer.start(cfg, cache);
         return this;
     }
 
