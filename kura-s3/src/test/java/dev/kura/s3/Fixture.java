@@ -43,6 +43,10 @@ final class Fixture implements AutoCloseable {
     Duration drainDelay;
     AccessLogFormat accessLogFormat;
     RateLimits rateLimits;
+    /** The cache's io backend; null for the automatic choice. */
+    dev.kura.io.Backend ioBackend;
+    /** Objects larger than this many bytes are cached in slices; 0 for the default (4 MiB). */
+    long sliceSize;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     Fixture(Path dir) {
@@ -67,7 +71,7 @@ final class Fixture implements AutoCloseable {
     }
 
     Fixture startProxy(URI originEndpoint) throws Exception {
-        io = FileIo.create(IoConfig.defaults());
+        io = FileIo.create(ioBackend == null ? IoConfig.defaults() : IoConfig.defaults().withBackend(ioBackend));
         cache = Cache.open(new CacheConfig(dir.resolve("cache"), 2L << 30, 0, 1L << 30, 64L << 20, 1L << 20,
                 CacheConfig.Durability.NONE), io);
         List<BucketConfig> buckets = new ArrayList<>();
@@ -83,7 +87,7 @@ final class Fixture implements AutoCloseable {
                 .shutdownTimeout(Duration.ofSeconds(5)).accessLog(true).adminToken(adminToken).buckets(buckets)
                 .baseDomain(baseDomain).listCacheTtl(listCacheTtl).clients(cl).jwt(jwt).opsListen("127.0.0.1:0")
                 .drainDelay(drainDelay).limits(limits).accessLogFormat(accessLogFormat).rateLimits(rateLimits).build();
-        proxy = ProxyServer.start(cfg, cache);
+        proxy = sliceSize > 0 ? ProxyServer.start(cfg, cache, sliceSize) : ProxyServer.start(cfg, cache);
         return this;
     }
 

@@ -368,12 +368,14 @@ final class FillCoordinator {
         boolean sliceable = o.size() > sliceSize && body.first() % sliceSize == 0;
         boolean whole = body.first() == 0 && body.length() == o.size();
         if (d.store() && sliceable) {
-            // The index first, so that followers and later requests find the slices; then every
-            // client, this one included, reads the slices as the body fills them.
-            publishIndex(ex, t, leader, md);
+            // The stream is registered first, then the index published, so that followers (released
+            // by the index) and later requests find the stream and follow it instead of fetching the
+            // slices it is about to write; then every client, this one included, reads the slices as
+            // the body fills them. (Index first let a follower that woke on it fetch slice 0 again.)
             CacheSink.Sliced sink = new CacheSink.Sliced(cache, metrics, t.cacheKey(), md, sliceSize, body.first(),
                     body.first() + body.length());
             sliced.streaming(t.cacheKey(), md.etag(), sink, () -> {
+                publishIndex(ex, t, leader, md);
                 if (p.hasBody()) {
                     ex.sendHead(p.head());
                     workers.execute(() -> sliced.finish(ex, t, md, sliceSize, p.first(), p.last()));

@@ -377,10 +377,10 @@ final class SlicedObjects {
                 if (body.first() != first || body.length() != length || !object.etag().equals(body.object().etag())) {
                     body.close();
                     leader.cancel();
-                    begun.complete(null);
                     log.warn("request {}: origin answered bytes {}+{} of {} for slice {} of {}: dropping the object",
                             ex.id, body.first(), body.length(), body.object().etag(), i, t.cacheKey());
-                    dropObject(t.cacheKey());
+                    dropObject(t.cacheKey()); // before the reader cuts its client (see the 412 case)
+                    begun.complete(null);
                     return;
                 }
                 CacheWriter w;
@@ -400,17 +400,19 @@ final class SlicedObjects {
             }
             case OriginResponse.Failed f -> {
                 leader.cancel();
-                begun.complete(null);
                 metrics.origin(t.name(), "error", System.nanoTime() - t0);
                 metrics.originError(t.name(), f.failure().kind().label());
                 if (f.failure().kind() == OriginFailure.Kind.PRECONDITION_FAILED
                         || f.failure().kind() == OriginFailure.Kind.NOT_FOUND) {
                     log.info("request {}: {} changed at the origin while being read ({}): cutting the response",
                             ex.id, t.cacheKey(), f.failure().message());
+                    // Dropped before the reader cuts its client: a client that retries at once
+                    // must not find the old version's index again and be cut a second time.
                     dropObject(t.cacheKey());
                 } else {
                     log.warn("request {}: slice {} of {}: {}", ex.id, i, t.cacheKey(), f.failure().message());
                 }
+                begun.complete(null);
             }
             case OriginResponse.NotModified nm -> {
                 leader.cancel();

@@ -31,6 +31,8 @@ final class FakeOrigin implements Origin {
     private final Map<String, StoredObject> objects = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> gets = new ConcurrentHashMap<>();
     final AtomicInteger rangedGets = new AtomicInteger();
+    /** Every GET as "key first-last" (or "key whole"), in arrival order, for assertion messages. */
+    final java.util.List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** Body bytes sent so far, all requests together. */
     final java.util.concurrent.atomic.AtomicLong bytesSent = new java.util.concurrent.atomic.AtomicLong();
     private final AtomicInteger versions = new AtomicInteger();
@@ -67,6 +69,8 @@ final class FakeOrigin implements Origin {
     @Override
     public OriginResponse get(OriginRequest rq) {
         gets.computeIfAbsent(rq.key(), k -> new AtomicInteger()).incrementAndGet();
+        log.add(rq.key() + (rq.ranged() ? " " + rq.first() + "-" + rq.last() : " whole")
+                + (rq.ifMatch() != null ? " If-Match" : "") + (rq.ifNoneMatch() != null ? " If-None-Match" : ""));
         if (rq.ranged()) {
             rangedGets.incrementAndGet();
         }

@@ -118,7 +118,11 @@ class ReadAheadTest {
             byte[] obj = indexed(p, "one.bin", 55);
             assertThat(sha256(p.get("/b/one.bin").body())).isEqualTo(sha256(obj));
             assertThat(p.origin.gets("one.bin")).isEqualTo(SLICES);
-            assertThat(p.origin.maxInFlight.get()).as("the reader's slice plus one read-ahead in all").isEqualTo(2);
+            assertThat(p.server.core().metrics.readAheads.get()).as("slices were read ahead").isPositive();
+            // At most the reader's slice plus the one read-ahead the global bound allows. (Whether the
+            // two overlap depends on scheduling: the reader's slice may be done before it starts.)
+            assertThat(p.origin.maxInFlight.get()).as("the reader's slice plus one read-ahead in all")
+                    .isLessThanOrEqualTo(2);
         }
     }
 

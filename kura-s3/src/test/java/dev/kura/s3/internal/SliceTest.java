@@ -226,4 +226,51 @@ class SliceTest {
             assertThat(p.origin.heads.get()).isEqualTo(1);
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"NIO", "IO_URING"})
+    void followersJoiningAtEveryStageOfASlicedFillGetTheirBytesFromOneOriginRequest(Backend backend) throws Exception {
+        try (FakeOriginProxy p = proxy(backend)) {
+            byte[] obj = random(6 * SLICE + 100, 30);
+            p.origin.put("stages.bin", obj, null);
+            p.origin.headDelayMillis = 300;
+            p.origin.bytesPerSecond = 2L << 20; // about 0.8 s of body
+            List<Future<HttpResponse<byte[]>>> wholes = new ArrayList<>();
+            long tailFrom = 3L * SLICE + 7;
+            long[] bounded = {5L * SLICE - 9, 5L * SLICE + 9};
+            try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
+                wholes.add(ex.submit(() -> p.get("/b/stages.bin"))); // the leader
+                Thread.sleep(100);
+                wholes.add(ex.submit(() -> p.get("/b/stages.bin"))); // before the origin's first byte
+                awaitSent(p, 100 * 1024);
+                wholes.add(ex.submit(() -> p.get("/b/stages.bin"))); // inside the first slice
+                awaitSent(p, 5 * SLICE / 2);
+                Future<HttpResponse<byte[]>> tail = ex.submit(() -> p.get("/b/stages.bin", "Range", "bytes=" + tailFrom + "-"));
+                Future<HttpResponse<byte[]>> ahead = ex.submit(() -> p.get("/b/stages.bin", "Range",
+                        "bytes=" + bounded[0] + "-" + bounded[1])); // slices the stream has not reached yet
+                awaitSent(p, 11 * SLICE / 2);
+                wholes.add(ex.submit(() -> p.get("/b/stages.bin"))); // inside the last slice
+                awaitSent(p, obj.length);
+                wholes.add(ex.submit(() -> p.get("/b/stages.bin"))); // after the last byte
+                for (Future<HttpResponse<byte[]>> f : wholes) {
+                    HttpResponse<byte[]> r = f.get();
+                    assertThat(r.statusCode()).isEqualTo(200);
+                    assertThat(sha256(r.body())).isEqualTo(sha256(obj));
+                }
+                assertThat(sha256(tail.get().body())).isEqualTo(sha256(range(obj, tailFrom, obj.length - 1)));
+                assertThat(ahead.get().body()).isEqualTo(range(obj, bounded[0], bounded[1]));
+            }
+            HttpResponse<byte[]> after = p.get("/b/stages.bin"); // after the commit
+            assertThat(sha256(after.body())).isEqualTo(sha256(obj));
+            assertThat(p.origin.gets("stages.bin")).as("one origin request for every reader: %s", p.origin.log).isEqualTo(1);
+        }
+    }
+
+    private static void awaitSent(FakeOriginProxy p, long bytes) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (p.origin.bytesSent.get() < bytes && System.nanoTime() < deadline) {
+            Thread.sleep(2);
+        }
+        assertThat(p.origin.bytesSent.get()).isGreaterThanOrEqualTo(bytes);
+    }
 }
