@@ -33,7 +33,7 @@ class MetadataUpdateTest {
     private TieredCache open(FileIo io, FaultyFs fs, long memory) throws Exception {
         CacheConfig cfg = new CacheConfig(dir, 256L << 20, 0, 64L << 20, memory, memory > 0 ? 64 * 1024 : 0,
                 CacheConfig.Durability.NONE);
-        return TieredCache.open(cfg, io, fs, "sieve", EntryFormat.DEFAULT_BLOCK_SIZE);
+        return TieredCache.open(cfg, io, fs, EvictionKind.SIEVE, EntryFormat.DEFAULT_BLOCK_SIZE);
     }
 
     private static EntryMetadata oldMd(long size) {
