@@ -27,6 +27,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -67,6 +68,10 @@ class TftpBucketSourceTest {
     }
 
     private void start(Duration ttl) throws Exception {
+        start(ttl, c -> c);
+    }
+
+    private void start(Duration ttl, UnaryOperator<TftpConfig> more) throws Exception {
         origin = EmbeddedOrigin.start(dir.resolve("origin"), "127.0.0.1", 0);
         origin.createBucket(BUCKET);
         io = FileIo.create();
@@ -77,7 +82,7 @@ class TftpBucketSourceTest {
                 ttl, Duration.ofDays(1), Duration.ofSeconds(1), Duration.ofSeconds(5), 0);
         BucketConfig b = BucketTftpSource.bucketConfig(source);
         objects = new CachedBucket(b, cache);
-        TftpConfig cfg = TftpConfig.defaults(null).withListen(List.of("127.0.0.1:0")).withSource(source);
+        TftpConfig cfg = more.apply(TftpConfig.defaults(null).withListen(List.of("127.0.0.1:0")).withSource(source));
         server = TftpServer.start(cfg, io, new SimpleMeterRegistry(), new BucketTftpSource(objects, "bucket " + BUCKET));
     }
 
@@ -160,6 +165,18 @@ class TftpBucketSourceTest {
         origin = null;
         r = tftpGet("pxelinux.0", "p3");
         assertThat(Files.readAllBytes(dir.resolve("p3"))).as(r.output()).isEqualTo(image);
+    }
+
+    @Test
+    void writeRequestToABucketIsRefusedWithError2() throws Exception {
+        assumeTool("/usr/bin/tftp", "tftp-hpa");
+        // WRQ switched on: a bucket source is still read-only (the WRQ once met a null root jail)
+        start(Duration.ofHours(1), c -> c.withWrite(new TftpConfig.Write(true, List.of("*"), true, null)));
+        Files.writeString(dir.resolve("up.txt"), "upload");
+        Run r = run("/usr/bin/tftp", "-m", "octet", "127.0.0.1", Integer.toString(server.port()), "-c", "put", "up.txt", "up.txt");
+        assertThat(r.output()).contains("Error code 2").contains("writing is not possible when serving tftp.source");
+        r = tftpGet("up.txt", "down.txt");
+        assertThat(r.output()).as("nothing was stored under that name").contains("Error code 1");
     }
 
     @Test
