@@ -12,46 +12,19 @@
 # First, bench/slow_client.py: a normal client's first byte on an uncached 64 MiB object, alone and
 # beside a client reading the same object at 10 KiB/s (SLOW_CLIENT=0 skips it).
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-# shellcheck source=scripts/find-jdk.sh
-. "$root/scripts/find-jdk.sh"
-kura_find_jdk || exit 1
+# shellcheck source=lib.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
 duration="${DURATION:-600}"
 rate="${RATE:-150}"
 origin_port="${ORIGIN_PORT:-19100}"
 kura_port="${KURA_PORT:-18180}"
 kura_ops_port="${KURA_OPS_PORT:-18190}"
-command -v curl >/dev/null || { echo "bench/soak.sh: curl is missing" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "bench/soak.sh: python3 is missing" >&2; exit 1; }
 
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  echo "building kura..." >&2
-  (cd "$root" && ./mvnw -q -B -ntp -DskipTests package >&2)
-fi
-cp="$root/kura-cli/target/kura-cli.jar:$root/kura-cli/target/lib/*"
-
-work="$(mktemp -d /tmp/kura-soak.XXXXXX)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 1
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-wait_http() { # url
-  for _ in $(seq 1 300); do
-    curl -s -o /dev/null "$1" && return 0
-    sleep 0.2
-  done
-  echo "bench/soak.sh: $1 did not come up" >&2; exit 1
-}
-
+bench_init soak
 large=2; [ "${SLOW_CLIENT:-1}" = 0 ] && large=0
-"$JAVA_HOME/bin/java" -Dkura.origin.soak-objects=200 -Dkura.origin.large-objects=$large -cp "$cp" dev.kura.s3.embedded.OriginMain "$work/origin" "$origin_port" >"$work/origin.log" 2>&1 &
-pids+=($!)
-wait_http "http://127.0.0.1:$origin_port/bench/4k.bin"
+bench_start_origin "$origin_port" -Dkura.origin.soak-objects=200 -Dkura.origin.large-objects=$large
 
 cat >"$work/kura.yaml" <<YAML
 cache:
@@ -76,7 +49,7 @@ YAML
 (cd "$work" && exec "$root/kura" serve --config "$work/kura.yaml" >"$work/kura.log" 2>&1) &
 kura_pid=$!   # the subshell execs the launcher, which execs java: this is kura's pid
 pids+=("$kura_pid")
-wait_http "http://127.0.0.1:$kura_ops_port/health"
+bench_wait_http "http://127.0.0.1:$kura_ops_port/health"
 echo "soak: kura pid $kura_pid, $rate requests/s for $duration s ($(nproc) CPUs, $(uname -r), shared machine: figures are indicative)"
 if [ "$large" -gt 0 ]; then   # issue 10's slow-client check, before the soak (SLOW_CLIENT=0 skips it)
   python3 "$root/bench/slow_client.py" --port "$kura_port"

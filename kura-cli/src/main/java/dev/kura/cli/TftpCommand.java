@@ -17,6 +17,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -82,7 +83,7 @@ public final class TftpCommand implements Callable<Integer> {
              Cache cache = bucket != null ? Cache.open(kc.cache().toCacheConfig(), io) : null;
              CachedBucket objects = bucket != null ? new CachedBucket(bucket, cache) : null;
              TftpServer server = bucket != null
-                     ? TftpServer.start(tc, io, registry, new BucketTftpSource(objects, "bucket " + bucket.bucket()))
+                     ? TftpServer.start(tc, io, registry, new BucketTftpSource(Objects.requireNonNull(objects), "bucket " + bucket.bucket()))
                      : TftpServer.start(tc, io, registry)) {
             if (tc.metricsListen() != null) {
                 InetSocketAddress a = TftpConfig.parseHostPort(tc.metricsListen(), "tftp.metrics-listen");

@@ -33,8 +33,10 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.function.UnaryOperator;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -73,6 +75,10 @@ class TftpBucketSourceTest {
     }
 
     private void start(Duration ttl) throws Exception {
+        start(ttl, c -> c);
+    }
+
+    private void start(Duration ttl, UnaryOperator<TftpConfig> more) throws Exception {
         origin = EmbeddedOrigin.start(dir.resolve("origin"), "127.0.0.1", 0);
         origin.createBucket(BUCKET);
         io = FileIo.create();
@@ -83,7 +89,7 @@ class TftpBucketSourceTest {
                 ttl, Duration.ofDays(1), Duration.ofSeconds(1), Duration.ofSeconds(5), 0);
         BucketConfig b = BucketTftpSource.bucketConfig(source);
         objects = new CachedBucket(b, cache);
-        TftpConfig cfg = TftpConfig.defaults(null).withListen(List.of("127.0.0.1:0")).withSource(source);
+        TftpConfig cfg = more.apply(TftpConfig.defaults(null).withListen(List.of("127.0.0.1:0")).withSource(source));
         server = TftpServer.start(cfg, io, new SimpleMeterRegistry(), new BucketTftpSource(objects, "bucket " + BUCKET));
     }
 
@@ -166,6 +172,15 @@ class TftpBucketSourceTest {
         origin = null;
         r = tftpGet("pxelinux.0", "p3");
         assertThat(Files.readAllBytes(dir.resolve("p3"))).as(r.output()).isEqualTo(image);
+    }
+
+    @Test
+    void writesEnabledWithABucketSourceAreRefusedAtStart() {
+        // a bucket source is read-only: the server never runs with WRQ on and no root to write into
+        assertThatThrownBy(() -> start(Duration.ofHours(1),
+                c -> c.withWrite(new TftpConfig.Write(true, List.of("*"), true, null))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("tftp.write.enabled cannot be combined with tftp.source");
     }
 
     @Test

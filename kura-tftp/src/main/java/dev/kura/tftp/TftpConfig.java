@@ -113,7 +113,7 @@ public record TftpConfig(List<String> listen, @Nullable String root, int blksize
 
     /** Defaults for everything, serving {@code root}. */
     @SuppressWarnings("NullAway") // a null component means "the default": the canonical constructor fills it in
-    public static TftpConfig defaults(String root) {
+    public static TftpConfig defaults(@Nullable String root) {
         return new TftpConfig(null, root, 0, 0, null, null, 0, 0, 0, null, null, null, null, null);
     }
 
@@ -154,7 +154,7 @@ public record TftpConfig(List<String> listen, @Nullable String root, int blksize
     }
 
     /** A copy serving the bucket {@code s} instead of the root. */
-    public TftpConfig withSource(Source s) {
+    public TftpConfig withSource(@Nullable Source s) {
         return new TftpConfig(listen, root, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, maxTransfers,
                 maxTransfersPerClient, readChunk, metricsListen, write, transport, s);
     }

@@ -19,12 +19,13 @@ import java.util.List;
  * address takes requests; each transfer then gets its own socket on an ephemeral port (its TID,
  * RFC 1350 sec. 4), registered on one of a few event loops (one per core). A socket per
  * transfer is what the RFC's TID demands and what clients check; 1,000 concurrent transfers are
- * 1,000 file descriptors multiplexed by {@code epoll} under the JDK's selector, cheap next to a
- * thread or a 2 MB stack per transfer. Every transfer's state is confined to its event loop, so
+ * 1,000 file descriptors multiplexed by {@code epoll} (Netty's native epoll transport, or the
+ * JDK's selector on NIO), cheap next to a thread or a 2 MB stack per transfer. Every transfer's state is confined to its event loop, so
  * there are no locks on the data path.
  *
  * <p><b>Files.</b> Reads go through kura-io ({@link FileIo}: io_uring where the kernel has it,
- * NIO otherwise) into pooled direct buffers, two read-ahead chunks per transfer, so the next
+ * NIO otherwise), or with {@code tftp.source} through kura's cache ({@link TftpSource}), into
+ * pooled direct buffers, two read-ahead chunks per transfer, so the next
  * window's bytes are read while the current one is on the wire. A transfer holds at most
  * {@code windowsize * (blksize + 4) + 2 * read-chunk} bytes of buffers, whatever the file size;
  * {@link #peakTransferBufferBytes()} reports the largest seen.
@@ -33,7 +34,8 @@ import java.util.List;
  * when a timer fires (exponential back-off, retry limit), never on a duplicate ACK.
  *
  * <p><b>Safety.</b> Names resolve inside the root only ({@code ..}, absolute paths elsewhere and
- * symlinks escaping it get ERROR 2, logged); WRQ is off unless configured; limits on transfers
+ * symlinks escaping it get ERROR 2, logged); WRQ is off unless configured, and always refused
+ * (ERROR 2) when serving {@code tftp.source}; limits on transfers
  * overall and per client answer the excess with ERROR 0; malformed packets get an ERROR or are
  * dropped, and nothing a client sends stops the server.
  *

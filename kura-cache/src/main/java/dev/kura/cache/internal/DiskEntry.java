@@ -2,7 +2,6 @@ package dev.kura.cache.internal;
 
 import org.jspecify.annotations.Nullable;
 
-
 /**
  * One committed version of a key in the disk tier's index: what the index needs to find, account
  * and evict it without touching the disk. Metadata lives in the file's header and is read when a

@@ -111,7 +111,7 @@ final class DiskStore implements CacheTier, AutoCloseable {
     private final ExecutorService probes =
             Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("kura-cache-probe-", 0).factory());
 
-    DiskStore(CacheConfig config, FileIo io, Fs fs, Faults faults, String policyName, int blockSize) throws IOException {
+    DiskStore(CacheConfig config, FileIo io, Fs fs, Faults faults, EvictionKind policy, int blockSize) throws IOException {
         this.config = config;
         this.io = io;
         this.fs = fs;
@@ -120,7 +120,7 @@ final class DiskStore implements CacheTier, AutoCloseable {
         this.tmpDir = root.resolve("tmp");
         this.blockSize = blockSize;
         this.blockBuffers = new BlockBuffers(blockSize + EntryFormat.CRC_SIZE, 256);
-        this.policy = EvictionPolicy.create(policyName);
+        this.policy = policy.newPolicy();
         for (int i = 0; i < STRIPES; i++) {
             stripes[i] = new ReentrantLock();
         }

@@ -2,7 +2,6 @@ package dev.kura.cache.internal;
 
 import org.jspecify.annotations.Nullable;
 
-
 /**
  * Chooses which disk entry to evict. Implementations keep their own order of entries and are
  * safe for concurrent use; {@link #onAccess} must be cheap because every hit calls it.
@@ -22,12 +21,4 @@ interface EvictionPolicy {
 
     /** Policy name for reports: {@code lru}, {@code sieve}. */
     String name();
-
-    static EvictionPolicy create(String name) {
-        return switch (name) {
-            case "lru" -> new LruPolicy();
-            case "sieve" -> new SievePolicy();
-            default -> throw new IllegalArgumentException("unknown eviction policy " + name);
-        };
-    }
 }

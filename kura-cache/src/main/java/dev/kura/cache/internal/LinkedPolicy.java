@@ -2,7 +2,6 @@ package dev.kura.cache.internal;
 
 import org.jspecify.annotations.Nullable;
 
-
 /**
  * The doubly linked list of disk entries that LRU and SIEVE both keep: newest at the head, oldest
  * at the tail, links stored in {@link DiskEntry} itself so a policy allocates nothing per entry.

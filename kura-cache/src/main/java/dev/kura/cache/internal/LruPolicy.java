@@ -2,7 +2,6 @@ package dev.kura.cache.internal;
 
 import org.jspecify.annotations.Nullable;
 
-
 /**
  * Least recently used: a doubly linked list, most recent at the head; a hit moves the entry to the
  * head, the victim is the tail. Every hit takes the lock, which SIEVE avoids.

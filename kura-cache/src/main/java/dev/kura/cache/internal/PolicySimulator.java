@@ -58,9 +58,9 @@ public final class PolicySimulator {
         return trace;
     }
 
-    /** Hit ratio of a disk-tier policy ({@code "lru"}, {@code "sieve"}) holding {@code capacity} entries. */
-    public static double hitRatio(String policy, int[] trace, int capacity) {
-        EvictionPolicy p = EvictionPolicy.create(policy);
+    /** Hit ratio of a disk-tier policy holding {@code capacity} entries. */
+    public static double hitRatio(EvictionKind policy, int[] trace, int capacity) {
+        EvictionPolicy p = policy.newPolicy();
         Map<Integer, DiskEntry> resident = new HashMap<>(capacity * 2);
         long hits = 0;
         for (int id : trace) {
@@ -100,8 +100,8 @@ public final class PolicySimulator {
     /** The comparison as rows: policy -> hit ratio, for one trace and capacity. */
     public static Map<String, Double> compare(int[] trace, int capacity) {
         Map<String, Double> m = new LinkedHashMap<>();
-        m.put("lru", hitRatio("lru", trace, capacity));
-        m.put("sieve", hitRatio("sieve", trace, capacity));
+        m.put("lru", hitRatio(EvictionKind.LRU, trace, capacity));
+        m.put("sieve", hitRatio(EvictionKind.SIEVE, trace, capacity));
         m.put("w-tinylfu (caffeine, reference)", caffeineHitRatio(trace, capacity));
         return m;
     }

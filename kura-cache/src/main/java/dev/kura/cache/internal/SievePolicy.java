@@ -3,7 +3,6 @@ package dev.kura.cache.internal;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
-
 /**
  * SIEVE (Zhang et al., "SIEVE is Simpler than LRU", NSDI 2024): a FIFO queue with one visited bit
  * per entry and a moving hand. A hit only sets the bit (no lock, no list move). To evict, the hand

@@ -90,17 +90,17 @@ public final class TieredCache implements Cache {
 
     /** Opens a cache with kura's choices: NIO directory operations, SIEVE eviction, 64 KiB blocks. */
     public static Cache open(CacheConfig config, FileIo io) throws IOException {
-        return open(config, io, NioFs.INSTANCE, "sieve", EntryFormat.DEFAULT_BLOCK_SIZE);
+        return open(config, io, NioFs.INSTANCE, EvictionKind.SIEVE, EntryFormat.DEFAULT_BLOCK_SIZE);
     }
 
     /**
      * Opens a cache with explicit parts (tests inject faulty {@link Fs} and {@link FileIo} wrappers,
      * compare eviction policies, use small blocks).
      *
-     * @param policy {@code "sieve"} or {@code "lru"}
+     * @param policy the disk tier's eviction policy
      * @param blockSize bytes per checksummed block, 512..16 MiB
      */
-    public static TieredCache open(CacheConfig config, FileIo io, Fs fs, String policy, int blockSize) throws IOException {
+    public static TieredCache open(CacheConfig config, FileIo io, Fs fs, EvictionKind policy, int blockSize) throws IOException {
         Faults faults = new Faults();
         // every blocking file operation passes BlockingCheck (see there)
         DiskStore disk = new DiskStore(config, CheckedFileIo.wrap(io), CheckedFs.wrap(fs), faults, policy, blockSize);

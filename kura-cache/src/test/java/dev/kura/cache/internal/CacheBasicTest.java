@@ -32,7 +32,7 @@ class CacheBasicTest {
     @MethodSource("dev.kura.cache.internal.TestSupport#backends")
     void putGetRangeAndMetadata(Backend backend) throws Exception {
         try (FileIo io = io(backend);
-             Cache c = TieredCache.open(config(dir, 64 << 20, 0), io, NioFs.INSTANCE, "sieve", 4096)) {
+             Cache c = TieredCache.open(config(dir, 64 << 20, 0), io, NioFs.INSTANCE, EvictionKind.SIEVE, 4096)) {
             byte[] big = bytes(1, 100_000);
             EntryMetadata md = new EntryMetadata(big.length, "text/plain", "\"abc\"", Instant.ofEpochSecond(1_700_000_000),
                     Instant.now().plusSeconds(3600), Map.of("cache-control", "max-age=60"));
@@ -183,8 +183,8 @@ class CacheBasicTest {
     @ParameterizedTest
     @MethodSource("dev.kura.cache.internal.TestSupport#backends")
     void recentlyReadEntrySurvivesWhereOlderUnreadIsEvicted(Backend backend) throws Exception {
-        for (String policy : new String[] {"sieve", "lru"}) {
-            Path d = dir.resolve(policy);
+        for (EvictionKind policy : EvictionKind.values()) {
+            Path d = dir.resolve(policy.name());
             try (FileIo io = io(backend);
                  TieredCache c = TieredCache.open(new CacheConfig(d, 10 * 1200, 0, 1200, 0, 0, null), io,
                          NioFs.INSTANCE, policy, 4096)) {
@@ -196,7 +196,7 @@ class CacheBasicTest {
                 for (int i = 8; i < 12; i++) {
                     put(c, "k" + i, bytes(i, 1000));
                 }
-                assertThat(c.stats().evictions()).as(policy).isGreaterThan(0);
+                assertThat(c.stats().evictions()).as(policy.name()).isGreaterThan(0);
                 assertThat(c.lookup("k0")).as(policy + ": read entry kept").isPresent();
                 assertThat(c.lookup("k1")).as(policy + ": older unread entry evicted").isEmpty();
                 assertThat(c.stats().diskBytes()).isLessThanOrEqualTo(10 * 1200).isEqualTo(bytesOnDisk(d));

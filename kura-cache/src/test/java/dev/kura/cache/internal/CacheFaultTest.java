@@ -41,7 +41,7 @@ class CacheFaultTest {
     void eioOnWriteFailsCleanlyIsCountedAndLoggedOncePerBurst(Backend backend) throws Exception {
         try (FaultyFileIo io = new FaultyFileIo(io(backend))) {
             FaultyFs fs = new FaultyFs();
-            try (TieredCache c = TieredCache.open(config(dir, 16 << 20, 0), io, fs, "sieve", 4096)) {
+            try (TieredCache c = TieredCache.open(config(dir, 16 << 20, 0), io, fs, EvictionKind.SIEVE, 4096)) {
                 awaitRecovery(c);
                 put(c, "good", bytes(1, 10_000));
                 io.rule = (op, p) -> op.equals("write") ? Errno.EIO : null;
@@ -73,7 +73,7 @@ class CacheFaultTest {
     @MethodSource("dev.kura.cache.internal.TestSupport#backends")
     void eioAndEaccesOnReadAreMissesNotErrors(Backend backend) throws Exception {
         try (FaultyFileIo io = new FaultyFileIo(io(backend))) {
-            try (TieredCache c = TieredCache.open(config(dir, 16 << 20, 0), io, new FaultyFs(), "sieve", 4096)) {
+            try (TieredCache c = TieredCache.open(config(dir, 16 << 20, 0), io, new FaultyFs(), EvictionKind.SIEVE, 4096)) {
                 awaitRecovery(c);
                 put(c, "k", bytes(1, 20_000));
                 io.rule = (op, p) -> op.equals("read") ? Errno.EIO : null;
@@ -93,7 +93,7 @@ class CacheFaultTest {
     void eaccesOnCreateAndEioOnRenamePublishNothing(Backend backend) throws Exception {
         try (FaultyFileIo io = new FaultyFileIo(io(backend))) {
             FaultyFs fs = new FaultyFs();
-            try (TieredCache c = TieredCache.open(config(dir, 16 << 20, 0), io, fs, "sieve", 4096)) {
+            try (TieredCache c = TieredCache.open(config(dir, 16 << 20, 0), io, fs, EvictionKind.SIEVE, 4096)) {
                 awaitRecovery(c);
                 io.rule = (op, p) -> op.equals("open") && p.toString().contains(".tmp-") ? Errno.EACCES : null;
                 Fill.Leader l = (Fill.Leader) c.fill("k");
@@ -118,7 +118,7 @@ class CacheFaultTest {
     @MethodSource("dev.kura.cache.internal.TestSupport#backends")
     void memoryTierTakesWhatTheFailingDiskRefuses(Backend backend) throws Exception {
         try (FaultyFileIo io = new FaultyFileIo(io(backend))) {
-            try (TieredCache c = TieredCache.open(config(dir, 16 << 20, 4 << 20), io, new FaultyFs(), "sieve", 4096)) {
+            try (TieredCache c = TieredCache.open(config(dir, 16 << 20, 4 << 20), io, new FaultyFs(), EvictionKind.SIEVE, 4096)) {
                 awaitRecovery(c);
                 io.rule = (op, p) -> op.equals("write") ? Errno.ENOSPC : null;
                 assertThat(put(c, "small", bytes(1, 1000))).isTrue();
@@ -136,7 +136,7 @@ class CacheFaultTest {
     @MethodSource("dev.kura.cache.internal.TestSupport#backends")
     void flippedBytesAreDetectedRemovedAndAMiss(Backend backend) throws Exception {
         try (FileIo io = io(backend);
-             TieredCache c = TieredCache.open(config(dir, 16 << 20, 0), io, NioFs.INSTANCE, "sieve", 4096)) {
+             TieredCache c = TieredCache.open(config(dir, 16 << 20, 0), io, NioFs.INSTANCE, EvictionKind.SIEVE, 4096)) {
                 awaitRecovery(c);
             put(c, "small", bytes(1, 3000));
             put(c, "large", bytes(2, 100_000));
@@ -182,7 +182,7 @@ class CacheFaultTest {
                 .as("mounting a 1 MiB tmpfs needs root: " + out).isTrue();
         try (FileIo io = io(backend);
              TieredCache c = TieredCache.open(new CacheConfig(mnt.resolve("c"), 64 << 20, 0, 1 << 20, 0, 0, null),
-                     io, NioFs.INSTANCE, "sieve", 4096)) {
+                     io, NioFs.INSTANCE, EvictionKind.SIEVE, 4096)) {
                 awaitRecovery(c);
             int ok = 0;
             int failed = 0;

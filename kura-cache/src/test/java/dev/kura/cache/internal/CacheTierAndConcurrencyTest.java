@@ -154,7 +154,7 @@ class CacheTierAndConcurrencyTest {
     @MethodSource("dev.kura.cache.internal.TestSupport#backends")
     void readersOfAReplacedEntrySeeOldOrNewNeverAMix(Backend backend) throws Exception {
         try (FileIo io = io(backend);
-             TieredCache c = TieredCache.open(config(dir, 64 << 20, 0), io, NioFs.INSTANCE, "sieve", 4096)) {
+             TieredCache c = TieredCache.open(config(dir, 64 << 20, 0), io, NioFs.INSTANCE, EvictionKind.SIEVE, 4096)) {
             AtomicBoolean stop = new AtomicBoolean();
             ConcurrentLinkedQueue<String> bad = new ConcurrentLinkedQueue<>();
             AtomicInteger reads = new AtomicInteger();
@@ -200,7 +200,7 @@ class CacheTierAndConcurrencyTest {
     void thousandsOfConcurrentOperationsFromPlatformAndVirtualThreads(Backend backend) throws Exception {
         try (FileIo io = io(backend);
              TieredCache c = TieredCache.open(new CacheConfig(dir, 2 << 20, 0, 256 << 10, 256 << 10, 8 << 10, null),
-                     io, NioFs.INSTANCE, "sieve", 4096)) {
+                     io, NioFs.INSTANCE, EvictionKind.SIEVE, 4096)) {
             int keys = 300;
             ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
             CountDownLatch start = new CountDownLatch(1);
@@ -269,7 +269,7 @@ class CacheTierAndConcurrencyTest {
         Random rnd = new Random(42);
         try (FileIo io = io(backend)) {
             for (int round = 0; round < 2; round++) {
-                try (TieredCache c = TieredCache.open(cfg, io, NioFs.INSTANCE, "sieve", 4096)) {
+                try (TieredCache c = TieredCache.open(cfg, io, NioFs.INSTANCE, EvictionKind.SIEVE, 4096)) {
                     awaitRecovery(c);
                     assertThat(c.stats().diskBytes()).isEqualTo(bytesOnDisk(dir));
                     for (int i = 0; i < 3000; i++) {

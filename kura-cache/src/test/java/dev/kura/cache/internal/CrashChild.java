@@ -47,7 +47,7 @@ public final class CrashChild {
         int threads = Integer.parseInt(args[5]);
         FileIo io = FileIo.create(IoConfig.defaults().withBackend(backend).withNioThreads(8));
         Cache c = TieredCache.open(new CacheConfig(dir, 64 << 20, 0, 1 << 20, 256 << 10, 16 << 10, durability),
-                io, NioFs.INSTANCE, "sieve", 4096);
+                io, NioFs.INSTANCE, EvictionKind.SIEVE, 4096);
         FileChannel j = FileChannel.open(journal, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
         System.out.println("READY");
         System.out.flush();

@@ -27,8 +27,8 @@ class EvictionPolicyComparisonTest {
 
     @Test
     void lruAndSieveBothKeepARecentlyReadEntryOverAnOlderUnreadOne() {
-        for (String policy : new String[] {"lru", "sieve"}) {
-            EvictionPolicy p = EvictionPolicy.create(policy);
+        for (EvictionKind policy : EvictionKind.values()) {
+            EvictionPolicy p = policy.newPolicy();
             DiskEntry a = new DiskEntry("a", "", 1, 1, 0, false);
             DiskEntry b = new DiskEntry("b", "", 1, 1, 0, false);
             DiskEntry c = new DiskEntry("c", "", 1, 1, 0, false);
@@ -36,7 +36,7 @@ class EvictionPolicyComparisonTest {
             p.onInsert(b);
             p.onInsert(c);
             p.onAccess(a);
-            assertThat(p.victim()).as(policy).isSameAs(b);
+            assertThat(p.victim()).as(policy.name()).isSameAs(b);
         }
     }
 }

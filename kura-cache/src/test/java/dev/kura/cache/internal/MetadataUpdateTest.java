@@ -29,11 +29,14 @@ class MetadataUpdateTest {
 
     @TempDir
     Path dir;
+    /** Outside the cache's directory, and this test's own (not a file shared in /tmp). */
+    @TempDir
+    Path scratch;
 
     private TieredCache open(FileIo io, FaultyFs fs, long memory) throws Exception {
         CacheConfig cfg = new CacheConfig(dir, 256L << 20, 0, 64L << 20, memory, memory > 0 ? 64 * 1024 : 0,
                 CacheConfig.Durability.NONE);
-        return TieredCache.open(cfg, io, fs, "sieve", EntryFormat.DEFAULT_BLOCK_SIZE);
+        return TieredCache.open(cfg, io, fs, EvictionKind.SIEVE, EntryFormat.DEFAULT_BLOCK_SIZE);
     }
 
     private static EntryMetadata oldMd(long size) {
@@ -115,7 +118,7 @@ class MetadataUpdateTest {
                 put(c, KEY, data, oldMd, 65_536);
                 assertThat(c.updateMetadata(KEY, "\"v1\"", newMd)).isTrue();
             }
-            Path saved = dir.resolveSibling("saved.meta");
+            Path saved = scratch.resolve("saved.meta");
             Files.copy(metaFile(), saved, StandardCopyOption.REPLACE_EXISTING);
 
             // 1. crash after the rename: the new metadata

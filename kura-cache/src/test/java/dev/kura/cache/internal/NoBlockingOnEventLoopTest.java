@@ -46,7 +46,7 @@ class NoBlockingOnEventLoopTest {
 
     private TieredCache open(FileIo io) throws Exception {
         CacheConfig cfg = new CacheConfig(dir, 64L << 20, 0, 16L << 20, 1 << 20, 64 * 1024, CacheConfig.Durability.NONE);
-        return TieredCache.open(cfg, io, NioFs.INSTANCE, "sieve", 4096);
+        return TieredCache.open(cfg, io, NioFs.INSTANCE, EvictionKind.SIEVE, 4096);
     }
 
     /** Reads a whole entry with readAsync, every continuation hopping back onto the loop. */

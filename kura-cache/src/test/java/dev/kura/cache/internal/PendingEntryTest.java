@@ -44,7 +44,7 @@ class PendingEntryTest {
     private TieredCache open(FileIo io, long memory) throws Exception {
         CacheConfig cfg = new CacheConfig(dir, 256L << 20, 0, 64L << 20, memory, memory > 0 ? 64 * 1024 : 0,
                 CacheConfig.Durability.NONE);
-        return TieredCache.open(cfg, io, NioFs.INSTANCE, "sieve", BLOCK);
+        return TieredCache.open(cfg, io, NioFs.INSTANCE, EvictionKind.SIEVE, BLOCK);
     }
 
     private static Fill.Follower follower(TieredCache c, String key) {

@@ -52,7 +52,7 @@ class RecoveryTest {
         CacheConfig cfg = config(dir, 64 << 20, 0);
         try (FileIo io = io(backend)) {
             populate(io, cfg);
-            try (TieredCache c = TieredCache.open(cfg, io, slowListing(), "sieve", EntryFormat.DEFAULT_BLOCK_SIZE)) {
+            try (TieredCache c = TieredCache.open(cfg, io, slowListing(), EvictionKind.SIEVE, EntryFormat.DEFAULT_BLOCK_SIZE)) {
                 assertThat(c.recovered()).as("recovery still running").isFalse();
                 for (int i = 0; i < N; i += 7) {
                     assertThat(getBytes(c, (i % 2 == 0 ? "a/" : "b/") + i)).as("key " + i).contains(bytes(i, 50 + i));

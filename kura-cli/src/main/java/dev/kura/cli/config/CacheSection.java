@@ -2,6 +2,7 @@ package dev.kura.cli.config;
 
 import dev.kura.cache.CacheConfig;
 import dev.kura.config.DataSize;
+import org.jspecify.annotations.Nullable;
 
 import java.nio.file.Path;
 
@@ -18,14 +19,15 @@ import java.nio.file.Path;
  * @param sliceSize {@code kura serve} caches objects larger than this in slices of this size
  *     (default 4 MiB, at least 64 KiB); see docs/CONFIG.md for why
  */
-public record CacheSection(Path dir, DataSize maxSize, Long maxEntries, DataSize maxItemSize, Memory memory,
-                           CacheConfig.Durability durability, DataSize sliceSize) {
+public record CacheSection(@Nullable Path dir, @Nullable DataSize maxSize, @Nullable Long maxEntries,
+                           @Nullable DataSize maxItemSize, @Nullable Memory memory,
+                           CacheConfig.@Nullable Durability durability, @Nullable DataSize sliceSize) {
 
     /** The default slice size in bytes: {@link dev.kura.s3.ProxyServer#DEFAULT_SLICE_SIZE}. */
     public static final long DEFAULT_SLICE_SIZE = dev.kura.s3.ProxyServer.DEFAULT_SLICE_SIZE;
 
     /** {@code cache.memory:}: the memory tier; {@code max-size: 0} turns it off. */
-    public record Memory(DataSize maxSize, DataSize maxItemSize) {
+    public record Memory(@Nullable DataSize maxSize, @Nullable DataSize maxItemSize) {
     }
 
     /** Validated by {@link CacheConfig}'s constructor, whose messages name the {@code cache.*} key. */
@@ -47,8 +49,9 @@ public record CacheSection(Path dir, DataSize maxSize, Long maxEntries, DataSize
     }
 
     // Static so that the compact constructor can validate its parameters (fields are unset there).
-    private static CacheConfig build(Path dir, DataSize maxSize, Long maxEntries, DataSize maxItemSize, Memory memory,
-                                     CacheConfig.Durability durability) {
+    private static CacheConfig build(@Nullable Path dir, @Nullable DataSize maxSize, @Nullable Long maxEntries,
+                                     @Nullable DataSize maxItemSize, @Nullable Memory memory,
+                                     CacheConfig.@Nullable Durability durability) {
         CacheConfig d = CacheConfig.defaults(dir != null ? dir : Path.of("kura-data", "cache"));
         long max = maxSize != null ? maxSize.bytes() : d.maxSize();
         return new CacheConfig(d.dir(), max,

@@ -3,13 +3,16 @@ package dev.kura.cli.config;
 import dev.kura.config.DataSize;
 import dev.kura.io.Backend;
 import dev.kura.io.IoConfig;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The {@code io:} section of kura.yaml; every key is optional and defaults as {@link IoConfig#defaults()}.
  * See docs/CONFIG.md.
  */
-public record IoSection(Backend backend, Integer rings, Integer queueDepth, Boolean sqpoll, Integer sqpollCpu,
-                        Integer fixedBuffers, DataSize fixedBufferSize, Integer registeredFiles, Integer nioThreads) {
+public record IoSection(@Nullable Backend backend, @Nullable Integer rings, @Nullable Integer queueDepth,
+                        @Nullable Boolean sqpoll, @Nullable Integer sqpollCpu, @Nullable Integer fixedBuffers,
+                        @Nullable DataSize fixedBufferSize, @Nullable Integer registeredFiles,
+                        @Nullable Integer nioThreads) {
 
     /** Validated by {@link IoConfig}'s constructor, whose messages name the {@code io.*} key. */
     public IoSection {
@@ -22,8 +25,10 @@ public record IoSection(Backend backend, Integer rings, Integer queueDepth, Bool
     }
 
     // Static so that the compact constructor can validate its parameters (fields are unset there).
-    private static IoConfig build(Backend backend, Integer rings, Integer queueDepth, Boolean sqpoll, Integer sqpollCpu,
-                                  Integer fixedBuffers, DataSize fixedBufferSize, Integer registeredFiles, Integer nioThreads) {
+    private static IoConfig build(@Nullable Backend backend, @Nullable Integer rings, @Nullable Integer queueDepth,
+                                  @Nullable Boolean sqpoll, @Nullable Integer sqpollCpu, @Nullable Integer fixedBuffers,
+                                  @Nullable DataSize fixedBufferSize, @Nullable Integer registeredFiles,
+                                  @Nullable Integer nioThreads) {
         IoConfig d = IoConfig.defaults();
         return new IoConfig(
                 backend != null ? backend : d.backend(),

@@ -1,9 +1,10 @@
 package dev.kura.s3.internal;
 
+import dev.kura.config.LogRateLimiter;
 import org.slf4j.Logger;
 
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A WARN line at most once per interval, with a count of the lines it held back. For events a
@@ -11,17 +12,19 @@ import java.util.concurrent.atomic.AtomicLong;
  * bound, a client could make kura write its log as fast as it can send (the issue measured
  * 28.6 MiB/s of accept failures).
  *
- * <p>Thread-safety: safe for concurrent use; lock-free (one CAS decides which caller logs).
+ * <p>Only the SLF4J end of kura's one rate limit for logs: which line gets through is decided by
+ * kura-config's {@link LogRateLimiter} (one line per interval), as it is for the disk cache's and
+ * the TFTP server's lines.
+ *
+ * <p>Thread-safety: safe for concurrent use (the limiter's window is locked for a few instructions).
  */
 final class RateLimitedLog {
     private final Logger log;
-    private final long intervalNanos;
-    private final AtomicLong nextNanos = new AtomicLong(Long.MIN_VALUE);
-    private final AtomicLong suppressed = new AtomicLong();
+    private final LogRateLimiter limiter;
 
     RateLimitedLog(Logger log, long interval, TimeUnit unit) {
         this.log = log;
-        this.intervalNanos = unit.toNanos(interval);
+        this.limiter = new LogRateLimiter(1, Duration.ofNanos(unit.toNanos(interval)));
     }
 
     /**
@@ -31,13 +34,10 @@ final class RateLimitedLog {
      * @return true when this call logged
      */
     boolean warn(String format, Object... args) {
-        long now = System.nanoTime();
-        long next = nextNanos.get();
-        if ((next != Long.MIN_VALUE && now - next < 0) || !nextNanos.compareAndSet(next, now + intervalNanos)) {
-            suppressed.incrementAndGet();
+        long held = limiter.admit();
+        if (held < 0) {
             return false;
         }
-        long held = suppressed.getAndSet(0);
         if (log.isWarnEnabled()) {
             log.warn(held == 0 ? format : format + " (" + held + " more like this not logged)", args);
         }

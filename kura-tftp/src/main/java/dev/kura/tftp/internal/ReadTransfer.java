@@ -59,7 +59,7 @@ final class ReadTransfer extends Transfer {
 
     ReadTransfer(ServerContext ctx, InetSocketAddress client, String filename, Negotiation opts, BlockSource source,
                  io.netty.channel.EventLoop loop) {
-        super(ctx, client, filename, opts, "RRQ", loop);
+        super(ctx, client, filename, opts, Kind.RRQ, loop);
         this.source = source;
         this.sendOack = !opts.oack().isEmpty();
         this.w = opts.windowsize();

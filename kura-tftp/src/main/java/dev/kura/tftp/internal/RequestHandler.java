@@ -205,7 +205,8 @@ final class RequestHandler extends SimpleChannelInboundHandler<DatagramPacket> {
         boolean overwrite = ctx.config.write().overwrite();
         RootJail jail = ctx.jail;
         if (jail == null) {
-            // tftp.source is read-only: without this a WRQ met a null jail (found by NullAway)
+            // no root when serving tftp.source; TftpServer.start refuses tftp.write with it, so this
+            // only keeps ServerInternals' own callers from meeting a null jail
             throw new RootJail.Refused(Packets.ERR_ACCESS_VIOLATION, "writing is not possible when serving tftp.source");
         }
         Path target = jail.resolveWrite(req.filename(), overwrite);

@@ -27,11 +27,14 @@ import java.util.concurrent.TimeUnit;
  */
 abstract class Transfer extends ChannelInboundHandlerAdapter {
 
+    /** Which request started the transfer (RFC 1350 section 5: read or write request); its name is logged. */
+    enum Kind { RRQ, WRQ }
+
     final ServerContext ctx;
     final InetSocketAddress client;
     final String filename;
     final Negotiation opts;
-    final String kind;
+    final Kind kind;
     /** The event loop this transfer's socket, timers and file reads run on. */
     final io.netty.channel.EventLoop loop;
     final long startNanos = System.nanoTime();
@@ -47,7 +50,7 @@ abstract class Transfer extends ChannelInboundHandlerAdapter {
     int requestHash;
 
     @SuppressWarnings("NullAway.Init") // ch is set by start(), before any packet is sent or received
-    Transfer(ServerContext ctx, InetSocketAddress client, String filename, Negotiation opts, String kind,
+    Transfer(ServerContext ctx, InetSocketAddress client, String filename, Negotiation opts, Kind kind,
              io.netty.channel.EventLoop loop) {
         this.ctx = ctx;
         this.loop = loop;
@@ -261,7 +264,7 @@ abstract class Transfer extends ChannelInboundHandlerAdapter {
         releaseResources();
         held(0);
         (ok ? ctx.metrics.completed : ctx.metrics.failed).increment();
-        (kind.equals("RRQ") ? ctx.metrics.bytesRead : ctx.metrics.bytesWritten).increment(bytes);
+        (kind == Kind.RRQ ? ctx.metrics.bytesRead : ctx.metrics.bytesWritten).increment(bytes);
         ctx.metrics.active.decrementAndGet();
         releaseSlot();
         long ms = (System.nanoTime() - startNanos) / 1_000_000;

@@ -58,7 +58,7 @@ final class WriteTransfer extends Transfer {
 
     WriteTransfer(ServerContext ctx, InetSocketAddress client, String filename, Negotiation opts, Path target,
                   Path temp, IoFile file, boolean overwrite, boolean netascii) {
-        super(ctx, client, filename, opts, "WRQ", ctx.group.next());
+        super(ctx, client, filename, opts, Kind.WRQ, ctx.group.next());
         this.target = target;
         this.temp = temp;
         this.file = file;
