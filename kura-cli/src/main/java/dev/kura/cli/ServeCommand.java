@@ -131,6 +131,7 @@ public final class ServeCommand implements Callable<Integer> {
             printDemo(serve, server, origin);
         } else {
             System.out.println("kura serve: listening on " + serve.host() + ":" + server.port()
+                    + (server.tls() == null ? "" : " (https, TLS by " + server.tls() + ")")
                     + " (transport " + server.transport() + ", " + serve.buckets().size() + " buckets), operations on "
                     + serve.opsHost() + ":" + server.opsPort());
         }

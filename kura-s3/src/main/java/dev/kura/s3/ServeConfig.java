@@ -47,6 +47,8 @@ import java.util.Set;
  *     default 0 s
  * @param limits connection and request limits of the data listener ({@code serve.limits});
  *     defaults in {@link ListenerLimits}
+ * @param tls HTTPS on the data listener ({@code serve.tls}: PEM certificate chain, key, optional
+ *     client CA); null for plain HTTP
  * @param accessLogFormat the shape of the access-log lines ({@code serve.access-log-format}):
  *     {@link AccessLogFormat#TEXT} (the default) or {@link AccessLogFormat#JSON}
  *
@@ -56,7 +58,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                           DataSize maxHeaderSize, Duration shutdownTimeout, Boolean accessLog,
                           String adminToken, List<BucketConfig> buckets, String baseDomain,
                           Duration listCacheTtl, List<ClientConfig> clients, JwtConfig jwt, String opsListen,
-                          Duration drainDelay, ListenerLimits limits, AccessLogFormat accessLogFormat) {
+                          Duration drainDelay, ListenerLimits limits, AccessLogFormat accessLogFormat,
+                          TlsConfig tls) {
 
     /** Paths kura answers itself; a bucket prefix may not shadow them. */
     public static final Set<String> RESERVED_PATHS = Set.of("/health", "/ready", "/metrics", "/admin");
@@ -223,7 +226,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                 .maxUrlLength(maxUrlLength).maxHeaderSize(maxHeaderSize).shutdownTimeout(shutdownTimeout)
                 .accessLog(accessLog).adminToken(adminToken).buckets(buckets).baseDomain(baseDomain)
                 .listCacheTtl(listCacheTtl).clients(clients).jwt(jwt).opsListen(opsListen).drainDelay(drainDelay)
-                .limits(limits).accessLogFormat(accessLogFormat);
+                .limits(limits).accessLogFormat(accessLogFormat).tls(tls);
     }
 
     /** A copy with another {@link #opsListen()} (tests and the demo pick free ports with {@code :0}). */
@@ -270,6 +273,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         private Duration drainDelay;
         private ListenerLimits limits;
         private AccessLogFormat accessLogFormat;
+        private TlsConfig tls;
 
         private Builder() {
         }
@@ -308,6 +312,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public Builder limits(ListenerLimits v) { limits = v; return this; }
         /** @see ServeConfig#accessLogFormat() */
         public Builder accessLogFormat(AccessLogFormat v) { accessLogFormat = v; return this; }
+        /** @see ServeConfig#tls() */
+        public Builder tls(TlsConfig v) { tls = v; return this; }
 
         /**
          * @return the config, validated and defaulted by the canonical constructor
@@ -316,7 +322,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public ServeConfig build() {
             return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
                     accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, jwt, opsListen, drainDelay,
-                    limits, accessLogFormat);
+                    limits, accessLogFormat, tls);
         }
     }
 

@@ -42,6 +42,9 @@ final class Fixture implements AutoCloseable {
     ListenerLimits limits;
     Duration drainDelay;
     AccessLogFormat accessLogFormat;
+    TlsConfig tls;
+    /** The config {@link #startProxy} started kura with. */
+    ServeConfig config;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     Fixture(Path dir) {
@@ -81,7 +84,9 @@ final class Fixture implements AutoCloseable {
         ServeConfig cfg = ServeConfig.builder().listen("127.0.0.1:0").eventLoopThreads(2)
                 .shutdownTimeout(Duration.ofSeconds(5)).accessLog(true).adminToken(adminToken).buckets(buckets)
                 .baseDomain(baseDomain).listCacheTtl(listCacheTtl).clients(cl).jwt(jwt).opsListen("127.0.0.1:0")
-                .drainDelay(drainDelay).limits(limits).accessLogFormat(accessLogFormat).build();
+                .drainDelay(drainDelay).limits(limits).accessLogFormat(accessLogFormat).tls(tls)
+                .build();
+        config = cfg;
         proxy = ProxyServer.start(cfg, cache);
         return this;
     }

@@ -62,7 +62,10 @@ final class Reloader {
             "serve.transport", ServeConfig::transport,
             "serve.event-loop-threads", ServeConfig::eventLoopThreads,
             "serve.max-url-length", ServeConfig::maxUrlLength,
-            "serve.max-header-size", ServeConfig::maxHeaderSize);
+            "serve.max-header-size", ServeConfig::maxHeaderSize,
+            // Turning TLS on or off changes the listener's scheme under its clients; the files of a
+            // configured serve.tls are re-read on every reload.
+            "serve.tls (on or off)", c -> c.tls() != null);
 
     /**
      * Reads the source and applies it.
@@ -95,7 +98,9 @@ final class Reloader {
         // The running values of the restart-only keys stay in the snapshot, so that it says what runs.
         ServeConfig next = applied.listen(running.listen()).opsListen(running.opsListen())
                 .transport(running.transport()).eventLoopThreads(running.eventLoopThreads())
-                .maxUrlLength(running.maxUrlLength()).maxHeaderSize(running.maxHeaderSize()).build();
+                .maxUrlLength(running.maxUrlLength()).maxHeaderSize(running.maxHeaderSize())
+                .tls((running.tls() == null) == (read.serve().tls() == null) ? read.serve().tls() : running.tls())
+                .build();
         try {
             // Prepared first: a certificate that does not load refuses the reload whole.
             Runnable listenerChange = listeners.apply(next);
