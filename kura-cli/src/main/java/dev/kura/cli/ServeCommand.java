@@ -93,6 +93,7 @@ public final class ServeCommand implements Callable<Integer> {
             System.err.println(e.getMessage());
             return 2;
         }
+        LogLevels.apply(kc.logging());
         IoConfig ioConfig = kc.io().toIoConfig();
         FileIo io = FileIo.create(ioConfig);
         Cache cache;
@@ -165,8 +166,9 @@ public final class ServeCommand implements Callable<Integer> {
     }
 
     /**
-     * The config file read again for a hot reload: its {@code serve:} section, and which sections
-     * that cannot change live ({@code cache}, {@code io}) differ from those the process started with.
+     * The config file read again for a hot reload: its {@code serve:} section, which sections
+     * that cannot change live ({@code cache}, {@code io}) differ from those the process started
+     * with, and its {@code logging.levels} to apply once the reload is.
      */
     static dev.kura.s3.ConfigSource.Read reread(Path file, KuraConfig started) {
         KuraConfig now = KuraConfig.load(file);
@@ -180,7 +182,7 @@ public final class ServeCommand implements Callable<Integer> {
         if (!now.io().equals(started.io())) {
             restart.add("io");
         }
-        return new dev.kura.s3.ConfigSource.Read(now.serve(), restart);
+        return new dev.kura.s3.ConfigSource.Read(now.serve(), restart, () -> LogLevels.apply(now.logging()));
     }
 
     /**

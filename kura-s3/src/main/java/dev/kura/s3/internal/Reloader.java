@@ -106,6 +106,7 @@ final class Reloader {
             Runnable listenerChange = listeners.apply(next);
             core.swap(next);
             listenerChange.run();
+            read.alsoApply().run();
         } catch (RuntimeException e) {
             String why = e.getMessage() == null ? e.toString() : e.getMessage();
             log.error("reload ({}) refused, the running config stays: {}", trigger, why);
