@@ -9,6 +9,8 @@
 # does not have (404), made-up methods (405), and clients that leave in the middle of a 1 MiB body.
 # Every 10 s it prints kura's RSS, open fds, threads, requests done and errors by kind; at the end
 # the RSS growth per minute after the first minute (the issue's goal: < 16 MiB/min).
+# First, bench/slow_client.py: a normal client's first byte on an uncached 64 MiB object, alone and
+# beside a client reading the same object at 10 KiB/s (SLOW_CLIENT=0 skips it).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=scripts/find-jdk.sh
@@ -46,7 +48,8 @@ wait_http() { # url
   echo "bench/soak.sh: $1 did not come up" >&2; exit 1
 }
 
-"$JAVA_HOME/bin/java" -Dkura.origin.soak-objects=200 -cp "$cp" dev.kura.s3.embedded.OriginMain "$work/origin" "$origin_port" >"$work/origin.log" 2>&1 &
+large=2; [ "${SLOW_CLIENT:-1}" = 0 ] && large=0
+"$JAVA_HOME/bin/java" -Dkura.origin.soak-objects=200 -Dkura.origin.large-objects=$large -cp "$cp" dev.kura.s3.embedded.OriginMain "$work/origin" "$origin_port" >"$work/origin.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$origin_port/bench/4k.bin"
 
@@ -75,6 +78,9 @@ kura_pid=$!   # the subshell execs the launcher, which execs java: this is kura'
 pids+=("$kura_pid")
 wait_http "http://127.0.0.1:$kura_ops_port/health"
 echo "soak: kura pid $kura_pid, $rate requests/s for $duration s ($(nproc) CPUs, $(uname -r), shared machine: figures are indicative)"
+if [ "$large" -gt 0 ]; then   # issue 10's slow-client check, before the soak (SLOW_CLIENT=0 skips it)
+  python3 "$root/bench/slow_client.py" --port "$kura_port"
+fi
 python3 "$root/bench/soak_load.py" --port "$kura_port" --ops-port "$kura_ops_port" --pid "$kura_pid" \
   --duration "$duration" --rate "$rate"
 echo "soak: kura log lines: $(wc -l <"$work/kura.log") ($(grep -c WARN "$work/kura.log" || true) WARN, $(grep -c ERROR "$work/kura.log" || true) ERROR)"

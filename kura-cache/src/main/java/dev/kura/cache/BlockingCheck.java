@@ -1,5 +1,7 @@
 package dev.kura.cache;
 
+import org.jspecify.annotations.Nullable;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
@@ -33,7 +35,7 @@ import java.util.function.Predicate;
  * install one must not run in parallel with tests that expect none).
  */
 public final class BlockingCheck {
-    private static volatile Predicate<Thread> forbidden;
+    private static volatile @Nullable Predicate<Thread> forbidden;
     // @GuardedBy("VIOLATIONS")
     private static final List<String> VIOLATIONS = new ArrayList<>();
 

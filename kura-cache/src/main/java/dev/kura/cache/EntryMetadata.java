@@ -1,5 +1,7 @@
 package dev.kura.cache;
 
+import org.jspecify.annotations.Nullable;
+
 import java.time.Instant;
 import java.util.Map;
 
@@ -18,7 +20,7 @@ import java.util.Map;
  *
  * <p>Thread-safety: immutable.
  */
-public record EntryMetadata(long size, String contentType, String etag, Instant lastModified,
+public record EntryMetadata(long size, @Nullable String contentType, @Nullable String etag, @Nullable Instant lastModified,
                             Instant expiresAt, Map<String, String> headers) {
     public EntryMetadata {
         if (size < 0) {

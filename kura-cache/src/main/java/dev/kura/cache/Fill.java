@@ -1,5 +1,7 @@
 package dev.kura.cache;
 
+import org.jspecify.annotations.Nullable;
+
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
@@ -23,7 +25,7 @@ public sealed interface Fill permits Fill.Leader, Fill.Follower {
          *     {@code max_item_size}, or the disk is failing); the leader then serves without
          *     caching, and followers are released with an empty result
          */
-        CacheWriter begin(EntryMetadata metadata);
+        @Nullable CacheWriter begin(EntryMetadata metadata);
 
         /** Ends the fill without writing (e.g. the origin answered 404); followers get empty. */
         void cancel();

@@ -1,5 +1,7 @@
 package dev.kura.cache;
 
+import org.jspecify.annotations.Nullable;
+
 import java.io.IOException;
 
 /**
@@ -14,7 +16,7 @@ public class FillFailedException extends IOException {
         super(message);
     }
 
-    public FillFailedException(String message, Throwable cause) {
+    public FillFailedException(String message, @Nullable Throwable cause) {
         super(message, cause);
     }
 }

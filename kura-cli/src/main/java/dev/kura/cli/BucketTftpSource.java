@@ -1,8 +1,8 @@
 package dev.kura.cli;
 
-import dev.kura.cache.CacheEntry;
 import dev.kura.s3.BucketConfig;
 import dev.kura.s3.CachedBucket;
+import dev.kura.s3.CachedObject;
 import dev.kura.s3.OriginCredentials;
 import dev.kura.tftp.TftpConfig;
 import dev.kura.tftp.TftpSource;
@@ -51,8 +51,7 @@ final class BucketTftpSource implements TftpSource {
 
     @Override
     public OpenObject open(String key) throws IOException {
-        CacheEntry e = bucket.open(key);
-        return new Entry(e);
+        return new Entry(bucket.open(key));
     }
 
     @Override
@@ -60,8 +59,8 @@ final class BucketTftpSource implements TftpSource {
         return label;
     }
 
-    /** A committed cache entry, read by position. */
-    private record Entry(CacheEntry entry) implements OpenObject {
+    /** An object of the bucket (committed, or a fill still growing), read by position. */
+    private record Entry(CachedObject entry) implements OpenObject {
 
         @Override
         public long size() {
@@ -73,7 +72,10 @@ final class BucketTftpSource implements TftpSource {
             return readFully(dst, position, 0);
         }
 
-        /** The cache may copy less than asked per call: read on until dst is full or the object ends. */
+        /**
+         * The cache may copy less than asked per call (and a growing fill only what has arrived):
+         * read on until dst is full or the object ends.
+         */
         private CompletableFuture<Integer> readFully(ByteBuffer dst, long position, int done) {
             if (!dst.hasRemaining() || position >= size()) {
                 return CompletableFuture.completedFuture(done);

@@ -52,7 +52,7 @@ public final class ServeCommand implements Callable<Integer> {
             description = "demo mode (no --config): proxy address (default: ${DEFAULT-VALUE})")
     String listen;
 
-    @Option(names = "--ops-listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:9090",
+    @Option(names = "--ops-listen", paramLabel = "HOST:PORT", defaultValue = ServeConfig.DEFAULT_OPS_LISTEN,
             description = "demo mode (no --config): address of /metrics, /health, /ready (default: ${DEFAULT-VALUE})")
     String opsListen;
 
@@ -121,7 +121,7 @@ public final class ServeCommand implements Callable<Integer> {
         // returns 0. The shutdown hook stays for other ways out (System.exit elsewhere).
         Thread stopper = new Thread(closeAll, "kura-shutdown");
         Runtime.getRuntime().addShutdownHook(stopper);
-        boolean signals = handleStopSignals(server);
+        boolean signals = StopSignals.route(server::close);
         if (config != null) {
             KuraConfig started = kc;
             Path file = config;
@@ -151,19 +151,6 @@ public final class ServeCommand implements Callable<Integer> {
     /** The demo's access key: printed, and only for the loopback demo (never in a config). */
     static final String DEMO_ACCESS_KEY = "KURADEMOACCESSKEY000";
     static final String DEMO_SECRET_KEY = "kura-demo-secret-not-for-production";
-
-    /** Routes SIGTERM and SIGINT to a graceful stop; false where signals cannot be handled. */
-    @SuppressWarnings("restriction")
-    private static boolean handleStopSignals(ProxyServer server) {
-        try {
-            sun.misc.SignalHandler h = sig -> Thread.ofPlatform().name("kura-stop-" + sig.getName()).start(server::close);
-            sun.misc.Signal.handle(new sun.misc.Signal("TERM"), h);
-            sun.misc.Signal.handle(new sun.misc.Signal("INT"), h);
-            return true;
-        } catch (IllegalArgumentException | UnsupportedOperationException e) {
-            return false;
-        }
-    }
 
     /**
      * The config file read again for a hot reload: its {@code serve:} section, which sections

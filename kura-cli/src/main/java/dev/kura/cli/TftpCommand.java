@@ -67,7 +67,9 @@ public final class TftpCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         CountDownLatch stopped = new CountDownLatch(1);
         // SIGTERM / Ctrl-C: let the main thread close the server (transfers end, temporary files
-        // of unfinished uploads are deleted), waiting for it up to 10 s.
+        // of unfinished uploads are deleted) and return 0; the shutdown hook covers other ways out
+        // (System.exit elsewhere), waiting for the close up to 10 s.
+        StopSignals.route(stop::countDown);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             stop.countDown();
             try {

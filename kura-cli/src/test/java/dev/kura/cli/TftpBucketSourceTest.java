@@ -5,6 +5,7 @@ import dev.kura.cache.CacheConfig;
 import dev.kura.io.FileIo;
 import dev.kura.s3.BucketConfig;
 import dev.kura.s3.CachedBucket;
+import dev.kura.s3.CachedObject;
 import dev.kura.s3.embedded.EmbeddedOrigin;
 import dev.kura.tftp.TftpConfig;
 import dev.kura.tftp.TftpServer;
@@ -13,7 +14,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +31,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -211,4 +217,120 @@ class TftpBucketSourceTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> BucketTftpSource.bucketConfig(bad.source()))
                 .hasMessageContaining("tftp.source").hasMessageContaining("bucket");
     }
+
+    /**
+     * The path a user takes: {@code kura tftp --config kura.yaml} with {@code tftp.source} in a
+     * child JVM (the CLI's own binding, cache and bucket wiring, not the test's), a download by
+     * tftp-hpa checked by SHA-256, a second one served from the cache after the origin is gone, and
+     * SIGTERM ending it with exit status 0.
+     */
+    @Test
+    void kuraTftpCommandServesABucketFromItsConfigFile() throws Exception {
+        assumeTool("/usr/bin/tftp", "tftp-hpa");
+        origin = EmbeddedOrigin.start(dir.resolve("origin"), "127.0.0.1", 0);
+        origin.createBucket(BUCKET);
+        byte[] image = put("pxe/undionly.kpxe", 1_234_567, 11);
+        Path yaml = dir.resolve("kura.yaml");
+        Files.writeString(yaml, """
+                cache:
+                  dir: %s
+                  max-size: 256MiB
+                tftp:
+                  listen: ["127.0.0.1:0"]
+                  source:
+                    bucket: %s
+                    endpoint: %s
+                    path-style: true
+                    credentials:
+                      type: static
+                      access-key-id: %s
+                      secret-access-key: %s
+                """.formatted(dir.resolve("cli-cache"), BUCKET, origin.endpoint(), EmbeddedOrigin.ACCESS_KEY,
+                EmbeddedOrigin.SECRET_KEY));
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), "dev.kura.cli.Kura", "tftp", "--config", yaml.toString())
+                .redirectErrorStream(true).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            Pattern serving = Pattern.compile("serving bucket " + BUCKET + " .* on \\[[^\\]]*:(\\d+)\\]");
+            List<String> lines = new ArrayList<>();
+            int port = -1;
+            for (String line; port < 0 && (line = out.readLine()) != null; ) {
+                lines.add(line);
+                Matcher m = serving.matcher(line);
+                if (m.find()) {
+                    port = Integer.parseInt(m.group(1));
+                }
+            }
+            assertThat(port).as("kura tftp printed where it serves; output: " + lines).isPositive();
+            Thread drain = Thread.ofVirtual().start(() -> out.lines().forEach(lines::add));
+            String portText = Integer.toString(port);
+            Run r = run("/usr/bin/tftp", "-m", "octet", "127.0.0.1", portText, "-c", "get", "pxe/undionly.kpxe", "first");
+            assertThat(sha256(Files.readAllBytes(dir.resolve("first")))).as(r.output()).isEqualTo(sha256(image));
+            origin.close();
+            origin = null;
+            r = run("/usr/bin/tftp", "-m", "octet", "127.0.0.1", portText, "-c", "get", "pxe/undionly.kpxe", "second");
+            assertThat(sha256(Files.readAllBytes(dir.resolve("second")))).as("from the cache, origin down: " + r.output())
+                    .isEqualTo(sha256(image));
+            p.destroy(); // SIGTERM
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("stopped on SIGTERM").isTrue();
+            drain.join(5_000);
+            assertThat(p.exitValue()).as("exit status after SIGTERM; output: " + lines).isZero();
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+
+    /**
+     * The first reader of an uncached object does not wait for the whole fill: with the origin's
+     * answer held after its first 256 KiB, {@link CachedBucket#open} returns, the leader and a
+     * follower both read the first bytes, and once the rest arrives both read the whole object;
+     * one origin GET in all.
+     */
+    @Test
+    void firstReadersOfAnUncachedObjectReadTheFillAsItGrows() throws Exception {
+        origin = EmbeddedOrigin.start(dir.resolve("origin"), "127.0.0.1", 0);
+        origin.createBucket(BUCKET);
+        byte[] image = put("images/rootfs", 4 << 20, 21);
+        io = FileIo.create();
+        cache = Cache.open(new CacheConfig(dir.resolve("cache"), 1L << 30, 0, 256L << 20, 16L << 20, 1L << 20,
+                CacheConfig.Durability.NONE), io);
+        try (GatedRelay relay = new GatedRelay(origin.port(), 256 << 10)) {
+            TftpConfig.Source source = new TftpConfig.Source(BUCKET, null, relay.endpoint(), null, true,
+                    new TftpConfig.Credentials("static", EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY, null),
+                    Duration.ofHours(1), Duration.ofDays(1), Duration.ofSeconds(1), Duration.ofSeconds(30), 0);
+            objects = new CachedBucket(BucketTftpSource.bucketConfig(source), cache);
+            try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                Future<CachedObject> leaderOpen = pool.submit(() -> objects.open("images/rootfs"));
+                try (CachedObject leader = leaderOpen.get(20, TimeUnit.SECONDS);
+                     CachedObject follower = pool.submit(() -> objects.open("images/rootfs")).get(20, TimeUnit.SECONDS)) {
+                    assertThat(leader.metadata().size()).isEqualTo(image.length);
+                    ByteBuffer first = ByteBuffer.allocate(64 << 10);
+                    assertThat(leader.readAsync(0, first).get(20, TimeUnit.SECONDS)).isPositive();
+                    ByteBuffer followerFirst = ByteBuffer.allocate(64 << 10);
+                    assertThat(follower.readAsync(0, followerFirst).get(20, TimeUnit.SECONDS)).isPositive();
+                    assertThat(first.flip()).isEqualTo(ByteBuffer.wrap(image, 0, first.remaining()));
+                    assertThat(followerFirst.flip()).isEqualTo(ByteBuffer.wrap(image, 0, followerFirst.remaining()));
+                    relay.open();
+                    assertThat(sha256(readAll(leader))).isEqualTo(sha256(image));
+                    assertThat(sha256(readAll(follower))).isEqualTo(sha256(image));
+                }
+            }
+        }
+        assertThat(objects.originRequests()).as("origin GETs for the leader and its follower").isEqualTo(1);
+    }
+
+    private static byte[] readAll(CachedObject o) throws Exception {
+        ByteBuffer all = ByteBuffer.allocate(Math.toIntExact(o.metadata().size()));
+        while (all.hasRemaining()) {
+            int n = o.readAsync(all.position(), all).get(20, TimeUnit.SECONDS);
+            if (n < 0) {
+                break;
+            }
+        }
+        return all.array();
+    }
+
 }

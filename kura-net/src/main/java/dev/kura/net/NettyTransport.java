@@ -6,6 +6,7 @@ import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketProtocolFamily;
+import org.jspecify.annotations.Nullable;
 
 import java.util.Objects;
 
@@ -116,7 +117,7 @@ public record NettyTransport(Transport kind, String why) {
      *     transport's default (a dual-stack IPv6 socket where the host has IPv6, which also takes
      *     IPv4 traffic as mapped addresses)
      */
-    public ChannelFactory<DatagramChannel> datagramChannel(SocketProtocolFamily family) {
+    public ChannelFactory<DatagramChannel> datagramChannel(@Nullable SocketProtocolFamily family) {
         return Natives.datagramChannel(kind, family);
     }
 

@@ -1,7 +1,6 @@
 package dev.kura.s3;
 
 import dev.kura.cache.Cache;
-import dev.kura.cache.CacheEntry;
 import dev.kura.s3.internal.CachedObjectReader;
 
 import java.io.IOException;
@@ -10,11 +9,13 @@ import java.io.IOException;
  * Whole objects of one S3 bucket, read through kura's cache: fresh entries straight from the
  * memory or disk tier, expired ones revalidated ({@code If-None-Match}) or served stale while the
  * origin is down (within {@code stale-if-error}), missing ones filled once however many callers
- * ask at the same time (kura-cache's single-flight fill). {@code kura tftp} serves
+ * ask at the same time (kura-cache's single-flight fill), and read as the fill grows: the first
+ * byte of an uncached object is readable as soon as the origin sent it. {@code kura tftp} serves
  * {@code tftp.source} through it; the cache keys are {@code <name>/<key>}, as for {@code kura serve}.
  *
- * <p>Thread-safety: safe for concurrent use. {@link #open} blocks on the origin: call it from a
- * virtual or worker thread, never an event loop.
+ * <p>Thread-safety: safe for concurrent use. {@link #open} blocks on the origin until it has
+ * answered with headers (not until the whole object has arrived): call it from a virtual or worker
+ * thread, never an event loop.
  */
 public final class CachedBucket implements AutoCloseable {
 
@@ -31,14 +32,14 @@ public final class CachedBucket implements AutoCloseable {
     /**
      * Opens object {@code key}.
      *
-     * @return a committed cache entry of the whole object (size in {@code metadata().size()}, bytes);
-     *     the caller closes it
+     * @return the whole object (size in {@code metadata().size()}), committed or still filling; the
+     *     caller closes it
      * @throws java.nio.file.NoSuchFileException the origin has no such object (S3 {@code NoSuchKey}, 404)
      * @throws java.nio.file.AccessDeniedException the origin refused (403)
      * @throws IOException the origin is unreachable or failed and nothing usable is cached, or the
      *     object is larger than {@code cache.max-item-size}
      */
-    public CacheEntry open(String key) throws IOException {
+    public CachedObject open(String key) throws IOException {
         return reader.open(key);
     }
 

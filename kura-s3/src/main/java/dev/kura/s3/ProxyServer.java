@@ -10,7 +10,7 @@ import dev.kura.s3.internal.Server;
  *
  * <p>HTTP behaviour follows RFC 9110 (conditional requests section 13, Range section 14) and
  * RFC 9111 (freshness); {@code docs/CONFIG.md} documents every setting. A second listener,
- * {@code serve.ops-listen} (default {@code 127.0.0.1:9090}), serves {@code /health}, {@code /ready},
+ * {@code serve.ops-listen} (default {@code 127.0.0.1:8081}), serves {@code /health}, {@code /ready},
  * {@code /metrics} (Prometheus) and, when a token is configured, {@code /admin/stats} and
  * {@code /admin/purge}; the data port serves objects only.
  *

@@ -40,13 +40,15 @@ import java.util.Set;
  * @param jwt Bearer JWT client authentication ({@code serve.jwt}); null for none
  * @param opsListen address of the operations listener ({@code /metrics}, {@code /health},
  *     {@code /ready}, {@code /admin/*}), {@code host:port} ({@code serve.ops-listen}); default
- *     {@code 127.0.0.1:9090}, kept off the data port so that clients of the data port cannot
+ *     {@value #DEFAULT_OPS_LISTEN}, kept off the data port so that clients of the data port cannot
  *     scrape, probe or administer
  * @param drainDelay on SIGTERM, how long {@code /ready} answers 503 before the data listener
  *     closes, so that a load balancer stops sending new clients first ({@code serve.drain-delay});
  *     default 0 s
  * @param limits connection and request limits of the data listener ({@code serve.limits});
  *     defaults in {@link ListenerLimits}
+ * @param fill fill deadlines and read-ahead of sliced objects ({@code serve.fill}); defaults in
+ *     {@link FillConfig}
  * @param tls HTTPS on the data listener ({@code serve.tls}: PEM certificate chain, key, optional
  *     client CA); null for plain HTTP
  * @param accessLogFormat the shape of the access-log lines ({@code serve.access-log-format}):
@@ -58,8 +60,15 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                           DataSize maxHeaderSize, Duration shutdownTimeout, Boolean accessLog,
                           String adminToken, List<BucketConfig> buckets, String baseDomain,
                           Duration listCacheTtl, List<ClientConfig> clients, JwtConfig jwt, String opsListen,
-                          Duration drainDelay, ListenerLimits limits, AccessLogFormat accessLogFormat,
-                          TlsConfig tls) {
+                          Duration drainDelay, ListenerLimits limits, FillConfig fill,
+                          AccessLogFormat accessLogFormat, TlsConfig tls) {
+
+    /**
+     * Default of {@code serve.ops-listen}: loopback, next to the default data port 8080 (the
+     * convention of Dropwizard's admin connector), not 9090, which Prometheus itself listens on by default and
+     * so is often taken on the very hosts that scrape kura.
+     */
+    public static final String DEFAULT_OPS_LISTEN = "127.0.0.1:8081";
 
     /** Paths kura answers itself; a bucket prefix may not shadow them. */
     public static final Set<String> RESERVED_PATHS = Set.of("/health", "/ready", "/metrics", "/admin");
@@ -71,7 +80,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         }
         HostPort.parse(listen, "listen"); // refuses a malformed address here, naming the key
         if (opsListen == null || opsListen.isBlank()) {
-            opsListen = "127.0.0.1:9090";
+            opsListen = DEFAULT_OPS_LISTEN;
         }
         HostPort.parse(opsListen, "ops-listen");
         if (drainDelay == null) {
@@ -82,6 +91,9 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         }
         if (limits == null) {
             limits = ListenerLimits.defaults();
+        }
+        if (fill == null) {
+            fill = FillConfig.defaults();
         }
         if (transport == null) {
             transport = Transport.AUTO;
@@ -226,7 +238,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                 .maxUrlLength(maxUrlLength).maxHeaderSize(maxHeaderSize).shutdownTimeout(shutdownTimeout)
                 .accessLog(accessLog).adminToken(adminToken).buckets(buckets).baseDomain(baseDomain)
                 .listCacheTtl(listCacheTtl).clients(clients).jwt(jwt).opsListen(opsListen).drainDelay(drainDelay)
-                .limits(limits).accessLogFormat(accessLogFormat).tls(tls);
+                .limits(limits).fill(fill).accessLogFormat(accessLogFormat).tls(tls);
     }
 
     /** A copy with another {@link #opsListen()} (tests and the demo pick free ports with {@code :0}). */
@@ -272,6 +284,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         private String opsListen;
         private Duration drainDelay;
         private ListenerLimits limits;
+        private FillConfig fill;
         private AccessLogFormat accessLogFormat;
         private TlsConfig tls;
 
@@ -310,6 +323,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public Builder drainDelay(Duration v) { drainDelay = v; return this; }
         /** @see ServeConfig#limits() */
         public Builder limits(ListenerLimits v) { limits = v; return this; }
+        /** @see ServeConfig#fill() */
+        public Builder fill(FillConfig v) { fill = v; return this; }
         /** @see ServeConfig#accessLogFormat() */
         public Builder accessLogFormat(AccessLogFormat v) { accessLogFormat = v; return this; }
         /** @see ServeConfig#tls() */
@@ -322,7 +337,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public ServeConfig build() {
             return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
                     accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, jwt, opsListen, drainDelay,
-                    limits, accessLogFormat, tls);
+                    limits, fill, accessLogFormat, tls);
         }
     }
 

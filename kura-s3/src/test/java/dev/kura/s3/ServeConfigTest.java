@@ -178,7 +178,7 @@ class ServeConfigTest {
                       bucket: my-bucket
                       access: public
                 """);
-        assertThat(d.opsListen()).isEqualTo("127.0.0.1:9090");
+        assertThat(d.opsListen()).isEqualTo("127.0.0.1:8081");
         assertThat(d.drainDelay()).isEqualTo(Duration.ZERO);
         assertThat(d.limits()).isEqualTo(ListenerLimits.defaults());
         assertThat(d.limits().maxConnections()).isEqualTo(16384);
@@ -220,6 +220,55 @@ class ServeConfigTest {
                       bucket: my-bucket
                       access: public
                 """)).isInstanceOf(ConfigException.class).hasMessageContaining("ops-listen");
+    }
+
+    @Test
+    void fillDeadlineAndReadAheadBindWithDefaultsAndRefuseNonsense() {
+        ServeConfig d = parse("""
+                serve:
+                  buckets:
+                    - prefix: /a
+                      bucket: my-bucket
+                      access: public
+                """);
+        assertThat(d.fill()).isEqualTo(FillConfig.defaults());
+        assertThat(d.fill().deadline()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(d.fill().minRate().bytes()).isEqualTo(1L << 20);
+        assertThat(d.fill().readAhead()).isEqualTo(4);
+        assertThat(d.fill().readAheadTotal()).isEqualTo(32);
+        ServeConfig c = parse("""
+                serve:
+                  fill:
+                    deadline: 2m
+                    min-rate: 256KiB
+                    read-ahead: 0
+                    read-ahead-total: 8
+                  buckets:
+                    - prefix: /a
+                      bucket: my-bucket
+                      access: public
+                """);
+        assertThat(c.fill()).isEqualTo(new FillConfig(Duration.ofMinutes(2), dev.kura.config.DataSize.ofBytes(256 * 1024),
+                0, 8));
+        assertThat(c.toBuilder().build().fill()).isEqualTo(c.fill());
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  fill:
+                    read-ahed: 2
+                  buckets:
+                    - prefix: /a
+                      bucket: my-bucket
+                      access: public
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("kura.yaml:3").hasMessageContaining("read-ahed");
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  fill:
+                    read-ahead: 100
+                  buckets:
+                    - prefix: /a
+                      bucket: my-bucket
+                      access: public
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("fill.read-ahead must be 0..64");
     }
 
     @Test

@@ -5,9 +5,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a test needs from the machine it runs on: root, a Debian tool, a kernel feature.
@@ -67,7 +69,7 @@ public final class Requires {
         Path found = locate(command);
         need(found != null, () -> "the tool " + command + " (apt-get install " + debianPackage + "); not found on PATH or in "
                 + SYSTEM_DIRS);
-        return found;
+        return Objects.requireNonNull(found, command); // need() has thrown when it is absent
     }
 
     /**
@@ -121,7 +123,7 @@ public final class Requires {
         return -1;
     }
 
-    private static Path locate(String command) {
+    private static @Nullable Path locate(String command) {
         List<Path> dirs = new ArrayList<>();
         String path = System.getenv("PATH");
         if (path != null) {

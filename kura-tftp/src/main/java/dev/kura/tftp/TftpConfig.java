@@ -2,6 +2,7 @@ package dev.kura.tftp;
 
 import dev.kura.config.DataSize;
 import dev.kura.net.Transport;
+import org.jspecify.annotations.Nullable;
 
 import java.time.Duration;
 import java.util.List;
@@ -36,10 +37,10 @@ import java.util.List;
  *
  * <p>Thread-safety: immutable.
  */
-public record TftpConfig(List<String> listen, String root, int blksizeMax, int windowsizeMax,
+public record TftpConfig(List<String> listen, @Nullable String root, int blksizeMax, int windowsizeMax,
                          Duration timeout, Duration maxTimeout, int retries, int maxTransfers,
-                         int maxTransfersPerClient, DataSize readChunk, String metricsListen, Write write,
-                         Transport transport, Source source) {
+                         int maxTransfersPerClient, DataSize readChunk, @Nullable String metricsListen, Write write,
+                         Transport transport, @Nullable Source source) {
 
     /** Smallest and largest blksize of RFC 2348. */
     public static final int BLKSIZE_MIN = 8;
@@ -103,7 +104,7 @@ public record TftpConfig(List<String> listen, String root, int blksizeMax, int w
             parseHostPort(metricsListen, "tftp.metrics-listen");
         }
         if (write == null) {
-            write = new Write(false, null, false, null);
+            write = Write.off();
         }
         if (transport == null) {
             transport = Transport.AUTO;
@@ -111,12 +112,13 @@ public record TftpConfig(List<String> listen, String root, int blksizeMax, int w
     }
 
     /** Defaults for everything, serving {@code root}. */
+    @SuppressWarnings("NullAway") // a null component means "the default": the canonical constructor fills it in
     public static TftpConfig defaults(String root) {
         return new TftpConfig(null, root, 0, 0, null, null, 0, 0, 0, null, null, null, null, null);
     }
 
     /** A copy serving {@code r} (what {@code --root} does). */
-    public TftpConfig withRoot(String r) {
+    public TftpConfig withRoot(@Nullable String r) {
         return new TftpConfig(listen, r, blksizeMax, windowsizeMax, timeout, maxTimeout, retries, maxTransfers,
                 maxTransfersPerClient, readChunk, metricsListen, write, transport, source);
     }
@@ -175,9 +177,10 @@ public record TftpConfig(List<String> listen, String root, int blksizeMax, int w
      * @param readTimeout socket read timeout to the origin; default 30 s
      * @param maxConnections pooled connections to the origin; default 128
      */
-    public record Source(String bucket, String name, java.net.URI endpoint, String region, boolean pathStyle,
-                         Credentials credentials, Duration defaultTtl, Duration staleIfError,
-                         Duration connectTimeout, Duration readTimeout, int maxConnections) {
+    public record Source(String bucket, @Nullable String name, java.net.@Nullable URI endpoint, @Nullable String region,
+                         boolean pathStyle, @Nullable Credentials credentials, @Nullable Duration defaultTtl,
+                         @Nullable Duration staleIfError, @Nullable Duration connectTimeout,
+                         @Nullable Duration readTimeout, int maxConnections) {
         public Source {
             if (bucket == null || bucket.isBlank()) {
                 throw new IllegalArgumentException("tftp.source.bucket must be set");
@@ -186,7 +189,8 @@ public record TftpConfig(List<String> listen, String root, int blksizeMax, int w
     }
 
     /** {@code tftp.source.credentials}: the keys of {@code serve.buckets[].credentials}. */
-    public record Credentials(String type, String accessKeyId, String secretAccessKey, String sessionToken) {
+    public record Credentials(@Nullable String type, @Nullable String accessKeyId, @Nullable String secretAccessKey,
+                              @Nullable String sessionToken) {
     }
 
     /** A copy with the {@code tftp.write} settings {@code w}. */
@@ -207,6 +211,13 @@ public record TftpConfig(List<String> listen, String root, int blksizeMax, int w
      *     anything is accepted, and against the bytes received (ERROR 3); default 64 MiB
      */
     public record Write(boolean enabled, List<String> allow, boolean overwrite, DataSize maxSize) {
+
+        /** WRQ off, the other keys at their defaults. */
+        @SuppressWarnings("NullAway") // a null component means "the default": the canonical constructor fills it in
+        static Write off() {
+            return new Write(false, null, false, null);
+        }
+
         public Write {
             allow = allow == null ? List.of() : List.copyOf(allow);
             if (maxSize == null) {

@@ -3,6 +3,7 @@ package dev.kura.tftp;
 import dev.kura.io.FileIo;
 import dev.kura.tftp.internal.ServerInternals;
 import io.micrometer.core.instrument.MeterRegistry;
+import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -73,7 +74,7 @@ public final class TftpServer implements AutoCloseable {
      * @throws IllegalArgumentException when {@code tftp.write.enabled} is set
      * @throws IOException when a listen address cannot be bound
      */
-    public static TftpServer start(TftpConfig config, FileIo io, MeterRegistry registry, TftpSource source)
+    public static TftpServer start(TftpConfig config, FileIo io, MeterRegistry registry, @Nullable TftpSource source)
             throws IOException {
         java.util.Objects.requireNonNull(source, "source");
         if (config.write().enabled()) {

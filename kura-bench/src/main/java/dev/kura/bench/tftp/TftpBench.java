@@ -1,5 +1,10 @@
 package dev.kura.bench.tftp;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jspecify.annotations.Nullable;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
@@ -77,6 +82,8 @@ public final class TftpBench implements Callable<Integer> {
 
     /** The JVM flags kura ran with (from {@code kura jvm-options}). */
     private String kuraFlags = "";
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     record Row(String server, String file, int concurrency, int windowsize, int granted, double mbps, double tps,
                long transfers, long failures, double p50ms, double p99ms, double cpuMsPerMiB, double rssMiB,
@@ -365,16 +372,33 @@ public final class TftpBench implements Callable<Integer> {
     }
 
     private static void printJson(List<Row> rows) {
-        StringBuilder sb = new StringBuilder("[\n");
-        for (int i = 0; i < rows.size(); i++) {
-            Row r = rows.get(i);
-            sb.append(String.format(Locale.ROOT,
-                    "  {\"server\":\"%s\",\"file\":\"%s\",\"concurrency\":%d,\"windowsize\":%d,\"windowsizeGranted\":%d,"
-                            + "\"mbPerSecond\":%.2f,\"transfersPerSecond\":%.2f,\"transfers\":%d,\"failures\":%d,"
-                            + "\"p50Ms\":%.2f,\"p99Ms\":%.2f,\"cpuMsPerMiB\":%.2f,\"serverRssMiB\":%.1f,\"serverPssMiB\":%.1f}%s%n",
-                    r.server(), r.file(), r.concurrency(), r.windowsize(), r.granted(), r.mbps(), r.tps(), r.transfers(),
-                    r.failures(), r.p50ms(), r.p99ms(), r.cpuMsPerMiB(), r.rssMiB(), r.pssMiB(), i + 1 < rows.size() ? "," : ""));
+        System.out.println(toJson(rows));
+    }
+
+    /** The rows as a JSON array, one object per row (written by Jackson). */
+    static String toJson(List<Row> rows) {
+        ArrayNode out = JSON.createArrayNode();
+        for (Row r : rows) {
+            ObjectNode o = out.addObject();
+            o.put("server", r.server()).put("file", r.file()).put("concurrency", r.concurrency())
+                    .put("windowsize", r.windowsize()).put("windowsizeGranted", r.granted())
+                    .put("mbPerSecond", round(r.mbps())).put("transfersPerSecond", round(r.tps()))
+                    .put("transfers", r.transfers()).put("failures", r.failures()).put("p50Ms", round(r.p50ms()))
+                    .put("p99Ms", round(r.p99ms())).put("cpuMsPerMiB", round(r.cpuMsPerMiB()))
+                    .put("serverRssMiB", round(r.rssMiB())).put("serverPssMiB", round(r.pssMiB()));
+            if (r.error() != null) {
+                o.put("error", r.error());
+            }
         }
-        System.out.print(sb.append("]\n"));
+        try {
+            return JSON.writeValueAsString(out);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("rows that Jackson cannot write: " + e.getMessage(), e);
+        }
+    }
+
+    /** Two decimals: the figures are measurements, more digits would be noise. */
+    private static double round(double v) {
+        return Math.round(v * 100) / 100.0;
     }
 }

@@ -1,6 +1,7 @@
 package dev.kura.cache.internal;
 
 import dev.kura.cache.Tier;
+import org.jspecify.annotations.Nullable;
 
 import java.util.concurrent.CompletableFuture;
 
@@ -22,7 +23,7 @@ interface CacheTier {
     Tier tier();
 
     /** The key's current version, or null (a miss, or a fault, counted). May block on a disk. */
-    VersionedEntry open(String key);
+    @Nullable VersionedEntry open(String key);
 
     /** Asynchronous form of {@link #open}: never blocks the caller; completes with null on a miss. */
     CompletableFuture<? extends VersionedEntry> openAsync(String key);

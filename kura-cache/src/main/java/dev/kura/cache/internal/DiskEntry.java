@@ -1,5 +1,8 @@
 package dev.kura.cache.internal;
 
+import org.jspecify.annotations.Nullable;
+
+
 /**
  * One committed version of a key in the disk tier's index: what the index needs to find, account
  * and evict it without touching the disk. Metadata lives in the file's header and is read when a
@@ -27,8 +30,8 @@ final class DiskEntry {
     volatile int metaUpdates;
 
     // eviction policy state
-    DiskEntry prev;
-    DiskEntry next;
+    @Nullable DiskEntry prev;
+    @Nullable DiskEntry next;
     volatile boolean visited;
     boolean linked;
 

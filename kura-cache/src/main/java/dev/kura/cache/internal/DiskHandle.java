@@ -4,6 +4,7 @@ import dev.kura.cache.CorruptEntryException;
 import dev.kura.cache.EntryMetadata;
 import dev.kura.cache.Tier;
 import dev.kura.io.IoFile;
+import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -36,15 +37,15 @@ final class DiskHandle implements VersionedEntry {
     /** Bytes [0, prefetch.limit()) of the file, read at open; read-only view. */
     private final ByteBuffer prefetch;
     private final AtomicBoolean closed = new AtomicBoolean();
-    private volatile Block last;
+    private volatile @Nullable Block last;
     /** Runs at close instead of closing the file; it must call {@link #closeFile()} when done. */
-    private volatile java.util.function.Consumer<DiskHandle> onClose;
+    private volatile java.util.function.@Nullable Consumer<DiskHandle> onClose;
 
-    DiskHandle(DiskStore store, DiskEntry entry, IoFile file, EntryFormat.Header header, ByteBuffer prefetch) {
+    DiskHandle(DiskStore store, DiskEntry entry, IoFile file, EntryFormat.Header header, @Nullable ByteBuffer prefetch) {
         this(store, entry, file, header, prefetch, header.metadata(), 0);
     }
 
-    DiskHandle(DiskStore store, DiskEntry entry, IoFile file, EntryFormat.Header header, ByteBuffer prefetch,
+    DiskHandle(DiskStore store, DiskEntry entry, IoFile file, EntryFormat.Header header, @Nullable ByteBuffer prefetch,
                EntryMetadata metadata, int metaSeen) {
         this.store = store;
         this.entry = entry;
@@ -93,7 +94,7 @@ final class DiskHandle implements VersionedEntry {
     }
 
     /** The block's data if already in memory (prefetched or last read), else null. */
-    private ByteBuffer cached(long bi) {
+    private @Nullable ByteBuffer cached(long bi) {
         Block b = last;
         if (b != null && b.index == bi) {
             return b.data;
@@ -106,7 +107,7 @@ final class DiskHandle implements VersionedEntry {
         return null;
     }
 
-    private ByteBuffer verifiedOrNull(long bi, ByteBuffer raw, boolean remember) {
+    private @Nullable ByteBuffer verifiedOrNull(long bi, ByteBuffer raw, boolean remember) {
         int blen = raw.limit() - EntryFormat.CRC_SIZE;
         if (EntryFormat.crc(raw, 0, blen) != raw.getInt(blen)) {
             return null;

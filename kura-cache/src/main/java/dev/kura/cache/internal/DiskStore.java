@@ -8,6 +8,7 @@ import dev.kura.io.FileIo;
 import dev.kura.io.IoException;
 import dev.kura.io.IoFile;
 import dev.kura.io.OpenFlag;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,6 +17,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -101,7 +103,7 @@ final class DiskStore implements CacheTier, AutoCloseable {
     private final List<String> purgedPrefixes = new CopyOnWriteArrayList<>();
     private final AtomicLong recoveredEntries = new AtomicLong();
     private volatile long recoveryNanos = -1;
-    private volatile Thread recoveryThread;
+    private volatile @Nullable Thread recoveryThread;
     /** Set when the disk may hold files the index does not know (a failed unlink): no snapshot then. */
     private volatile boolean dirty;
     private final AutoCloseable dirLock;
@@ -295,8 +297,9 @@ final class DiskStore implements CacheTier, AutoCloseable {
 
     // ---- index maintenance (callers hold the key's lock) -------------------------------------
 
-    // @GuardedBy("lockFor(e.key)")
+    // Error Prone's @GuardedBy cannot name a striped lock; the assertion checks it (tests run with -ea)
     private void insertLocked(DiskEntry e) {
+        assert lockForName(e.name).isHeldByCurrentThread() : "caller holds the lock of " + e.key;
         DiskEntry old = index.put(e.key, e);
         if (old != null) {
             policy.onRemove(old);
@@ -313,8 +316,9 @@ final class DiskStore implements CacheTier, AutoCloseable {
     }
 
     /** Removes the key's current version and its file; true if there was one. Hold the lock. */
-    // @GuardedBy("lockFor(key)")
+    // Error Prone's @GuardedBy cannot name a striped lock; the assertion checks it (tests run with -ea)
     private boolean removeLocked(String key) {
+        assert lockFor(key).isHeldByCurrentThread() : "caller holds the lock of " + key;
         if (recovering) {
             touched.add(key);
         }
@@ -382,7 +386,7 @@ final class DiskStore implements CacheTier, AutoCloseable {
      * and turn into a miss; a corrupt file is removed.
      */
     @Override
-    public DiskHandle open(String key) {
+    public @Nullable DiskHandle open(String key) {
         for (int attempt = 0; attempt < 3; attempt++) {
             DiskEntry e = index.get(key);
             if (e == null) {
@@ -443,7 +447,7 @@ final class DiskStore implements CacheTier, AutoCloseable {
      * Opens a handle on exactly version {@code e}, or null when it is gone (replaced, deleted) or
      * failed its checks (then it is removed).
      */
-    DiskHandle openVersion(DiskEntry e) {
+    @Nullable DiskHandle openVersion(DiskEntry e) {
         Path p = pathOf(e.name);
         IoFile f;
         try {
@@ -632,7 +636,7 @@ final class DiskStore implements CacheTier, AutoCloseable {
      * belongs to another version: the header's older metadata is then used, which at worst makes
      * the entry look expired (one extra revalidation). Faults are counted, never thrown.
      */
-    EntryMetadata readMeta(DiskEntry e) {
+    @Nullable EntryMetadata readMeta(DiskEntry e) {
         Path p = metaPathOf(e.name);
         try (IoFile f = io.open(p, OpenFlag.READ)) {
             ByteBuffer b = ByteBuffer.allocate(META_PREFETCH);
@@ -699,7 +703,7 @@ final class DiskStore implements CacheTier, AutoCloseable {
         });
     }
 
-    private static EntryMetadata metaOf(DiskEntry e, ByteBuffer whole) throws EntryFormat.FormatException {
+    private static @Nullable EntryMetadata metaOf(DiskEntry e, ByteBuffer whole) throws EntryFormat.FormatException {
         EntryFormat.MetaRecord r = EntryFormat.decodeMetaRecord(whole, e.objectSize);
         if (r.writeId() != e.writeId || !r.key().equals(e.key)) {
             return null; // another version's record, about to be removed
@@ -759,7 +763,7 @@ final class DiskStore implements CacheTier, AutoCloseable {
         }
         if (config.durability() == CacheConfig.Durability.FSYNC) {
             try {
-                fs.fsyncDir(metaPathOf(name).getParent());
+                fs.fsyncDir(Objects.requireNonNull(metaPathOf(name).getParent()));
             } catch (IOException ex) {
                 faults.record("fsync", ex);
             }
@@ -771,8 +775,9 @@ final class DiskStore implements CacheTier, AutoCloseable {
      * Recovery: takes the metadata record beside {@code e} into account, or removes it when it is
      * torn or belongs to another version. The caller holds the name's lock.
      */
-    // @GuardedBy("lockForName(e.name)")
+    // Error Prone's @GuardedBy cannot name a striped lock; the assertion checks it (tests run with -ea)
     private void adoptMetaLocked(DiskEntry e, Path metaPath) {
+        assert lockForName(e.name).isHeldByCurrentThread() : "caller holds the lock of " + e.name;
         if (e.metaUpdates > 0) {
             return;
         }
@@ -817,7 +822,7 @@ final class DiskStore implements CacheTier, AutoCloseable {
     }
 
     /** The indexed entry whose file is {@code name}, if any (names are hashes: read the record's key). */
-    private DiskEntry ownerOf(String name) {
+    private @Nullable DiskEntry ownerOf(String name) {
         // the record names its key; the index is keyed by key
         Path p = metaPathOf(name);
         try (IoFile f = io.open(p, OpenFlag.READ)) {
@@ -896,7 +901,7 @@ final class DiskStore implements CacheTier, AutoCloseable {
      * Reads and checks the header and trailer of a committed file; returns its index entry, or
      * null when the file does not exist. Throws FormatException for anything not a committed entry.
      */
-    DiskEntry inspect(Path p, String expectName) throws IOException, EntryFormat.FormatException {
+    @Nullable DiskEntry inspect(Path p, String expectName) throws IOException, EntryFormat.FormatException {
         IoFile f;
         try {
             f = io.open(p, OpenFlag.READ);
@@ -945,7 +950,7 @@ final class DiskStore implements CacheTier, AutoCloseable {
     }
 
     /** During recovery: looks for the key's file on disk before the scan gets there. */
-    private DiskEntry probe(String key) {
+    private @Nullable DiskEntry probe(String key) {
         String name = EntryFormat.nameOf(key);
         ReentrantLock l = lockForName(name);
         l.lock();
@@ -1017,8 +1022,9 @@ final class DiskStore implements CacheTier, AutoCloseable {
      *
      * @return the new version's entry
      */
-    // @GuardedBy("lockFor(w.key)")
+    // Error Prone's @GuardedBy cannot name a striped lock; the assertion checks it (tests run with -ea)
     private DiskEntry publishLocked(DiskWriter w) throws IOException {
+        assert lockFor(w.key).isHeldByCurrentThread() : "caller holds the lock of " + w.key;
         String name = EntryFormat.nameOf(w.key);
         Path target = pathOf(name);
         fs.rename(w.tmp, target);
@@ -1034,7 +1040,7 @@ final class DiskStore implements CacheTier, AutoCloseable {
     private void syncDirOf(DiskEntry e) {
         if (config.durability() == CacheConfig.Durability.FSYNC) {
             try {
-                fs.fsyncDir(pathOf(e.name).getParent());
+                fs.fsyncDir(Objects.requireNonNull(pathOf(e.name).getParent()));
             } catch (IOException ex) {
                 faults.record("fsync", ex);
             }
@@ -1286,8 +1292,9 @@ final class DiskStore implements CacheTier, AutoCloseable {
         }
     }
 
-    // @GuardedBy("lockForName(e.name)")
+    // Error Prone's @GuardedBy cannot name a striped lock; the assertion checks it (tests run with -ea)
     private void registerLocked(DiskEntry e, boolean metaListed) {
+        assert lockForName(e.name).isHeldByCurrentThread() : "caller holds the lock of " + e.name;
         if (touched.contains(e.key) || index.containsKey(e.key)) {
             return;
         }

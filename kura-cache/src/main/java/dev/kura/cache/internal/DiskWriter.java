@@ -3,6 +3,7 @@ package dev.kura.cache.internal;
 import dev.kura.cache.CacheConfig;
 import dev.kura.cache.EntryMetadata;
 import dev.kura.io.IoFile;
+import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -40,9 +41,9 @@ final class DiskWriter {
     private final byte[] crcBytes = new byte[4];
     private boolean done;
     /** The whole file when it fit in one stage (kept as the handle's prefetch), else null. */
-    ByteBuffer wholeFile;
+    @Nullable ByteBuffer wholeFile;
     /** Told of every flush, for readers that follow the fill; null when they read from memory. */
-    private FillProgress progress;
+    private @Nullable FillProgress progress;
 
     DiskWriter(DiskStore store, String key, EntryMetadata md, long writeId, Path tmp, IoFile file,
                ByteBuffer header, long fileLength) {

@@ -1,6 +1,7 @@
 package dev.kura.cache.internal;
 
 import dev.kura.cache.EntryMetadata;
+import org.jspecify.annotations.Nullable;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -224,7 +225,7 @@ public final class EntryFormat {
         return nb;
     }
 
-    private static ByteBuffer putString(ByteBuffer b, String s) {
+    private static ByteBuffer putString(ByteBuffer b, @Nullable String s) {
         if (s == null) {
             b = ensure(b, 4);
             b.putInt(-1);
@@ -236,7 +237,7 @@ public final class EntryFormat {
         return b;
     }
 
-    private static void putInstant(ByteBuffer b, Instant t) {
+    private static void putInstant(ByteBuffer b, @Nullable Instant t) {
         if (t == null) {
             b.putLong(Long.MIN_VALUE).putInt(0);
         } else {
@@ -244,7 +245,7 @@ public final class EntryFormat {
         }
     }
 
-    private static String getString(ByteBuffer b) throws FormatException {
+    private static @Nullable String getString(ByteBuffer b) throws FormatException {
         int n = b.getInt();
         if (n == -1) {
             return null;
@@ -257,7 +258,7 @@ public final class EntryFormat {
         return s;
     }
 
-    private static Instant getInstant(ByteBuffer b) throws FormatException {
+    private static @Nullable Instant getInstant(ByteBuffer b) throws FormatException {
         long s = b.getLong();
         int n = b.getInt();
         if (s == Long.MIN_VALUE) {
@@ -284,7 +285,7 @@ public final class EntryFormat {
             for (int i = 0; i < n; i++) {
                 h.put(getString(b), getString(b));
             }
-            return new EntryMetadata(size, ct, etag, lm, exp, h);
+            return new EntryMetadata(size, ct, etag, lm, exp == null ? Instant.MAX : exp, h);
         } catch (java.nio.BufferUnderflowException | IllegalArgumentException | NullPointerException e) {
             throw new FormatException("malformed metadata");
         }

@@ -1,5 +1,8 @@
 package dev.kura.cache.internal;
 
+import org.jspecify.annotations.Nullable;
+
+
 /**
  * Chooses which disk entry to evict. Implementations keep their own order of entries and are
  * safe for concurrent use; {@link #onAccess} must be cheap because every hit calls it.
@@ -15,7 +18,7 @@ interface EvictionPolicy {
     void onRemove(DiskEntry e);
 
     /** The next entry to evict (still linked; the caller removes it), or null when empty. */
-    DiskEntry victim();
+    @Nullable DiskEntry victim();
 
     /** Policy name for reports: {@code lru}, {@code sieve}. */
     String name();

@@ -3,9 +3,11 @@ package dev.kura.cache.internal;
 import dev.kura.cache.EntryMetadata;
 import dev.kura.cache.FillFailedException;
 import dev.kura.io.IoFile;
+import org.jspecify.annotations.Nullable;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -46,12 +48,12 @@ final class FillProgress {
     final String key;
     final EntryMetadata metadata;
     /** Non-null when readers read from the fill's memory buffer instead of the file. */
-    final byte[] memory;
+    final byte @Nullable [] memory;
     /** Read descriptor of the temporary file (disk source), else null. */
-    private final IoFile file;
+    private final @Nullable IoFile file;
     final int headerLength;
     final int blockSize;
-    final BlockBuffers buffers;
+    final @Nullable BlockBuffers buffers;
     private final AtomicInteger fileRefs = new AtomicInteger(1);
     private final AtomicInteger readers = new AtomicInteger();
     private final AtomicBoolean fillRefReleased = new AtomicBoolean();
@@ -59,7 +61,7 @@ final class FillProgress {
     private volatile long wholeBlocks;
     private volatile long visible;
     private volatile State state = State.WRITING;
-    private volatile FillFailedException failure;
+    private volatile @Nullable FillFailedException failure;
     private final CompletableFuture<Void> committed = new CompletableFuture<>();
 
     /** Reads waiting for bytes beyond {@code visible}. */
@@ -69,8 +71,8 @@ final class FillProgress {
     // @GuardedBy("this")
     private final List<Waiter> waiters = new ArrayList<>();
 
-    private FillProgress(String key, EntryMetadata metadata, byte[] memory, IoFile file, int headerLength,
-                         int blockSize, BlockBuffers buffers) {
+    private FillProgress(String key, EntryMetadata metadata, byte @Nullable [] memory, @Nullable IoFile file, int headerLength,
+                         int blockSize, @Nullable BlockBuffers buffers) {
         this.key = key;
         this.metadata = metadata;
         this.memory = memory;
@@ -157,7 +159,7 @@ final class FillProgress {
     }
 
     /** The fill ended without committing: readers waiting for more bytes fail. */
-    void fail(String why, Throwable cause) {
+    void fail(String why, @Nullable Throwable cause) {
         if (state != State.WRITING) {
             return;
         }
@@ -173,7 +175,7 @@ final class FillProgress {
         return all;
     }
 
-    private static void wake(List<Waiter> ready) {
+    private static void wake(@Nullable List<Waiter> ready) {
         if (ready == null) {
             return;
         }
@@ -201,7 +203,7 @@ final class FillProgress {
         return wholeBlocks;
     }
 
-    FillFailedException failure() {
+    @Nullable FillFailedException failure() {
         return failure;
     }
 
@@ -209,8 +211,9 @@ final class FillProgress {
         return committed.copy();
     }
 
+    /** The read descriptor of a fill on disk; only for those (readers of a fill in memory never ask). */
     IoFile file() {
-        return file;
+        return Objects.requireNonNull(file, "a fill in memory has no file");
     }
 
     /**

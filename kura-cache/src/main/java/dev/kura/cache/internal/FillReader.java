@@ -5,9 +5,11 @@ import dev.kura.cache.EntryMetadata;
 import dev.kura.cache.PendingEntry;
 import dev.kura.io.IoException;
 import dev.kura.io.IoFile;
+import org.jspecify.annotations.Nullable;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -32,14 +34,14 @@ final class FillReader implements PendingEntry {
     private final AtomicBoolean busy = new AtomicBoolean();
     private final AtomicBoolean released = new AtomicBoolean();
     private volatile boolean closed;
-    private volatile CompletableFuture<Void> waiting;
+    private volatile @Nullable CompletableFuture<Void> waiting;
 
     private FillReader(FillProgress p) {
         this.p = p;
     }
 
     /** A reader of {@code p}, or null when the fill has ended and its file is already released. */
-    static FillReader attach(FillProgress p) {
+    static @Nullable FillReader attach(FillProgress p) {
         return p.attach() ? new FillReader(p) : null;
     }
 
@@ -143,7 +145,7 @@ final class FillReader implements PendingEntry {
             }).thenCompose(x -> x);
         }
         int blen = (int) Math.min(bs, p.size() - bi * bs);
-        ByteBuffer raw = p.buffers.acquire(blen + EntryFormat.CRC_SIZE);
+        ByteBuffer raw = Objects.requireNonNull(p.buffers, "a fill on disk").acquire(blen + EntryFormat.CRC_SIZE);
         return f.readFullyAsync(MemorySegment.ofBuffer(raw), blockOff).handle((got, ex) -> {
             // the read has completed either way: the kernel is done with raw
             try {

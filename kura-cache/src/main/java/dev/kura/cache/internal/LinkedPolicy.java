@@ -1,5 +1,8 @@
 package dev.kura.cache.internal;
 
+import org.jspecify.annotations.Nullable;
+
+
 /**
  * The doubly linked list of disk entries that LRU and SIEVE both keep: newest at the head, oldest
  * at the tail, links stored in {@link DiskEntry} itself so a policy allocates nothing per entry.
@@ -8,8 +11,8 @@ package dev.kura.cache.internal;
  * these methods under their own monitor ({@code synchronized} on the policy).
  */
 abstract class LinkedPolicy implements EvictionPolicy, OrderedPolicy {
-    protected DiskEntry head;
-    protected DiskEntry tail;
+    protected @Nullable DiskEntry head;
+    protected @Nullable DiskEntry tail;
 
     /** Puts {@code e} at the head (newest end). */
     protected final void pushHead(DiskEntry e) {

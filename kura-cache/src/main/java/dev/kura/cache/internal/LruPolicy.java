@@ -1,5 +1,8 @@
 package dev.kura.cache.internal;
 
+import org.jspecify.annotations.Nullable;
+
+
 /**
  * Least recently used: a doubly linked list, most recent at the head; a hit moves the entry to the
  * head, the victim is the tail. Every hit takes the lock, which SIEVE avoids.
@@ -29,7 +32,7 @@ final class LruPolicy extends LinkedPolicy {
     }
 
     @Override
-    public synchronized DiskEntry victim() {
+    public synchronized @Nullable DiskEntry victim() {
         return tail;
     }
 

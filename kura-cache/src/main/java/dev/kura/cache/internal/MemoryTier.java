@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import dev.kura.cache.Tier;
+import org.jspecify.annotations.Nullable;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +23,7 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Thread-safety: safe for concurrent use.
  */
 final class MemoryTier implements CacheTier {
-    private final Cache<String, MemoryEntry.Value> cache;
+    private final @Nullable Cache<String, MemoryEntry.Value> cache;
     private final long maxItemSize;
     private final LongAdder evictions = new LongAdder();
 
@@ -33,7 +34,7 @@ final class MemoryTier implements CacheTier {
                     .maximumWeight(maxSize)
                     .weigher((String k, MemoryEntry.Value v) -> v.weight())
                     .executor(Runnable::run)
-                    .removalListener((String k, MemoryEntry.Value v, RemovalCause c) -> {
+                    .removalListener((k, v, c) -> {
                         if (c.wasEvicted()) {
                             evictions.increment();
                         }
@@ -55,12 +56,12 @@ final class MemoryTier implements CacheTier {
     }
 
     /** The value of the key's current version, or null. */
-    MemoryEntry.Value get(String key) {
+    MemoryEntry.@Nullable Value get(String key) {
         return cache == null ? null : cache.getIfPresent(key);
     }
 
     @Override
-    public MemoryEntry open(String key) {
+    public @Nullable MemoryEntry open(String key) {
         MemoryEntry.Value v = get(key);
         return v == null ? null : new MemoryEntry(v, Tier.MEMORY);
     }
@@ -85,7 +86,7 @@ final class MemoryTier implements CacheTier {
     /** Removes the key if it holds {@code version}. Inside {@link DiskStore#atomically} for the key. */
     boolean removeVersion(String key, long version) {
         MemoryEntry.Value v = get(key);
-        if (v != null && v.writeId() == version) {
+        if (v != null && v.writeId() == version && cache != null) {
             cache.invalidate(key);
             return true;
         }

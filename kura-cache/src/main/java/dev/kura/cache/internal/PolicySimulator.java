@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.SplittableRandom;
 
 /**
@@ -70,7 +71,7 @@ public final class PolicySimulator {
                 continue;
             }
             if (resident.size() >= capacity) {
-                DiskEntry v = p.victim();
+                DiskEntry v = Objects.requireNonNull(p.victim(), "full, so not empty");
                 p.onRemove(v);
                 resident.remove(Integer.parseInt(v.key));
             }

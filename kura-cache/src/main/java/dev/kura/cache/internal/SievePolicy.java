@@ -1,5 +1,9 @@
 package dev.kura.cache.internal;
 
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+
+
 /**
  * SIEVE (Zhang et al., "SIEVE is Simpler than LRU", NSDI 2024): a FIFO queue with one visited bit
  * per entry and a moving hand. A hit only sets the bit (no lock, no list move). To evict, the hand
@@ -11,7 +15,7 @@ package dev.kura.cache.internal;
  * <p>Invariant: {@code hand} is null or a linked entry; list order is insertion order.
  */
 final class SievePolicy extends LinkedPolicy {
-    private DiskEntry hand;
+    private @Nullable DiskEntry hand;
 
     @Override
     public synchronized void onInsert(DiskEntry e) {
@@ -41,14 +45,14 @@ final class SievePolicy extends LinkedPolicy {
     }
 
     @Override
-    public synchronized DiskEntry victim() {
+    public synchronized @Nullable DiskEntry victim() {
         DiskEntry p = hand != null ? hand : tail;
         if (p == null) {
             return null;
         }
         while (p.visited) {
             p.visited = false;
-            p = p.prev != null ? p.prev : tail;
+            p = p.prev != null ? p.prev : Objects.requireNonNull(tail, "p is linked: the list is not empty");
         }
         hand = p.prev;
         return p;

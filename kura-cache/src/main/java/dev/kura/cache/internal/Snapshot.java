@@ -5,6 +5,7 @@ import dev.kura.io.IoException;
 import dev.kura.io.Errno;
 import dev.kura.io.IoFile;
 import dev.kura.io.OpenFlag;
+import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -87,7 +88,7 @@ final class Snapshot {
     }
 
     /** Reads and checks a snapshot; null when there is none. */
-    static List<DiskEntry> read(FileIo io, Path file) throws IOException, EntryFormat.FormatException {
+    static @Nullable List<DiskEntry> read(FileIo io, Path file) throws IOException, EntryFormat.FormatException {
         IoFile f;
         try {
             f = io.open(file, OpenFlag.READ);

@@ -13,6 +13,7 @@ import dev.kura.cache.Tier;
 import dev.kura.io.FileIo;
 import dev.kura.io.IoFile;
 import dev.kura.io.OpenFlag;
+import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -215,7 +216,7 @@ public final class TieredCache implements Cache {
     }
 
     /** Finds the key in memory, then on disk; faults are misses. Blocking (see {@link Cache#lookup}). */
-    private VersionedEntry find(String key) {
+    private @Nullable VersionedEntry find(String key) {
         MemoryEntry m = memory.open(key);
         if (m != null) {
             return m;
@@ -258,11 +259,11 @@ public final class TieredCache implements Cache {
         // @GuardedBy("this")
         private final List<CompletableFuture<PendingEntry>> pendings = new ArrayList<>();
         // @GuardedBy("this")
-        private FillProgress progress;
+        private @Nullable FillProgress progress;
         // @GuardedBy("this")
         private boolean done;
         // @GuardedBy("this")
-        private Object committed;
+        private @Nullable Object committed;
 
         FillState(String key) {
             this.key = key;
@@ -291,7 +292,7 @@ public final class TieredCache implements Cache {
         }
 
         /** Ends the fill: committed is the new version (disk entry or memory value), or null. */
-        void finish(Object committedVersion) {
+        void finish(@Nullable Object committedVersion) {
             fills.remove(key, this);
             List<CompletableFuture<Optional<CacheEntry>>> rs;
             List<CompletableFuture<PendingEntry>> ps;
@@ -360,7 +361,7 @@ public final class TieredCache implements Cache {
         }
     }
 
-    private void completeResult(CompletableFuture<Optional<CacheEntry>> f, Object committedVersion) {
+    private void completeResult(CompletableFuture<Optional<CacheEntry>> f, @Nullable Object committedVersion) {
         if (committedVersion == null) {
             f.complete(Optional.empty());
             return;
@@ -387,9 +388,9 @@ public final class TieredCache implements Cache {
     private static final class Follower implements Fill.Follower {
         private final FillState st;
         // @GuardedBy("this")
-        private CompletableFuture<Optional<CacheEntry>> result;
+        private @Nullable CompletableFuture<Optional<CacheEntry>> result;
         // @GuardedBy("this")
-        private CompletableFuture<PendingEntry> pending;
+        private @Nullable CompletableFuture<PendingEntry> pending;
 
         Follower(FillState st) {
             this.st = st;
@@ -440,7 +441,7 @@ public final class TieredCache implements Cache {
         }
 
         @Override
-        public CacheWriter begin(EntryMetadata metadata) {
+        public @Nullable CacheWriter begin(EntryMetadata metadata) {
             if (begun) {
                 throw new IllegalStateException("fill already begun");
             }
@@ -464,7 +465,7 @@ public final class TieredCache implements Cache {
         }
     }
 
-    private TieredWriter startWriter(String key, EntryMetadata md, FillState st) {
+    private @Nullable TieredWriter startWriter(String key, EntryMetadata md, FillState st) {
         if (key.getBytes(StandardCharsets.UTF_8).length > EntryFormat.MAX_KEY_BYTES) {
             return null;
         }
@@ -486,16 +487,17 @@ public final class TieredCache implements Cache {
         if (mem != null) {
             progress = FillProgress.inMemory(key, md, mem);
         } else {
+            DiskWriter d = Objects.requireNonNull(dw, "no tier takes it: returned above");
             try {
                 // readers that follow the fill share this descriptor (see FillProgress)
-                IoFile rf = disk.io.open(dw.tmp, OpenFlag.READ);
-                progress = FillProgress.onDisk(key, md, rf, dw.headerLength(), disk.blockSize, disk.blockBuffers);
+                IoFile rf = disk.io.open(d.tmp, OpenFlag.READ);
+                progress = FillProgress.onDisk(key, md, rf, d.headerLength(), disk.blockSize, disk.blockBuffers);
             } catch (IOException ex) {
                 faults.record("open", ex);
-                dw.abort();
+                d.abort();
                 return null;
             }
-            dw.follow(progress);
+            d.follow(progress);
         }
         activeWriters.incrementAndGet();
         return new TieredWriter(key, md, writeId, dw, mem, st, progress);
@@ -509,14 +511,14 @@ public final class TieredCache implements Cache {
         private final String key;
         private final EntryMetadata md;
         private final long writeId;
-        private DiskWriter dw;
-        private byte[] mem;
+        private @Nullable DiskWriter dw;
+        private byte @Nullable [] mem;
         private final FillState st;
         final FillProgress progress;
         private long written;
         private boolean ended;
 
-        TieredWriter(String key, EntryMetadata md, long writeId, DiskWriter dw, byte[] mem, FillState st,
+        TieredWriter(String key, EntryMetadata md, long writeId, @Nullable DiskWriter dw, byte @Nullable [] mem, FillState st,
                      FillProgress progress) {
             this.key = key;
             this.md = md;
@@ -532,11 +534,12 @@ public final class TieredCache implements Cache {
             if (ended) {
                 throw new IllegalStateException("writer already ended");
             }
-            return FillReader.attach(progress);
+            // not ended: the writer still holds the fill's file, so the reader attaches
+            return Objects.requireNonNull(FillReader.attach(progress), "a live writer's fill");
         }
 
         /** Ends the fill without a committed version. */
-        private void failFill(String why, Throwable cause) {
+        private void failFill(String why, @Nullable Throwable cause) {
             progress.fail(why, cause);
             st.finish(null);
             progress.fillEnded();
@@ -642,7 +645,7 @@ public final class TieredCache implements Cache {
                 handle = onDisk;
                 st.finish(onDisk.entry);
             } else {
-                handle = new MemoryEntry(mv, Tier.MEMORY);
+                handle = new MemoryEntry(Objects.requireNonNull(mv, "a memory copy: onDisk was null"), Tier.MEMORY);
                 st.finish(mv);
             }
             progress.fillEnded();
@@ -654,7 +657,7 @@ public final class TieredCache implements Cache {
             abort(null);
         }
 
-        private void abort(Throwable cause) {
+        private void abort(@Nullable Throwable cause) {
             if (ended) {
                 return;
             }

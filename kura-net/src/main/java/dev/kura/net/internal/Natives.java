@@ -17,6 +17,7 @@ import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringDatagramChannel;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The only class that names Netty's per-transport classes: availability probes and factories.
@@ -31,7 +32,7 @@ public final class Natives {
     }
 
     /** Null when {@code t} loads here, else Netty's reason why not. */
-    public static String unavailabilityCause(Transport t) {
+    public static @Nullable String unavailabilityCause(Transport t) {
         return switch (t) {
             case IO_URING -> IoUring.isAvailable() ? null : String.valueOf(IoUring.unavailabilityCause());
             case EPOLL -> Epoll.isAvailable() ? null : String.valueOf(Epoll.unavailabilityCause());
@@ -58,7 +59,7 @@ public final class Natives {
         };
     }
 
-    public static ChannelFactory<DatagramChannel> datagramChannel(Transport t, SocketProtocolFamily family) {
+    public static ChannelFactory<DatagramChannel> datagramChannel(Transport t, @Nullable SocketProtocolFamily family) {
         return switch (t) {
             case IO_URING -> family == null ? IoUringDatagramChannel::new : () -> new IoUringDatagramChannel(family);
             case EPOLL -> family == null ? EpollDatagramChannel::new : () -> new EpollDatagramChannel(family);

@@ -18,6 +18,7 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A real S3-compatible server on a local directory: S3Proxy with its filesystem backend, in this
@@ -144,7 +145,7 @@ public final class EmbeddedOrigin implements AutoCloseable {
      * @param contentType its {@code Content-Type}, or null
      * @param cacheControl its {@code Cache-Control}, or null
      */
-    public void put(String bucket, String key, byte[] bytes, String contentType, String cacheControl) {
+    public void put(String bucket, String key, byte[] bytes, @Nullable String contentType, @Nullable String cacheControl) {
         put(bucket, key, new java.io.ByteArrayInputStream(bytes), bytes.length, contentType, cacheControl);
     }
 
@@ -163,8 +164,8 @@ public final class EmbeddedOrigin implements AutoCloseable {
     }
 
     /** Stores an object of {@code length} bytes read from {@code in} (streamed, not buffered). */
-    public void put(String bucket, String key, InputStream in, long length, String contentType,
-                    String cacheControl) {
+    public void put(String bucket, String key, InputStream in, long length, @Nullable String contentType,
+                    @Nullable String cacheControl) {
         PutObjectRequest.Builder b = PutObjectRequest.builder().bucket(bucket).key(key).contentLength(length);
         if (contentType != null) {
             b.contentType(contentType);

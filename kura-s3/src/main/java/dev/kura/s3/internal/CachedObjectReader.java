@@ -1,15 +1,16 @@
 package dev.kura.s3.internal;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.kura.cache.Cache;
 import dev.kura.cache.CacheEntry;
 import dev.kura.cache.CacheWriter;
 import dev.kura.cache.EntryMetadata;
 import dev.kura.cache.Fill;
+import dev.kura.cache.PendingEntry;
 import dev.kura.s3.BucketConfig;
+import dev.kura.s3.CachedObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import software.amazon.awssdk.core.ResponseInputStream;
-import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,8 +18,8 @@ import java.nio.ByteBuffer;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 import java.time.Instant;
-import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -30,18 +31,22 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <h2>Design</h2>
  * A TFTP client reads an object from its first byte to its last at the pace of its ACKs, and the
- * OACK must carry the object's size, so the simplest correct shape is: make sure a committed cache
- * entry exists, then read that entry by position. {@link #open} therefore
+ * OACK must carry the object's size, which the origin's headers give. {@link #open} therefore
  * <ul>
  *   <li>returns a fresh entry as it is (memory or disk tier);</li>
  *   <li>revalidates an expired one with {@code If-None-Match} (304: its expiry moves on, kept);
  *       serves it stale while the origin is down, within {@code stale-if-error};</li>
  *   <li>otherwise fills it through {@link Cache#fill}: one caller (the leader) GETs the object and
- *       writes it to the cache, every other caller of the same key waits for that fill and reads
- *       the committed entry. So 1,000 clients booting one image make one origin request.</li>
+ *       hands the body to a virtual thread that writes it to the cache at the origin's pace;
+ *       the leader and every other caller of the same key read the fill as it grows
+ *       ({@link PendingEntry}). So 1,000 clients booting one image make one origin request, and
+ *       the first of them gets its first DATA block when the origin's first bytes arrive, not
+ *       after the whole image.</li>
  * </ul>
- * The first client of an uncached object waits for the whole fill before its first DATA block; a
- * TFTP client retransmitting its RRQ meanwhile is recognised by the TFTP server as a repeat.
+ * A client that leaves does not cancel the fill others read (the writer owns it); a fill that fails
+ * ends its readers' reads with {@code FillFailedException}, never with wrong bytes. This is the
+ * blocking, whole-object face of what {@code FillCoordinator} does for {@code kura serve} (which
+ * adds slices, ranges and deadlines an HTTP client needs and a TFTP client does not).
  *
  * <p>Thread-safety: safe for concurrent use; {@link #open} blocks (call it on a virtual thread).
  */
@@ -68,35 +73,35 @@ public final class CachedObjectReader implements AutoCloseable {
     /**
      * Opens {@code key} for reading, from the cache, filling or revalidating it first as needed.
      *
-     * @return a committed entry; the caller closes it
+     * @return the object, committed or still filling; the caller closes it
      * @throws NoSuchFileException the origin has no such object (404)
      * @throws AccessDeniedException the origin refused (403)
      * @throws IOException the origin is down and nothing usable is cached, or the object is larger
      *     than the cache takes ({@code cache.max-item-size})
      */
-    public CacheEntry open(String key) throws IOException {
+    public CachedObject open(String key) throws IOException {
         String cacheKey = bucket.name() + "/" + key;
         for (int attempt = 0; attempt < 3; attempt++) {
             Optional<CacheEntry> cached = cache.lookup(cacheKey);
             if (cached.isPresent()) {
                 CacheEntry e = cached.get();
                 if (!e.metadata().isExpired(Instant.now())) {
-                    return e;
+                    return new Committed(e);
                 }
                 CacheEntry kept = revalidate(key, cacheKey, e);
                 if (kept != null) {
-                    return kept;
+                    return new Committed(kept);
                 }
             }
             Fill fill = cache.fill(cacheKey);
             if (fill instanceof Fill.Leader leader) {
                 return lead(key, cacheKey, leader);
             }
-            Optional<CacheEntry> done = await((Fill.Follower) fill);
-            if (done.isPresent()) {
-                return done.get();
+            Optional<PendingEntry> growing = await((Fill.Follower) fill);
+            if (growing.isPresent()) {
+                return new Growing(growing.get());
             }
-            // The leader did not commit (it failed, or the object was missing): look again; the
+            // The leader did not begin (it failed, or the object was missing): look again; the
             // next round finds its 404 or becomes the leader itself.
         }
         throw new IOException("could not fill " + key + " from the origin");
@@ -135,7 +140,7 @@ public final class CachedObjectReader implements AutoCloseable {
         }
     }
 
-    private CacheEntry lead(String key, String cacheKey, Fill.Leader leader) throws IOException {
+    private CachedObject lead(String key, String cacheKey, Fill.Leader leader) throws IOException {
         boolean ended = false;
         originRequests.incrementAndGet();
         try {
@@ -149,7 +154,8 @@ public final class CachedObjectReader implements AutoCloseable {
             if (!(r instanceof OriginResponse.Body body)) {
                 throw new IOException("origin answered 304 to an unconditional GET of " + key);
             }
-            try (body) {
+            boolean handedOff = false;
+            try {
                 OriginObject o = body.object();
                 Freshness.Decision d = Freshness.decide(o.cacheControl(), o.expires(), bucket.defaultTtl(), Instant.now());
                 EntryMetadata md = RequestPlanner.metadata(o, d.expiresAt());
@@ -158,15 +164,31 @@ public final class CachedObjectReader implements AutoCloseable {
                 if (w == null) {
                     throw new IOException(key + " (" + md.size() + " bytes) is larger than the cache takes (cache.max-item-size)");
                 }
-                try (w) {
-                    copy(body.body(), w);
-                    return w.commit();
+                PendingEntry reader = w.reader();
+                // The fill runs on at the origin's pace on a thread of its own, which owns the
+                // origin stream and the writer; the caller reads what it has written.
+                Thread.ofVirtual().name("kura-fill-" + cacheKey).start(() -> write(cacheKey, body, w));
+                handedOff = true;
+                return new Growing(reader);
+            } finally {
+                if (!handedOff) {
+                    body.close();
                 }
             }
         } finally {
             if (!ended) {
                 leader.cancel();
             }
+        }
+    }
+
+    /** Copies the origin's body into the fill and commits it; a failure aborts it (its readers see that). */
+    private static void write(String cacheKey, OriginResponse.Body body, CacheWriter w) {
+        try (body; w) {
+            copy(body.body(), w);
+            w.commit().close();
+        } catch (IOException | RuntimeException e) {
+            log.warn("fill of {} failed: {}", cacheKey, e.toString());
         }
     }
 
@@ -180,10 +202,11 @@ public final class CachedObjectReader implements AutoCloseable {
         }
     }
 
-    private Optional<CacheEntry> await(Fill.Follower f) {
+    /** The follower's reader of the fill, once the leader has begun it; empty when it never did. */
+    private Optional<PendingEntry> await(Fill.Follower f) {
         long waitMs = Math.max(60_000, 4 * OriginClient.total(bucket).toMillis());
         try {
-            return f.result().get(waitMs, TimeUnit.MILLISECONDS);
+            return Optional.of(f.pending().get(waitMs, TimeUnit.MILLISECONDS));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Optional.empty();
@@ -212,4 +235,56 @@ public final class CachedObjectReader implements AutoCloseable {
     public void close() {
         origin.close();
     }
+
+    /** A committed cache entry. */
+    private record Committed(CacheEntry entry) implements CachedObject {
+        @Override
+        public EntryMetadata metadata() {
+            return entry.metadata();
+        }
+
+        @Override
+        public CompletableFuture<Integer> readAsync(long position, ByteBuffer dst) {
+            return entry.readAsync(position, dst);
+        }
+
+        @Override
+        public void close() {
+            entry.close();
+        }
+    }
+
+    /**
+     * A fill being written (or just committed), read as it grows. A {@link PendingEntry} takes one
+     * read at a time, and a TFTP transfer may ask for several blocks at once (a window, a
+     * retransmission): reads are queued and run one after the other, in the order asked.
+     */
+    private static final class Growing implements CachedObject {
+        private final PendingEntry entry;
+        @GuardedBy("this")
+        private CompletableFuture<?> last = CompletableFuture.completedFuture(null);
+
+        Growing(PendingEntry entry) {
+            this.entry = entry;
+        }
+
+        @Override
+        public EntryMetadata metadata() {
+            return entry.metadata();
+        }
+
+        @Override
+        public synchronized CompletableFuture<Integer> readAsync(long position, ByteBuffer dst) {
+            CompletableFuture<Integer> read = last.handle((ignored, failure) -> null)
+                    .thenCompose(ignored -> entry.readAsync(position, dst));
+            last = read;
+            return read;
+        }
+
+        @Override
+        public void close() {
+            entry.close();
+        }
+    }
+
 }

@@ -56,12 +56,16 @@ final class FillCoordinator {
     private final java.util.concurrent.ConcurrentHashMap<String, LeaderFailure> failures =
             new java.util.concurrent.ConcurrentHashMap<>();
 
-    /** @param sliceSize objects larger than this many bytes are cached in slices of this size */
-    FillCoordinator(Cache cache, ProxyMetrics metrics, ExecutorService workers, long sliceSize) {
+    /**
+     * @param sliceSize objects larger than this many bytes are cached in slices of this size
+     * @param fills fill deadlines and read-ahead ({@code serve.fill})
+     */
+    FillCoordinator(Cache cache, ProxyMetrics metrics, ExecutorService workers, long sliceSize,
+                    dev.kura.s3.FillConfig fills) {
         this.cache = cache;
         this.metrics = metrics;
         this.workers = workers;
-        this.sliced = new SlicedObjects(cache, metrics, workers);
+        this.sliced = new SlicedObjects(cache, metrics, workers, fills);
         this.streamer = sliced.streamer();
         this.sliceSize = sliceSize;
     }

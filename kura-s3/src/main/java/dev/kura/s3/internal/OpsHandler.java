@@ -32,7 +32,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The operations listener ({@code serve.ops-listen}, default {@code 127.0.0.1:9090}): what an
+ * The operations listener ({@code serve.ops-listen}, default {@code 127.0.0.1:8081}): what an
  * operator and a load balancer use, kept off the data port so that data clients can neither
  * scrape metrics, nor probe origins, nor reach the admin API.
  * <ul>

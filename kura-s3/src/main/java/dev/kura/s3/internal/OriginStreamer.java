@@ -1,5 +1,6 @@
 package dev.kura.s3.internal;
 
+import dev.kura.s3.FillConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,10 +26,6 @@ final class OriginStreamer {
     private static final Logger log = LoggerFactory.getLogger(OriginStreamer.class);
     private static final int ORIGIN_CHUNK = 64 * 1024;
 
-    /** Every fill may take this long, plus its size at {@link #MIN_FILL_RATE}. */
-    static final long FILL_BASE_NANOS = 60_000_000_000L;
-    /** The slowest origin pace a fill is allowed on average, in bytes per second. */
-    static final long MIN_FILL_RATE = 1L << 20;
     private static final java.util.concurrent.ScheduledExecutorService WATCHDOG =
             java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "kura-fill-deadline");
@@ -37,19 +34,23 @@ final class OriginStreamer {
             });
 
     private final ProxyMetrics metrics;
+    private final FillConfig fills;
 
-    OriginStreamer(ProxyMetrics metrics) {
+    /** @param fills the fill deadline ({@code serve.fill.deadline} and {@code min-rate}) */
+    OriginStreamer(ProxyMetrics metrics, FillConfig fills) {
         this.metrics = metrics;
+        this.fills = fills;
     }
 
     /**
-     * The overall deadline of a fill of {@code length} bytes, in nanoseconds: a base of 60 s plus
-     * the time the bytes take at 1 MiB/s. (The idle deadline, the longest wait for the next byte, is
+     * The overall deadline of a fill of {@code length} bytes, in nanoseconds:
+     * {@code serve.fill.deadline} plus the time the bytes take at {@code serve.fill.min-rate}
+     * ({@link FillConfig#deadlineNanos}). (The idle deadline, the longest wait for the next byte, is
      * the origin's read timeout.) A dripping origin thus cannot hold a key's fill, and its
      * followers, forever.
      */
-    static long fillDeadlineNanos(long length) {
-        return FILL_BASE_NANOS + length / MIN_FILL_RATE * 1_000_000_000L;
+    long fillDeadlineNanos(long length) {
+        return fills.deadlineNanos(length);
     }
 
     /**

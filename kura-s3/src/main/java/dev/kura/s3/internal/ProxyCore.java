@@ -74,7 +74,7 @@ public final class ProxyCore {
         ServeState first = ServeState.of(config, null, origins, workers, java.time.Clock.systemUTC());
         state.set(first);
         this.metrics = new ProxyMetrics(cache, first.routes.stream().map(x -> x.bucket().name()).toList());
-        this.fills = new FillCoordinator(cache, metrics, workers, sliceSize);
+        this.fills = new FillCoordinator(cache, metrics, workers, sliceSize, config.fill());
         this.front = new S3Front(this);
     }
 

@@ -48,6 +48,8 @@ import java.util.function.ToDoubleFunction;
 final class ProxyMetrics {
     final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     final AtomicInteger fillsInFlight = new AtomicInteger();
+    /** Slice fills started by read-ahead ({@code serve.fill.read-ahead}), since start. */
+    final java.util.concurrent.atomic.AtomicLong readAheads = new java.util.concurrent.atomic.AtomicLong();
     private final ConcurrentHashMap<String, Timer> requestTimers = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> bytes = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Timer> originTimers = new ConcurrentHashMap<>();
@@ -98,6 +100,9 @@ final class ProxyMetrics {
         }
         Gauge.builder("kura.fills.in.flight", fillsInFlight, AtomicInteger::get)
                 .description("origin fetches writing into the cache now").register(registry);
+        FunctionCounter.builder("kura.slice.read.aheads", readAheads, java.util.concurrent.atomic.AtomicLong::get)
+                .description("slice fills started ahead of a sequential reader (serve.fill.read-ahead)")
+                .register(registry);
         cacheCounter("kura.cache.hits", "memory", cache, CacheStats::memoryHits);
         cacheCounter("kura.cache.hits", "disk", cache, CacheStats::diskHits);
         cacheCounter("kura.cache.misses", "all", cache, CacheStats::misses);

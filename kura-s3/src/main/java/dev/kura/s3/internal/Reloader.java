@@ -63,6 +63,7 @@ final class Reloader {
             "serve.event-loop-threads", ServeConfig::eventLoopThreads,
             "serve.max-url-length", ServeConfig::maxUrlLength,
             "serve.max-header-size", ServeConfig::maxHeaderSize,
+            "serve.fill", ServeConfig::fill,
             // Turning TLS on or off changes the listener's scheme under its clients; the files of a
             // configured serve.tls are re-read on every reload.
             "serve.tls (on or off)", c -> c.tls() != null);
@@ -98,7 +99,7 @@ final class Reloader {
         // The running values of the restart-only keys stay in the snapshot, so that it says what runs.
         ServeConfig next = applied.listen(running.listen()).opsListen(running.opsListen())
                 .transport(running.transport()).eventLoopThreads(running.eventLoopThreads())
-                .maxUrlLength(running.maxUrlLength()).maxHeaderSize(running.maxHeaderSize())
+                .maxUrlLength(running.maxUrlLength()).maxHeaderSize(running.maxHeaderSize()).fill(running.fill())
                 .tls((running.tls() == null) == (read.serve().tls() == null) ? read.serve().tls() : running.tls())
                 .build();
         try {

@@ -6,6 +6,7 @@ import dev.kura.cache.EntryMetadata;
 import dev.kura.cache.CacheWriter;
 import dev.kura.cache.Fill;
 import dev.kura.cache.PendingEntry;
+import dev.kura.s3.FillConfig;
 import io.netty.buffer.ByteBuf;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,17 +29,25 @@ import java.util.concurrent.TimeUnit;
  * answers 412), or a slice cannot be had, the response is cut (the client sees a short body and a
  * closed connection, never wrong bytes) and the object's index and slices are dropped.
  *
+ * <p>Read-ahead ({@code serve.fill.read-ahead}, issue 8 section 1). A <em>sequential</em> reader
+ * (a whole-object GET, or an open-ended Range {@code bytes=a-}) that reaches slice {@code i} starts
+ * background fills of the slices {@code i+1..i+n} of its response that nobody has or fetches, so
+ * that it finds them cached or arriving instead of waiting for each origin round trip in turn. A
+ * reader of a bounded Range (random access: a Parquet footer, a column chunk) triggers none. Each
+ * read-ahead fill is the slice's ordinary single-flight fill, so a reader that gets there first
+ * follows it. Bounds: at most {@code n} read-ahead fills per object version at a time, and
+ * {@code serve.fill.read-ahead-total} across all objects; a slice past either bound is simply
+ * fetched when its reader reaches it. The same {@code n} is how far ahead an origin stream of the
+ * object (a whole GET's miss, {@link CacheSink.Sliced}) counts as "about to write" a slice: a
+ * reader of such a slice follows the stream, and read-ahead skips it (one window notion, not two:
+ * the stream is a sequential reader whose read-ahead is the stream itself).
+ *
  * <p>Thread-safety: safe for concurrent use.
  */
 final class SlicedObjects {
     private static final Logger log = LoggerFactory.getLogger(SlicedObjects.class);
     /** Rounds of "the slice's fill ended without an entry: try again" before the response is cut. */
     private static final int ROUNDS = 3;
-    /**
-     * A reader of a slice that an origin stream of the object will write within this many slices
-     * from where it is follows the stream instead of fetching the slice itself.
-     */
-    static final long FOLLOW_AHEAD = 4;
     /** Origin streams filling an object's slices now, by version prefix ({@link Slices#versionPrefix}). */
     private final java.util.concurrent.ConcurrentHashMap<String, CacheSink.Sliced> streams =
             new java.util.concurrent.ConcurrentHashMap<>();
@@ -47,12 +56,25 @@ final class SlicedObjects {
     private final ProxyMetrics metrics;
     private final ExecutorService workers;
     private final OriginStreamer streamer;
+    /**
+     * Slices fetched ahead of a sequential reader ({@code serve.fill.read-ahead}); also how far
+     * ahead of where it is an origin stream counts as about to write a slice (readers of that slice
+     * follow the stream instead of fetching it).
+     */
+    private final int readAhead;
+    /** Read-ahead fills in flight across all objects, at most {@code serve.fill.read-ahead-total}. */
+    private final java.util.concurrent.Semaphore readAheadTotal;
+    /** Read-ahead fills in flight per object version ({@link Slices#versionPrefix}); no entry at zero. */
+    private final java.util.concurrent.ConcurrentHashMap<String, Integer> readingAhead =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
-    SlicedObjects(Cache cache, ProxyMetrics metrics, ExecutorService workers) {
+    SlicedObjects(Cache cache, ProxyMetrics metrics, ExecutorService workers, FillConfig fills) {
         this.cache = cache;
         this.metrics = metrics;
         this.workers = workers;
-        this.streamer = new OriginStreamer(metrics);
+        this.streamer = new OriginStreamer(metrics, fills);
+        this.readAhead = fills.readAhead();
+        this.readAheadTotal = new java.util.concurrent.Semaphore(fills.readAheadTotal());
     }
 
     /**
@@ -108,6 +130,8 @@ final class SlicedObjects {
         ClientSink sink = new ClientSink(ex, from, last);
         long idle = OriginClient.total(t.bucket()).toMillis() + 1_000;
         long pos = from;
+        boolean sequential = readAhead > 0
+                && sequential(ex.requestHeaders.get(io.netty.handler.codec.http.HttpHeaderNames.RANGE));
         try {
             while (pos <= last) {
                 long i = Slices.of(pos, sliceSize);
@@ -115,6 +139,9 @@ final class SlicedObjects {
                 if (slice == null) {
                     ex.abort();
                     return;
+                }
+                if (sequential) {
+                    readAhead(ex, t, object, sliceSize, i, Slices.of(last, sliceSize));
                 }
                 try (slice) {
                     long base = Slices.start(sliceSize, i);
@@ -178,7 +205,7 @@ final class SlicedObjects {
                 return BodySource.of(have.get());
             }
             CacheSink.Sliced stream = streams.get(Slices.versionPrefix(t.cacheKey(), object.etag()));
-            if (stream != null && stream.reaches(i, FOLLOW_AHEAD)) {
+            if (stream != null && stream.reaches(i, readAhead)) {
                 stream.awaitReached(i, wait);
                 have = lookup(key);
                 if (have.isPresent()) {
@@ -206,6 +233,100 @@ final class SlicedObjects {
         return null;
     }
 
+    /**
+     * True for a request that reads an object sequentially: no Range header (a whole GET) or one
+     * open-ended range {@code bytes=a-}. A bounded range ({@code bytes=a-b}), a suffix range
+     * ({@code bytes=-n}, a footer read) or several ranges are random access.
+     */
+    static boolean sequential(String range) {
+        if (range == null) {
+            return true;
+        }
+        String h = range.trim();
+        return Slices.firstByte(h) >= 0 && h.endsWith("-");
+    }
+
+    /**
+     * Starts background fills of the slices after {@code i}, up to {@code i + readAhead} and
+     * {@code lastSlice}, that are neither cached nor being fetched nor about to be written by an
+     * origin stream of the object; within the per-object and global bounds. Never blocks on the
+     * origin (the fills run on their own virtual threads); costs a cache lookup per candidate.
+     */
+    private void readAhead(Exchange ex, FillCoordinator.Target t, EntryMetadata object, long sliceSize, long i,
+                           long lastSlice) {
+        String version = Slices.versionPrefix(t.cacheKey(), object.etag());
+        for (long j = i + 1; j <= Math.min(i + readAhead, lastSlice); j++) {
+            CacheSink.Sliced stream = streams.get(version);
+            if (stream != null && stream.reaches(j, readAhead)) {
+                continue; // the stream writes it soon: readers will follow it
+            }
+            String key = Slices.key(t.cacheKey(), object.etag(), j);
+            Fill fill;
+            try {
+                fill = cache.fill(key);
+            } catch (RuntimeException e) {
+                log.debug("read-ahead of {}: cache fill failed: {}", key, e.toString());
+                return;
+            }
+            if (!(fill instanceof Fill.Leader leader)) {
+                continue; // being fetched already (by a reader or an earlier read-ahead)
+            }
+            // Looked up after taking the lead, so a slice committed just now is not fetched again.
+            Optional<CacheEntry> have = lookup(key);
+            if (have.isPresent()) {
+                have.get().close();
+                leader.cancel();
+                continue;
+            }
+            if (!takeReadAhead(version)) {
+                leader.cancel();
+                return; // at a bound: the reader fetches the rest when it gets there
+            }
+            long slice = j;
+            metrics.readAheads.incrementAndGet();
+            workers.execute(() -> {
+                try {
+                    fetch(ex, t, object, sliceSize, slice, leader, null);
+                } catch (RuntimeException e) {
+                    log.warn("request {}: read-ahead of slice {} of {} failed: {}", ex.id, slice, t.cacheKey(),
+                            e.toString());
+                } finally {
+                    releaseReadAhead(version);
+                }
+            });
+        }
+    }
+
+    /** Takes a read-ahead permit for the object {@code version}: false at the per-object or global bound. */
+    private boolean takeReadAhead(String version) {
+        if (!readAheadTotal.tryAcquire()) {
+            return false;
+        }
+        boolean[] took = {false};
+        readingAhead.compute(version, (k, n) -> {
+            int now = n == null ? 0 : n;
+            if (now >= readAhead) {
+                return n;
+            }
+            took[0] = true;
+            return now + 1;
+        });
+        if (!took[0]) {
+            readAheadTotal.release();
+        }
+        return took[0];
+    }
+
+    private void releaseReadAhead(String version) {
+        readingAhead.computeIfPresent(version, (k, n) -> n <= 1 ? null : n - 1);
+        readAheadTotal.release();
+    }
+
+    /** Read-ahead fills running now, across all objects (tests and metrics). */
+    int readAheadsInFlight() {
+        return readingAhead.values().stream().mapToInt(Integer::intValue).sum();
+    }
+
     /** The value of {@code f}, or null when it failed or took longer than {@code millis}. Blocks. */
     static <T> T await(CompletableFuture<T> f, long millis) {
         try {
@@ -222,10 +343,21 @@ final class SlicedObjects {
      * The leader of slice {@code i}'s fill, on its own virtual thread: one ranged GET with
      * If-Match, written at the origin's pace; {@code begun} gets a reader of the fill as soon as it
      * has begun (or the origin stream itself, uncached, when the cache refuses the slice), or null
-     * when the slice cannot be had.
+     * when the slice cannot be had. A read-ahead fill passes no {@code begun} (null): nobody reads
+     * it from here; readers find it through the cache.
      */
     private void fetch(Exchange ex, FillCoordinator.Target t, EntryMetadata object, long sliceSize, long i,
-                       Fill.Leader leader, CompletableFuture<BodySource> begun) {
+                       Fill.Leader leader, CompletableFuture<BodySource> begunOrNull) {
+        CompletableFuture<BodySource> begun = begunOrNull != null ? begunOrNull : new CompletableFuture<>();
+        if (begunOrNull == null) {
+            // No reader: whatever a completion hands out is closed at once (a fill reader, or the
+            // origin stream of a slice the cache refused, which nobody then needs).
+            begun.thenAccept(s -> {
+                if (s != null) {
+                    s.close();
+                }
+            });
+        }
         long first = Slices.start(sliceSize, i);
         long length = Slices.length(object.size(), sliceSize, i);
         String key = Slices.key(t.cacheKey(), object.etag(), i);

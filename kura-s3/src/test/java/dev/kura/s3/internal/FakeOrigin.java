@@ -42,6 +42,14 @@ final class FakeOrigin implements Origin {
     volatile OriginFailure failure;
     /** When >= 0, body streams end with an IOException after this many bytes. */
     volatile long cutAfter = -1;
+    /** GETs being answered now: from the request until its body is read to the end or closed. */
+    final AtomicInteger inFlight = new AtomicInteger();
+    /** The most GETs ever in flight at once. */
+    final AtomicInteger maxInFlight = new AtomicInteger();
+    /** Bodies closed by the proxy before their last byte (an aborted fill, a client that left). */
+    final AtomicInteger closedEarly = new AtomicInteger();
+    /** System.nanoTime() of the first body closed before its last byte; 0 while none. */
+    volatile long firstClosedEarlyAt;
 
     /** Stores {@code bytes} under {@code key} with a new ETag; returns the ETag. */
     String put(String key, byte[] bytes, String cacheControl) {
@@ -62,6 +70,16 @@ final class FakeOrigin implements Origin {
         if (rq.ranged()) {
             rangedGets.incrementAndGet();
         }
+        int now = inFlight.incrementAndGet();
+        maxInFlight.accumulateAndGet(now, Math::max);
+        OriginResponse r = answer(rq);
+        if (!(r instanceof OriginResponse.Body)) {
+            inFlight.decrementAndGet();
+        }
+        return r;
+    }
+
+    private OriginResponse answer(OriginRequest rq) {
         sleep(headDelayMillis);
         OriginFailure f = failure;
         if (f != null) {
@@ -148,12 +166,42 @@ final class FakeOrigin implements Origin {
         }
     }
 
-    /** A body that obeys {@link #bytesPerSecond} and {@link #cutAfter}, read in at most 16 KiB steps. */
+    /**
+     * A body that obeys {@link #bytesPerSecond} and {@link #cutAfter}, read in at most 16 KiB steps.
+     * Closing it early makes a blocked or later read fail, as closing a real HTTP body aborts its
+     * connection.
+     */
     private final class Paced extends InputStream {
         private final byte[] src;
         private int pos;
         private final int end;
         private long sent;
+        private volatile boolean closed;
+        private boolean counted;
+
+        @Override
+        public void close() {
+            synchronized (this) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                if (pos < end) {
+                    if (closedEarly.getAndIncrement() == 0) {
+                        firstClosedEarlyAt = System.nanoTime();
+                    }
+                }
+                done();
+            }
+        }
+
+        /** Counts this GET out of {@link #inFlight}, once. */
+        private synchronized void done() {
+            if (!counted) {
+                counted = true;
+                inFlight.decrementAndGet();
+            }
+        }
 
         Paced(byte[] src, int first, int length) {
             this.src = src;
@@ -169,7 +217,11 @@ final class FakeOrigin implements Origin {
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
+            if (closed) {
+                throw new IOException("stream closed");
+            }
             if (pos >= end) {
+                done();
                 return -1;
             }
             long cut = cutAfter;
@@ -184,10 +236,16 @@ final class FakeOrigin implements Origin {
             if (rate > 0) {
                 sleep(Math.max(1, n * 1000L / rate));
             }
+            if (closed) {
+                throw new IOException("stream closed while reading");
+            }
             System.arraycopy(src, pos, b, off, n);
             pos += n;
             sent += n;
             bytesSent.addAndGet(n);
+            if (pos >= end) {
+                done(); // the last byte is out: this GET no longer counts as in flight
+            }
             return n;
         }
     }

@@ -6,6 +6,7 @@ import dev.kura.io.Backend;
 import dev.kura.io.FileIo;
 import dev.kura.io.IoConfig;
 import dev.kura.s3.BucketConfig;
+import dev.kura.s3.FillConfig;
 import dev.kura.s3.OriginCredentials;
 import dev.kura.s3.ServeConfig;
 
@@ -39,6 +40,12 @@ final class FakeOriginProxy implements AutoCloseable {
 
     /** @param memoryTier bytes of the memory tier; 0 turns it off, so every hit reads the disk */
     FakeOriginProxy(Path dir, Backend backend, Duration readTimeout, long sliceSize, long memoryTier) throws Exception {
+        this(dir, backend, readTimeout, sliceSize, memoryTier, FillConfig.defaults());
+    }
+
+    /** @param fill fill deadlines and read-ahead ({@code serve.fill}) */
+    FakeOriginProxy(Path dir, Backend backend, Duration readTimeout, long sliceSize, long memoryTier, FillConfig fill)
+            throws Exception {
         io = FileIo.create(IoConfig.defaults().withBackend(backend));
         cache = Cache.open(new CacheConfig(dir.resolve("cache"), 2L << 30, 0, 1L << 30, memoryTier, 1L << 20,
                 CacheConfig.Durability.NONE), io);
@@ -47,7 +54,7 @@ final class FakeOriginProxy implements AutoCloseable {
                 .connectTimeout(Duration.ofSeconds(2)).readTimeout(readTimeout).access(BucketConfig.Access.PUBLIC).build();
         ServeConfig cfg = ServeConfig.builder().listen("127.0.0.1:0").eventLoopThreads(2)
                 .shutdownTimeout(Duration.ofSeconds(5)).accessLog(false).buckets(List.of(b)).opsListen("127.0.0.1:0")
-                .build();
+                .fill(fill).build();
         server = Server.start(cfg, cache, x -> origin, sliceSize);
     }
 

@@ -4,6 +4,7 @@ import dev.kura.tftp.TftpSource;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.concurrent.EventExecutor;
+import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
 
@@ -32,8 +33,8 @@ final class FileBlockReader implements BlockSource {
     private long nextOffset;
     private boolean endSeen;
     private boolean closed;
-    private Runnable readyCallback;
-    private IOException failure;
+    private @Nullable Runnable readyCallback;
+    private @Nullable IOException failure;
 
     private static final class Slot {
         final ByteBuf buf;

@@ -1,6 +1,7 @@
 package dev.kura.tftp.internal;
 
 import io.netty.buffer.ByteBuf;
+import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -53,7 +54,7 @@ final class ReadTransfer extends Transfer {
     private long sentEnd = 1;
     /** The last block of the file once it has been cut (shorter than blksize), else -1. */
     private long lastBlock = -1;
-    private ByteBuf filling;
+    private @Nullable ByteBuf filling;
     private boolean waitingForDisk;
 
     ReadTransfer(ServerContext ctx, InetSocketAddress client, String filename, Negotiation opts, BlockSource source,

@@ -10,12 +10,14 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
+import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -68,8 +70,8 @@ final class RequestHandler extends SimpleChannelInboundHandler<DatagramPacket> {
         ServerContext.LOG.debug("listener {}: socket error: {}", c.channel().localAddress(), cause.toString());
     }
 
-    private void reply(Channel listener, InetSocketAddress to, int code, String message) {
-        listener.writeAndFlush(new DatagramPacket(Packets.error(ctx.alloc, code, message), to), listener.voidPromise());
+    private void reply(Channel listener, InetSocketAddress to, int code, @Nullable String message) {
+        listener.writeAndFlush(new DatagramPacket(Packets.error(ctx.alloc, code, message == null ? "" : message), to), listener.voidPromise());
     }
 
     private void request(Channel listener, InetSocketAddress sender, ByteBuf content) {
@@ -175,7 +177,7 @@ final class RequestHandler extends SimpleChannelInboundHandler<DatagramPacket> {
                 throw new RootJail.Refused(Packets.ERR_NOT_DEFINED, "cannot read " + req.filename() + ": " + e.getMessage());
             }
         } else {
-            Path path = ctx.jail.resolveRead(req.filename());
+            Path path = Objects.requireNonNull(ctx.jail, "no source, so a root").resolveRead(req.filename());
             IoFile f = ctx.io.open(path, OpenFlag.READ);
             try {
                 file = new IoFileObject(f, f.size());
@@ -201,7 +203,12 @@ final class RequestHandler extends SimpleChannelInboundHandler<DatagramPacket> {
     private Transfer setUpWrite(InetSocketAddress sender, Packets.Request req, boolean netascii)
             throws RootJail.Refused, IOException, Packets.MalformedPacketException {
         boolean overwrite = ctx.config.write().overwrite();
-        Path target = ctx.jail.resolveWrite(req.filename(), overwrite);
+        RootJail jail = ctx.jail;
+        if (jail == null) {
+            // tftp.source is read-only: without this a WRQ met a null jail (found by NullAway)
+            throw new RootJail.Refused(Packets.ERR_ACCESS_VIOLATION, "writing is not possible when serving tftp.source");
+        }
+        Path target = jail.resolveWrite(req.filename(), overwrite);
         Negotiation n = Negotiation.negotiate(req, ctx.config, -1);
         Path temp = target.resolveSibling("." + target.getFileName() + ".kura-tftp-"
                 + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".part");

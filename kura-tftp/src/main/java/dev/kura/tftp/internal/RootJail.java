@@ -10,6 +10,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Resolves client file names inside the served root, and only there.
@@ -111,7 +112,7 @@ public final class RootJail {
         Path parent = candidate.getParent();
         Path realParent;
         try {
-            realParent = parent.toRealPath();
+            realParent = Objects.requireNonNull(parent, "a candidate lies inside the root").toRealPath();
         } catch (NoSuchFileException e) {
             throw new Refused(Packets.ERR_FILE_NOT_FOUND, "directory not found for " + name);
         } catch (IOException e) {

@@ -12,6 +12,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.DatagramChannel;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,9 +34,9 @@ final class ServerContext {
     final TftpConfig config;
     final FileIo io;
     /** The root's jail; null when RRQs are served from {@link #source}. */
-    final RootJail jail;
+    final @Nullable RootJail jail;
     /** Where RRQ bytes come from instead of the root (a cached bucket); null for the root. */
-    final TftpSource source;
+    final @Nullable TftpSource source;
     final Limits limits;
     final TftpMetrics metrics;
     final EventLoopGroup group;
@@ -51,7 +52,7 @@ final class ServerContext {
     final java.util.concurrent.ConcurrentHashMap<InetSocketAddress, Integer> requests = new java.util.concurrent.ConcurrentHashMap<>();
     private final Function<Boolean, ChannelFactory<? extends DatagramChannel>> channels;
 
-    ServerContext(TftpConfig config, FileIo io, RootJail jail, TftpSource source, TftpMetrics metrics, EventLoopGroup group,
+    ServerContext(TftpConfig config, FileIo io, @Nullable RootJail jail, @Nullable TftpSource source, TftpMetrics metrics, EventLoopGroup group,
                   ExecutorService blocking, Function<Boolean, ChannelFactory<? extends DatagramChannel>> channels) {
         this.config = config;
         this.io = io;

@@ -14,6 +14,7 @@ import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketProtocolFamily;
+import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
 import java.net.Inet4Address;
@@ -22,6 +23,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -47,9 +49,9 @@ public final class ServerInternals {
         this.ctx = ctx;
     }
 
-    public static ServerInternals start(TftpConfig config, FileIo io, MeterRegistry registry, TftpSource source)
+    public static ServerInternals start(TftpConfig config, FileIo io, MeterRegistry registry, @Nullable TftpSource source)
             throws IOException {
-        RootJail jail = source == null ? new RootJail(Path.of(config.root()), config.write().allow()) : null;
+        RootJail jail = source == null ? new RootJail(Path.of(Objects.requireNonNull(config.root(), "tftp.root or tftp.source")), config.write().allow()) : null;
         NettyTransport transport = NettyTransport.selectForDatagramPerPeer(config.transport());
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 transport.ioHandlerFactory());

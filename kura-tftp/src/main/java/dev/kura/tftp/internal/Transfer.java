@@ -6,6 +6,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.concurrent.ScheduledFuture;
+import org.jspecify.annotations.Nullable;
 
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
@@ -37,7 +38,7 @@ abstract class Transfer extends ChannelInboundHandlerAdapter {
     Channel ch;
     long bytes;
     private int tries;
-    private ScheduledFuture<?> timer;
+    private @Nullable ScheduledFuture<?> timer;
     private long deadline = Long.MAX_VALUE;
     private boolean finished;
     private boolean released;
@@ -45,6 +46,7 @@ abstract class Transfer extends ChannelInboundHandlerAdapter {
     /** Hash of the request that started this transfer (see {@link ServerContext#requests}). */
     int requestHash;
 
+    @SuppressWarnings("NullAway.Init") // ch is set by start(), before any packet is sent or received
     Transfer(ServerContext ctx, InetSocketAddress client, String filename, Negotiation opts, String kind,
              io.netty.channel.EventLoop loop) {
         this.ctx = ctx;

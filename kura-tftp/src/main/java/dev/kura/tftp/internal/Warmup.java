@@ -1,5 +1,7 @@
 package dev.kura.tftp.internal;
 
+import org.jspecify.annotations.Nullable;
+
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -11,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.stream.Stream;
 
@@ -42,7 +45,7 @@ final class Warmup {
     /**
      * @param root the served directory, or null when RRQs come from a source (only the refusal is probed)
      * @return true when both requests were answered (the refusal, and the first file's first packet if there is a file) */
-    static boolean run(InetSocketAddress listener, Path root) {
+    static boolean run(InetSocketAddress listener, @Nullable Path root) {
         InetAddress to = listener.getAddress().isAnyLocalAddress() ? InetAddress.getLoopbackAddress() : listener.getAddress();
         InetSocketAddress server = new InetSocketAddress(to, listener.getPort());
         long t0 = System.nanoTime();
@@ -52,7 +55,7 @@ final class Warmup {
             boolean answered = receive(s) != null;
             Optional<Path> file = root != null ? smallestFile(root) : Optional.empty();
             if (file.isPresent()) {
-                send(s, server, rrq(root.relativize(file.get()).toString(), true));
+                send(s, server, rrq(Objects.requireNonNull(root, "a file, so a root").relativize(file.get()).toString(), true));
                 DatagramPacket p = receive(s);
                 if (p != null && opcode(p) == Packets.OACK) {
                     send(s, p.getSocketAddress(), new byte[]{0, (byte) Packets.ACK, 0, 0});
@@ -96,7 +99,7 @@ final class Warmup {
         s.send(new DatagramPacket(b, b.length, to));
     }
 
-    private static DatagramPacket receive(DatagramSocket s) throws IOException {
+    private static @Nullable DatagramPacket receive(DatagramSocket s) throws IOException {
         DatagramPacket p = new DatagramPacket(new byte[2048], 2048);
         try {
             s.receive(p);

@@ -2,6 +2,7 @@ package dev.kura.tftp.internal;
 
 import dev.kura.io.IoFile;
 import io.netty.buffer.ByteBuf;
+import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -10,6 +11,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -38,10 +40,10 @@ final class WriteTransfer extends Transfer {
     private final Path temp;
     private final IoFile file;
     private final boolean overwrite;
-    private final NetasciiDecoder decoder;
+    private final @Nullable NetasciiDecoder decoder;
     private final int chunk;
     private final long maxSize;
-    private ByteBuf pending;
+    private @Nullable ByteBuf pending;
     /** Next block expected, as a long index from 1 (wire number is modulo 2^16). */
     private long expected = 1;
     private int sinceAck;
@@ -134,16 +136,17 @@ final class WriteTransfer extends Transfer {
             return;
         }
         ByteBuf payload = p.slice(p.readerIndex() + 4, len);
+        ByteBuf buf = Objects.requireNonNull(pending, "DATA while finalizing returned above");
         if (decoder != null) {
-            decoder.decode(payload, pending);
+            decoder.decode(payload, buf);
         } else {
-            pending.writeBytes(payload);
+            buf.writeBytes(payload);
         }
         bytes += len;
         expected++;
         sinceAck++;
         gapAcked = false;
-        held(pending.capacity() + (writing ? chunk : 0));
+        held(buf.capacity() + (writing ? chunk : 0));
         if (len < opts.blksize()) {
             finish();
             return;
@@ -170,7 +173,7 @@ final class WriteTransfer extends Transfer {
     }
 
     private void startWrite() {
-        ByteBuf data = pending;
+        ByteBuf data = Objects.requireNonNull(pending, "not finalizing");
         pending = ctx.alloc.directBuffer(chunk + 2 * opts.blksize());
         writing = true;
         writeOut(data).whenComplete((v, e) -> ch.eventLoop().execute(() -> writeDone(e)));
@@ -190,7 +193,7 @@ final class WriteTransfer extends Transfer {
         if (finalizing) {
             return;
         }
-        if (pending.readableBytes() >= chunk) {
+        if (pending != null && pending.readableBytes() >= chunk) {
             startWrite();
         }
         if (ackDeferred) {
@@ -205,7 +208,7 @@ final class WriteTransfer extends Transfer {
         finalizing = true;
         cancelTimer();
         if (decoder != null) {
-            decoder.finish(pending);
+            decoder.finish(Objects.requireNonNull(pending, "finish() runs once"));
         }
         if (writing) {
             // writeDone returns early while finalizing; chain after it by polling once it ends.
@@ -223,7 +226,7 @@ final class WriteTransfer extends Transfer {
             ch.eventLoop().schedule(this::finish2, 1, java.util.concurrent.TimeUnit.MILLISECONDS);
             return;
         }
-        ByteBuf data = pending;
+        ByteBuf data = Objects.requireNonNull(pending, "finish2() passes here once");
         pending = null;
         writing = true;
         writeOut(data)
@@ -257,7 +260,7 @@ final class WriteTransfer extends Transfer {
         if (e != null) {
             Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
             if (c instanceof java.io.UncheckedIOException u) {
-                c = u.getCause();
+                c = Objects.requireNonNull(u.getCause()); // UncheckedIOException requires its cause
             }
             if (c instanceof FileAlreadyExistsException) {
                 fail(Packets.ERR_FILE_EXISTS, "file already exists: " + filename);
