@@ -93,6 +93,7 @@ public final class ServeCommand implements Callable<Integer> {
             System.err.println(e.getMessage());
             return 2;
         }
+        LogLevels.apply(kc.logging());
         IoConfig ioConfig = kc.io().toIoConfig();
         FileIo io = FileIo.create(ioConfig);
         Cache cache;
@@ -131,6 +132,7 @@ public final class ServeCommand implements Callable<Integer> {
             printDemo(serve, server, origin);
         } else {
             System.out.println("kura serve: listening on " + serve.host() + ":" + server.port()
+                    + (server.tls() == null ? "" : " (https, TLS by " + server.tls() + ")")
                     + " (transport " + server.transport() + ", " + serve.buckets().size() + " buckets), operations on "
                     + serve.opsHost() + ":" + server.opsPort());
         }
@@ -151,8 +153,9 @@ public final class ServeCommand implements Callable<Integer> {
     static final String DEMO_SECRET_KEY = "kura-demo-secret-not-for-production";
 
     /**
-     * The config file read again for a hot reload: its {@code serve:} section, and which sections
-     * that cannot change live ({@code cache}, {@code io}) differ from those the process started with.
+     * The config file read again for a hot reload: its {@code serve:} section, which sections
+     * that cannot change live ({@code cache}, {@code io}) differ from those the process started
+     * with, and its {@code logging.levels} to apply once the reload is.
      */
     static dev.kura.s3.ConfigSource.Read reread(Path file, KuraConfig started) {
         KuraConfig now = KuraConfig.load(file);
@@ -166,7 +169,7 @@ public final class ServeCommand implements Callable<Integer> {
         if (!now.io().equals(started.io())) {
             restart.add("io");
         }
-        return new dev.kura.s3.ConfigSource.Read(now.serve(), restart);
+        return new dev.kura.s3.ConfigSource.Read(now.serve(), restart, () -> LogLevels.apply(now.logging()));
     }
 
     /**

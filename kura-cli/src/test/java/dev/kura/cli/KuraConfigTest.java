@@ -79,4 +79,39 @@ class KuraConfigTest {
         Files.writeString(bad, "io:\n  backend: nio\n");
         assertThat(Kura.commandLine().execute("check-config", bad.toString())).isZero();
     }
+
+    @Test
+    void loggingLevelsBindApplyOnReloadAndUndoWhenRemoved(@TempDir Path dir) throws Exception {
+        String serve = """
+                serve:
+                  buckets:
+                    - bucket: my-bucket
+                      endpoint: http://127.0.0.1:1
+                      access: public
+                """;
+        Path file = dir.resolve("kura.yaml");
+        Files.writeString(file, serve + "logging:\n  levels:\n    dev.kura.reload.probe: DEBUG\n    kura.access: \"OFF\"\n");
+        KuraConfig started = KuraConfig.load(file);
+        assertThat(started.logging().levels()).containsEntry("dev.kura.reload.probe",
+                dev.kura.cli.config.LoggingSection.Level.DEBUG);
+        ch.qos.logback.classic.Logger probe = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger("dev.kura.reload.probe");
+        ch.qos.logback.classic.Level accessBefore = ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger("kura.access")).getLevel();
+        var read = ServeCommand.reread(file, started);
+        assertThat(read.restartNeeded()).isEmpty();
+        read.alsoApply().run();
+        assertThat(probe.getLevel()).isEqualTo(ch.qos.logback.classic.Level.DEBUG);
+        // The line removed from the file: the logger inherits again; a changed cache section needs a restart.
+        Files.writeString(file, serve + "cache:\n  max-size: 3GiB\n");
+        read = ServeCommand.reread(file, started);
+        assertThat(read.restartNeeded()).containsExactly("cache");
+        read.alsoApply().run();
+        assertThat(probe.getLevel()).isNull();
+        assertThat(((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("kura.access")).getLevel())
+                .isEqualTo(accessBefore);
+        Files.writeString(file, serve + "logging:\n  levels:\n    dev.kura: LOUD\n");
+        assertThatThrownBy(() -> KuraConfig.load(file)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("kura.yaml:8").hasMessageContaining("logging.levels");
+    }
 }

@@ -18,10 +18,20 @@ public interface ConfigSource {
      * @param serve the new {@code serve:} section
      * @param restartNeeded keys outside {@code serve:} that differ from the running process's and
      *     cannot change without a restart (e.g. {@code cache}, {@code io}); reported, not applied
+     * @param alsoApply what else the file sets that is not kura-s3's (log levels), run once the
+     *     reload is applied, never when it is refused
      */
-    record Read(ServeConfig serve, List<String> restartNeeded) {
+    record Read(ServeConfig serve, List<String> restartNeeded, Runnable alsoApply) {
         public Read {
             restartNeeded = List.copyOf(restartNeeded);
+            if (alsoApply == null) {
+                alsoApply = () -> { };
+            }
+        }
+
+        /** A read with nothing else to apply. */
+        public Read(ServeConfig serve, List<String> restartNeeded) {
+            this(serve, restartNeeded, null);
         }
     }
 

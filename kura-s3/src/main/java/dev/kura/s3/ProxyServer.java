@@ -85,6 +85,14 @@ public final class ProxyServer implements AutoCloseable {
         return server.transport();
     }
 
+    /**
+     * The TLS engine of the data listener: {@code BoringSSL} (netty-tcnative, where it loads) or
+     * {@code JDK}; null when {@code serve.tls} is unset (plain HTTP).
+     */
+    public String tls() {
+        return server.tls();
+    }
+
     /** The Prometheus text of every meter, as {@code /metrics} serves it. */
     public String scrapeMetrics() {
         return server.core().scrape();

@@ -49,6 +49,8 @@ import java.util.Set;
  *     defaults in {@link ListenerLimits}
  * @param fill fill deadlines and read-ahead of sliced objects ({@code serve.fill}); defaults in
  *     {@link FillConfig}
+ * @param tls HTTPS on the data listener ({@code serve.tls}: PEM certificate chain, key, optional
+ *     client CA); null for plain HTTP
  * @param accessLogFormat the shape of the access-log lines ({@code serve.access-log-format}):
  *     {@link AccessLogFormat#TEXT} (the default) or {@link AccessLogFormat#JSON}
  * @param rateLimits requests and bytes per second per client and per bucket, answered with
@@ -61,7 +63,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                           String adminToken, List<BucketConfig> buckets, String baseDomain,
                           Duration listCacheTtl, List<ClientConfig> clients, JwtConfig jwt, String opsListen,
                           Duration drainDelay, ListenerLimits limits, FillConfig fill,
-                          AccessLogFormat accessLogFormat, RateLimits rateLimits) {
+                          AccessLogFormat accessLogFormat, RateLimits rateLimits, TlsConfig tls) {
 
     /**
      * Default of {@code serve.ops-listen}: loopback, next to the default data port 8080 (the
@@ -241,7 +243,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                 .maxUrlLength(maxUrlLength).maxHeaderSize(maxHeaderSize).shutdownTimeout(shutdownTimeout)
                 .accessLog(accessLog).adminToken(adminToken).buckets(buckets).baseDomain(baseDomain)
                 .listCacheTtl(listCacheTtl).clients(clients).jwt(jwt).opsListen(opsListen).drainDelay(drainDelay)
-                .limits(limits).fill(fill).accessLogFormat(accessLogFormat).rateLimits(rateLimits);
+                .limits(limits).fill(fill).accessLogFormat(accessLogFormat).rateLimits(rateLimits).tls(tls);
     }
 
     /** A copy with another {@link #opsListen()} (tests and the demo pick free ports with {@code :0}). */
@@ -290,6 +292,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         private FillConfig fill;
         private AccessLogFormat accessLogFormat;
         private RateLimits rateLimits;
+        private TlsConfig tls;
 
         private Builder() {
         }
@@ -332,6 +335,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public Builder accessLogFormat(AccessLogFormat v) { accessLogFormat = v; return this; }
         /** @see ServeConfig#rateLimits() */
         public Builder rateLimits(RateLimits v) { rateLimits = v; return this; }
+        /** @see ServeConfig#tls() */
+        public Builder tls(TlsConfig v) { tls = v; return this; }
 
         /**
          * @return the config, validated and defaulted by the canonical constructor
@@ -340,7 +345,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public ServeConfig build() {
             return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
                     accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, jwt, opsListen, drainDelay,
-                    limits, fill, accessLogFormat, rateLimits);
+                    limits, fill, accessLogFormat, rateLimits, tls);
         }
     }
 

@@ -47,6 +47,9 @@ final class Fixture implements AutoCloseable {
     dev.kura.io.Backend ioBackend;
     /** Objects larger than this many bytes are cached in slices; 0 for the default (4 MiB). */
     long sliceSize;
+    TlsConfig tls;
+    /** The config {@link #startProxy} started kura with. */
+    ServeConfig config;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     Fixture(Path dir) {
@@ -86,7 +89,9 @@ final class Fixture implements AutoCloseable {
         ServeConfig cfg = ServeConfig.builder().listen("127.0.0.1:0").eventLoopThreads(2)
                 .shutdownTimeout(Duration.ofSeconds(5)).accessLog(true).adminToken(adminToken).buckets(buckets)
                 .baseDomain(baseDomain).listCacheTtl(listCacheTtl).clients(cl).jwt(jwt).opsListen("127.0.0.1:0")
-                .drainDelay(drainDelay).limits(limits).accessLogFormat(accessLogFormat).rateLimits(rateLimits).build();
+                .drainDelay(drainDelay).limits(limits).accessLogFormat(accessLogFormat).rateLimits(rateLimits).tls(tls)
+                .build();
+        config = cfg;
         proxy = sliceSize > 0 ? ProxyServer.start(cfg, cache, sliceSize) : ProxyServer.start(cfg, cache);
         return this;
     }

@@ -382,4 +382,26 @@ class ServeConfigTest {
                   rate-limits: {clients: {requests-per-second: 1}}
                 """)).isInstanceOf(ConfigException.class).hasMessageContaining("clients");
     }
+
+    @Test
+    void tlsBindsItsFilesAndRefusesOneThatCannotBeRead(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path cert = java.nio.file.Files.writeString(dir.resolve("chain.pem"), "x");
+        java.nio.file.Path key = java.nio.file.Files.writeString(dir.resolve("key.pem"), "x");
+        String bucket = """
+                  buckets:
+                    - bucket: my-bucket
+                      access: public
+                """;
+        assertThat(parse("serve:\n" + bucket).tls()).isNull();
+        ServeConfig c = parse("serve:\n  tls:\n    cert: " + cert + "\n    key: " + key + "\n" + bucket);
+        assertThat(c.tls().cert()).isEqualTo(cert);
+        assertThat(c.tls().key()).isEqualTo(key);
+        assertThat(c.tls().clientCa()).isNull();
+        assertThatThrownBy(() -> parse("serve:\n  tls:\n    cert: " + cert + "\n    key: " + dir.resolve("none.pem")
+                + "\n" + bucket)).isInstanceOf(ConfigException.class).hasMessageContaining("kura.yaml:")
+                .hasMessageContaining("serve.tls: key: cannot read");
+        assertThatThrownBy(() -> parse("serve:\n  tls:\n    cert: " + cert + "\n" + bucket))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("key must be set");
+    }
 }

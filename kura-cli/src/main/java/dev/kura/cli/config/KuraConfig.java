@@ -12,8 +12,10 @@ import java.nio.file.Path;
  * @param serve the S3 caching proxy ({@code serve:}); null when absent (then {@code kura serve}
  *     needs no file: it runs its demo)
  * @param tftp TFTP server ({@code tftp:})
+ * @param logging log levels by logger ({@code logging:}), applied again on a hot reload
  */
-public record KuraConfig(IoSection io, CacheSection cache, dev.kura.s3.ServeConfig serve, dev.kura.tftp.TftpConfig tftp) {
+public record KuraConfig(IoSection io, CacheSection cache, dev.kura.s3.ServeConfig serve, dev.kura.tftp.TftpConfig tftp,
+                         LoggingSection logging) {
     public KuraConfig {
         if (io == null) {
             io = IoSection.defaults();
@@ -23,6 +25,9 @@ public record KuraConfig(IoSection io, CacheSection cache, dev.kura.s3.ServeConf
         }
         if (tftp == null) {
             tftp = dev.kura.tftp.TftpConfig.defaults(null);
+        }
+        if (logging == null) {
+            logging = LoggingSection.defaults();
         }
     }
 

@@ -64,7 +64,10 @@ final class Reloader {
             "serve.max-url-length", ServeConfig::maxUrlLength,
             "serve.max-header-size", ServeConfig::maxHeaderSize,
             "serve.fill", ServeConfig::fill,
-            "serve.rate-limits", ServeConfig::rateLimits);
+            "serve.rate-limits", ServeConfig::rateLimits,
+            // Turning TLS on or off changes the listener's scheme under its clients; the files of a
+            // configured serve.tls are re-read on every reload.
+            "serve.tls (on or off)", c -> c.tls() != null);
 
     /**
      * Reads the source and applies it.
@@ -97,12 +100,16 @@ final class Reloader {
         // The running values of the restart-only keys stay in the snapshot, so that it says what runs.
         ServeConfig next = applied.listen(running.listen()).opsListen(running.opsListen())
                 .transport(running.transport()).eventLoopThreads(running.eventLoopThreads())
-                .maxUrlLength(running.maxUrlLength()).maxHeaderSize(running.maxHeaderSize()).fill(running.fill()).rateLimits(running.rateLimits()).build();
+                .maxUrlLength(running.maxUrlLength()).maxHeaderSize(running.maxHeaderSize()).fill(running.fill())
+                .rateLimits(running.rateLimits())
+                .tls((running.tls() == null) == (read.serve().tls() == null) ? read.serve().tls() : running.tls())
+                .build();
         try {
             // Prepared first: a certificate that does not load refuses the reload whole.
             Runnable listenerChange = listeners.apply(next);
             core.swap(next);
             listenerChange.run();
+            read.alsoApply().run();
         } catch (RuntimeException e) {
             String why = e.getMessage() == null ? e.toString() : e.getMessage();
             log.error("reload ({}) refused, the running config stays: {}", trigger, why);

@@ -18,6 +18,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.ssl.SslContext;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.slf4j.Logger;
@@ -27,9 +28,11 @@ import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The Netty servers of {@code kura serve}: the data listener ({@code serve.listen}: the codec,
+ * The Netty servers of {@code kura serve}: the data listener ({@code serve.listen}: TLS when
+ * {@code serve.tls} is set ({@link TlsContexts}), the codec,
  * the {@link ListenerLimits} handlers and {@link HttpHandler}) and the operations listener
  * ({@code serve.ops-listen}: {@link OpsHandler}), on one boss thread and shared event loops.
  *
@@ -60,6 +63,7 @@ public final class Server {
     private final NettyTransport transport;
     private final AtomicInteger maxConnections;
     private final Reloader reloader;
+    private final AtomicReference<SslContext> tls;
 
     private Server(Builder b) {
         this.core = b.core;
@@ -72,6 +76,7 @@ public final class Server {
         this.transport = b.transport;
         this.maxConnections = b.maxConnections;
         this.reloader = b.reloader;
+        this.tls = b.tls;
     }
 
     /** What {@link #start} assembles before the server exists. */
@@ -86,6 +91,7 @@ public final class Server {
         NettyTransport transport;
         AtomicInteger maxConnections;
         Reloader reloader;
+        AtomicReference<SslContext> tls;
     }
 
     /**
@@ -124,9 +130,22 @@ public final class Server {
         sb.readiness = new Readiness(sb.core::routes);
         sb.maxConnections = new AtomicInteger(effectiveMaxConnections(config));
         AtomicInteger maxConn = sb.maxConnections;
+        // The data listener's TLS context: read from the PEM files at start and on every reload.
+        AtomicReference<SslContext> tls = new AtomicReference<>();
+        try {
+            tls.set(config.tls() == null ? null : TlsContexts.build(config.tls()));
+        } catch (RuntimeException e) {
+            core.close(0); // its origin clients are made already
+            throw e;
+        }
+        sb.tls = tls;
         sb.reloader = new Reloader(sb.core, next -> {
             int m = effectiveMaxConnections(next);
-            return () -> maxConn.set(m);
+            SslContext ctx = next.tls() == null ? null : TlsContexts.build(next.tls());
+            return () -> {
+                maxConn.set(m);
+                tls.set(ctx);
+            };
         });
         sb.ops = new OpsHandler(sb.core, cache, sb.readiness, sb.reloader);
         sb.transport = NettyTransport.select(config.transport());
@@ -161,6 +180,10 @@ public final class Server {
                             return;
                         }
                         metrics.connectionsOpen.incrementAndGet();
+                        SslContext ssl = tls.get();
+                        if (ssl != null) {
+                            ch.pipeline().addLast(ssl.newHandler(ch.alloc()));
+                        }
                         ch.closeFuture().addListener(f -> {
                             open.decrementAndGet();
                             metrics.connectionsOpen.decrementAndGet();
@@ -216,6 +239,10 @@ public final class Server {
         self[0] = s;
         log.info("kura serve listening on {} (transport {}: {}), operations on {}", sb.listener.localAddress(),
                 sb.transport.name(), sb.transport.why(), sb.opsListener.localAddress());
+        if (config.tls() != null) {
+            log.info("TLS on the data listener: {}; certificate {}{}", TlsContexts.describe(), config.tls().cert(),
+                    config.tls().clientCa() == null ? "" : ", client certificates required (CA " + config.tls().clientCa() + ")");
+        }
         log.info("limits: {} connections, idle {}, request header {}, body {} B, {} pipelined; "
                         + "JVM max heap {} MiB, max direct memory {} MiB", maxConn.get(), config.limits().idleTimeout(),
                 config.limits().requestHeaderTimeout(), config.limits().maxRequestBody().bytes(),
@@ -283,6 +310,11 @@ public final class Server {
     /** The effective connection limit (after the open-files cap). */
     public int maxConnections() {
         return maxConnections.get();
+    }
+
+    /** The TLS engine of the data listener ({@code BoringSSL} or {@code JDK}), or null for plain HTTP. */
+    public String tls() {
+        return tls.get() == null ? null : TlsContexts.name();
     }
 
     /** Sets where a hot reload reads the config from; null for nowhere. */
