@@ -42,6 +42,10 @@ final class Fixture implements AutoCloseable {
     ListenerLimits limits;
     Duration drainDelay;
     AccessLogFormat accessLogFormat;
+    /** Credentials kura signs its origin requests with; null for S3Proxy's (another kura takes its clients' keys). */
+    OriginCredentials originCredentials;
+    /** Slice size in bytes; 0 for the default. */
+    long sliceSize;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     Fixture(Path dir) {
@@ -71,7 +75,8 @@ final class Fixture implements AutoCloseable {
                 CacheConfig.Durability.NONE), io);
         List<BucketConfig> buckets = new ArrayList<>();
         buckets.add(BucketConfig.builder().bucket(BUCKET).endpoint(originEndpoint).pathStyle(true)
-                .credentials(OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY))
+                .credentials(originCredentials != null ? originCredentials
+                        : OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY))
                 .connectTimeout(Duration.ofSeconds(2)).readTimeout(Duration.ofSeconds(10)).access(testAccess).build());
         buckets.addAll(extraBuckets);
         List<ClientConfig> cl = new ArrayList<>(clients);
@@ -82,7 +87,7 @@ final class Fixture implements AutoCloseable {
                 .shutdownTimeout(Duration.ofSeconds(5)).accessLog(true).adminToken(adminToken).buckets(buckets)
                 .baseDomain(baseDomain).listCacheTtl(listCacheTtl).clients(cl).jwt(jwt).opsListen("127.0.0.1:0")
                 .drainDelay(drainDelay).limits(limits).accessLogFormat(accessLogFormat).build();
-        proxy = ProxyServer.start(cfg, cache);
+        proxy = sliceSize > 0 ? ProxyServer.start(cfg, cache, sliceSize) : ProxyServer.start(cfg, cache);
         return this;
     }
 
