@@ -46,6 +46,11 @@ final class Fixture implements AutoCloseable {
     OriginCredentials originCredentials;
     /** Slice size in bytes; 0 for the default. */
     long sliceSize;
+    /** serve.node-id; null for the default (the host name). */
+    String nodeId;
+    /** serve.listen and serve.ops-listen; a restarted node keeps its ports by setting them. */
+    String listen = "127.0.0.1:0";
+    String opsListen = "127.0.0.1:0";
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     Fixture(Path dir) {
@@ -83,10 +88,10 @@ final class Fixture implements AutoCloseable {
         if (cl.stream().noneMatch(c -> c.accessKeyId().equals(CLIENT_KEY))) {
             cl.add(new ClientConfig(CLIENT_KEY, CLIENT_SECRET, List.of("*")));
         }
-        ServeConfig cfg = ServeConfig.builder().listen("127.0.0.1:0").eventLoopThreads(2)
+        ServeConfig cfg = ServeConfig.builder().listen(listen).eventLoopThreads(2)
                 .shutdownTimeout(Duration.ofSeconds(5)).accessLog(true).adminToken(adminToken).buckets(buckets)
-                .baseDomain(baseDomain).listCacheTtl(listCacheTtl).clients(cl).jwt(jwt).opsListen("127.0.0.1:0")
-                .drainDelay(drainDelay).limits(limits).accessLogFormat(accessLogFormat).build();
+                .baseDomain(baseDomain).listCacheTtl(listCacheTtl).clients(cl).jwt(jwt).opsListen(opsListen)
+                .drainDelay(drainDelay).limits(limits).accessLogFormat(accessLogFormat).nodeId(nodeId).build();
         proxy = sliceSize > 0 ? ProxyServer.start(cfg, cache, sliceSize) : ProxyServer.start(cfg, cache);
         return this;
     }
