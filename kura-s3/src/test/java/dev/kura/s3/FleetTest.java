@@ -136,6 +136,9 @@ class FleetTest {
         }
         long moved = first.values().stream().filter("kura2"::equals).count();
         assertThat(moved).isPositive();
+        System.out.printf("FLEET-FIGURE keys-per-node=%s moved-when-kura2-stopped=%d of %d%n",
+                first.values().stream().collect(java.util.stream.Collectors.groupingBy(v -> v,
+                        java.util.TreeMap::new, java.util.stream.Collectors.counting())), moved, OBJECTS);
 
         // Node 2 comes back on the same ports with its cache: the mapping is as before, its keys HITs.
         two.startProxy(origin.endpoint());
@@ -143,6 +146,59 @@ class FleetTest {
         assertThat(back).isEqualTo(first);
         Map<String, String> hits = pass("HIT");
         assertThat(hits).isEqualTo(first);
+    }
+
+    /**
+     * The same Zipf workload (s = 1, 150 objects, 600 GETs, one seed) against one node directly and
+     * against the fleet through HAProxy, each on its own key prefix so that both start cold. Each
+     * object requested is fetched from the origin exactly once in both layouts; the figures (hit
+     * ratio, origin GETs per object requested) go to the test's output, indicative only.
+     */
+    @Test
+    void zipfWorkloadOneNodeVersusThreeBehindHaproxy() throws Exception {
+        int n = 150;
+        int requests = 600;
+        for (String layout : List.of("one", "fleet")) {
+            for (int i = 0; i < n; i++) {
+                origin.put(Fixture.BUCKET, "zipf-" + layout + "/" + i, ("object " + i + " of " + layout).getBytes(
+                        java.nio.charset.StandardCharsets.UTF_8), "application/octet-stream", null);
+            }
+        }
+        double[] cdf = new double[n];
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += 1.0 / (i + 1);
+            cdf[i] = sum;
+        }
+        for (String layout : List.of("one", "fleet")) {
+            Random rnd = new Random(42);
+            String base = layout.equals("one") ? "http://127.0.0.1:" + nodes.get(0).proxy.port()
+                    : "http://127.0.0.1:" + front;
+            long before = origin.getCount();
+            int hits = 0;
+            java.util.Set<Integer> asked = new HashSet<>();
+            for (int r = 0; r < requests; r++) {
+                double u = rnd.nextDouble() * sum;
+                int i = 0;
+                while (cdf[i] < u) {
+                    i++;
+                }
+                asked.add(i);
+                HttpResponse<byte[]> resp = http.send(HttpRequest.newBuilder(URI.create(base + "/" + Fixture.BUCKET
+                        + "/zipf-" + layout + "/" + i)).timeout(Duration.ofSeconds(30)).GET().build(),
+                        HttpResponse.BodyHandlers.ofByteArray());
+                assertThat(resp.statusCode()).isEqualTo(200);
+                if (resp.headers().firstValue("X-Cache").orElse("").equals("HIT")) {
+                    hits++;
+                }
+            }
+            long originGets = origin.getCount() - before;
+            System.out.printf("FLEET-FIGURE layout=%s requests=%d objects-requested=%d hits=%d hit-ratio=%.3f "
+                    + "origin-gets=%d origin-gets-per-object=%.2f%n", layout, requests, asked.size(), hits,
+                    hits / (double) requests, originGets, originGets / (double) asked.size());
+            assertThat(originGets).as(layout).isEqualTo(asked.size());
+            assertThat(hits).as(layout).isEqualTo(requests - asked.size());
+        }
     }
 
     /** GETs every object once through HAProxy; checks bytes (and the cache outcome unless null); key to node. */
