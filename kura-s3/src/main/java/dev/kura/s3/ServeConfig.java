@@ -55,6 +55,10 @@ import java.util.Set;
  *     {@link AccessLogFormat#TEXT} (the default) or {@link AccessLogFormat#JSON}
  * @param rateLimits requests and bytes per second per client and per bucket, answered with
  *     {@code 503 SlowDown} beyond them ({@code serve.rate-limits}); default none
+ * @param nodeId this node's name in a fleet ({@code serve.node-id}): sent as the response header
+ *     {@value #NODE_HEADER} and written in every access-log line, so that an operator (or a test)
+ *     sees which node behind a balancer answered; 1..64 of {@code A-Z a-z 0-9 . _ : -}; default
+ *     the host name
  *
  * <p>Thread-safety: immutable.
  */
@@ -63,7 +67,10 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                           String adminToken, List<BucketConfig> buckets, String baseDomain,
                           Duration listCacheTtl, List<ClientConfig> clients, JwtConfig jwt, String opsListen,
                           Duration drainDelay, ListenerLimits limits, FillConfig fill,
-                          AccessLogFormat accessLogFormat, RateLimits rateLimits, TlsConfig tls) {
+                          AccessLogFormat accessLogFormat, RateLimits rateLimits, TlsConfig tls, String nodeId) {
+
+    /** The response header carrying {@link #nodeId()}. */
+    public static final String NODE_HEADER = "X-Kura-Node";
 
     /**
      * Default of {@code serve.ops-listen}: loopback, next to the default data port 8080 (the
@@ -130,6 +137,13 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         if (accessLogFormat == null) {
             accessLogFormat = AccessLogFormat.TEXT;
         }
+        if (nodeId == null || nodeId.isBlank()) {
+            nodeId = hostName();
+        }
+        if (!nodeId.matches("[A-Za-z0-9._:-]{1,64}")) {
+            throw new IllegalArgumentException("node-id must be 1..64 of A-Z a-z 0-9 . _ : - (it is sent as a header), was '"
+                    + nodeId + "'");
+        }
         if (adminToken != null && adminToken.isBlank()) {
             adminToken = null;
         }
@@ -178,6 +192,18 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
             }
         }
         checkS3(buckets, baseDomain, clients, jwt);
+    }
+
+    /** The host name, cut to a valid node id; {@code kura} if the system has none. */
+    private static String hostName() {
+        String h;
+        try {
+            h = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            h = "";
+        }
+        h = h.replaceAll("[^A-Za-z0-9._:-]", "");
+        return h.isEmpty() ? "kura" : h.substring(0, Math.min(64, h.length()));
     }
 
     private static void checkS3(List<BucketConfig> buckets, String baseDomain, List<ClientConfig> clients,
@@ -243,7 +269,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                 .maxUrlLength(maxUrlLength).maxHeaderSize(maxHeaderSize).shutdownTimeout(shutdownTimeout)
                 .accessLog(accessLog).adminToken(adminToken).buckets(buckets).baseDomain(baseDomain)
                 .listCacheTtl(listCacheTtl).clients(clients).jwt(jwt).opsListen(opsListen).drainDelay(drainDelay)
-                .limits(limits).fill(fill).accessLogFormat(accessLogFormat).rateLimits(rateLimits).tls(tls);
+                .limits(limits).fill(fill).accessLogFormat(accessLogFormat).rateLimits(rateLimits).tls(tls).nodeId(nodeId);
     }
 
     /** A copy with another {@link #opsListen()} (tests and the demo pick free ports with {@code :0}). */
@@ -293,6 +319,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         private AccessLogFormat accessLogFormat;
         private RateLimits rateLimits;
         private TlsConfig tls;
+        private String nodeId;
 
         private Builder() {
         }
@@ -337,6 +364,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public Builder rateLimits(RateLimits v) { rateLimits = v; return this; }
         /** @see ServeConfig#tls() */
         public Builder tls(TlsConfig v) { tls = v; return this; }
+        /** @see ServeConfig#nodeId() */
+        public Builder nodeId(String v) { nodeId = v; return this; }
 
         /**
          * @return the config, validated and defaulted by the canonical constructor
@@ -345,7 +374,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public ServeConfig build() {
             return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
                     accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, jwt, opsListen, drainDelay,
-                    limits, fill, accessLogFormat, rateLimits, tls);
+                    limits, fill, accessLogFormat, rateLimits, tls, nodeId);
         }
     }
 

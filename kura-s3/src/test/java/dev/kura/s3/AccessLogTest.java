@@ -52,6 +52,7 @@ class AccessLogTest {
         try (Fixture f = new Fixture(tmp).startOrigin()) {
             f.origin.put(Fixture.BUCKET, key, body, "application/octet-stream", null);
             f.accessLogFormat = AccessLogFormat.JSON;
+            f.nodeId = "access-log-node";
             f.startProxy();
             String path = "/test/" + URLEncoder.encode(key, StandardCharsets.UTF_8).replace("+", "%20")
                     .replace("%2F", "/");
@@ -74,6 +75,7 @@ class AccessLogTest {
             assertThat(n.get("client").asText()).isEqualTo("127.0.0.1");
             assertThat(n.get("duration_ms").isNumber()).isTrue();
             assertThat(n.get("bytes").isIntegralNumber()).isTrue();
+            assertThat(n.get("node").asText()).as("serve.node-id").isEqualTo("access-log-node");
             parsed.add(n);
         }
         assertThat(parsed).hasSize(5);

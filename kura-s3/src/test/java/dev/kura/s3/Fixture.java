@@ -50,6 +50,13 @@ final class Fixture implements AutoCloseable {
     TlsConfig tls;
     /** The config {@link #startProxy} started kura with. */
     ServeConfig config;
+    /** Credentials kura signs its origin requests with; null for S3Proxy's (another kura takes its clients' keys). */
+    OriginCredentials originCredentials;
+    /** serve.node-id; null for the default (the host name). */
+    String nodeId;
+    /** serve.listen and serve.ops-listen; a restarted node keeps its ports by setting them. */
+    String listen = "127.0.0.1:0";
+    String opsListen = "127.0.0.1:0";
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     Fixture(Path dir) {
@@ -79,18 +86,19 @@ final class Fixture implements AutoCloseable {
                 CacheConfig.Durability.NONE), io);
         List<BucketConfig> buckets = new ArrayList<>();
         buckets.add(BucketConfig.builder().bucket(BUCKET).endpoint(originEndpoint).pathStyle(true)
-                .credentials(OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY))
+                .credentials(originCredentials != null ? originCredentials
+                        : OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY))
                 .connectTimeout(Duration.ofSeconds(2)).readTimeout(Duration.ofSeconds(10)).access(testAccess).build());
         buckets.addAll(extraBuckets);
         List<ClientConfig> cl = new ArrayList<>(clients);
         if (cl.stream().noneMatch(c -> c.accessKeyId().equals(CLIENT_KEY))) {
             cl.add(new ClientConfig(CLIENT_KEY, CLIENT_SECRET, List.of("*")));
         }
-        ServeConfig cfg = ServeConfig.builder().listen("127.0.0.1:0").eventLoopThreads(2)
+        ServeConfig cfg = ServeConfig.builder().listen(listen).eventLoopThreads(2)
                 .shutdownTimeout(Duration.ofSeconds(5)).accessLog(true).adminToken(adminToken).buckets(buckets)
-                .baseDomain(baseDomain).listCacheTtl(listCacheTtl).clients(cl).jwt(jwt).opsListen("127.0.0.1:0")
+                .baseDomain(baseDomain).listCacheTtl(listCacheTtl).clients(cl).jwt(jwt).opsListen(opsListen)
                 .drainDelay(drainDelay).limits(limits).accessLogFormat(accessLogFormat).rateLimits(rateLimits).tls(tls)
-                .build();
+                .nodeId(nodeId).build();
         config = cfg;
         proxy = sliceSize > 0 ? ProxyServer.start(cfg, cache, sliceSize) : ProxyServer.start(cfg, cache);
         return this;

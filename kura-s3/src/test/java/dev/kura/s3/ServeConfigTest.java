@@ -404,4 +404,17 @@ class ServeConfigTest {
         assertThatThrownBy(() -> parse("serve:\n  tls:\n    cert: " + cert + "\n" + bucket))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("key must be set");
     }
+
+    @Test
+    void nodeIdIsTheHostNameByDefaultAndMustBeHeaderSafe() {
+        String bucket = """
+                  buckets:
+                    - bucket: my-bucket
+                      access: public
+                """;
+        assertThat(parse("serve:\n" + bucket).nodeId()).matches("[A-Za-z0-9._:-]{1,64}");
+        assertThat(parse("serve:\n  node-id: kura-2\n" + bucket).nodeId()).isEqualTo("kura-2");
+        assertThatThrownBy(() -> parse("serve:\n  node-id: \"a b\\r\\nX-Evil: 1\"\n" + bucket))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("node-id");
+    }
 }

@@ -38,9 +38,10 @@ final class AccessLog {
      * @param durationMs from the request's decoding to its last byte written, in milliseconds
      * @param bytes body bytes sent
      * @param range the request's {@code Range} header as sent, or null
+     * @param node {@code serve.node-id} of the node that answered
      */
     record Line(String time, String requestId, String client, String method, String bucket, String key, String uri,
-                int status, long bytes, double durationMs, String cache, String range) {
+                int status, long bytes, double durationMs, String cache, String range, String node) {
     }
 
     private AccessLog() {
@@ -57,8 +58,8 @@ final class AccessLog {
                 ACCESS.info(line);
             }
         } else {
-            ACCESS.info("{} {} {} {} {} {} {} {} {}us", Instant.now(), ex.id, remote(ex), ex.method, S3Front.loggable(ex.uri),
-                    ex.status, ex.bodyBytes, ex.cacheStatus.text(), nanos / 1000);
+            ACCESS.info("{} {} {} {} {} {} {} {} {}us {}", Instant.now(), ex.id, remote(ex), ex.method,
+                    S3Front.loggable(ex.uri), ex.status, ex.bodyBytes, ex.cacheStatus.text(), nanos / 1000, ex.nodeId);
         }
     }
 
@@ -66,7 +67,7 @@ final class AccessLog {
     static String json(Exchange ex, long nanos, Instant now) {
         Line l = new Line(now.toString(), ex.id, remote(ex), ex.method, "-".equals(ex.bucket) ? null : ex.bucket,
                 ex.key, S3Front.loggable(ex.uri), ex.status, ex.bodyBytes, Math.round(nanos / 1e3) / 1e3,
-                ex.cacheStatus.text(), ex.requestHeaders.get(HttpHeaderNames.RANGE));
+                ex.cacheStatus.text(), ex.requestHeaders.get(HttpHeaderNames.RANGE), ex.nodeId);
         try {
             return JSON.writeValueAsString(l);
         } catch (JsonProcessingException e) {

@@ -64,6 +64,8 @@ final class Exchange {
      * to the cached entry (S3 API reference, GetObject). Set by {@link S3Front}; may be null.
      */
     volatile java.util.Map<String, String> responseOverrides;
+    /** serve.node-id of the config in force when the request started; sent on every response. */
+    volatile String nodeId;
 
     Exchange(Channel ch, String id, String method, String uri, HttpHeaders requestHeaders, boolean keepAlive,
              Consumer<Exchange> onFinish) {
@@ -177,6 +179,11 @@ final class Exchange {
         h.set("X-Request-Id", id);
         // S3 clients report this id in their errors (S3 API reference, common response headers).
         h.set("x-amz-request-id", id);
+        String node = nodeId;
+        if (node != null) {
+            // Which node behind a balancer answered (deploy/haproxy); valid header text by ServeConfig.
+            h.set(dev.kura.s3.ServeConfig.NODE_HEADER, node);
+        }
         // RFC 9110 6.6.1: an origin server with a clock sends Date; a cache forwards the stored
         // response's Date (set from the entry's metadata) and adds Age (RFC 9111 5.1).
         if (!h.contains(HttpHeaderNames.DATE)) {

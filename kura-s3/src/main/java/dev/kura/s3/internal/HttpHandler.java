@@ -90,6 +90,7 @@ final class HttpHandler extends ChannelInboundHandlerAdapter {
         Exchange ex = new Exchange(ctx.channel(), id, req.method().name(),
                 target.routed() ? target.originForm() : req.uri(), headers, keepAlive,
                 e -> ctx.executor().execute(() -> done(ctx, e)));
+        ex.nodeId = core.config().nodeId();
         req.release();
         if (!target.routed()) {
             ex.error(HttpResponseStatus.valueOf(target.status()), target.reason());
