@@ -166,7 +166,7 @@ wait_http "http://127.0.0.1:$nginx_port/bench/4k.bin"
 cpu="$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
 transport="$(grep -o 'transport [a-z_]*' "$work/kura.log" | head -1 || true)"
 jvm="$(grep -o 'heap max [^,]*' "$work/kura.log" | head -1 || true)"
-desc="$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($cpu), Linux $(uname -r), $("$JAVA_HOME/bin/java" -version 2>&1 | head -1), $(nginx -v 2>&1 | sed 's/.*: //'), wrk -t$threads -d$duration after $warmup warm-up per server and row; kura ${transport:-?} started by ./kura (memory tier $((memory_tier >> 20)) MiB${jvm:+, $jvm}); origin S3Proxy on the same machine$([ "$quick" = 1 ] && echo '; QUICK run: small objects, not a measurement')."
+desc="$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($cpu), Linux $(uname -r), $("$JAVA_HOME/bin/java" -version 2>&1 | head -1), $(nginx -v 2>&1 | sed 's/.*: //'), wrk -t$threads -d$duration after $warmup warm-up per server and row; kura ${transport:-?} started by ./kura (memory tier $((memory_tier >> 20)) MiB${jvm:+, $jvm}); origin S3Proxy on the same machine$([ "$quick" = 1 ] && echo '; QUICK run: small objects, not a measurement' || true)."
 mkdir -p "$root/bench-results"
 python3 "$root/bench/serve_rows.py" "${quick_flag[@]}" --work "$work" \
   --results "$root/bench-results/serve-$(date -u +%Y%m%dT%H%M%SZ)" \

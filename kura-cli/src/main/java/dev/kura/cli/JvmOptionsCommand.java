@@ -34,8 +34,12 @@ import java.util.concurrent.Callable;
  *       pooled packet buffers live, {@code 64 MiB + max-transfers x (windowsize-max x (blksize-max + 4)
  *       + 2 x read-chunk)}, the bound the server itself keeps per transfer.</li>
  *   <li><b>serve</b>: G1 with a periodic collection every 30 s when idle so committed heap is
- *       returned; heap {@code cache.memory.max-size + 256 MiB} headroom (Netty, the AWS SDK,
- *       requests in flight); direct memory bounded at 512 MiB (block reads and socket buffers).</li>
+ *       returned; heap {@code cache.memory.max-size + 1 GiB}: the memory tier's entries are large
+ *       (up to 1 MiB, humongous for G1) and live long, and with only 256 MiB of room above them G1
+ *       collected so often under load that 1 MiB hits at 256 connections fell to 0.57x nginx with
+ *       wrk timeouts (bench/serve.sh, 2026-11-30: heap max 512 MiB 0.57x, 1 GiB 1.14x, 2 GiB 1.27x
+ *       for a 256 MiB tier); the max is a cap, not what is used: peak RSS was 356-358 MiB with
+ *       1 and 2 GiB caps. Direct memory bounded at 512 MiB (block reads and socket buffers).</li>
  * </ul>
  */
 @Command(name = "jvm-options", hidden = true,
@@ -91,13 +95,13 @@ public final class JvmOptionsCommand implements Callable<Integer> {
     }
 
     static Sizing serve(long memoryTier) {
-        long heap = memoryTier + 256 * MIB;
+        long heap = memoryTier + 1024 * MIB;
         long direct = 512 * MIB;
         String flags = String.format(Locale.ROOT,
                 "-XX:+UseG1GC -Xms64m -Xmx%dm -XX:G1PeriodicGCInterval=30000 -XX:MaxDirectMemorySize=%dm",
                 mib(heap), mib(direct));
         String why = String.format(Locale.ROOT,
-                "G1 (idle heap returned every 30 s), heap max %d MiB (memory tier %d MiB + 256 MiB), direct max %d MiB",
+                "G1 (idle heap returned every 30 s), heap max %d MiB (memory tier %d MiB + 1024 MiB), direct max %d MiB",
                 mib(heap), mib(memoryTier), mib(direct));
         return new Sizing(flags, why);
     }

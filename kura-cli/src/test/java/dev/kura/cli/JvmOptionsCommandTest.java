@@ -27,6 +27,6 @@ class JvmOptionsCommandTest {
     @Test
     void serveHeapIsTheMemoryTierPlusHeadroom() {
         JvmOptionsCommand.Sizing s = JvmOptionsCommand.serve(1L << 30);
-        assertThat(s.flags()).contains("-XX:+UseG1GC").contains("-Xmx1280m").contains("-XX:MaxDirectMemorySize=512m");
+        assertThat(s.flags()).contains("-XX:+UseG1GC").contains("-Xmx2048m").contains("-XX:MaxDirectMemorySize=512m");
     }
 }
