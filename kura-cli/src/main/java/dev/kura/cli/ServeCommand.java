@@ -121,13 +121,16 @@ public final class ServeCommand implements Callable<Integer> {
         // returns 0. The shutdown hook stays for other ways out (System.exit elsewhere).
         Thread stopper = new Thread(closeAll, "kura-shutdown");
         Runtime.getRuntime().addShutdownHook(stopper);
-        boolean signals = StopSignals.route(server::close);
+        boolean signals = Signals.onStop(server::close);
         if (config != null) {
             KuraConfig started = kc;
             Path file = config;
             server.reloadFrom(() -> reread(file, started));
         }
-        handleReloadSignal(server);
+        if (!Signals.on("HUP", () -> server.reload("SIGHUP"))) {
+            org.slf4j.LoggerFactory.getLogger(ServeCommand.class).warn(
+                    "SIGHUP cannot be handled here; use POST /admin/reload on the ops listener");
+        }
         if (origin != null) {
             printDemo(serve, server, origin);
         } else {
@@ -170,22 +173,6 @@ public final class ServeCommand implements Callable<Integer> {
             restart.add("io");
         }
         return new dev.kura.s3.ConfigSource.Read(now.serve(), restart, () -> LogLevels.apply(now.logging()));
-    }
-
-    /**
-     * SIGHUP reloads the config (docs/OPERATIONS.md), on a platform thread of its own. Through
-     * {@code sun.misc.Signal} (module jdk.unsupported, still present and supported on JDK 25; the
-     * JDK has no public signal API); where it cannot be installed, {@code POST /admin/reload} still works.
-     */
-    @SuppressWarnings("restriction")
-    private static void handleReloadSignal(ProxyServer server) {
-        try {
-            sun.misc.Signal.handle(new sun.misc.Signal("HUP"),
-                    sig -> Thread.ofPlatform().name("kura-reload").start(() -> server.reload("SIGHUP")));
-        } catch (IllegalArgumentException | UnsupportedOperationException e) {
-            org.slf4j.LoggerFactory.getLogger(ServeCommand.class).warn(
-                    "SIGHUP cannot be handled here ({}); use POST /admin/reload on the ops listener", e.toString());
-        }
     }
 
     private void printDemo(ServeConfig serve, ProxyServer server, EmbeddedOrigin origin) {

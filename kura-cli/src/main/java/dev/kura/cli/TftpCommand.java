@@ -70,7 +70,7 @@ public final class TftpCommand implements Callable<Integer> {
         // SIGTERM / Ctrl-C: let the main thread close the server (transfers end, temporary files
         // of unfinished uploads are deleted) and return 0; the shutdown hook covers other ways out
         // (System.exit elsewhere), waiting for the close up to 10 s.
-        StopSignals.route(stop::countDown);
+        Signals.onStop(stop::countDown);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             stop.countDown();
             try {
