@@ -221,7 +221,13 @@ final class EntrySender {
     private void fail(ByteBuf buf, Throwable e, Runnable failed) {
         buf.release();
         source.close();
-        log.warn("request {}: cache read of {} failed at byte {}: {}", ex.id, source.key(), pos, e.toString());
+        Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+        if (cause instanceof CachedSlices.NotCached) {
+            // not a fault: the rest of the object is not cached, and the caller fetches it
+            log.debug("request {}: {} at byte {}", ex.id, cause.getMessage(), pos);
+        } else {
+            log.warn("request {}: cache read of {} failed at byte {}: {}", ex.id, source.key(), pos, e.toString());
+        }
         failed.run();
     }
 }
