@@ -1,7 +1,6 @@
 package dev.kura.s3;
 
 import dev.kura.testing.Requires;
-import dev.kura.s3.embedded.EmbeddedOrigin;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.core.ResponseInputStream;
@@ -77,9 +76,7 @@ class OriginFailureTest {
         try (Fixture f = new Fixture(tmp).startOrigin()) {
             byte[] body = "stale but useful\n".getBytes();
             f.origin.put(Fixture.BUCKET, "s.txt", body, "text/plain", "max-age=0");
-            f.extraBuckets.add(f.bucket("/strict", "strict", f.origin.endpoint(),
-                    OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY),
-                    Duration.ofSeconds(5), Duration.ZERO));
+            f.extraBuckets.add(f.originBucket("/strict", "strict", f.origin.endpoint(), Duration.ofSeconds(5)));
             f.startProxy();
             assertThat(f.get("/test/s.txt").headers().firstValue("X-Cache")).contains("MISS");
             assertThat(f.get("/strict/s.txt").statusCode()).isEqualTo(200);
