@@ -15,10 +15,8 @@ import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -191,29 +189,19 @@ class OriginFailureTest {
         long size = (101L << 20) + 12345;
         try (Fixture f = new Fixture(tmp).startOrigin()) {
             f.origin.put(Fixture.BUCKET, "large.bin", new Generated(size, 99), size, "application/octet-stream", null);
-            String want = sha256(new Generated(size, 99));
+            String want = ProxyTest.sha256(new Generated(size, 99));
             f.startProxy();
             try (S3Client kura = f.kuraClient()) {
                 for (String expect : List.of("MISS", "HIT")) {
                     try (ResponseInputStream<GetObjectResponse> in = kura.getObject(b -> b.bucket(Fixture.BUCKET).key("large.bin"))) {
                         assertThat(in.response().contentLength()).isEqualTo(size);
                         assertThat(in.response().sdkHttpResponse().firstMatchingHeader("X-Cache")).contains(expect);
-                        assertThat(sha256(in)).isEqualTo(want);
+                        assertThat(ProxyTest.sha256(in)).isEqualTo(want);
                     }
                 }
             }
             assertThat(f.origin.getCount()).isEqualTo(1);
         }
-    }
-
-    static String sha256(InputStream in) throws Exception {
-        MessageDigest md = MessageDigest.getInstance("SHA-256");
-        byte[] buf = new byte[1 << 16];
-        int n;
-        while ((n = in.read(buf)) > 0) {
-            md.update(buf, 0, n);
-        }
-        return HexFormat.of().formatHex(md.digest());
     }
 
     /** Deterministic pseudo-random bytes, generated as read: no buffer of the object's size. */
