@@ -78,6 +78,12 @@ final class Fixture implements AutoCloseable {
                 .readTimeout(readTimeout).access(BucketConfig.Access.PUBLIC).build();
     }
 
+    /** A mapping of the origin's bucket that signs with the origin's own keys, without stale-if-error. */
+    BucketConfig originBucket(String prefix, String name, URI endpoint, Duration readTimeout) {
+        return bucket(prefix, name, endpoint, OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY),
+                readTimeout, Duration.ZERO);
+    }
+
     Fixture startProxy() throws Exception {
         return startProxy(origin.endpoint());
     }
