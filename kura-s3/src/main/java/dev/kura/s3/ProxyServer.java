@@ -65,6 +65,21 @@ public final class ProxyServer implements AutoCloseable {
         return new ProxyServer(Server.start(config, cache, sliceSize));
     }
 
+    /**
+     * As {@link #start(ServeConfig, Cache, long)}, with traces going to {@code openTelemetry} (an
+     * SDK the caller built and closes; kura adds spans to it) instead of the OTLP exporter
+     * {@code serve.tracing} would make. The spans are as {@link TracingConfig} describes.
+     *
+     * @throws IllegalArgumentException when {@code sliceSize} is below 64 KiB
+     */
+    public static ProxyServer start(ServeConfig config, Cache cache, long sliceSize,
+                                    io.opentelemetry.api.OpenTelemetry openTelemetry) throws InterruptedException {
+        if (sliceSize < 64 * 1024) {
+            throw new IllegalArgumentException("slice size must be at least 64 KiB, was " + sliceSize);
+        }
+        return new ProxyServer(Server.start(config, cache, sliceSize, openTelemetry));
+    }
+
     /** The TCP port it listens on (useful with port 0). */
     public int port() {
         return server.port();

@@ -5,6 +5,11 @@ import dev.kura.s3.internal.OriginEvents.BreakerState;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import org.jspecify.annotations.Nullable;
+
 import java.net.URI;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -99,12 +104,28 @@ final class OriginEndpoint implements AutoCloseable {
             return null;
         }
         long t0 = System.nanoTime();
+        OriginCall c = OriginCall.current();
+        Tracing.Parent tp = c == null ? null : c.trace();
+        Span span = null;
         T r;
         try {
-            r = call.apply(origin);
+            if (c == null || tp == null) {
+                r = call.apply(origin);
+            } else {
+                // One client span per attempt; the origin sees it as the traceparent's parent id.
+                Span s = tp.start("origin " + c.operation(), SpanKind.CLIENT);
+                s.setAttribute(Tracing.ENDPOINT, label);
+                s.setAttribute(Tracing.BUCKET, bucket);
+                span = s;
+                r = c.trace(tp.under(s)).bind(() -> call.apply(origin));
+            }
         } catch (RuntimeException e) {
             if (breaker != null) {
                 breaker.releasePermission();
+            }
+            if (span != null) {
+                span.recordException(e);
+                span.end();
             }
             throw e;
         }
@@ -115,10 +136,12 @@ final class OriginEndpoint implements AutoCloseable {
                 breaker.releasePermission();
             }
             events.attempt(bucket, label, "cancelled");
+            endSpan(span, "cancelled", false);
             return r;
         }
         OriginFailure f = failureOf.apply(r);
         events.attempt(bucket, label, f == null ? "ok" : f.kind().label());
+        endSpan(span, f == null ? "ok" : f.kind().label(), f != null && f.originDown());
         if (breaker != null) {
             if (f != null && f.originDown()) {
                 breaker.onError(nanos, TimeUnit.NANOSECONDS, new OriginFailure.Thrown(f));
@@ -127,6 +150,16 @@ final class OriginEndpoint implements AutoCloseable {
             }
         }
         return r;
+    }
+
+    private static void endSpan(@Nullable Span span, String outcome, boolean error) {
+        if (span != null) {
+            span.setAttribute(Tracing.OUTCOME, outcome);
+            if (error) {
+                span.setStatus(StatusCode.ERROR);
+            }
+            span.end();
+        }
     }
 
     /** Refuses nothing and records nothing: for probes ({@code /ready}) that must not move the breaker. */

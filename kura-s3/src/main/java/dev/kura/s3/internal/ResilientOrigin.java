@@ -272,9 +272,12 @@ final class ResilientOrigin implements Origin {
         }
 
         private Future<?> submit(int index) {
-            return hedges.submit(() -> offer(index,
-                    retrying(op, ResilientOrigin::failureOf, OriginResponse.Failed::new, index, deadline,
-                            () -> decided)));
+            // The hedge's thread carries the client request's id and trace as this one does.
+            return hedges.submit(OriginCall.wrap(() -> {
+                offer(index, retrying(op, ResilientOrigin::failureOf, OriginResponse.Failed::new, index, deadline,
+                        () -> decided));
+                return null;
+            }));
         }
 
         /**

@@ -117,6 +117,12 @@ public final class Server {
         return start(config, cache, new ProxyCore(config, cache, sliceSize));
     }
 
+    /** As above, tracing through {@code otel} instead of {@code serve.tracing}'s exporter. */
+    public static Server start(ServeConfig config, Cache cache, long sliceSize,
+                               io.opentelemetry.api.OpenTelemetry otel) throws InterruptedException {
+        return start(config, cache, new ProxyCore(config, cache, sliceSize, Tracing.of(otel)));
+    }
+
     /** Binds and starts serving with origins from {@code origins} (a seam for tests: a fake origin). */
     static Server start(ServeConfig config, Cache cache, java.util.function.Function<BucketConfig, Origin> origins,
                         long sliceSize) throws InterruptedException {
