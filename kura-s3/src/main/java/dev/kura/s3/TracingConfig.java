@@ -1,7 +1,5 @@
 package dev.kura.s3;
 
-import org.jspecify.annotations.Nullable;
-
 import java.net.URI;
 
 /**
@@ -23,10 +21,12 @@ import java.net.URI;
  * @param serviceName the {@code service.name} resource attribute ({@code service-name}); default
  *     {@code kura}
  *
+ * <p>Each component is null only as an argument (a key left out); the constructor replaces it with
+ * its default.
+ *
  * <p>Thread-safety: immutable.
  */
-public record TracingConfig(@Nullable Boolean enabled, @Nullable URI endpoint, @Nullable Double samplerRatio,
-                            @Nullable String serviceName) {
+public record TracingConfig(Boolean enabled, URI endpoint, Double samplerRatio, String serviceName) {
 
     /** Default of {@code endpoint}. */
     public static final URI DEFAULT_ENDPOINT = URI.create("http://localhost:4318/v1/traces");

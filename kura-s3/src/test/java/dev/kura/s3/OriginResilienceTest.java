@@ -105,6 +105,9 @@ class OriginResilienceTest {
             assertThat(miss.statusCode()).isEqualTo(503);
             assertThat(new String(miss.body(), StandardCharsets.UTF_8)).contains("<Code>ServiceUnavailable</Code>",
                     "circuit open");
+            // open-for is 2 s: the client is told to come back when the trial request may go through.
+            assertThat(miss.headers().firstValue("Retry-After")).hasValueSatisfying(
+                    v -> assertThat(Long.parseLong(v)).isBetween(1L, 2L));
             HttpResponse<byte[]> s = f.get("/r/s.txt");
             assertThat(s.statusCode()).isEqualTo(200);
             assertThat(s.headers().firstValue("X-Cache")).contains("STALE");

@@ -34,12 +34,17 @@ final class OriginEndpoint implements AutoCloseable {
     /** Null when the bucket's breaker is turned off. */
     private final CircuitBreaker breaker;
     private final OriginEvents events;
+    /** How long the breaker stays open before trial requests (the bucket's {@code breaker.open-for}), nanoseconds. */
+    private final long openForNanos;
+    /** System.nanoTime when the breaker last opened; written by its transition listener. */
+    private volatile long openedAt;
 
     OriginEndpoint(String bucket, URI endpoint, Origin origin, OriginResilience.Breaker cfg, OriginEvents events) {
         this.bucket = bucket;
         this.label = label(endpoint);
         this.origin = origin;
         this.events = events;
+        this.openForNanos = cfg.openFor().toNanos();
         if (cfg.enabled()) {
             CircuitBreakerConfig c = CircuitBreakerConfig.custom()
                     .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
@@ -52,6 +57,9 @@ final class OriginEndpoint implements AutoCloseable {
             this.breaker = CircuitBreaker.of(bucket + "@" + label, c);
             breaker.getEventPublisher().onStateTransition(e -> {
                 BreakerState to = state(e.getStateTransition().getToState());
+                if (to == BreakerState.OPEN) {
+                    openedAt = System.nanoTime();
+                }
                 events.transition(bucket, label, to);
             });
             events.breaker(bucket, label, () -> state(breaker.getState()));
@@ -88,6 +96,18 @@ final class OriginEndpoint implements AutoCloseable {
     /** The breaker's state now; {@code CLOSED} when the breaker is off. */
     BreakerState state() {
         return breaker == null ? BreakerState.CLOSED : state(breaker.getState());
+    }
+
+    /**
+     * Nanoseconds until the breaker lets trial requests through: 0 unless it is open. resilience4j
+     * keeps its own deadline private; this one starts at the same transition, so it is at most a
+     * few microseconds late.
+     */
+    long nanosUntilHalfOpen() {
+        if (state() != BreakerState.OPEN) {
+            return 0;
+        }
+        return Math.max(0, openForNanos - (System.nanoTime() - openedAt));
     }
 
     /**

@@ -121,6 +121,31 @@ class ResilientOriginTest {
     }
 
     @Test
+    void theCircuitOpenFailureSaysWhenTheEarliestBreakerLetsATrialThrough() throws Exception {
+        // Two endpoints: the primary's breaker opens first (open-for 30 s), the replica's 1.5 s later
+        // (open-for 10 s): the replica's trial comes first, ~11.5 s from the first opening.
+        Scripted primary = new Scripted();
+        primary.fallback = down();
+        Scripted replica = new Scripted();
+        replica.fallback = down();
+        OriginResilience.Breaker b30 = new OriginResilience.Breaker(true, 50, 1, 1, Duration.ofSeconds(30), 1);
+        OriginResilience.Breaker b10 = new OriginResilience.Breaker(true, 50, 1, 1, Duration.ofSeconds(10), 1);
+        Recorder ev = new Recorder();
+        OriginResilience p = new OriginResilience(0, null, null, null, b30, null);
+        ResilientOrigin r = new ResilientOrigin("k", p, List.of(
+                new OriginEndpoint("k", URI.create("http://primary"), primary, b30, ev),
+                new OriginEndpoint("k", URI.create("http://replica"), replica, b10, ev)), ev);
+        r.get(RQ); // primary fails: open for 30 s
+        Thread.sleep(1_500);
+        r.get(RQ); // the primary is skipped, the replica fails: open for 10 s
+        assertThat(r.endpoints()).allMatch(e -> e.state() == OriginEvents.BreakerState.OPEN);
+        OriginFailure f = ((OriginResponse.Failed) r.get(RQ)).failure();
+        assertThat(f.kind()).isEqualTo(OriginFailure.Kind.CIRCUIT_OPEN);
+        assertThat(f.retryAfterSeconds()).as("the replica's breaker, the earlier one").isBetween(9L, 10L);
+        assertThat(primary.calls.get() + replica.calls.get()).isEqualTo(2);
+    }
+
+    @Test
     void aFailedPrimaryFailsOverToTheReplicaAndAnOpenOneIsSkipped() {
         OriginResilience.Breaker b = new OriginResilience.Breaker(true, 50, 2, 2, Duration.ofMinutes(1), 1);
         Scripted primary = new Scripted();
