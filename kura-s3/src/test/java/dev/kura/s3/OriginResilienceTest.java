@@ -185,6 +185,38 @@ class OriginResilienceTest {
     }
 
     @Test
+    void withHedgeAfterP99AStalledRequestIsHedgedOnceTheBucketHasAnEstimate() throws Exception {
+        try (Fixture f = new Fixture(tmp).startOrigin();
+             FaultRelay relay = new FaultRelay(f.origin.endpoint().getPort())) {
+            for (int i = 0; i < 25; i++) {
+                f.origin.put(Fixture.BUCKET, "w" + i + ".txt", ("w" + i).getBytes(), "text/plain", null);
+            }
+            f.origin.put(Fixture.BUCKET, "slow.txt", "slow\n".getBytes(), "text/plain", null);
+            // hedge-max (the wait without an estimate) is the read timeout: no hedge before there is one.
+            OriginResilience r = new OriginResilience(0, null, null, null,
+                    new OriginResilience.Breaker(false, null, null, null, null, null), OriginResilience.HedgeAfter.P99,
+                    Duration.ofMillis(50), Duration.ofSeconds(20));
+            f.extraBuckets.add(bucket(f, relay.endpoint(), r).build());
+            f.startProxy();
+            for (int i = 0; i < 25; i++) { // 25 answers: the estimate exists (S3Proxy on loopback: a few ms)
+                assertThat(f.get("/r/w" + i + ".txt").statusCode()).isEqualTo(200);
+            }
+            assertThat(value(f.metrics(), "kura_origin_hedges_total", "bucket=\"r\"")).isZero();
+            relay.script(Fault.STALL);
+            long t0 = System.nanoTime();
+            HttpResponse<byte[]> a = f.get("/r/slow.txt");
+            Duration took = Duration.ofNanos(System.nanoTime() - t0);
+            assertThat(a.statusCode()).isEqualTo(200);
+            assertThat(new String(a.body(), StandardCharsets.UTF_8)).isEqualTo("slow\n");
+            // Hedged after the estimate (>= hedge-min, 50 ms), not after hedge-max (20 s).
+            assertThat(took).isLessThan(Duration.ofSeconds(10));
+            assertThat(relay.requests.get()).isEqualTo(27);
+            assertThat(value(f.metrics(), "kura_origin_hedges_total", "bucket=\"r\"", "winner=\"hedge\""))
+                    .isEqualTo(1);
+        }
+    }
+
+    @Test
     void aBodyCutMidWayResumesWithARangedGetAndIsNotRetried() throws Exception {
         try (Fixture f = new Fixture(tmp).startOrigin();
              FaultRelay relay = new FaultRelay(f.origin.endpoint().getPort())) {

@@ -248,8 +248,10 @@ public final class ProxyCore {
                 String tier = hit.get().tier().name().toLowerCase(java.util.Locale.ROOT);
                 s.setAttribute(Tracing.TIER, tier);
                 if (!hit.get().metadata().isExpired(Instant.now())) {
-                    rt.read = rt.parent.start("cache read", io.opentelemetry.api.trace.SpanKind.INTERNAL);
-                    rt.read.setAttribute(Tracing.TIER, tier);
+                    io.opentelemetry.api.trace.Span read = rt.parent.start("cache read",
+                            io.opentelemetry.api.trace.SpanKind.INTERNAL);
+                    read.setAttribute(Tracing.TIER, tier);
+                    rt.read = read;
                 }
             }
             s.end();
