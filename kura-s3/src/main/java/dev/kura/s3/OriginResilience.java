@@ -21,13 +21,19 @@ import java.time.Duration;
  * @param backoffMax the bound of the wait before any retry ({@code backoff-max}); default 2 s
  * @param breaker the circuit breaker of each origin endpoint ({@code breaker}); on by default
  * @param hedgeAfter when the first attempt has no answer after this long, a second request goes to
- *     the next endpoint (or the same one) and the first answer wins ({@code hedge-after}); 0 or
+ *     the next endpoint (or the same one) and the first answer wins ({@code hedge-after}): a
+ *     duration, or {@code p99} (alias {@code auto}) for the bucket's observed 99th percentile of
+ *     origin time to response head, bounded by {@code hedge-min} and {@code hedge-max}; 0 or
  *     unset turns hedging off (the default)
+ * @param hedgeMin with {@code hedge-after: p99}, the shortest wait before a hedge
+ *     ({@code hedge-min}); default 10 ms
+ * @param hedgeMax with {@code hedge-after: p99}, the longest wait before a hedge, and the wait
+ *     used until the bucket has an estimate (its first 20 answers) ({@code hedge-max}); default 2 s
  *
  * <p>Thread-safety: immutable.
  */
 public record OriginResilience(Integer retries, Duration retryBudget, Duration backoffBase, Duration backoffMax,
-                               Breaker breaker, Duration hedgeAfter) {
+                               Breaker breaker, HedgeAfter hedgeAfter, Duration hedgeMin, Duration hedgeMax) {
 
     /** @throws IllegalArgumentException naming the key of a nonsense value */
     public OriginResilience {
@@ -47,11 +53,20 @@ public record OriginResilience(Integer retries, Duration retryBudget, Duration b
             breaker = Breaker.defaults();
         }
         if (hedgeAfter == null) {
-            hedgeAfter = Duration.ZERO;
+            hedgeAfter = HedgeAfter.OFF;
         }
-        if (hedgeAfter.isNegative()) {
-            throw new IllegalArgumentException("resilience.hedge-after must be >= 0, was " + hedgeAfter);
+        hedgeMin = positive(hedgeMin, Duration.ofMillis(10), "hedge-min");
+        hedgeMax = positive(hedgeMax, Duration.ofSeconds(2), "hedge-max");
+        if (hedgeMax.compareTo(hedgeMin) < 0) {
+            throw new IllegalArgumentException("resilience.hedge-max must be >= hedge-min, was " + hedgeMax);
         }
+    }
+
+    /** As the canonical constructor with a fixed {@code hedge-after} (null or 0: off) and default bounds. */
+    public OriginResilience(Integer retries, Duration retryBudget, Duration backoffBase, Duration backoffMax,
+                            Breaker breaker, Duration hedgeAfter) {
+        this(retries, retryBudget, backoffBase, backoffMax, breaker,
+                hedgeAfter == null ? null : HedgeAfter.fixed(hedgeAfter), null, null);
     }
 
     private static Duration positive(Duration d, Duration dflt, String key) {
@@ -66,12 +81,69 @@ public record OriginResilience(Integer retries, Duration retryBudget, Duration b
 
     /** Every key at its default: 2 retries within 10 s, breaker on, no hedging. */
     public static OriginResilience defaults() {
-        return new OriginResilience(null, null, null, null, null, null);
+        return new OriginResilience(null, null, null, null, null, null, null, null);
     }
 
     /** True when a second request is sent after {@link #hedgeAfter()}. */
     public boolean hedging() {
-        return !hedgeAfter.isZero();
+        return hedgeAfter.on();
+    }
+
+    /**
+     * The {@code hedge-after} key: a fixed delay, or the observed 99th percentile ({@code p99},
+     * {@code auto}).
+     *
+     * @param delay the fixed delay; zero when off or observed
+     * @param observed true for {@code p99}: the bucket's running estimate, within
+     *     {@code hedge-min..hedge-max}
+     *
+     * <p>Thread-safety: immutable.
+     */
+    public record HedgeAfter(Duration delay, boolean observed) {
+        /** Hedging off. */
+        public static final HedgeAfter OFF = new HedgeAfter(Duration.ZERO, false);
+        /** {@code hedge-after: p99}. */
+        public static final HedgeAfter P99 = new HedgeAfter(Duration.ZERO, true);
+
+        /** @throws IllegalArgumentException for a negative delay, or a delay with {@code observed} */
+        public HedgeAfter {
+            if (delay == null || delay.isNegative()) {
+                throw new IllegalArgumentException("resilience.hedge-after must be >= 0, was " + delay);
+            }
+            if (observed && !delay.isZero()) {
+                throw new IllegalArgumentException("resilience.hedge-after: p99 takes no duration");
+            }
+        }
+
+        /** A fixed delay (0: off). */
+        public static HedgeAfter fixed(Duration d) {
+            return new HedgeAfter(d, false);
+        }
+
+        /**
+         * Parses the YAML value: {@code p99} or {@code auto} (any case), or a duration as
+         * {@link dev.kura.config.Durations} reads it ({@code 300ms}, {@code 0}).
+         *
+         * @throws IllegalArgumentException for anything else
+         */
+        @com.fasterxml.jackson.annotation.JsonCreator(mode = com.fasterxml.jackson.annotation.JsonCreator.Mode.DELEGATING)
+        public static HedgeAfter parse(String text) {
+            String t = text.trim().toLowerCase(java.util.Locale.ROOT);
+            if (t.equals("p99") || t.equals("auto")) {
+                return P99;
+            }
+            try {
+                return fixed(dev.kura.config.Durations.parse(t));
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("resilience.hedge-after must be a duration (e.g. 300ms), p99 or "
+                        + "auto, was '" + text + "'", e);
+            }
+        }
+
+        /** True unless hedging is off. */
+        public boolean on() {
+            return observed || !delay.isZero();
+        }
     }
 
     /**

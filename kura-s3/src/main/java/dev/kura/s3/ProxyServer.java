@@ -60,9 +60,7 @@ public final class ProxyServer implements AutoCloseable {
      * @throws IllegalArgumentException when {@code sliceSize} is below 64 KiB
      */
     public static ProxyServer start(ServeConfig config, Cache cache, long sliceSize) throws InterruptedException {
-        if (sliceSize < 64 * 1024) {
-            throw new IllegalArgumentException("slice size must be at least 64 KiB, was " + sliceSize);
-        }
+        checkSliceSize(sliceSize);
         return new ProxyServer(Server.start(config, cache, sliceSize));
     }
 
@@ -76,10 +74,27 @@ public final class ProxyServer implements AutoCloseable {
     public static ProxyServer start(ServeConfig config, Cache cache, long sliceSize,
                                     io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry)
             throws InterruptedException {
+        checkSliceSize(sliceSize);
+        return new ProxyServer(Server.start(config, cache, sliceSize, registry));
+    }
+
+    /**
+     * As {@link #start(ServeConfig, Cache, long)}, with traces going to {@code openTelemetry} (an
+     * SDK the caller built and closes; kura adds spans to it) instead of the OTLP exporter
+     * {@code serve.tracing} would make. The spans are as {@link TracingConfig} describes.
+     *
+     * @throws IllegalArgumentException when {@code sliceSize} is below 64 KiB
+     */
+    public static ProxyServer start(ServeConfig config, Cache cache, long sliceSize,
+                                    io.opentelemetry.api.OpenTelemetry openTelemetry) throws InterruptedException {
+        checkSliceSize(sliceSize);
+        return new ProxyServer(Server.start(config, cache, sliceSize, openTelemetry));
+    }
+
+    private static void checkSliceSize(long sliceSize) {
         if (sliceSize < 64 * 1024) {
             throw new IllegalArgumentException("slice size must be at least 64 KiB, was " + sliceSize);
         }
-        return new ProxyServer(Server.start(config, cache, sliceSize, registry));
     }
 
     /** The TCP port it listens on (useful with port 0). */

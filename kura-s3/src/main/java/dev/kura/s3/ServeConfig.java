@@ -59,6 +59,8 @@ import java.util.Set;
  *     {@value #NODE_HEADER} and written in every access-log line, so that an operator (or a test)
  *     sees which node behind a balancer answered; 1..64 of {@code A-Z a-z 0-9 . _ : -}; default
  *     the host name
+ * @param tracing OpenTelemetry traces exported over OTLP/HTTP ({@code serve.tracing}); off by
+ *     default, see {@link TracingConfig}
  *
  * <p>Thread-safety: immutable.
  */
@@ -67,7 +69,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                           String adminToken, List<BucketConfig> buckets, String baseDomain,
                           Duration listCacheTtl, List<ClientConfig> clients, JwtConfig jwt, String opsListen,
                           Duration drainDelay, ListenerLimits limits, FillConfig fill,
-                          AccessLogFormat accessLogFormat, RateLimits rateLimits, TlsConfig tls, String nodeId) {
+                          AccessLogFormat accessLogFormat, RateLimits rateLimits, TlsConfig tls, String nodeId,
+                          TracingConfig tracing) {
 
     /** The response header carrying {@link #nodeId()}. */
     public static final String NODE_HEADER = "X-Kura-Node";
@@ -103,6 +106,9 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         }
         if (fill == null) {
             fill = FillConfig.defaults();
+        }
+        if (tracing == null) {
+            tracing = TracingConfig.off();
         }
         if (rateLimits == null) {
             rateLimits = RateLimits.none();
@@ -269,7 +275,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                 .maxUrlLength(maxUrlLength).maxHeaderSize(maxHeaderSize).shutdownTimeout(shutdownTimeout)
                 .accessLog(accessLog).adminToken(adminToken).buckets(buckets).baseDomain(baseDomain)
                 .listCacheTtl(listCacheTtl).clients(clients).jwt(jwt).opsListen(opsListen).drainDelay(drainDelay)
-                .limits(limits).fill(fill).accessLogFormat(accessLogFormat).rateLimits(rateLimits).tls(tls).nodeId(nodeId);
+                .limits(limits).fill(fill).accessLogFormat(accessLogFormat).rateLimits(rateLimits).tls(tls).nodeId(nodeId)
+                .tracing(tracing);
     }
 
     /** A copy with another {@link #opsListen()} (tests and the demo pick free ports with {@code :0}). */
@@ -320,6 +327,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         private RateLimits rateLimits;
         private TlsConfig tls;
         private String nodeId;
+        private TracingConfig tracing;
 
         private Builder() {
         }
@@ -366,6 +374,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public Builder tls(TlsConfig v) { tls = v; return this; }
         /** @see ServeConfig#nodeId() */
         public Builder nodeId(String v) { nodeId = v; return this; }
+        /** @see ServeConfig#tracing() */
+        public Builder tracing(TracingConfig v) { tracing = v; return this; }
 
         /**
          * @return the config, validated and defaulted by the canonical constructor
@@ -374,7 +384,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public ServeConfig build() {
             return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
                     accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, jwt, opsListen, drainDelay,
-                    limits, fill, accessLogFormat, rateLimits, tls, nodeId);
+                    limits, fill, accessLogFormat, rateLimits, tls, nodeId, tracing);
         }
     }
 

@@ -59,6 +59,10 @@ final class Fixture implements AutoCloseable {
     /** serve.listen and serve.ops-listen; a restarted node keeps its ports by setting them. */
     String listen = "127.0.0.1:0";
     String opsListen = "127.0.0.1:0";
+    /** serve.tracing; null for the default (off). */
+    TracingConfig tracing;
+    /** An OpenTelemetry SDK kura traces into (instead of serve.tracing's exporter); null for none. */
+    io.opentelemetry.api.OpenTelemetry otel;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     Fixture(Path dir) {
@@ -106,8 +110,12 @@ final class Fixture implements AutoCloseable {
                 .shutdownTimeout(Duration.ofSeconds(5)).accessLog(true).adminToken(adminToken).buckets(buckets)
                 .baseDomain(baseDomain).listCacheTtl(listCacheTtl).clients(cl).jwt(jwt).opsListen(opsListen)
                 .drainDelay(drainDelay).limits(limits).accessLogFormat(accessLogFormat).rateLimits(rateLimits).tls(tls)
-                .nodeId(nodeId).build();
+                .nodeId(nodeId).tracing(tracing).build();
         config = cfg;
+        if (otel != null) {
+            proxy = ProxyServer.start(cfg, cache, sliceSize > 0 ? sliceSize : ProxyServer.DEFAULT_SLICE_SIZE, otel);
+            return this;
+        }
         proxy = sliceSize > 0 ? ProxyServer.start(cfg, cache, sliceSize) : ProxyServer.start(cfg, cache);
         return this;
     }

@@ -105,6 +105,9 @@ class OriginResilienceTest {
             assertThat(miss.statusCode()).isEqualTo(503);
             assertThat(new String(miss.body(), StandardCharsets.UTF_8)).contains("<Code>ServiceUnavailable</Code>",
                     "circuit open");
+            // open-for is 2 s: the client is told to come back when the trial request may go through.
+            assertThat(miss.headers().firstValue("Retry-After")).hasValueSatisfying(
+                    v -> assertThat(Long.parseLong(v)).isBetween(1L, 2L));
             HttpResponse<byte[]> s = f.get("/r/s.txt");
             assertThat(s.statusCode()).isEqualTo(200);
             assertThat(s.headers().firstValue("X-Cache")).contains("STALE");
@@ -178,6 +181,38 @@ class OriginResilienceTest {
                 Thread.sleep(50);
             }
             assertThat(primary.openConnections()).as("the stalled request's connection was closed").isZero();
+        }
+    }
+
+    @Test
+    void withHedgeAfterP99AStalledRequestIsHedgedOnceTheBucketHasAnEstimate() throws Exception {
+        try (Fixture f = new Fixture(tmp).startOrigin();
+             FaultRelay relay = new FaultRelay(f.origin.endpoint().getPort())) {
+            for (int i = 0; i < 25; i++) {
+                f.origin.put(Fixture.BUCKET, "w" + i + ".txt", ("w" + i).getBytes(), "text/plain", null);
+            }
+            f.origin.put(Fixture.BUCKET, "slow.txt", "slow\n".getBytes(), "text/plain", null);
+            // hedge-max (the wait without an estimate) is the read timeout: no hedge before there is one.
+            OriginResilience r = new OriginResilience(0, null, null, null,
+                    new OriginResilience.Breaker(false, null, null, null, null, null), OriginResilience.HedgeAfter.P99,
+                    Duration.ofMillis(50), Duration.ofSeconds(20));
+            f.extraBuckets.add(bucket(f, relay.endpoint(), r).build());
+            f.startProxy();
+            for (int i = 0; i < 25; i++) { // 25 answers: the estimate exists (S3Proxy on loopback: a few ms)
+                assertThat(f.get("/r/w" + i + ".txt").statusCode()).isEqualTo(200);
+            }
+            assertThat(value(f.metrics(), "kura_origin_hedges_total", "bucket=\"r\"")).isZero();
+            relay.script(Fault.STALL);
+            long t0 = System.nanoTime();
+            HttpResponse<byte[]> a = f.get("/r/slow.txt");
+            Duration took = Duration.ofNanos(System.nanoTime() - t0);
+            assertThat(a.statusCode()).isEqualTo(200);
+            assertThat(new String(a.body(), StandardCharsets.UTF_8)).isEqualTo("slow\n");
+            // Hedged after the estimate (>= hedge-min, 50 ms), not after hedge-max (20 s).
+            assertThat(took).isLessThan(Duration.ofSeconds(10));
+            assertThat(relay.requests.get()).isEqualTo(27);
+            assertThat(value(f.metrics(), "kura_origin_hedges_total", "bucket=\"r\"", "winner=\"hedge\""))
+                    .isEqualTo(1);
         }
     }
 

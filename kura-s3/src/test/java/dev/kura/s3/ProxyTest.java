@@ -375,7 +375,7 @@ class ProxyTest {
         f.get("/test/small.txt");
         String metrics = f.metrics();
         assertThat(metrics).contains("kura_requests_seconds_count{bucket=\"test\"")
-                .contains("kura_requests_seconds_bucket{").contains("kura_served_bytes_total{bucket=\"test\"}")
+                .contains("kura_requests_seconds_bucket{").contains("kura_served_bytes_total{bucket=\"test\",cache=\"")
                 .contains("kura_cache_hits_total{tier=\"memory\"}").contains("kura_origin_requests_seconds_count")
                 .contains("kura_fills_in_flight").contains("kura_connections_open");
         // The data port serves objects only.

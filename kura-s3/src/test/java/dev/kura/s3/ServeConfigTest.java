@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -314,7 +315,7 @@ class ServeConfigTest {
         assertThat(r.backoffBase()).isEqualTo(Duration.ofMillis(50));
         assertThat(r.backoffMax()).isEqualTo(Duration.ofSeconds(1));
         assertThat(r.hedging()).isTrue();
-        assertThat(r.hedgeAfter()).isEqualTo(Duration.ofMillis(250));
+        assertThat(r.hedgeAfter()).isEqualTo(OriginResilience.HedgeAfter.fixed(Duration.ofMillis(250)));
         assertThat(r.breaker()).isEqualTo(new OriginResilience.Breaker(true, 30, 5, 10, Duration.ofSeconds(20), 1));
         assertThat(b.toBuilder().build()).isEqualTo(b);
         BucketConfig d = c.buckets().get(1);
@@ -323,6 +324,29 @@ class ServeConfigTest {
         assertThat(d.resilience().retries()).isEqualTo(2);
         assertThat(d.resilience().retryBudget()).isEqualTo(Duration.ofSeconds(10));
         assertThat(d.resilience().hedging()).isFalse();
+        for (String p99 : List.of("p99", "auto", "P99")) {
+            OriginResilience o = parse("""
+                    serve:
+                      buckets:
+                        - bucket: b1
+                          access: public
+                          resilience: {hedge-after: %s, hedge-min: 20ms, hedge-max: 1s}
+                    """.formatted(p99)).buckets().getFirst().resilience();
+            assertThat(o.hedging()).isTrue();
+            assertThat(o.hedgeAfter()).isEqualTo(OriginResilience.HedgeAfter.P99);
+            assertThat(o.hedgeMin()).isEqualTo(Duration.ofMillis(20));
+            assertThat(o.hedgeMax()).isEqualTo(Duration.ofSeconds(1));
+        }
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets:
+                    - {bucket: b1, access: public, resilience: {hedge-after: p95}}
+                """)).hasMessageContaining("hedge-after");
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets:
+                    - {bucket: b1, access: public, resilience: {hedge-after: p99, hedge-min: 2s, hedge-max: 1s}}
+                """)).hasMessageContaining("hedge-max");
         assertThat(d.resilience().breaker().enabled()).isTrue();
         assertThatThrownBy(() -> parse("""
                 serve:

@@ -64,6 +64,8 @@ final class Exchange {
      * to the cached entry (S3 API reference, GetObject). Set by {@link S3Front}; may be null.
      */
     volatile java.util.Map<String, String> responseOverrides;
+    /** The request's trace (server span and children); null when tracing is off ({@link Tracing#OFF}). */
+    volatile Tracing.@org.jspecify.annotations.Nullable RequestTrace trace;
     /** serve.node-id of the config in force when the request started; sent on every response. */
     volatile String nodeId;
 

@@ -130,8 +130,7 @@ final class FillCoordinator {
                     lead(ex, t, leader, stale);
                     return; // lead() owns and closes stale
                 }
-                PendingEntry pending = SlicedObjects.await(((Fill.Follower) fill).pending(),
-                        OriginClient.total(t.bucket()).toMillis() + 1_000);
+                PendingEntry pending = awaitLeader(ex, (Fill.Follower) fill, t);
                 if (pending != null) {
                     ProxyCore.closeQuietly(stale);
                     ex.cacheStatus = CacheStatus.MISS;
@@ -159,6 +158,29 @@ final class FillCoordinator {
         } catch (RuntimeException e) {
             ProxyCore.closeQuietly(stale);
             Replies.internalError(ex, e);
+        }
+    }
+
+    /**
+     * A follower's wait for its leader's fill to begin (at most the origin's timeouts plus a
+     * second); traced as a "fill wait" span when tracing is on.
+     *
+     * @return the entry being filled, or null when the fill ended without one
+     */
+    private static @org.jspecify.annotations.Nullable PendingEntry awaitLeader(Exchange ex, Fill.Follower f,
+                                                                             Target t) {
+        long millis = OriginClient.total(t.bucket()).toMillis() + 1_000;
+        Tracing.RequestTrace rt = ex.trace;
+        if (rt == null) {
+            return SlicedObjects.await(f.pending(), millis);
+        }
+        io.opentelemetry.api.trace.Span s = rt.parent.start("fill wait", io.opentelemetry.api.trace.SpanKind.INTERNAL);
+        try {
+            PendingEntry p = SlicedObjects.await(f.pending(), millis);
+            s.setAttribute("kura.fill.joined", p != null);
+            return p;
+        } finally {
+            s.end();
         }
     }
 

@@ -91,6 +91,7 @@ final class HttpHandler extends ChannelInboundHandlerAdapter {
                 target.routed() ? target.originForm() : req.uri(), headers, keepAlive,
                 e -> ctx.executor().execute(() -> done(ctx, e)));
         ex.nodeId = core.config().nodeId();
+        ex.trace = core.tracing.server(ex);
         req.release();
         if (!target.routed()) {
             ex.error(HttpResponseStatus.valueOf(target.status()), target.reason());

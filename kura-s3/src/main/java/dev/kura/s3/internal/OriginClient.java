@@ -35,6 +35,7 @@ import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * The {@link Origin} of one bucket on the AWS SDK v2: an {@link S3Client}, which signs every request
@@ -84,7 +85,7 @@ final class OriginClient implements Origin {
 
     @Override
     public OriginResponse get(OriginRequest rq) {
-        GetObjectRequest.Builder r = GetObjectRequest.builder().bucket(config.bucket()).key(rq.key());
+        GetObjectRequest.Builder r = traced(GetObjectRequest.builder().bucket(config.bucket()).key(rq.key()));
         if (rq.versionId() != null) {
             r.versionId(rq.versionId());
         }
@@ -129,7 +130,8 @@ final class OriginClient implements Origin {
     public OriginResponse head(String key, String versionId) {
         HeadObjectResponse h;
         try {
-            h = s3.headObject(HeadObjectRequest.builder().bucket(config.bucket()).key(key).versionId(versionId).build());
+            h = s3.headObject(traced(HeadObjectRequest.builder()).bucket(config.bucket()).key(key).versionId(versionId)
+                    .build());
         } catch (SdkException e) {
             return new OriginResponse.Failed(failure(e));
         }
@@ -143,14 +145,14 @@ final class OriginClient implements Origin {
     public ListPage list(ListQuery q) throws OriginFailure.Thrown {
         try {
             if (q.v2()) {
-                ListObjectsV2Response r = s3.listObjectsV2(ListObjectsV2Request.builder().bucket(config.bucket())
+                ListObjectsV2Response r = s3.listObjectsV2(traced(ListObjectsV2Request.builder()).bucket(config.bucket())
                         .prefix(q.prefix()).delimiter(q.delimiter()).maxKeys(q.maxKeys())
                         .continuationToken(q.marker()).startAfter(q.startAfter()).fetchOwner(q.fetchOwner()).build());
                 return new ListPage(r.contents().stream().map(OriginClient::summary).toList(),
                         r.commonPrefixes().stream().map(CommonPrefix::prefix).toList(),
                         Boolean.TRUE.equals(r.isTruncated()), r.nextContinuationToken());
             }
-            ListObjectsResponse r = s3.listObjects(ListObjectsRequest.builder().bucket(config.bucket())
+            ListObjectsResponse r = s3.listObjects(traced(ListObjectsRequest.builder()).bucket(config.bucket())
                     .prefix(q.prefix()).delimiter(q.delimiter()).maxKeys(q.maxKeys()).marker(q.marker()).build());
             return new ListPage(r.contents().stream().map(OriginClient::summary).toList(),
                     r.commonPrefixes().stream().map(CommonPrefix::prefix).toList(),
@@ -158,6 +160,21 @@ final class OriginClient implements Origin {
         } catch (SdkException e) {
             throw new OriginFailure.Thrown(failure(e));
         }
+    }
+
+    /**
+     * {@code b} with the headers of the client request this origin request serves
+     * ({@link OriginCall#headers()}: {@code X-Kura-Request-Id}, and {@code traceparent} when traced);
+     * unchanged outside a client request. The headers are signed with the request (SigV4 signs
+     * every header it is given), which S3 accepts.
+     */
+    private static <B extends software.amazon.awssdk.awscore.AwsRequest.Builder> B traced(B b) {
+        OriginCall c = OriginCall.current();
+        if (c != null) {
+            Map<String, String> h = c.headers();
+            b.overrideConfiguration(o -> h.forEach(o::putHeader));
+        }
+        return b;
     }
 
     private static ListPage.ObjectSummary summary(S3Object o) {

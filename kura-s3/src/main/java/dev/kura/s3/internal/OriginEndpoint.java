@@ -5,6 +5,11 @@ import dev.kura.s3.internal.OriginEvents.BreakerState;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import org.jspecify.annotations.Nullable;
+
 import java.net.URI;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -29,12 +34,17 @@ final class OriginEndpoint implements AutoCloseable {
     /** Null when the bucket's breaker is turned off. */
     private final CircuitBreaker breaker;
     private final OriginEvents events;
+    /** How long the breaker stays open before trial requests (the bucket's {@code breaker.open-for}), nanoseconds. */
+    private final long openForNanos;
+    /** System.nanoTime when the breaker last opened; written by its transition listener. */
+    private volatile long openedAt;
 
     OriginEndpoint(String bucket, URI endpoint, Origin origin, OriginResilience.Breaker cfg, OriginEvents events) {
         this.bucket = bucket;
         this.label = label(endpoint);
         this.origin = origin;
         this.events = events;
+        this.openForNanos = cfg.openFor().toNanos();
         if (cfg.enabled()) {
             CircuitBreakerConfig c = CircuitBreakerConfig.custom()
                     .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
@@ -47,6 +57,9 @@ final class OriginEndpoint implements AutoCloseable {
             this.breaker = CircuitBreaker.of(bucket + "@" + label, c);
             breaker.getEventPublisher().onStateTransition(e -> {
                 BreakerState to = state(e.getStateTransition().getToState());
+                if (to == BreakerState.OPEN) {
+                    openedAt = System.nanoTime();
+                }
                 events.transition(bucket, label, to);
             });
             events.breaker(bucket, label, () -> state(breaker.getState()));
@@ -86,6 +99,18 @@ final class OriginEndpoint implements AutoCloseable {
     }
 
     /**
+     * Nanoseconds until the breaker lets trial requests through: 0 unless it is open. resilience4j
+     * keeps its own deadline private; this one starts at the same transition, so it is at most a
+     * few microseconds late.
+     */
+    long nanosUntilHalfOpen() {
+        if (state() != BreakerState.OPEN) {
+            return 0;
+        }
+        return Math.max(0, openForNanos - (System.nanoTime() - openedAt));
+    }
+
+    /**
      * Sends one request through the breaker.
      *
      * @param failureOf the failure a result stands for, or null for an answer
@@ -99,12 +124,28 @@ final class OriginEndpoint implements AutoCloseable {
             return null;
         }
         long t0 = System.nanoTime();
+        OriginCall c = OriginCall.current();
+        Tracing.Parent tp = c == null ? null : c.trace();
+        Span span = null;
         T r;
         try {
-            r = call.apply(origin);
+            if (c == null || tp == null) {
+                r = call.apply(origin);
+            } else {
+                // One client span per attempt; the origin sees it as the traceparent's parent id.
+                Span s = tp.start("origin " + c.operation(), SpanKind.CLIENT);
+                s.setAttribute(Tracing.ENDPOINT, label);
+                s.setAttribute(Tracing.BUCKET, bucket);
+                span = s;
+                r = c.trace(tp.under(s)).bind(() -> call.apply(origin));
+            }
         } catch (RuntimeException e) {
             if (breaker != null) {
                 breaker.releasePermission();
+            }
+            if (span != null) {
+                span.recordException(e);
+                span.end();
             }
             throw e;
         }
@@ -115,10 +156,12 @@ final class OriginEndpoint implements AutoCloseable {
                 breaker.releasePermission();
             }
             events.attempt(bucket, label, "cancelled");
+            endSpan(span, "cancelled", false);
             return r;
         }
         OriginFailure f = failureOf.apply(r);
         events.attempt(bucket, label, f == null ? "ok" : f.kind().label());
+        endSpan(span, f == null ? "ok" : f.kind().label(), f != null && f.originDown());
         if (breaker != null) {
             if (f != null && f.originDown()) {
                 breaker.onError(nanos, TimeUnit.NANOSECONDS, new OriginFailure.Thrown(f));
@@ -127,6 +170,16 @@ final class OriginEndpoint implements AutoCloseable {
             }
         }
         return r;
+    }
+
+    private static void endSpan(@Nullable Span span, String outcome, boolean error) {
+        if (span != null) {
+            span.setAttribute(Tracing.OUTCOME, outcome);
+            if (error) {
+                span.setStatus(StatusCode.ERROR);
+            }
+            span.end();
+        }
     }
 
     /** Refuses nothing and records nothing: for probes ({@code /ready}) that must not move the breaker. */

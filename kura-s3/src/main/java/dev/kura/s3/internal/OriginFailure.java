@@ -9,8 +9,16 @@ import dev.kura.s3.internal.api.S3ErrorCode;
  * @param originStatus the HTTP status the origin answered, or 0 when it answered nothing
  * @param code the S3 error code the origin sent (e.g. {@code NoSuchKey}), or null
  * @param message a one-line description for logs and error bodies (no secrets)
+ * @param retryAfterSeconds for {@link Kind#CIRCUIT_OPEN}: seconds until the first of the bucket's
+ *     breakers lets a trial request through (at least 1), sent as {@code Retry-After} (RFC 9110
+ *     10.2.3) with the 503; 0 otherwise
  */
-record OriginFailure(Kind kind, int originStatus, String code, String message) {
+record OriginFailure(Kind kind, int originStatus, String code, String message, long retryAfterSeconds) {
+
+    /** A failure without a {@code Retry-After}. */
+    OriginFailure(Kind kind, int originStatus, String code, String message) {
+        this(kind, originStatus, code, message, 0);
+    }
 
     /** Classes of origin failure; the lower-case name is the {@code kind} metric label. */
     enum Kind {

@@ -54,6 +54,8 @@ public final class ProxyCore {
     private final S3Front front;
     /** {@code serve.rate-limits}: admission in {@link S3Front}, bytes charged in {@link #finished}. */
     final dev.kura.s3.internal.limits.Throttle throttle;
+    /** {@code serve.tracing}, fixed at start (a restart-only key); {@link Tracing#OFF} by default. */
+    final Tracing tracing;
 
     /** A bucket and its origin. */
     record Route(BucketConfig bucket, Origin origin) {
@@ -71,7 +73,17 @@ public final class ProxyCore {
      * @param sliceSize objects larger than this many bytes are cached in slices of this size
      */
     ProxyCore(ServeConfig config, Cache cache, long sliceSize) {
-        this(config, cache, sliceSize, newRegistry());
+        this(config, cache, sliceSize, newRegistry(), Tracing.of(config.tracing()));
+    }
+
+    /**
+     * As {@link #ProxyCore(ServeConfig, Cache, long)}, with the meters in {@code registry} (the
+     * process's one registry, made by the {@code kura} command) and traces through {@code tracing}
+     * instead of {@code serve.tracing}'s.
+     */
+    ProxyCore(ServeConfig config, Cache cache, long sliceSize, PrometheusMeterRegistry registry, Tracing tracing) {
+        this(config, cache, (b, events) -> ResilientOrigin.of(b, OriginClient::new, events), sliceSize, registry,
+                tracing);
     }
 
     /**
@@ -82,15 +94,7 @@ public final class ProxyCore {
      */
     ProxyCore(ServeConfig config, Cache cache, java.util.function.Function<BucketConfig, Origin> origins,
               long sliceSize) {
-        this(config, cache, (b, events) -> origins.apply(b), sliceSize, newRegistry());
-    }
-
-    /**
-     * As {@link #ProxyCore(ServeConfig, Cache, long)}, with the meters in {@code registry} (the
-     * process's one registry, made by the {@code kura} command).
-     */
-    ProxyCore(ServeConfig config, Cache cache, long sliceSize, PrometheusMeterRegistry registry) {
-        this(config, cache, (b, events) -> ResilientOrigin.of(b, OriginClient::new, events), sliceSize, registry);
+        this(config, cache, (b, events) -> origins.apply(b), sliceSize, newRegistry(), Tracing.of(config.tracing()));
     }
 
     private static PrometheusMeterRegistry newRegistry() {
@@ -100,8 +104,9 @@ public final class ProxyCore {
     /** @param origins makes the origin of one bucket, reporting to the given events (metrics) */
     private ProxyCore(ServeConfig config, Cache cache,
                       java.util.function.BiFunction<BucketConfig, OriginEvents, Origin> origins, long sliceSize,
-                      PrometheusMeterRegistry registry) {
+                      PrometheusMeterRegistry registry, Tracing tracing) {
         this.cache = cache;
+        this.tracing = tracing;
         this.metrics = new ProxyMetrics(cache, config.buckets().stream().map(BucketConfig::name).toList(), registry);
         this.throttle = new dev.kura.s3.internal.limits.Throttle(config.rateLimits(),
                 config.buckets().stream().map(BucketConfig::name).toList());
@@ -227,12 +232,41 @@ public final class ProxyCore {
         // A version is immutable: it is cached under its own key. NUL cannot occur in a key
         // (RequestPath refuses it), so no plain key can collide with a version's.
         String cacheKey = route.bucket().name() + "/" + key + (ex.versionId == null ? "" : "\u0000v=" + ex.versionId);
-        FillCoordinator.Target t = new FillCoordinator.Target(route.bucket(), route.origin(), key, ex.versionId,
-                cacheKey);
+        // Every origin call of this request carries its id (and trace) to the origin: OriginCall.
+        FillCoordinator.Target t = new FillCoordinator.Target(route.bucket(),
+                new OriginCall.Bound(route.origin(), OriginCall.of(ex)), key, ex.versionId, cacheKey);
+        Tracing.RequestTrace rt = ex.trace;
+        if (rt != null) {
+            lookupTraced(ex, t, rt);
+            return;
+        }
         // The event loop never waits on the disk: the lookup opens the entry asynchronously, and
         // the answer continues on the channel's event loop.
         lookupAsync(t.cacheKey(), ex).whenComplete((hit, err) -> ex.ch.eventLoop().execute(() ->
                 serveLookedUp(ex, t, hit)));
+    }
+
+    /**
+     * {@link #serveObject}'s lookup with spans: "cache lookup" (the index lookup and the open of
+     * the entry's file), then for a fresh hit "cache read" until the response ends.
+     */
+    private void lookupTraced(Exchange ex, FillCoordinator.Target t, Tracing.RequestTrace rt) {
+        io.opentelemetry.api.trace.Span s = rt.parent.start("cache lookup", io.opentelemetry.api.trace.SpanKind.INTERNAL);
+        lookupAsync(t.cacheKey(), ex).whenComplete((hit, err) -> ex.ch.eventLoop().execute(() -> {
+            s.setAttribute("kura.cache.found", hit != null && hit.isPresent());
+            if (hit != null && hit.isPresent()) {
+                String tier = hit.get().tier().name().toLowerCase(java.util.Locale.ROOT);
+                s.setAttribute(Tracing.TIER, tier);
+                if (!hit.get().metadata().isExpired(Instant.now())) {
+                    io.opentelemetry.api.trace.Span read = rt.parent.start("cache read",
+                            io.opentelemetry.api.trace.SpanKind.INTERNAL);
+                    read.setAttribute(Tracing.TIER, tier);
+                    rt.read = read;
+                }
+            }
+            s.end();
+            serveLookedUp(ex, t, hit == null ? Optional.empty() : hit);
+        }));
     }
 
     private void serveLookedUp(Exchange ex, FillCoordinator.Target t, Optional<CacheEntry> hit) {
@@ -290,6 +324,10 @@ public final class ProxyCore {
         if (config.accessLog()) {
             AccessLog.write(ex, nanos, config.accessLogFormat());
         }
+        Tracing.RequestTrace rt = ex.trace;
+        if (rt != null) {
+            Tracing.end(rt, ex);
+        }
     }
 
     /** Closes the origin clients and the worker executor (waits for origin fetches up to {@code millis}). */
@@ -311,5 +349,6 @@ public final class ProxyCore {
                 o.close();
             }
         }
+        tracing.close();
     }
 }

@@ -22,7 +22,8 @@ import java.util.function.ToDoubleFunction;
  * <ul>
  *   <li>{@code kura_requests_seconds} (timer with histogram) by {@code status}, {@code bucket},
  *       {@code method}, {@code cache} (HIT, MISS, ...): request counts by status and latency;</li>
- *   <li>{@code kura_served_bytes_total} by {@code bucket}: body bytes sent to clients;</li>
+ *   <li>{@code kura_served_bytes_total} by {@code bucket}, {@code cache}: body bytes sent to
+ *       clients, by cache outcome (the byte hit ratio of deploy/grafana's dashboard);</li>
  *   <li>{@code kura_cache_hits_total}, {@code kura_cache_misses_total},
  *       {@code kura_cache_evictions_total}, {@code kura_cache_size_bytes},
  *       {@code kura_cache_entries} by {@code tier} (memory, disk), from {@link Cache#stats()};</li>
@@ -166,8 +167,9 @@ final class ProxyMetrics implements OriginEvents {
                 .serviceLevelObjectives(LATENCY_BUCKETS)
                 .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
         if (bodyBytes > 0) {
-            bytes.computeIfAbsent(bucket, b -> Counter.builder("kura.served.bytes")
-                    .description("body bytes sent to clients").tag("bucket", b).register(registry))
+            bytes.computeIfAbsent(bucket + "|" + cacheStatus, b -> Counter.builder("kura.served.bytes")
+                    .description("body bytes sent to clients, by cache outcome").tag("bucket", bucket)
+                    .tag("cache", cacheStatus).register(registry))
                     .increment(bodyBytes);
         }
     }

@@ -65,6 +65,8 @@ final class Reloader {
             "serve.max-header-size", ServeConfig::maxHeaderSize,
             "serve.fill", ServeConfig::fill,
             "serve.rate-limits", ServeConfig::rateLimits,
+            // The tracer and its exporter are made once, with the proxy.
+            "serve.tracing", ServeConfig::tracing,
             // Turning TLS on or off changes the listener's scheme under its clients; the files of a
             // configured serve.tls are re-read on every reload.
             "serve.tls (on or off)", c -> c.tls() != null);
@@ -101,7 +103,7 @@ final class Reloader {
         ServeConfig next = applied.listen(running.listen()).opsListen(running.opsListen())
                 .transport(running.transport()).eventLoopThreads(running.eventLoopThreads())
                 .maxUrlLength(running.maxUrlLength()).maxHeaderSize(running.maxHeaderSize()).fill(running.fill())
-                .rateLimits(running.rateLimits())
+                .rateLimits(running.rateLimits()).tracing(running.tracing())
                 .tls((running.tls() == null) == (read.serve().tls() == null) ? read.serve().tls() : running.tls())
                 .build();
         try {

@@ -77,6 +77,11 @@ final class Replies {
         if (f.originDown()) {
             log.warn("request {}: {} {}: {}", ex.id, ex.method, S3Front.loggable(ex.uri), f.message());
         }
+        if (f.retryAfterSeconds() > 0) {
+            // Every breaker is open: say when asking again can help (RFC 9110 10.2.3, 15.6.4).
+            ex.s3Error(f.s3Code(), f.message(), "Retry-After", Long.toString(f.retryAfterSeconds()));
+            return;
+        }
         ex.s3Error(f.s3Code(), f.message());
     }
 

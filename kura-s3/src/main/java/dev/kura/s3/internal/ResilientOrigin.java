@@ -46,7 +46,9 @@ import java.util.random.RandomGenerator;
  *
  * <p><b>Hedging</b> (off unless {@code hedge-after} is set): GET and HEAD run on a virtual thread;
  * if no answer came within {@code hedge-after}, a second request (with its own retries) goes to the
- * next endpoint. The first answer that is not an origin-down failure wins; the other request is
+ * next endpoint. With {@code hedge-after: p99} the wait is the bucket's running 99th percentile of
+ * time to response head ({@link OriginLatency}), within {@code hedge-min..hedge-max}: about 1 % of
+ * requests are hedged whatever the origin's speed, with no delay to tune per origin. The first answer that is not an origin-down failure wins; the other request is
  * interrupted (which closes its socket) and its body, should one still arrive, closed unread.
  * Listings are not hedged.
  *
@@ -58,6 +60,8 @@ final class ResilientOrigin implements Origin {
     private final List<OriginEndpoint> endpoints;
     private final OriginEvents events;
     private final ExecutorService hedges = Executors.newVirtualThreadPerTaskExecutor();
+    /** Time to response head of GETs and HEADs, for {@code hedge-after: p99}; fed only in that mode. */
+    final OriginLatency latency = new OriginLatency();
     /** For requests nobody cancels. */
     private static final BooleanSupplier NEVER = () -> false;
 
@@ -134,7 +138,42 @@ final class ResilientOrigin implements Origin {
         if (!policy.hedging()) {
             return retrying(op, ResilientOrigin::failureOf, OriginResponse.Failed::new, 0, deadline, NEVER);
         }
+        if (policy.hedgeAfter().observed()) {
+            op = timed(op);
+        }
         return new HedgedCall(op, deadline).run();
+    }
+
+    /**
+     * {@code op}, feeding {@link #latency} with each attempt's time to its answer (the response
+     * head: a GET's body is read later, by the caller). Failures are left out: a timeout or a
+     * refused connection says nothing about how long an answer takes.
+     */
+    private Function<Origin, OriginResponse> timed(Function<Origin, OriginResponse> op) {
+        return o -> {
+            long t0 = System.nanoTime();
+            OriginResponse r = op.apply(o);
+            OriginFailure f = failureOf(r);
+            if (f == null || !f.originDown()) {
+                latency.record(System.nanoTime() - t0);
+            }
+            return r;
+        };
+    }
+
+    /**
+     * How long a GET or HEAD waits before its hedge, in nanoseconds: {@code hedge-after}, or with
+     * {@code hedge-after: p99} the bucket's estimate within {@code hedge-min..hedge-max}
+     * ({@code hedge-max} while there is no estimate yet).
+     */
+    long hedgeDelayNanos() {
+        OriginResilience.HedgeAfter h = policy.hedgeAfter();
+        if (!h.observed()) {
+            return h.delay().toNanos();
+        }
+        long p99 = latency.p99();
+        long max = policy.hedgeMax().toNanos();
+        return p99 < 0 ? max : Math.clamp(p99, policy.hedgeMin().toNanos(), max);
     }
 
     private long deadline() {
@@ -168,7 +207,7 @@ final class ResilientOrigin implements Origin {
             }
             if (r == null) {
                 return last != null ? last : failed.apply(new OriginFailure(OriginFailure.Kind.CIRCUIT_OPEN, 0, null,
-                        "origin circuit open: recent requests to " + endpointLabels() + " failed"));
+                        "origin circuit open: recent requests to " + endpointLabels() + " failed", retryAfterSeconds()));
             }
             next = next + tried; // a retry goes to the endpoint after the one that answered
             attempts++;
@@ -200,6 +239,18 @@ final class ResilientOrigin implements Origin {
             bound = policy.backoffMax().toNanos();
         }
         return random.nextLong(bound + 1);
+    }
+
+    /**
+     * Seconds until the earliest of the endpoints' breakers goes half open (lets trial requests
+     * through), rounded up, at least 1: the {@code Retry-After} of the 503 answered while all are open.
+     */
+    long retryAfterSeconds() {
+        long nanos = Long.MAX_VALUE;
+        for (OriginEndpoint e : endpoints) {
+            nanos = Math.min(nanos, e.nanosUntilHalfOpen());
+        }
+        return Math.max(1, (nanos + 999_999_999L) / 1_000_000_000L);
     }
 
     private String endpointLabels() {
@@ -237,7 +288,7 @@ final class ResilientOrigin implements Origin {
             Future<?> first = submit(0);
             try {
                 synchronized (this) {
-                    long until = System.nanoTime() + policy.hedgeAfter().toNanos();
+                    long until = System.nanoTime() + hedgeDelayNanos();
                     for (long left; winner == null && (left = until - System.nanoTime()) > 0; ) {
                         TimeUnit.NANOSECONDS.timedWait(this, left);
                     }
@@ -272,9 +323,12 @@ final class ResilientOrigin implements Origin {
         }
 
         private Future<?> submit(int index) {
-            return hedges.submit(() -> offer(index,
-                    retrying(op, ResilientOrigin::failureOf, OriginResponse.Failed::new, index, deadline,
-                            () -> decided)));
+            // The hedge's thread carries the client request's id and trace as this one does.
+            return hedges.submit(OriginCall.wrap(() -> {
+                offer(index, retrying(op, ResilientOrigin::failureOf, OriginResponse.Failed::new, index, deadline,
+                        () -> decided));
+                return null;
+            }));
         }
 
         /**

@@ -192,7 +192,9 @@ final class S3Front {
             return;
         }
         BucketConfig b = r.bucket();
-        st.listings.list(b.name(), st.route(b.name()).origin(), q).whenComplete((page, err) -> {
+        // A listing shared by concurrent identical requests carries the first one's id to the origin.
+        Origin origin = new OriginCall.Bound(st.route(b.name()).origin(), OriginCall.of(ex));
+        st.listings.list(b.name(), origin, q).whenComplete((page, err) -> {
             if (err == null) {
                 xml(ex, S3Xml.write(ListingXml.listBucketResult(b.name(), q, page, url)));
                 return;

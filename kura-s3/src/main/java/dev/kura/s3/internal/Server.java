@@ -123,7 +123,14 @@ public final class Server {
      */
     public static Server start(ServeConfig config, Cache cache, long sliceSize, PrometheusMeterRegistry registry)
             throws InterruptedException {
-        return start(config, cache, new ProxyCore(config, cache, sliceSize, registry));
+        return start(config, cache, new ProxyCore(config, cache, sliceSize, registry, Tracing.of(config.tracing())));
+    }
+
+    /** As above, tracing through {@code otel} instead of {@code serve.tracing}'s exporter. */
+    public static Server start(ServeConfig config, Cache cache, long sliceSize,
+                               io.opentelemetry.api.OpenTelemetry otel) throws InterruptedException {
+        return start(config, cache, new ProxyCore(config, cache, sliceSize,
+                new PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT), Tracing.of(otel)));
     }
 
     /** Binds and starts serving with origins from {@code origins} (a seam for tests: a fake origin). */

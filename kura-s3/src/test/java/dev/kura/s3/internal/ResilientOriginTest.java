@@ -121,6 +121,77 @@ class ResilientOriginTest {
     }
 
     @Test
+    void hedgeAfterP99WaitsHedgeMaxUntilThereIsAnEstimateThenTheP99WithinItsBounds() {
+        OriginResilience p = new OriginResilience(0, null, null, null, breakerOff(), OriginResilience.HedgeAfter.P99,
+                Duration.ofMillis(20), Duration.ofSeconds(3));
+        ResilientOrigin r = origin(p, new Recorder(), new Scripted());
+        assertThat(r.hedgeDelayNanos()).isEqualTo(Duration.ofSeconds(3).toNanos());
+        for (int i = 0; i < 200; i++) {
+            r.latency.record(Duration.ofMillis(i < 196 ? 40 : 400).toNanos());
+        }
+        // 4 of 200 (2 %) took 400 ms: the 99th percentile lies among them.
+        assertThat(r.hedgeDelayNanos()).isBetween(Duration.ofMillis(400).toNanos(), Duration.ofMillis(440).toNanos());
+        r.latency.clear();
+        for (int i = 0; i < 100; i++) {
+            r.latency.record(Duration.ofMillis(1).toNanos());
+        }
+        assertThat(r.hedgeDelayNanos()).as("bounded below").isEqualTo(Duration.ofMillis(20).toNanos());
+        r.latency.clear();
+        for (int i = 0; i < 100; i++) {
+            r.latency.record(Duration.ofSeconds(20).toNanos());
+        }
+        assertThat(r.hedgeDelayNanos()).as("bounded above").isEqualTo(Duration.ofSeconds(3).toNanos());
+        // A fixed hedge-after is used as it is.
+        ResilientOrigin fixed = origin(policy(0, Duration.ofSeconds(10), breakerOff(), Duration.ofMillis(300)),
+                new Recorder(), new Scripted());
+        assertThat(fixed.hedgeDelayNanos()).isEqualTo(Duration.ofMillis(300).toNanos());
+    }
+
+    @Test
+    void hedgeAfterP99FeedsTheEstimateWithAnswersOnly() {
+        OriginResilience p = new OriginResilience(0, null, null, null, breakerOff(), OriginResilience.HedgeAfter.P99,
+                null, null);
+        Scripted o = new Scripted();
+        o.fallback = Scripted.OK;
+        ResilientOrigin r = origin(p, new Recorder(), o);
+        for (int i = 0; i < OriginLatency.MIN_SAMPLES; i++) {
+            assertThat(r.get(RQ)).isInstanceOf(OriginResponse.Body.class);
+        }
+        assertThat(r.latency.p99()).isPositive();
+        r.latency.clear();
+        o.fallback = down();
+        for (int i = 0; i < OriginLatency.MIN_SAMPLES; i++) {
+            r.get(RQ);
+        }
+        assertThat(r.latency.p99()).as("failures say nothing about answer times").isEqualTo(-1);
+    }
+
+    @Test
+    void theCircuitOpenFailureSaysWhenTheEarliestBreakerLetsATrialThrough() throws Exception {
+        // Two endpoints: the primary's breaker opens first (open-for 30 s), the replica's 1.5 s later
+        // (open-for 10 s): the replica's trial comes first, ~11.5 s from the first opening.
+        Scripted primary = new Scripted();
+        primary.fallback = down();
+        Scripted replica = new Scripted();
+        replica.fallback = down();
+        OriginResilience.Breaker b30 = new OriginResilience.Breaker(true, 50, 1, 1, Duration.ofSeconds(30), 1);
+        OriginResilience.Breaker b10 = new OriginResilience.Breaker(true, 50, 1, 1, Duration.ofSeconds(10), 1);
+        Recorder ev = new Recorder();
+        OriginResilience p = new OriginResilience(0, null, null, null, b30, null);
+        ResilientOrigin r = new ResilientOrigin("k", p, List.of(
+                new OriginEndpoint("k", URI.create("http://primary"), primary, b30, ev),
+                new OriginEndpoint("k", URI.create("http://replica"), replica, b10, ev)), ev);
+        r.get(RQ); // primary fails: open for 30 s
+        Thread.sleep(1_500);
+        r.get(RQ); // the primary is skipped, the replica fails: open for 10 s
+        assertThat(r.endpoints()).allMatch(e -> e.state() == OriginEvents.BreakerState.OPEN);
+        OriginFailure f = ((OriginResponse.Failed) r.get(RQ)).failure();
+        assertThat(f.kind()).isEqualTo(OriginFailure.Kind.CIRCUIT_OPEN);
+        assertThat(f.retryAfterSeconds()).as("the replica's breaker, the earlier one").isBetween(9L, 10L);
+        assertThat(primary.calls.get() + replica.calls.get()).isEqualTo(2);
+    }
+
+    @Test
     void aFailedPrimaryFailsOverToTheReplicaAndAnOpenOneIsSkipped() {
         OriginResilience.Breaker b = new OriginResilience.Breaker(true, 50, 2, 2, Duration.ofMinutes(1), 1);
         Scripted primary = new Scripted();
