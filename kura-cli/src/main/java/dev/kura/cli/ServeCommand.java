@@ -100,7 +100,7 @@ public final class ServeCommand implements Callable<Integer> {
         ProxyServer server;
         try {
             cache = Cache.open(cacheConfig, io);
-            server = ProxyServer.start(serve, cache, kc.cache().sliceSizeBytes());
+            server = ProxyServer.start(serve, cache, kc.cache().sliceSizeBytes(), kc.cache().shared());
         } catch (Exception e) {
             io.close();
             if (origin != null) {

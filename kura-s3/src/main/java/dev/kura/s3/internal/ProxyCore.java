@@ -5,6 +5,7 @@ import dev.kura.cache.CacheEntry;
 import dev.kura.s3.BucketConfig;
 import dev.kura.s3.ServeConfig;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,6 +51,8 @@ public final class ProxyCore {
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
     final AtomicInteger inFlight = new AtomicInteger();
     private final FillCoordinator fills;
+    /** {@code cache.shared}, or null when off; closed by {@link #close}. */
+    private final dev.kura.s3.internal.shared.@Nullable SharedTier sharedTier;
     private final S3Front front;
     /** {@code serve.rate-limits}: admission in {@link S3Front}, bytes charged in {@link #finished}. */
     final dev.kura.s3.internal.limits.Throttle throttle;
@@ -70,7 +73,15 @@ public final class ProxyCore {
      * @param sliceSize objects larger than this many bytes are cached in slices of this size
      */
     ProxyCore(ServeConfig config, Cache cache, long sliceSize) {
-        this(config, cache, (b, events) -> ResilientOrigin.of(b, OriginClient::new, events), sliceSize);
+        this(config, cache, sliceSize, null);
+    }
+
+    /**
+     * As {@link #ProxyCore(ServeConfig, Cache, long)}, with the shared tier {@code shared}
+     * ({@code cache.shared}; null or not enabled: none).
+     */
+    ProxyCore(ServeConfig config, Cache cache, long sliceSize, dev.kura.s3.@Nullable SharedCacheConfig shared) {
+        this(config, cache, (b, events) -> ResilientOrigin.of(b, OriginClient::new, events), sliceSize, shared);
     }
 
     /**
@@ -81,12 +92,13 @@ public final class ProxyCore {
      */
     ProxyCore(ServeConfig config, Cache cache, java.util.function.Function<BucketConfig, Origin> origins,
               long sliceSize) {
-        this(config, cache, (b, events) -> origins.apply(b), sliceSize);
+        this(config, cache, (b, events) -> origins.apply(b), sliceSize, null);
     }
 
     /** @param origins makes the origin of one bucket, reporting to the given events (metrics) */
     private ProxyCore(ServeConfig config, Cache cache,
-                      java.util.function.BiFunction<BucketConfig, OriginEvents, Origin> origins, long sliceSize) {
+                      java.util.function.BiFunction<BucketConfig, OriginEvents, Origin> origins, long sliceSize,
+                      dev.kura.s3.@Nullable SharedCacheConfig shared) {
         this.cache = cache;
         this.metrics = new ProxyMetrics(cache, config.buckets().stream().map(BucketConfig::name).toList());
         this.throttle = new dev.kura.s3.internal.limits.Throttle(config.rateLimits(),
@@ -94,7 +106,9 @@ public final class ProxyCore {
         this.origins = b -> origins.apply(b, metrics);
         ServeState first = ServeState.of(config, null, this.origins, workers, java.time.Clock.systemUTC());
         state.set(first);
-        this.fills = new FillCoordinator(cache, metrics, workers, sliceSize, config.fill());
+        this.sharedTier = dev.kura.s3.internal.shared.SharedTier.start(shared, metrics.registry,
+                ProxyMetrics.LATENCY_BUCKETS);
+        this.fills = new FillCoordinator(cache, metrics, workers, sliceSize, config.fill(), sharedTier);
         this.front = new S3Front(this);
     }
 
@@ -296,6 +310,9 @@ public final class ProxyCore {
             if (draining.remove(o)) {
                 o.close();
             }
+        }
+        if (sharedTier != null) {
+            sharedTier.close();
         }
     }
 }

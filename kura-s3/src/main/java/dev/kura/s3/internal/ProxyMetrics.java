@@ -84,7 +84,7 @@ final class ProxyMetrics implements OriginEvents {
     static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH",
             "TRACE", "CONNECT");
     /** Cache outcomes that are their own label value ({@code X-Cache}). */
-    static final Set<String> CACHE_OUTCOMES = Set.of("HIT", "MISS", "REVALIDATED", "STALE", "-");
+    static final Set<String> CACHE_OUTCOMES = Set.of("HIT", "MISS", "REVALIDATED", "STALE", "-", "SHARED");
 
     /** Why kura closed or refused a client connection. */
     enum CloseReason {

@@ -117,6 +117,13 @@ public final class Server {
         return start(config, cache, new ProxyCore(config, cache, sliceSize));
     }
 
+    /** As {@link #start(ServeConfig, Cache, long)}, with the shared tier {@code shared} (null: none). */
+    public static Server start(ServeConfig config, Cache cache, long sliceSize,
+                               dev.kura.s3.@org.jspecify.annotations.Nullable SharedCacheConfig shared)
+            throws InterruptedException {
+        return start(config, cache, new ProxyCore(config, cache, sliceSize, shared));
+    }
+
     /** Binds and starts serving with origins from {@code origins} (a seam for tests: a fake origin). */
     static Server start(ServeConfig config, Cache cache, java.util.function.Function<BucketConfig, Origin> origins,
                         long sliceSize) throws InterruptedException {
