@@ -57,6 +57,8 @@ final class Fixture implements AutoCloseable {
     /** serve.listen and serve.ops-listen; a restarted node keeps its ports by setting them. */
     String listen = "127.0.0.1:0";
     String opsListen = "127.0.0.1:0";
+    /** cache.shared: the shared Valkey/Redis tier; null for none. */
+    SharedCacheConfig shared;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     Fixture(Path dir) {
@@ -100,7 +102,8 @@ final class Fixture implements AutoCloseable {
                 .drainDelay(drainDelay).limits(limits).accessLogFormat(accessLogFormat).rateLimits(rateLimits).tls(tls)
                 .nodeId(nodeId).build();
         config = cfg;
-        proxy = sliceSize > 0 ? ProxyServer.start(cfg, cache, sliceSize) : ProxyServer.start(cfg, cache);
+        proxy = shared != null ? ProxyServer.start(cfg, cache, sliceSize > 0 ? sliceSize : ProxyServer.DEFAULT_SLICE_SIZE,
+                shared) : sliceSize > 0 ? ProxyServer.start(cfg, cache, sliceSize) : ProxyServer.start(cfg, cache);
         return this;
     }
 

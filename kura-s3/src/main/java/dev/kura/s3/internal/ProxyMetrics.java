@@ -50,7 +50,7 @@ import java.util.function.ToDoubleFunction;
  * a status outside 100..599 is {@code other}, a cache outcome outside {@link #CACHE_OUTCOMES} is
  * {@code -}. (With the raw method as a label, 10,000 made-up methods grew {@code /metrics} to
  * 92 MiB and RSS by 800 MiB.) The bound is the product of the sets: 10 methods x (buckets + 1) x
- * about 40 statuses x 5 outcomes.
+ * about 40 statuses x 6 outcomes.
  *
  * <p>Thread-safety: safe for concurrent use; meters are cached per tag set so that the hot path
  * does no registry lookup beyond one map read.
