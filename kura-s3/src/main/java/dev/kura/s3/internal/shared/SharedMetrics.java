@@ -7,7 +7,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
 import java.time.Duration;
-import java.util.EnumMap;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
@@ -50,9 +49,10 @@ final class SharedMetrics {
 
     private final Counter hits;
     private final Counter misses;
-    private final EnumMap<Outcome, Timer> lookups = new EnumMap<>(Outcome.class);
-    private final EnumMap<ErrorKind, Counter> errors = new EnumMap<>(ErrorKind.class);
-    private final EnumMap<WriteOutcome, Counter> writes = new EnumMap<>(WriteOutcome.class);
+    /** By ordinal of {@link Outcome}, {@link ErrorKind}, {@link WriteOutcome}: every slot set in the constructor. */
+    private final Timer[] lookups = new Timer[Outcome.values().length];
+    private final Counter[] errors = new Counter[ErrorKind.values().length];
+    private final Counter[] writes = new Counter[WriteOutcome.values().length];
     private final Counter bytesRead;
     private final Counter bytesWritten;
     private final Counter skips;
@@ -61,17 +61,17 @@ final class SharedMetrics {
         hits = Counter.builder("kura.cache.hits").tag("tier", "shared").register(registry);
         misses = Counter.builder("kura.cache.misses").tag("tier", "shared").register(registry);
         for (Outcome o : Outcome.values()) {
-            lookups.put(o, Timer.builder("kura.shared.lookups").description("shared tier lookups, by outcome")
-                    .tag("outcome", label(o)).serviceLevelObjectives(latencyBuckets).register(registry));
+            lookups[o.ordinal()] = Timer.builder("kura.shared.lookups").description("shared tier lookups, by outcome")
+                    .tag("outcome", label(o)).serviceLevelObjectives(latencyBuckets).register(registry);
         }
         for (ErrorKind k : ErrorKind.values()) {
-            errors.put(k, Counter.builder("kura.shared.errors")
+            errors[k.ordinal()] = Counter.builder("kura.shared.errors")
                     .description("shared tier calls that failed or timed out, and values refused as corrupt")
-                    .tag("kind", label(k)).register(registry));
+                    .tag("kind", label(k)).register(registry);
         }
         for (WriteOutcome w : WriteOutcome.values()) {
-            writes.put(w, Counter.builder("kura.shared.writes").description("objects written to the shared tier")
-                    .tag("outcome", label(w)).register(registry));
+            writes[w.ordinal()] = Counter.builder("kura.shared.writes").description("objects written to the shared tier")
+                    .tag("outcome", label(w)).register(registry);
         }
         bytesRead = Counter.builder("kura.shared.bytes").description("object bytes read from or written to the shared tier")
                 .tag("direction", "read").register(registry);
@@ -87,7 +87,7 @@ final class SharedMetrics {
     }
 
     void lookup(Outcome o, long nanos) {
-        lookups.get(o).record(nanos, TimeUnit.NANOSECONDS);
+        lookups[o.ordinal()].record(nanos, TimeUnit.NANOSECONDS);
         if (o == Outcome.HIT) {
             hits.increment();
         } else {
@@ -96,11 +96,11 @@ final class SharedMetrics {
     }
 
     void error(ErrorKind k) {
-        errors.get(k).increment();
+        errors[k.ordinal()].increment();
     }
 
     void write(WriteOutcome w, long bytes) {
-        writes.get(w).increment();
+        writes[w.ordinal()].increment();
         if (w == WriteOutcome.OK) {
             bytesWritten.increment(bytes);
         }

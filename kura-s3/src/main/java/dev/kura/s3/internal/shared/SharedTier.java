@@ -88,8 +88,18 @@ public final class SharedTier implements AutoCloseable {
                 .permittedNumberOfCallsInHalfOpenState(b.probes())
                 .automaticTransitionFromOpenToHalfOpenEnabled(false).build());
         this.metrics = new SharedMetrics(registry, breaker, latencyBuckets);
-        breaker.getEventPublisher().onStateTransition(e -> log.warn("shared tier: circuit breaker {}",
-                e.getStateTransition()));
+        // Open and closed are worth an operator's attention; the half-open probes in between are not.
+        breaker.getEventPublisher().onStateTransition(e -> {
+            CircuitBreaker.State to = e.getStateTransition().getToState();
+            if (to == CircuitBreaker.State.OPEN && e.getStateTransition().getFromState() == CircuitBreaker.State.CLOSED) {
+                log.warn("shared tier: circuit breaker open after failures; skipped for {} at a time",
+                        config.breaker().openFor());
+            } else if (to == CircuitBreaker.State.CLOSED) {
+                log.info("shared tier: circuit breaker closed; the tier is in use again");
+            } else {
+                log.debug("shared tier: circuit breaker {}", e.getStateTransition());
+            }
+        });
         this.prefix = config.keyPrefix().getBytes(StandardCharsets.UTF_8);
         this.connector = new RedisConnector(config);
     }
