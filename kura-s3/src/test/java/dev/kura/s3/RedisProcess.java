@@ -65,6 +65,14 @@ final class RedisProcess implements AutoCloseable {
         process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
     }
 
+    /** Stops (SIGSTOP) or resumes (SIGCONT) the server: a hung server keeps its connections open. */
+    void pause(boolean stop) throws Exception {
+        Process k = new ProcessBuilder("kill", stop ? "-STOP" : "-CONT", Long.toString(process.pid())).start();
+        if (k.waitFor() != 0) {
+            throw new IllegalStateException("kill " + (stop ? "-STOP" : "-CONT") + " failed");
+        }
+    }
+
     /** True when the server answers PING with PONG (RESP, over a plain socket). */
     boolean ping() {
         try (Socket s = new Socket()) {

@@ -205,6 +205,40 @@ class SharedTierTest {
     }
 
     @Test
+    void aHungServerCostsTheTimeoutThenIsSkippedAndComesBack() throws Exception {
+        SharedCacheConfig cfg = SharedCacheConfig.of(redis.uri()).withTimeout(Duration.ofMillis(100))
+                .withBreaker(new SharedCacheConfig.Breaker(50, 6, 3, Duration.ofMillis(500), 1));
+        twoNodes(cfg);
+        byte[] obj = bytes(3000, 9);
+        for (int i = 0; i < 20; i++) {
+            put("hung/" + i, obj, null);
+        }
+        redis.pause(true);
+        try {
+            for (int i = 0; i < 20; i++) {
+                HttpResponse<byte[]> r = b.get("/test/hung/" + i);
+                assertThat(r.statusCode()).isEqualTo(200);
+                assertThat(r.body()).isEqualTo(obj);
+                assertThat(r.headers().firstValue("X-Cache")).contains("MISS");
+            }
+            String m = b.metrics();
+            assertThat(metric(m, "kura_shared_errors_total", "kind=\"timeout\"")).as("timeouts").isPositive();
+            assertThat(sum(m, "kura_shared_breaker_skips_total", "")).as("skipped while open").isPositive();
+        } finally {
+            redis.pause(false);
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        boolean back = false;
+        for (int round = 0; !back && System.nanoTime() < deadline; round++) {
+            put("hung-back/" + round, obj, null);
+            assertThat(a.get("/test/hung-back/" + round).statusCode()).isEqualTo(200);
+            Thread.sleep(300);
+            back = b.get("/test/hung-back/" + round).headers().firstValue("X-Cache").orElse("").equals("SHARED");
+        }
+        assertThat(back).as("the shared tier serves again once the server resumes").isTrue();
+    }
+
+    @Test
     void aCorruptValueIsNeverServed() throws Exception {
         twoNodes(SharedCacheConfig.of(redis.uri()));
         byte[] one = bytes(50_000, 4);
