@@ -72,7 +72,7 @@ final class FillCoordinator {
         this.sliced = new SlicedObjects(cache, metrics, workers, fills);
         this.streamer = sliced.streamer();
         this.sliceSize = sliceSize;
-        this.shared = new SharedFills(sharedTier, cache, workers);
+        this.shared = new SharedFills(sharedTier, workers);
     }
 
     /**
@@ -414,10 +414,14 @@ final class FillCoordinator {
         }
         // The fill runs at the origin's pace on this thread; the client reads it as it grows.
         CacheSink.Whole sink = new CacheSink.Whole(w, metrics, t.cacheKey());
+        PendingEntry forShared = shared.reader(md, w);
         Replies.source(ex, BodySource.of(w.reader(), t.cacheKey()), md, () -> workers.execute(() -> passThrough(ex, t)),
                 resume(ex, t, md));
-        streamer.fill(ex, body, sink, t.cacheKey());
-        shared.offer(t.cacheKey(), md);
+        try {
+            streamer.fill(ex, body, sink, t.cacheKey());
+        } finally {
+            shared.offer(t.cacheKey(), md, forShared); // closes forShared; writes only a committed fill
+        }
     }
 
     /**

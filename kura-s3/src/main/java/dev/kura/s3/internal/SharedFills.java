@@ -1,10 +1,10 @@
 package dev.kura.s3.internal;
 
-import dev.kura.cache.Cache;
 import dev.kura.cache.CacheEntry;
 import dev.kura.cache.CacheWriter;
 import dev.kura.cache.EntryMetadata;
 import dev.kura.cache.Fill;
+import dev.kura.cache.PendingEntry;
 import dev.kura.s3.internal.shared.SharedTier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -12,7 +12,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -27,8 +26,8 @@ import java.util.concurrent.ExecutorService;
  *       and served, {@code X-Cache: SHARED}. Asking as the leader keeps single flight: concurrent
  *       misses of one key make one shared-tier lookup, and at most one origin request.</li>
  *   <li>{@link #offer}: after a whole, cacheable object came from the origin and was committed
- *       locally, it is read back from the local cache and written to the shared tier on a worker
- *       thread, off the client's path.</li>
+ *       locally, it is read from the fill (a reader taken before the commit) and written to the
+ *       shared tier on a worker thread, off the client's path.</li>
  * </ul>
  * Only ordinary (unsliced) entries up to {@code max-object-size} take part; a revalidation (a stale
  * entry at hand) goes to the origin, whose 304 is cheaper than a shared value's body.
@@ -40,13 +39,11 @@ final class SharedFills {
     private static final Logger log = LoggerFactory.getLogger(SharedFills.class);
 
     private final @Nullable SharedTier tier;
-    private final Cache cache;
     private final ExecutorService workers;
 
     /** @param tier the shared tier, or null when {@code cache.shared} is off (then this does nothing) */
-    SharedFills(@Nullable SharedTier tier, Cache cache, ExecutorService workers) {
+    SharedFills(@Nullable SharedTier tier, ExecutorService workers) {
         this.tier = tier;
-        this.cache = cache;
         this.workers = workers;
     }
 
@@ -106,39 +103,48 @@ final class SharedFills {
     }
 
     /**
-     * After an origin fill of {@code cacheKey} with {@code md} (committed, or about to be): writes
-     * the object to the shared tier, read back from the local cache, on a worker thread. Does
-     * nothing when the tier is off or does not take the object ({@link SharedTier#admits}).
+     * A reader of the origin fill {@code w} for {@link #offer}, taken before the fill commits; null
+     * when the tier is off or does not take an object with {@code md} ({@link SharedTier#admits}).
+     * (Reading the fill, rather than looking the entry up after it, leaves the local tiers' hit
+     * counts alone and cannot find another version.)
      */
-    void offer(String cacheKey, EntryMetadata md) {
+    @Nullable PendingEntry reader(EntryMetadata md, CacheWriter w) {
         SharedTier st = tier;
         if (st == null || !st.admits(md)) {
+            return null;
+        }
+        try {
+            return w.reader();
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * After the origin fill of {@code cacheKey} with {@code md}: once it has committed locally,
+     * writes the object (read from {@code fill}, a {@link #reader}) to the shared tier, on a worker
+     * thread; closes {@code fill}. Nothing is written when the fill did not commit, or when
+     * {@code fill} is null.
+     */
+    void offer(String cacheKey, EntryMetadata md, @Nullable PendingEntry fill) {
+        SharedTier st = tier;
+        if (st == null || fill == null) {
             return;
         }
         workers.execute(() -> {
-            Optional<CacheEntry> found;
-            try {
-                found = cache.lookup(cacheKey);
-            } catch (RuntimeException e) {
-                return; // a local cache fault: the object simply does not go to the shared tier
-            }
-            if (found.isEmpty()) {
-                return;
-            }
-            try (CacheEntry e = found.get()) {
-                EntryMetadata now = e.metadata();
-                if (!java.util.Objects.equals(now.etag(), md.etag()) || now.isExpired(Instant.now())
-                        || now.size() > st.maxObjectSize()) {
-                    return; // replaced or expired meanwhile
-                }
-                ByteBuffer b = ByteBuffer.allocate((int) now.size());
+            try (fill) {
+                fill.committed().get(); // the fill's own thread has ended it by now: no real wait
+                byte[] body = new byte[(int) md.size()];
+                ByteBuffer b = ByteBuffer.wrap(body);
                 while (b.hasRemaining()) {
-                    if (e.read(b.position(), b) <= 0) {
+                    if (fill.readAsync(b.position(), b).get() <= 0) {
                         return;
                     }
                 }
-                st.put(cacheKey, now, b.array());
-            } catch (IOException | RuntimeException x) {
+                st.put(cacheKey, md, body);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (java.util.concurrent.ExecutionException | RuntimeException x) {
                 log.debug("not offering {} to the shared tier: {}", cacheKey, x.toString());
             }
         });

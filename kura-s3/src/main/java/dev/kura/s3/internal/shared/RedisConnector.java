@@ -98,6 +98,12 @@ final class RedisConnector implements AutoCloseable {
         return c;
     }
 
+    /** True while a connection is made and open (Lettuce may be reconnecting it otherwise). */
+    boolean connected() {
+        StatefulConnection<byte[], byte[]> c = connection;
+        return c != null && c.isOpen() && !closed;
+    }
+
     // @GuardedBy("this")
     private void connect() {
         lastAttempt = System.nanoTime();

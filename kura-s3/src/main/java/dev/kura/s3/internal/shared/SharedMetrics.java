@@ -25,7 +25,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code kura_shared_writes_total} by {@code outcome} ({@link WriteOutcome});</li>
  *   <li>{@code kura_shared_breaker_state} by {@code state} ({@code closed}, {@code open},
  *       {@code half_open}; 1 for the current state) and {@code kura_shared_breaker_skips_total}:
- *       calls not made because the breaker was open.</li>
+ *       calls not made because the breaker was open;</li>
+ *   <li>{@code kura_shared_connected}: 1 while the connection to the server is up.</li>
  * </ul>
  *
  * <p>Thread-safety: safe for concurrent use (Micrometer meters).
@@ -57,7 +58,10 @@ final class SharedMetrics {
     private final Counter bytesWritten;
     private final Counter skips;
 
-    SharedMetrics(MeterRegistry registry, CircuitBreaker breaker, Duration[] latencyBuckets) {
+    SharedMetrics(MeterRegistry registry, CircuitBreaker breaker, java.util.function.BooleanSupplier connected,
+                  Duration[] latencyBuckets) {
+        Gauge.builder("kura.shared.connected", connected, c -> c.getAsBoolean() ? 1 : 0)
+                .description("1 while the connection to the shared tier's server is up").register(registry);
         hits = Counter.builder("kura.cache.hits").tag("tier", "shared").register(registry);
         misses = Counter.builder("kura.cache.misses").tag("tier", "shared").register(registry);
         for (Outcome o : Outcome.values()) {

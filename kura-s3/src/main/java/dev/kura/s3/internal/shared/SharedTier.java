@@ -87,7 +87,8 @@ public final class SharedTier implements AutoCloseable {
                 .failureRateThreshold(b.failureRate()).waitDurationInOpenState(b.openFor())
                 .permittedNumberOfCallsInHalfOpenState(b.probes())
                 .automaticTransitionFromOpenToHalfOpenEnabled(false).build());
-        this.metrics = new SharedMetrics(registry, breaker, latencyBuckets);
+        this.connector = new RedisConnector(config);
+        this.metrics = new SharedMetrics(registry, breaker, connector::connected, latencyBuckets);
         // Open and closed are worth an operator's attention; the half-open probes in between are not.
         breaker.getEventPublisher().onStateTransition(e -> {
             CircuitBreaker.State to = e.getStateTransition().getToState();
@@ -101,7 +102,6 @@ public final class SharedTier implements AutoCloseable {
             }
         });
         this.prefix = config.keyPrefix().getBytes(StandardCharsets.UTF_8);
-        this.connector = new RedisConnector(config);
     }
 
     /**
