@@ -104,7 +104,7 @@ public final class ServeCommand implements Callable<Integer> {
             cache = Cache.open(cacheConfig, io);
             // The process's one meter registry, handed to the server; its ops listener serves it.
             server = ProxyServer.start(serve, cache, kc.cache().sliceSizeBytes(),
-                    new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+                    new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), kc.cache().shared());
         } catch (Exception e) {
             io.close();
             if (origin != null) {

@@ -54,6 +54,39 @@ class KuraConfigTest {
     }
 
     @Test
+    void cacheSharedBindsWithDefaultsAndRefusesNonsense() {
+        assertThat(KuraConfig.defaults().cache().shared()).as("off by default").isNull();
+        KuraConfig c = ConfigLoader.parse("""
+                cache:
+                  shared:
+                    uris: [redis://127.0.0.1:6379]
+                    max-object-size: 256KiB
+                    timeout: 20ms
+                    breaker: {failure-rate: 25, open-for: 2s}
+                """, "kura.yaml", KuraConfig.class);
+        dev.kura.s3.SharedCacheConfig s = c.cache().shared();
+        assertThat(s).isNotNull();
+        assertThat(s.enabled()).isTrue();
+        assertThat(s.mode()).isEqualTo(dev.kura.s3.SharedCacheConfig.Mode.STANDALONE);
+        assertThat(s.maxObjectSize().bytes()).isEqualTo(256 * 1024);
+        assertThat(s.timeout()).isEqualTo(java.time.Duration.ofMillis(20));
+        assertThat(s.maxTtl()).isEqualTo(java.time.Duration.ofHours(24));
+        assertThat(s.keyPrefix()).isEqualTo("kura:");
+        assertThat(s.breaker().failureRate()).isEqualTo(25);
+        assertThat(s.breaker().window()).isEqualTo(20);
+        assertThat(s.breaker().openFor()).isEqualTo(java.time.Duration.ofSeconds(2));
+        assertThatThrownBy(() -> ConfigLoader.parse("cache:\n  shared:\n    uris: [redis://a:1]\n    timeot: 1s\n",
+                "kura.yaml", KuraConfig.class)).isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("kura.yaml:4:").hasMessageContaining("unknown key 'timeot'");
+        assertThatThrownBy(() -> ConfigLoader.parse("cache:\n  shared:\n    uris: [http://a:1]\n",
+                "kura.yaml", KuraConfig.class)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("shared.uris");
+        assertThatThrownBy(() -> ConfigLoader.parse("cache:\n  shared:\n    uris: [redis://a:1, redis://b:1]\n",
+                "kura.yaml", KuraConfig.class)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("mode: cluster");
+    }
+
+    @Test
     void outOfRangeValueNamesKeyAndLine() {
         assertThatThrownBy(() -> ConfigLoader.parse("io:\n  backend: nio\n  queue-depth: 9000\n", "kura.yaml", KuraConfig.class))
                 .isInstanceOf(ConfigException.class)

@@ -97,6 +97,25 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
+    /**
+     * As {@link #start(ServeConfig, Cache, long, io.micrometer.prometheusmetrics.PrometheusMeterRegistry)},
+     * with a shared cache tier on Valkey or Redis after the local tiers ({@code cache.shared}; see
+     * {@link SharedCacheConfig}). The tier connects in the background: the server starts whether or
+     * not the Redis server is up, and skips the tier while it is not.
+     *
+     * @param shared the shared tier's settings, or null for none
+     * @throws IllegalArgumentException when {@code sliceSize} is below 64 KiB
+     */
+    public static ProxyServer start(ServeConfig config, Cache cache, long sliceSize,
+                                    io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry,
+                                    @org.jspecify.annotations.Nullable SharedCacheConfig shared)
+            throws InterruptedException {
+        if (sliceSize < 64 * 1024) {
+            throw new IllegalArgumentException("slice size must be at least 64 KiB, was " + sliceSize);
+        }
+        return new ProxyServer(Server.start(config, cache, sliceSize, registry, shared));
+    }
+
     /** The TCP port it listens on (useful with port 0). */
     public int port() {
         return server.port();

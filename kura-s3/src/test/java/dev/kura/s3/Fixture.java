@@ -5,6 +5,8 @@ import dev.kura.cache.CacheConfig;
 import dev.kura.io.FileIo;
 import dev.kura.io.IoConfig;
 import dev.kura.s3.embedded.EmbeddedOrigin;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
@@ -63,6 +65,8 @@ final class Fixture implements AutoCloseable {
     TracingConfig tracing;
     /** An OpenTelemetry SDK kura traces into (instead of serve.tracing's exporter); null for none. */
     io.opentelemetry.api.OpenTelemetry otel;
+    /** cache.shared: the shared Valkey/Redis tier; null for none. */
+    SharedCacheConfig shared;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     Fixture(Path dir) {
@@ -116,7 +120,9 @@ final class Fixture implements AutoCloseable {
             proxy = ProxyServer.start(cfg, cache, sliceSize > 0 ? sliceSize : ProxyServer.DEFAULT_SLICE_SIZE, otel);
             return this;
         }
-        proxy = sliceSize > 0 ? ProxyServer.start(cfg, cache, sliceSize) : ProxyServer.start(cfg, cache);
+        proxy = shared != null ? ProxyServer.start(cfg, cache, sliceSize > 0 ? sliceSize : ProxyServer.DEFAULT_SLICE_SIZE,
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), shared)
+                : sliceSize > 0 ? ProxyServer.start(cfg, cache, sliceSize) : ProxyServer.start(cfg, cache);
         return this;
     }
 

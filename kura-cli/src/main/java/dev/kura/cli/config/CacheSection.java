@@ -18,10 +18,13 @@ import java.nio.file.Path;
  * @param durability {@code none} or {@code fsync}
  * @param sliceSize {@code kura serve} caches objects larger than this in slices of this size
  *     (default 4 MiB, at least 64 KiB); see docs/CONFIG.md for why
+ * @param shared {@code kura serve}'s shared tier on Valkey/Redis ({@code cache.shared:}), or null
+ *     for none (the default); not used by {@code kura tftp}
  */
 public record CacheSection(@Nullable Path dir, @Nullable DataSize maxSize, @Nullable Long maxEntries,
                            @Nullable DataSize maxItemSize, @Nullable Memory memory,
-                           CacheConfig.@Nullable Durability durability, @Nullable DataSize sliceSize) {
+                           CacheConfig.@Nullable Durability durability, @Nullable DataSize sliceSize,
+                           dev.kura.s3.@Nullable SharedCacheConfig shared) {
 
     /** The default slice size in bytes: {@link dev.kura.s3.ProxyServer#DEFAULT_SLICE_SIZE}. */
     public static final long DEFAULT_SLICE_SIZE = dev.kura.s3.ProxyServer.DEFAULT_SLICE_SIZE;
@@ -64,6 +67,6 @@ public record CacheSection(@Nullable Path dir, @Nullable DataSize maxSize, @Null
 
     /** All defaults. */
     public static CacheSection defaults() {
-        return new CacheSection(null, null, null, null, null, null, null);
+        return new CacheSection(null, null, null, null, null, null, null, null);
     }
 }

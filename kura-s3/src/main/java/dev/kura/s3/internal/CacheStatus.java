@@ -9,6 +9,11 @@ enum CacheStatus {
     NONE("-"),
     /** Served from a fresh cache entry. */
     HIT("HIT"),
+    /**
+     * Not in the local tiers, found in the shared tier ({@code cache.shared}, Valkey/Redis) and
+     * stored in the local tiers; the origin was not asked.
+     */
+    SHARED("SHARED"),
     /** Fetched from the origin (and stored when cacheable). */
     MISS("MISS"),
     /** A stale entry the origin confirmed with 304, served from the cache. */

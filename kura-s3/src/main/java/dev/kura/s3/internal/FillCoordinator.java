@@ -7,6 +7,7 @@ import dev.kura.cache.EntryMetadata;
 import dev.kura.cache.Fill;
 import dev.kura.cache.PendingEntry;
 import dev.kura.s3.BucketConfig;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,6 +49,8 @@ final class FillCoordinator {
     private final OriginStreamer streamer;
     private final SlicedObjects sliced;
     private final long sliceSize;
+    /** The shared tier ({@code cache.shared}): asked on a miss before the origin, fed after a fill. */
+    private final SharedFills shared;
     /**
      * The failure of the last leader of a key's fill, for the followers that waited on it. An entry
      * is removed when the key's next leader starts; the map holds at most one entry per key whose
@@ -59,15 +62,17 @@ final class FillCoordinator {
     /**
      * @param sliceSize objects larger than this many bytes are cached in slices of this size
      * @param fills fill deadlines and read-ahead ({@code serve.fill})
+     * @param sharedTier the shared tier, or null when {@code cache.shared} is off
      */
     FillCoordinator(Cache cache, ProxyMetrics metrics, ExecutorService workers, long sliceSize,
-                    dev.kura.s3.FillConfig fills) {
+                    dev.kura.s3.FillConfig fills, dev.kura.s3.internal.shared.@Nullable SharedTier sharedTier) {
         this.cache = cache;
         this.metrics = metrics;
         this.workers = workers;
         this.sliced = new SlicedObjects(cache, metrics, workers, fills);
         this.streamer = sliced.streamer();
         this.sliceSize = sliceSize;
+        this.shared = new SharedFills(sharedTier, workers);
     }
 
     /**
@@ -126,6 +131,9 @@ final class FillCoordinator {
                             return;
                         }
                         now.ifPresent(ProxyCore::closeQuietly);
+                        if (shared.serve(ex, t, leader, this)) {
+                            return; // from the shared tier, now in the local tiers too
+                        }
                     }
                     lead(ex, t, leader, stale);
                     return; // lead() owns and closes stale
@@ -428,9 +436,14 @@ final class FillCoordinator {
         }
         // The fill runs at the origin's pace on this thread; the client reads it as it grows.
         CacheSink.Whole sink = new CacheSink.Whole(w, metrics, t.cacheKey());
+        PendingEntry forShared = shared.reader(md, w);
         Replies.source(ex, BodySource.of(w.reader(), t.cacheKey()), md, () -> workers.execute(() -> passThrough(ex, t)),
                 resume(ex, t, md));
-        streamer.fill(ex, body, sink, t.cacheKey());
+        try {
+            streamer.fill(ex, body, sink, t.cacheKey());
+        } finally {
+            shared.offer(t.cacheKey(), md, forShared); // closes forShared; writes only a committed fill
+        }
     }
 
     /**

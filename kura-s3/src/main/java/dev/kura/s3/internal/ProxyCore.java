@@ -6,6 +6,7 @@ import dev.kura.s3.BucketConfig;
 import dev.kura.s3.ServeConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,6 +52,8 @@ public final class ProxyCore {
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
     final AtomicInteger inFlight = new AtomicInteger();
     private final FillCoordinator fills;
+    /** {@code cache.shared}, or null when off; closed by {@link #close}. */
+    private final dev.kura.s3.internal.shared.@Nullable SharedTier sharedTier;
     private final S3Front front;
     /** {@code serve.rate-limits}: admission in {@link S3Front}, bytes charged in {@link #finished}. */
     final dev.kura.s3.internal.limits.Throttle throttle;
@@ -73,17 +76,19 @@ public final class ProxyCore {
      * @param sliceSize objects larger than this many bytes are cached in slices of this size
      */
     ProxyCore(ServeConfig config, Cache cache, long sliceSize) {
-        this(config, cache, sliceSize, newRegistry(), Tracing.of(config.tracing()));
+        this(config, cache, sliceSize, newRegistry(), Tracing.of(config.tracing()), null);
     }
 
     /**
      * As {@link #ProxyCore(ServeConfig, Cache, long)}, with the meters in {@code registry} (the
-     * process's one registry, made by the {@code kura} command) and traces through {@code tracing}
-     * instead of {@code serve.tracing}'s.
+     * process's one registry, made by the {@code kura} command), traces through {@code tracing}
+     * (usually {@code serve.tracing}'s) and the shared tier {@code shared} ({@code cache.shared};
+     * null or not enabled: none).
      */
-    ProxyCore(ServeConfig config, Cache cache, long sliceSize, PrometheusMeterRegistry registry, Tracing tracing) {
+    ProxyCore(ServeConfig config, Cache cache, long sliceSize, PrometheusMeterRegistry registry, Tracing tracing,
+              dev.kura.s3.@Nullable SharedCacheConfig shared) {
         this(config, cache, (b, events) -> ResilientOrigin.of(b, OriginClient::new, events), sliceSize, registry,
-                tracing);
+                tracing, shared);
     }
 
     /**
@@ -94,7 +99,8 @@ public final class ProxyCore {
      */
     ProxyCore(ServeConfig config, Cache cache, java.util.function.Function<BucketConfig, Origin> origins,
               long sliceSize) {
-        this(config, cache, (b, events) -> origins.apply(b), sliceSize, newRegistry(), Tracing.of(config.tracing()));
+        this(config, cache, (b, events) -> origins.apply(b), sliceSize, newRegistry(), Tracing.of(config.tracing()),
+                null);
     }
 
     private static PrometheusMeterRegistry newRegistry() {
@@ -104,7 +110,8 @@ public final class ProxyCore {
     /** @param origins makes the origin of one bucket, reporting to the given events (metrics) */
     private ProxyCore(ServeConfig config, Cache cache,
                       java.util.function.BiFunction<BucketConfig, OriginEvents, Origin> origins, long sliceSize,
-                      PrometheusMeterRegistry registry, Tracing tracing) {
+                      PrometheusMeterRegistry registry, Tracing tracing,
+                      dev.kura.s3.@Nullable SharedCacheConfig shared) {
         this.cache = cache;
         this.tracing = tracing;
         this.metrics = new ProxyMetrics(cache, config.buckets().stream().map(BucketConfig::name).toList(), registry);
@@ -113,7 +120,9 @@ public final class ProxyCore {
         this.origins = b -> origins.apply(b, metrics);
         ServeState first = ServeState.of(config, null, this.origins, workers, java.time.Clock.systemUTC());
         state.set(first);
-        this.fills = new FillCoordinator(cache, metrics, workers, sliceSize, config.fill());
+        this.sharedTier = dev.kura.s3.internal.shared.SharedTier.start(shared, metrics.registry,
+                ProxyMetrics.LATENCY_BUCKETS);
+        this.fills = new FillCoordinator(cache, metrics, workers, sliceSize, config.fill(), sharedTier);
         this.front = new S3Front(this);
     }
 
@@ -350,5 +359,8 @@ public final class ProxyCore {
             }
         }
         tracing.close();
+        if (sharedTier != null) {
+            sharedTier.close();
+        }
     }
 }

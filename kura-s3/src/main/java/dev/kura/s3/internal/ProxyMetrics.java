@@ -50,7 +50,7 @@ import java.util.function.ToDoubleFunction;
  * a status outside 100..599 is {@code other}, a cache outcome outside {@link #CACHE_OUTCOMES} is
  * {@code -}. (With the raw method as a label, 10,000 made-up methods grew {@code /metrics} to
  * 92 MiB and RSS by 800 MiB.) The bound is the product of the sets: 10 methods x (buckets + 1) x
- * about 40 statuses x 5 outcomes.
+ * about 40 statuses x 6 outcomes.
  *
  * <p>Thread-safety: safe for concurrent use; meters are cached per tag set so that the hot path
  * does no registry lookup beyond one map read.
@@ -85,7 +85,7 @@ final class ProxyMetrics implements OriginEvents {
     static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH",
             "TRACE", "CONNECT");
     /** Cache outcomes that are their own label value ({@code X-Cache}). */
-    static final Set<String> CACHE_OUTCOMES = Set.of("HIT", "MISS", "REVALIDATED", "STALE", "-");
+    static final Set<String> CACHE_OUTCOMES = Set.of("HIT", "MISS", "REVALIDATED", "STALE", "-", "SHARED");
 
     /** Why kura closed or refused a client connection. */
     enum CloseReason {

@@ -123,14 +123,21 @@ public final class Server {
      */
     public static Server start(ServeConfig config, Cache cache, long sliceSize, PrometheusMeterRegistry registry)
             throws InterruptedException {
-        return start(config, cache, new ProxyCore(config, cache, sliceSize, registry, Tracing.of(config.tracing())));
+        return start(config, cache, new ProxyCore(config, cache, sliceSize, registry, Tracing.of(config.tracing()), null));
     }
 
     /** As above, tracing through {@code otel} instead of {@code serve.tracing}'s exporter. */
     public static Server start(ServeConfig config, Cache cache, long sliceSize,
                                io.opentelemetry.api.OpenTelemetry otel) throws InterruptedException {
         return start(config, cache, new ProxyCore(config, cache, sliceSize,
-                new PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT), Tracing.of(otel)));
+                new PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT), Tracing.of(otel), null));
+    }
+
+    /** As {@link #start(ServeConfig, Cache, long, PrometheusMeterRegistry)}, with the shared tier {@code shared} (null: none). */
+    public static Server start(ServeConfig config, Cache cache, long sliceSize, PrometheusMeterRegistry registry,
+                               dev.kura.s3.@org.jspecify.annotations.Nullable SharedCacheConfig shared)
+            throws InterruptedException {
+        return start(config, cache, new ProxyCore(config, cache, sliceSize, registry, Tracing.of(config.tracing()), shared));
     }
 
     /** Binds and starts serving with origins from {@code origins} (a seam for tests: a fake origin). */
