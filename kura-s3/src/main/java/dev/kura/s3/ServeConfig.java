@@ -59,6 +59,8 @@ import java.util.Set;
  *     {@value #NODE_HEADER} and written in every access-log line, so that an operator (or a test)
  *     sees which node behind a balancer answered; 1..64 of {@code A-Z a-z 0-9 . _ : -}; default
  *     the host name
+ * @param originBandwidth one budget of origin bytes per second for every fill, shared between
+ *     buckets by weight ({@code serve.origin-bandwidth}); default off ({@link OriginBandwidth})
  *
  * <p>Thread-safety: immutable.
  */
@@ -67,7 +69,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                           String adminToken, List<BucketConfig> buckets, String baseDomain,
                           Duration listCacheTtl, List<ClientConfig> clients, JwtConfig jwt, String opsListen,
                           Duration drainDelay, ListenerLimits limits, FillConfig fill,
-                          AccessLogFormat accessLogFormat, RateLimits rateLimits, TlsConfig tls, String nodeId) {
+                          AccessLogFormat accessLogFormat, RateLimits rateLimits, TlsConfig tls, String nodeId,
+                          OriginBandwidth originBandwidth) {
 
     /** The response header carrying {@link #nodeId()}. */
     public static final String NODE_HEADER = "X-Kura-Node";
@@ -106,6 +109,9 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         }
         if (rateLimits == null) {
             rateLimits = RateLimits.none();
+        }
+        if (originBandwidth == null) {
+            originBandwidth = OriginBandwidth.off();
         }
         if (transport == null) {
             transport = Transport.AUTO;
@@ -192,6 +198,12 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
             }
         }
         checkS3(buckets, baseDomain, clients, jwt);
+        for (String w : originBandwidth.weights().keySet()) {
+            if (!names.contains(w)) {
+                throw new IllegalArgumentException("origin-bandwidth.weights: '" + w + "' names no bucket (names: "
+                        + names + ")");
+            }
+        }
     }
 
     /** The host name, cut to a valid node id; {@code kura} if the system has none. */
@@ -269,7 +281,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                 .maxUrlLength(maxUrlLength).maxHeaderSize(maxHeaderSize).shutdownTimeout(shutdownTimeout)
                 .accessLog(accessLog).adminToken(adminToken).buckets(buckets).baseDomain(baseDomain)
                 .listCacheTtl(listCacheTtl).clients(clients).jwt(jwt).opsListen(opsListen).drainDelay(drainDelay)
-                .limits(limits).fill(fill).accessLogFormat(accessLogFormat).rateLimits(rateLimits).tls(tls).nodeId(nodeId);
+                .limits(limits).fill(fill).accessLogFormat(accessLogFormat).rateLimits(rateLimits).tls(tls).nodeId(nodeId)
+                .originBandwidth(originBandwidth);
     }
 
     /** A copy with another {@link #opsListen()} (tests and the demo pick free ports with {@code :0}). */
@@ -320,6 +333,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         private RateLimits rateLimits;
         private TlsConfig tls;
         private String nodeId;
+        private OriginBandwidth originBandwidth;
 
         private Builder() {
         }
@@ -366,6 +380,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public Builder tls(TlsConfig v) { tls = v; return this; }
         /** @see ServeConfig#nodeId() */
         public Builder nodeId(String v) { nodeId = v; return this; }
+        /** @see ServeConfig#originBandwidth() */
+        public Builder originBandwidth(OriginBandwidth v) { originBandwidth = v; return this; }
 
         /**
          * @return the config, validated and defaulted by the canonical constructor
@@ -374,7 +390,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public ServeConfig build() {
             return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
                     accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, jwt, opsListen, drainDelay,
-                    limits, fill, accessLogFormat, rateLimits, tls, nodeId);
+                    limits, fill, accessLogFormat, rateLimits, tls, nodeId, originBandwidth);
         }
     }
 

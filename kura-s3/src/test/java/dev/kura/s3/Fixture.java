@@ -43,6 +43,8 @@ final class Fixture implements AutoCloseable {
     Duration drainDelay;
     AccessLogFormat accessLogFormat;
     RateLimits rateLimits;
+    /** serve.origin-bandwidth; null for off. */
+    OriginBandwidth originBandwidth;
     /** The cache's io backend; null for the automatic choice. */
     dev.kura.io.Backend ioBackend;
     /** Objects larger than this many bytes are cached in slices; 0 for the default (4 MiB). */
@@ -98,7 +100,7 @@ final class Fixture implements AutoCloseable {
                 .shutdownTimeout(Duration.ofSeconds(5)).accessLog(true).adminToken(adminToken).buckets(buckets)
                 .baseDomain(baseDomain).listCacheTtl(listCacheTtl).clients(cl).jwt(jwt).opsListen(opsListen)
                 .drainDelay(drainDelay).limits(limits).accessLogFormat(accessLogFormat).rateLimits(rateLimits).tls(tls)
-                .nodeId(nodeId).build();
+                .nodeId(nodeId).originBandwidth(originBandwidth).build();
         config = cfg;
         proxy = sliceSize > 0 ? ProxyServer.start(cfg, cache, sliceSize) : ProxyServer.start(cfg, cache);
         return this;

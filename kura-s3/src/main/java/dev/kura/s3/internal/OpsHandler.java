@@ -49,7 +49,9 @@ import java.util.concurrent.TimeUnit;
  *       never reaches mapping {@code bench2}. {@code POST /admin/reload}: a hot reload of the config
  *       file ({@link Reloader}); answers the {@link dev.kura.s3.ReloadResult} as JSON, 200 when
  *       applied, 400 with the file's {@code file:line: key: message} when refused, 409 without a
- *       file. The token is the current config's: a reload may rotate it.</li>
+ *       file. The token is the current config's: a reload may rotate it. {@code /admin/prewarm}
+ *       starts, reports and cancels prewarm jobs
+ *       ({@link dev.kura.s3.internal.prewarm.PrewarmAdmin}).</li>
  * </ul>
  * JSON is written by Jackson. Purges run on a virtual thread (they touch the disk), never on the
  * event loop.
@@ -68,12 +70,18 @@ final class OpsHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private final Reloader reloader;
     private final RateLimitedLog badToken = new RateLimitedLog(log, 10, TimeUnit.SECONDS);
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
+    /** {@code /admin/prewarm} ({@link dev.kura.s3.internal.prewarm.PrewarmAdmin}); its jobs are closed with this handler. */
+    private final dev.kura.s3.internal.prewarm.PrewarmJobs prewarmJobs;
+    private final dev.kura.s3.internal.prewarm.PrewarmAdmin prewarm;
 
-    OpsHandler(ProxyCore core, Cache cache, Readiness readiness, Reloader reloader) {
+    OpsHandler(ProxyCore core, Cache cache, Readiness readiness, Reloader reloader,
+               dev.kura.s3.internal.prewarm.PrewarmJobs prewarmJobs) {
         this.core = core;
         this.cache = cache;
         this.readiness = readiness;
         this.reloader = reloader;
+        this.prewarmJobs = prewarmJobs;
+        this.prewarm = new dev.kura.s3.internal.prewarm.PrewarmAdmin(prewarmJobs);
     }
 
     @Override
@@ -147,6 +155,16 @@ final class OpsHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                     "WWW-Authenticate", "Bearer");
             return;
         }
+        if (dev.kura.s3.internal.prewarm.PrewarmAdmin.handles(path)) {
+            // Starting a job spawns its thread, progress is counters: nothing here blocks the loop.
+            dev.kura.s3.internal.prewarm.PrewarmAdmin.Answer a = prewarm.handle(method, path, q);
+            if (a.allow() != null) {
+                reply.notAllowed(a.allow());
+            } else {
+                reply.json(HttpResponseStatus.valueOf(a.status()), a.body());
+            }
+            return;
+        }
         switch (path) {
             case "/admin/stats" -> {
                 if (!method.equals("GET")) {
@@ -190,7 +208,7 @@ final class OpsHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 workers.execute(() -> reload(reply));
             }
             default -> reply.text(HttpResponseStatus.NOT_FOUND,
-                    "admin endpoints: /admin/stats, /admin/purge, /admin/reload\n");
+                    "admin endpoints: /admin/stats, /admin/purge, /admin/reload, /admin/prewarm\n");
         }
     }
 
@@ -252,8 +270,9 @@ final class OpsHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         ctx.close();
     }
 
-    /** Stops the purge workers (waits up to {@code millis}). */
+    /** Cancels the prewarm jobs and stops the purge workers (waits up to {@code millis} for each). */
     void close(long millis) {
+        prewarmJobs.close(java.time.Duration.ofMillis(millis));
         workers.shutdown();
         try {
             workers.awaitTermination(millis, TimeUnit.MILLISECONDS);

@@ -94,7 +94,9 @@ public final class ProxyCore {
         this.origins = b -> origins.apply(b, metrics);
         ServeState first = ServeState.of(config, null, this.origins, workers, java.time.Clock.systemUTC());
         state.set(first);
-        this.fills = new FillCoordinator(cache, metrics, workers, sliceSize, config.fill());
+        // serve.origin-bandwidth (restart-only): every fill's origin reads share one budget by weight.
+        this.fills = new FillCoordinator(cache, metrics, workers, sliceSize, config.fill(),
+                dev.kura.s3.internal.limits.OriginShare.of(config.originBandwidth()));
         this.front = new S3Front(this);
     }
 
@@ -111,6 +113,16 @@ public final class ProxyCore {
     /** The snapshot requests starting now take. */
     ServeState state() {
         return state.get();
+    }
+
+    /** The fill coordinator ({@link Warmer}'s client-less GETs go through it too). */
+    FillCoordinator fills() {
+        return fills;
+    }
+
+    /** The cache this proxy serves from. */
+    Cache cache() {
+        return cache;
     }
 
     /**

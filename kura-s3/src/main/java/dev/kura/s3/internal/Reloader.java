@@ -65,6 +65,7 @@ final class Reloader {
             "serve.max-header-size", ServeConfig::maxHeaderSize,
             "serve.fill", ServeConfig::fill,
             "serve.rate-limits", ServeConfig::rateLimits,
+            "serve.origin-bandwidth", ServeConfig::originBandwidth,
             // Turning TLS on or off changes the listener's scheme under its clients; the files of a
             // configured serve.tls are re-read on every reload.
             "serve.tls (on or off)", c -> c.tls() != null);
@@ -101,7 +102,7 @@ final class Reloader {
         ServeConfig next = applied.listen(running.listen()).opsListen(running.opsListen())
                 .transport(running.transport()).eventLoopThreads(running.eventLoopThreads())
                 .maxUrlLength(running.maxUrlLength()).maxHeaderSize(running.maxHeaderSize()).fill(running.fill())
-                .rateLimits(running.rateLimits())
+                .rateLimits(running.rateLimits()).originBandwidth(running.originBandwidth())
                 .tls((running.tls() == null) == (read.serve().tls() == null) ? read.serve().tls() : running.tls())
                 .build();
         try {

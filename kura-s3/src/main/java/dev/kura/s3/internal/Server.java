@@ -64,6 +64,7 @@ public final class Server {
     private final AtomicInteger maxConnections;
     private final Reloader reloader;
     private final AtomicReference<SslContext> tls;
+    private final dev.kura.s3.internal.prewarm.PrewarmJobs prewarm;
 
     private Server(Builder b) {
         this.core = b.core;
@@ -77,6 +78,7 @@ public final class Server {
         this.maxConnections = b.maxConnections;
         this.reloader = b.reloader;
         this.tls = b.tls;
+        this.prewarm = b.prewarm;
     }
 
     /** What {@link #start} assembles before the server exists. */
@@ -92,6 +94,7 @@ public final class Server {
         AtomicInteger maxConnections;
         Reloader reloader;
         AtomicReference<SslContext> tls;
+        dev.kura.s3.internal.prewarm.PrewarmJobs prewarm;
     }
 
     /**
@@ -147,7 +150,9 @@ public final class Server {
                 tls.set(ctx);
             };
         });
-        sb.ops = new OpsHandler(sb.core, cache, sb.readiness, sb.reloader);
+        sb.prewarm = new dev.kura.s3.internal.prewarm.PrewarmJobs(new Warmer(sb.core),
+                dev.kura.s3.Prewarmer.MAX_RUNNING_JOBS);
+        sb.ops = new OpsHandler(sb.core, cache, sb.readiness, sb.reloader, sb.prewarm);
         sb.transport = NettyTransport.select(config.transport());
         sb.boss = new MultiThreadIoEventLoopGroup(1, sb.transport.ioHandlerFactory());
         sb.workers = new MultiThreadIoEventLoopGroup(config.eventLoopThreads(), sb.transport.ioHandlerFactory());
@@ -338,6 +343,11 @@ public final class Server {
 
     public ProxyCore core() {
         return core;
+    }
+
+    /** The prewarm jobs of this server ({@code /admin/prewarm}, {@link dev.kura.s3.ProxyServer#prewarmer()}). */
+    public dev.kura.s3.internal.prewarm.PrewarmJobs prewarmJobs() {
+        return prewarm;
     }
 
     /**
