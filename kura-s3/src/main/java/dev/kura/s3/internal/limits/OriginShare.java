@@ -15,24 +15,32 @@ import java.util.Map;
  * {@code serve.origin-bandwidth}: one byte budget for every fill's origin reads, shared between
  * buckets by weight, so that a bucket with many large fills cannot starve the others.
  *
- * <p>Design: start-time fair queueing (Goyal, Vin and Cheng, SIGCOMM 1996) over a token bucket.
- * Each bucket is a flow with a virtual time: the bytes it was given divided by its weight. A chunk
- * read by a fill of bucket {@code b} may go once {@code b}'s virtual time is within one quantum of
- * the least virtual time among the active flows; it then advances {@code b}'s virtual time and takes
- * its bytes from the global bucket4j token bucket (the rate; greedy refill, a tenth of a second of
- * burst), waiting there if need be. So while several buckets fill, each gets bytes in proportion to
- * its weight, whatever number of fills it runs; a flow counts as active while it has a chunk
- * waiting (at the gate or for tokens) or took one within the last {@value #ACTIVE_MILLIS} ms, so a bucket that stops (or whose
- * origin is slow to send) leaves its share to the others at once (work-conserving). A flow that
- * becomes active again starts at the least active virtual time: idle time earns no credit.
+ * <p>Design: weighted fair queueing by virtual time, after start-time fair queueing (Goyal, Vin
+ * and Cheng, SIGCOMM 1996), in front of a token bucket. Each bucket is a flow with a virtual time:
+ * the bytes it was given divided by its weight. A chunk read by a fill of bucket {@code b} may go
+ * once {@code b}'s virtual time is within one quantum of the least virtual time among the active
+ * flows; it then advances {@code b}'s virtual time and takes its bytes from the global bucket4j
+ * token bucket (the rate; greedy refill, a tenth of a second of burst), waiting there if need be.
+ * So while several buckets fill, each gets bytes in proportion to its weight, whatever number of
+ * fills it runs. A flow counts as active while it has a chunk waiting (at the gate or for tokens)
+ * or took one within the last {@value #ACTIVE_MILLIS} ms; a bucket that stops leaves its share to
+ * the others after that long (work-conserving), and one that becomes active again starts at the
+ * least active virtual time: idle time earns no credit.
  *
  * <p>Charged after each read of at most 64 KiB, on the fill's virtual thread (never an event loop).
  *
  * <p>Thread-safety: safe for concurrent use; the flow table is guarded by {@code lock}.
  */
 public final class OriginShare {
-    /** How long after its last chunk a flow still counts as active. */
-    static final long ACTIVE_MILLIS = 50;
+    /**
+     * How long after its last chunk a flow still counts as active. A fill reads its next chunk
+     * from the origin between two charges; a flow is not idle meanwhile, and treating it so would
+     * let the others run ahead of it (one stream per bucket could never get more than an equal
+     * share). The cost: a flow whose origin sends less than a chunk per this long holds the others
+     * to its pace times their weight ratio for as long as it lasts. 100 ms is a chunk (64 KiB) at
+     * 640 KiB/s.
+     */
+    static final long ACTIVE_MILLIS = 100;
     /** How far (in weighted bytes) a flow may run ahead of the least served active flow. */
     static final long QUANTUM = 128 * 1024;
 
