@@ -74,6 +74,9 @@ public final class PrewarmCommand implements Callable<Integer> {
             description = "a running kura serve's ops listener (e.g. http://127.0.0.1:8081): prewarm through it instead of opening the cache")
     @Nullable String ops;
 
+    @Option(names = "--dry-run", description = "list and check the cache only: count what would be fetched, fetch nothing")
+    boolean dryRun;
+
     @Option(names = "--interval", paramLabel = "DURATION", defaultValue = "1s",
             description = "how often progress is printed (default: ${DEFAULT-VALUE})")
     String interval;
@@ -90,7 +93,7 @@ public final class PrewarmCommand implements Callable<Integer> {
         String[] bp = parseTarget(target);
         String r = rate;
         Long bytesPerSecond = r == null ? null : PrewarmRequest.parseRate(r);
-        PrewarmRequest req = new PrewarmRequest(bp[0], bp[1], concurrency, bytesPerSecond);
+        PrewarmRequest req = new PrewarmRequest(bp[0], bp[1], concurrency, bytesPerSecond, dryRun);
         Duration every = dev.kura.config.Durations.parse(interval);
         KuraConfig kc;
         try {
@@ -170,7 +173,8 @@ public final class PrewarmCommand implements Callable<Integer> {
         String base = opsUrl.endsWith("/") ? opsUrl.substring(0, opsUrl.length() - 1) : opsUrl;
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         String q = "bucket=" + enc(req.bucket()) + "&prefix=" + enc(req.prefix()) + "&concurrency=" + req.concurrency()
-                + (req.bytesPerSecond() != null ? "&rate=" + req.bytesPerSecond() : "");
+                + (req.bytesPerSecond() != null ? "&rate=" + req.bytesPerSecond() : "")
+                + (req.dryRun() ? "&dry-run=true" : "");
         HttpResponse<String> started = http.send(request(base + "/admin/prewarm?" + q, token, "POST"),
                 HttpResponse.BodyHandlers.ofString());
         if (started.statusCode() != 202) {
@@ -245,7 +249,8 @@ public final class PrewarmCommand implements Callable<Integer> {
             if (bar) {
                 out.print("\r" + " ".repeat(lastWidth) + "\r");
             }
-            out.println(line(p).replaceFirst(" ETA \\S+", "") + " in " + seconds(p.elapsedMillis()) + ": " + p.state());
+            out.println(line(p).replaceFirst(" ETA \\S+", "") + " in " + seconds(p.elapsedMillis()) + ": " + p.state()
+                    + (p.dryRun() ? " (dry run: nothing fetched)" : ""));
             for (String e : p.errors()) {
                 out.println("  failed: " + e);
             }
@@ -265,7 +270,7 @@ public final class PrewarmCommand implements Callable<Integer> {
                 sb.append('[').append("#".repeat(filled)).append(".".repeat(20 - filled)).append("] ");
             }
             sb.append(handled).append('/').append(p.listed()).append(p.listingComplete() ? "" : "+").append(" objects (")
-                    .append(p.done()).append(" filled, ").append(p.skipped()).append(" skipped, ").append(p.failed())
+                    .append(p.done()).append(p.dryRun() ? " to fill, " : " filled, ").append(p.skipped()).append(" skipped, ").append(p.failed())
                     .append(" failed), ").append(size(p.bytes())).append(", ").append(size(p.bytesPerSecond())).append("/s");
             Long eta = p.etaSeconds();
             if (eta != null) {

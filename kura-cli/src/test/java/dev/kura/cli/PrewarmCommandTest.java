@@ -76,6 +76,10 @@ class PrewarmCommandTest {
                 origin.put("test", "data/f" + i, new byte[i == 4 ? 600_000 : 3_000 + i], "application/octet-stream", null);
             }
             Path file = config(origin);
+            Run dry = prewarm("--config", file.toString(), "--dry-run", "s3://test/data/");
+            assertThat(dry.exit()).as(dry.out() + dry.err()).isZero();
+            assertThat(dry.out()).contains("5/5 objects (5 to fill, 0 skipped, 0 failed)")
+                    .contains("(dry run: nothing fetched)");
             Run first = prewarm("--config", file.toString(), "--concurrency", "2", "--interval", "100ms",
                     "s3://test/data/");
             assertThat(first.exit()).as(first.out() + first.err()).isZero();

@@ -26,13 +26,15 @@ import java.util.List;
  *     null while the listing is incomplete or nothing has been fetched yet
  * @param elapsedMillis milliseconds since the job started
  * @param errors the first failures, {@code key: reason} (at most {@value #MAX_ERRORS})
+ * @param dryRun a dry run: {@code done} and {@code bytes} count what a real run would fetch, and
+ *     nothing was fetched
  *
  * <p>Thread-safety: immutable.
  */
 public record PrewarmProgress(String id, State state, String bucket, String prefix, boolean listingComplete,
                               long listed, long listedBytes, long done, long skipped, long failed, long bytes,
                               long bytesPerSecond, @Nullable Long etaSeconds, long elapsedMillis,
-                              List<String> errors) {
+                              List<String> errors, boolean dryRun) {
     /** Failures kept in {@link #errors()} at most. */
     public static final int MAX_ERRORS = 20;
 

@@ -14,10 +14,12 @@ import org.jspecify.annotations.Nullable;
  *     per object: an object starts only when the job's allowance is not in debt, and its listed
  *     size is charged when it starts, so over the run the job takes at most this rate plus one
  *     second's burst (a single object is still fetched at the origin's pace)
+ * @param dryRun list and check the cache only: count what a real run would fetch, fetch nothing
  *
  * <p>Thread-safety: immutable.
  */
-public record PrewarmRequest(String bucket, String prefix, int concurrency, @Nullable Long bytesPerSecond) {
+public record PrewarmRequest(String bucket, String prefix, int concurrency, @Nullable Long bytesPerSecond,
+                             boolean dryRun) {
     /** The default of {@link #concurrency()}. */
     public static final int DEFAULT_CONCURRENCY = 4;
 
@@ -35,6 +37,11 @@ public record PrewarmRequest(String bucket, String prefix, int concurrency, @Nul
         if (bytesPerSecond != null && bytesPerSecond < 1024) {
             throw new IllegalArgumentException("rate must be at least 1KiB (per second), was " + bytesPerSecond + " bytes");
         }
+    }
+
+    /** A request that fetches ({@code dryRun} false). */
+    public PrewarmRequest(String bucket, String prefix, int concurrency, @Nullable Long bytesPerSecond) {
+        this(bucket, prefix, concurrency, bytesPerSecond, false);
     }
 
     /**

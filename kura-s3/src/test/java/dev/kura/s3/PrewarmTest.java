@@ -175,6 +175,30 @@ class PrewarmTest {
     }
 
     @Test
+    void aDryRunCountsWhatWouldBeFetchedAndFetchesNothing() throws Exception {
+        try (Fixture f = new Fixture(tmp).startOrigin();
+             FaultRelay relay = new FaultRelay(f.origin.endpoint().getPort())) {
+            for (int i = 0; i < 3; i++) {
+                f.origin.put(Fixture.BUCKET, "q/" + i, ProxyTest.random(1_000 * (i + 1), i), "application/octet-stream",
+                        null);
+            }
+            f.adminToken = TOKEN;
+            f.extraBuckets.add(bucket(f, relay.endpoint(), 2));
+            f.startProxy();
+            assertThat(f.get("/r/q/0").statusCode()).isEqualTo(200); // cached: a dry run skips it
+            int before = relay.requests.get();
+            JsonNode p = awaitEnd(f, start(f, "bucket=r&prefix=q/&dry-run=true"));
+            assertThat(p.get("state").asText()).isEqualTo("DONE");
+            assertThat(p.get("dryRun").asBoolean()).isTrue();
+            assertThat(p.get("skipped").asLong()).isEqualTo(1);
+            assertThat(p.get("done").asLong()).as("would be fetched").isEqualTo(2);
+            assertThat(p.get("bytes").asLong()).isEqualTo(2_000 + 3_000);
+            assertThat(relay.requests.get()).as("no object request").isEqualTo(before);
+            assertThat(f.get("/r/q/1").headers().firstValue("X-Cache")).contains("MISS");
+        }
+    }
+
+    @Test
     void badCallsGetClearAnswers() throws Exception {
         try (Fixture f = new Fixture(tmp).startOrigin()) {
             f.adminToken = TOKEN;

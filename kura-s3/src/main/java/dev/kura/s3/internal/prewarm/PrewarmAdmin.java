@@ -13,7 +13,8 @@ import java.util.Map;
  *       starts a job: 202 with {@code {"id": ..., "progress": "/admin/prewarm/<id>"}}; 400 for a
  *       bad parameter, 404 for an unknown bucket, 429 when {@value dev.kura.s3.Prewarmer#MAX_RUNNING_JOBS}
  *       jobs run already. {@code rate} is a size per second ({@code 50MiB}); default unlimited;
- *       {@code concurrency} default {@value PrewarmRequest#DEFAULT_CONCURRENCY};</li>
+ *       {@code concurrency} default {@value PrewarmRequest#DEFAULT_CONCURRENCY}; {@code dry-run=true}
+ *       lists and checks the cache only, counting what a real run would fetch;</li>
  *   <li>{@code GET /admin/prewarm} lists every job's progress; {@code GET /admin/prewarm/<id>}
  *       one job's ({@link dev.kura.s3.PrewarmProgress} as JSON);</li>
  *   <li>{@code DELETE /admin/prewarm/<id>} cancels it: 202 with its progress (state
@@ -87,7 +88,8 @@ public final class PrewarmAdmin {
             String rate = first(q, "rate");
             req = new PrewarmRequest(bucket, first(q, "prefix"),
                     c == null ? PrewarmRequest.DEFAULT_CONCURRENCY : Integer.parseInt(c),
-                    rate == null || rate.isEmpty() ? null : PrewarmRequest.parseRate(rate));
+                    rate == null || rate.isEmpty() ? null : PrewarmRequest.parseRate(rate),
+                    "true".equalsIgnoreCase(first(q, "dry-run")));
         } catch (IllegalArgumentException e) { // NumberFormatException too
             return Answer.error(400, "bad parameter: " + e.getMessage());
         }

@@ -79,8 +79,9 @@ public final class PrewarmRun implements PrewarmJob {
     private void run() {
         Semaphore slots = new Semaphore(request.concurrency());
         PrewarmProgress.State end = PrewarmProgress.State.DONE;
-        log.info("prewarm {}: bucket {} prefix '{}', concurrency {}, rate {}", id, request.bucket(), request.prefix(),
-                request.concurrency(), request.bytesPerSecond() == null ? "unlimited" : request.bytesPerSecond() + " B/s");
+        log.info("prewarm {}: bucket {} prefix '{}', concurrency {}, rate {}{}", id, request.bucket(), request.prefix(),
+                request.concurrency(), request.bytesPerSecond() == null ? "unlimited" : request.bytesPerSecond() + " B/s",
+                request.dryRun() ? ", dry run" : "");
         try {
             String token = null;
             do {
@@ -136,6 +137,11 @@ public final class PrewarmRun implements PrewarmJob {
         try {
             if (warmer.cached(request.bucket(), o.key()) == Warmer.Cached.FRESH) {
                 skipped.incrementAndGet();
+                return;
+            }
+            if (request.dryRun()) { // counted as a real run would fetch it; no origin request
+                done.incrementAndGet();
+                bytes.addAndGet(o.size());
                 return;
             }
             if (pacer != null) {
@@ -199,7 +205,7 @@ public final class PrewarmRun implements PrewarmJob {
         long end = finished.getCount() == 0 ? endNanos : System.nanoTime();
         long elapsed = Math.max(1, end - startNanos);
         long b = bytes.get();
-        long rate = (long) (b * 1e9 / elapsed);
+        long rate = request.dryRun() ? 0 : (long) (b * 1e9 / elapsed); // a dry run fetched nothing
         Long eta = null;
         if (listingComplete && rate > 0) {
             long left = Math.max(0, listedBytes.get() - handledBytes.get());
@@ -211,7 +217,7 @@ public final class PrewarmRun implements PrewarmJob {
         }
         return new PrewarmProgress(id, state.get(), request.bucket(), request.prefix(), listingComplete, listed.get(),
                 listedBytes.get(), done.get(), skipped.get(), failed.get(), b, rate, eta,
-                TimeUnit.NANOSECONDS.toMillis(elapsed), errs);
+                TimeUnit.NANOSECONDS.toMillis(elapsed), errs, request.dryRun());
     }
 
     @Override
