@@ -3,8 +3,8 @@ package dev.kura.s3.internal.prewarm;
 import dev.kura.s3.PrewarmRequest;
 import org.jspecify.annotations.Nullable;
 
-import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * The prewarm routes of the admin API (ops listener, same bearer token as {@code /admin/reload}):
@@ -54,7 +54,7 @@ public final class PrewarmAdmin {
     }
 
     /** Answers one authenticated call. */
-    public Answer handle(String method, String path, Map<String, List<String>> q) {
+    public Answer handle(String method, String path, Function<String, @Nullable String> q) {
         if (path.equals(PATH) || path.equals(PATH + "/")) {
             return switch (method) {
                 case "POST" -> start(q);
@@ -77,7 +77,7 @@ public final class PrewarmAdmin {
         };
     }
 
-    private Answer start(Map<String, List<String>> q) {
+    private Answer start(Function<String, @Nullable String> q) {
         String bucket = first(q, "bucket");
         if (bucket == null || bucket.isEmpty()) {
             return Answer.error(400, "give bucket=<name>, and prefix=<key prefix> to narrow it");
@@ -103,8 +103,7 @@ public final class PrewarmAdmin {
         }
     }
 
-    private static @Nullable String first(Map<String, List<String>> q, String name) {
-        List<String> v = q.get(name);
-        return v == null || v.isEmpty() ? null : v.getFirst();
+    private static @Nullable String first(Function<String, @Nullable String> q, String name) {
+        return q.apply(name);
     }
 }
