@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
         description = "Serves objects fast from local disk: io_uring file I/O, a crash-safe disk cache,"
                 + " an S3 caching proxy and a TFTP server.",
         subcommands = {InfoCommand.class, ServeCommand.class, TftpCommand.class, CheckConfigCommand.class, BenchCommand.class,
+                PrewarmCommand.class,
                 JvmOptionsCommand.class, CommandLine.HelpCommand.class})
 public final class Kura implements Runnable {
 

@@ -176,7 +176,9 @@ public final class OpsServer implements AutoCloseable {
 
         /**
          * Adds an admin path (under {@code /admin/}), answered on a virtual thread once the bearer
-         * token matched.
+         * token matched. A path ending in {@code /} answers every path below it (the longest such
+         * prefix wins; an exact path wins over it), e.g. {@code /admin/prewarm/} for
+         * {@code /admin/prewarm/<id>}.
          *
          * @param methods the methods it takes, e.g. {@code "POST", "DELETE"}; others get 405
          * @throws IllegalArgumentException (from {@link #bind}) when the path is taken or lies elsewhere

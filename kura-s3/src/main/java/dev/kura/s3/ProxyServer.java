@@ -144,6 +144,14 @@ public final class ProxyServer implements AutoCloseable {
         return server.tls();
     }
 
+    /**
+     * Prewarm in this server: jobs started here run beside those of {@code POST /admin/prewarm}
+     * and share their bound; closed with the server (its {@link Prewarmer#close()} does nothing).
+     */
+    public Prewarmer prewarmer() {
+        return new Prewarmer(server.prewarmJobs(), false);
+    }
+
     /** The Prometheus text of every meter, as {@code /metrics} serves it. */
     public String scrapeMetrics() {
         return server.core().scrape();

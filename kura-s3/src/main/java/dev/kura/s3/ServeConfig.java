@@ -61,6 +61,8 @@ import java.util.Set;
  *     the host name
  * @param tracing OpenTelemetry traces exported over OTLP/HTTP ({@code serve.tracing}); off by
  *     default, see {@link TracingConfig}
+ * @param originBandwidth one budget of origin bytes per second for every fill, shared between
+ *     buckets by weight ({@code serve.origin-bandwidth}); default off ({@link OriginBandwidth})
  *
  * <p>Thread-safety: immutable.
  */
@@ -70,7 +72,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                           Duration listCacheTtl, List<ClientConfig> clients, JwtConfig jwt, String opsListen,
                           Duration drainDelay, ListenerLimits limits, FillConfig fill,
                           AccessLogFormat accessLogFormat, RateLimits rateLimits, TlsConfig tls, String nodeId,
-                          TracingConfig tracing) {
+                          TracingConfig tracing, OriginBandwidth originBandwidth) {
 
     /** The response header carrying {@link #nodeId()}. */
     public static final String NODE_HEADER = "X-Kura-Node";
@@ -112,6 +114,9 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         }
         if (rateLimits == null) {
             rateLimits = RateLimits.none();
+        }
+        if (originBandwidth == null) {
+            originBandwidth = OriginBandwidth.off();
         }
         if (transport == null) {
             transport = Transport.AUTO;
@@ -198,6 +203,12 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
             }
         }
         checkS3(buckets, baseDomain, clients, jwt);
+        for (String w : originBandwidth.weights().keySet()) {
+            if (!names.contains(w)) {
+                throw new IllegalArgumentException("origin-bandwidth.weights: '" + w + "' names no bucket (names: "
+                        + names + ")");
+            }
+        }
     }
 
     /** The host name, cut to a valid node id; {@code kura} if the system has none. */
@@ -276,7 +287,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                 .accessLog(accessLog).adminToken(adminToken).buckets(buckets).baseDomain(baseDomain)
                 .listCacheTtl(listCacheTtl).clients(clients).jwt(jwt).opsListen(opsListen).drainDelay(drainDelay)
                 .limits(limits).fill(fill).accessLogFormat(accessLogFormat).rateLimits(rateLimits).tls(tls).nodeId(nodeId)
-                .tracing(tracing);
+                .tracing(tracing).originBandwidth(originBandwidth);
     }
 
     /** A copy with another {@link #opsListen()} (tests and the demo pick free ports with {@code :0}). */
@@ -328,6 +339,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         private TlsConfig tls;
         private String nodeId;
         private TracingConfig tracing;
+        private OriginBandwidth originBandwidth;
 
         private Builder() {
         }
@@ -376,6 +388,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public Builder nodeId(String v) { nodeId = v; return this; }
         /** @see ServeConfig#tracing() */
         public Builder tracing(TracingConfig v) { tracing = v; return this; }
+        /** @see ServeConfig#originBandwidth() */
+        public Builder originBandwidth(OriginBandwidth v) { originBandwidth = v; return this; }
 
         /**
          * @return the config, validated and defaulted by the canonical constructor
@@ -384,7 +398,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public ServeConfig build() {
             return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
                     accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, jwt, opsListen, drainDelay,
-                    limits, fill, accessLogFormat, rateLimits, tls, nodeId, tracing);
+                    limits, fill, accessLogFormat, rateLimits, tls, nodeId, tracing, originBandwidth);
         }
     }
 

@@ -45,6 +45,8 @@ final class Fixture implements AutoCloseable {
     Duration drainDelay;
     AccessLogFormat accessLogFormat;
     RateLimits rateLimits;
+    /** serve.origin-bandwidth; null for off. */
+    OriginBandwidth originBandwidth;
     /** The cache's io backend; null for the automatic choice. */
     dev.kura.io.Backend ioBackend;
     /** cache.memory.max-size in bytes (items up to 1 MiB). */
@@ -114,7 +116,7 @@ final class Fixture implements AutoCloseable {
                 .shutdownTimeout(Duration.ofSeconds(5)).accessLog(true).adminToken(adminToken).buckets(buckets)
                 .baseDomain(baseDomain).listCacheTtl(listCacheTtl).clients(cl).jwt(jwt).opsListen(opsListen)
                 .drainDelay(drainDelay).limits(limits).accessLogFormat(accessLogFormat).rateLimits(rateLimits).tls(tls)
-                .nodeId(nodeId).tracing(tracing).build();
+                .nodeId(nodeId).tracing(tracing).originBandwidth(originBandwidth).build();
         config = cfg;
         if (otel != null) {
             proxy = ProxyServer.start(cfg, cache, sliceSize > 0 ? sliceSize : ProxyServer.DEFAULT_SLICE_SIZE, otel);

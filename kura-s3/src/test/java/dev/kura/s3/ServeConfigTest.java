@@ -408,6 +408,41 @@ class ServeConfigTest {
     }
 
     @Test
+    void originBandwidthBindsItsWeightsAndRefusesAWeightOfNoBucket() {
+        ServeConfig c = parse("""
+                serve:
+                  buckets: [{bucket: b1, access: public}, {bucket: b2, access: public}]
+                  origin-bandwidth:
+                    limit: 1GiB
+                    weights: {b2: 3}
+                """);
+        assertThat(c.originBandwidth().on()).isTrue();
+        assertThat(c.originBandwidth().limit()).isEqualTo(dev.kura.config.DataSize.parse("1GiB"));
+        assertThat(c.originBandwidth().weight("b2")).isEqualTo(3);
+        assertThat(c.originBandwidth().weight("b1")).isEqualTo(1);
+        assertThat(c.toBuilder().build()).isEqualTo(c);
+        assertThat(parse("""
+                serve:
+                  buckets: [{bucket: b1, access: public}]
+                """).originBandwidth().on()).as("off by default").isFalse();
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets: [{bucket: b1, access: public}]
+                  origin-bandwidth: {limit: 1GiB, weights: {nope: 2}}
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("nope");
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets: [{bucket: b1, access: public}]
+                  origin-bandwidth: {limit: 1GiB, weights: {b1: 0}}
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("1..1000");
+        assertThatThrownBy(() -> parse("""
+                serve:
+                  buckets: [{bucket: b1, access: public}]
+                  origin-bandwidth: {limit: 100KiB}
+                """)).isInstanceOf(ConfigException.class).hasMessageContaining("1MiB");
+    }
+
+    @Test
     void tlsBindsItsFilesAndRefusesOneThatCannotBeRead(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
             throws Exception {
         java.nio.file.Path cert = java.nio.file.Files.writeString(dir.resolve("chain.pem"), "x");

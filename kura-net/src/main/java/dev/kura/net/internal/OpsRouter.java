@@ -119,7 +119,8 @@ public final class OpsRouter extends SimpleChannelInboundHandler<FullHttpRequest
         if (adminPath && !authorized(ex)) {
             return;
         }
-        Entry e = routes.get(path);
+        Entry exact = routes.get(path);
+        Entry e = exact != null ? exact : subtree(path);
         if (e == null || e.admin() != adminPath) {
             ex.text(404, (adminPath ? "admin endpoints: " + paths(true) : "ops endpoints: " + paths(false)) + "\n");
             return;
@@ -133,6 +134,24 @@ public final class OpsRouter extends SimpleChannelInboundHandler<FullHttpRequest
         } else {
             run(e.route(), ex);
         }
+    }
+
+    /**
+     * The route of a subtree: a path registered with a trailing {@code /} (e.g.
+     * {@code /admin/prewarm/}) answers every path below it ({@code /admin/prewarm/<id>}); the
+     * longest such prefix wins. Null when none matches.
+     */
+    private @Nullable Entry subtree(String path) {
+        Entry best = null;
+        int len = 0;
+        for (Map.Entry<String, Entry> r : routes.entrySet()) {
+            String p = r.getKey();
+            if (p.endsWith("/") && path.startsWith(p) && path.length() > p.length() && p.length() > len) {
+                best = r.getValue();
+                len = p.length();
+            }
+        }
+        return best;
     }
 
     /** Checks the bearer token; answers 404 or 401 itself when the call may not go on. */

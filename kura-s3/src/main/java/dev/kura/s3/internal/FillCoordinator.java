@@ -63,13 +63,15 @@ final class FillCoordinator {
      * @param sliceSize objects larger than this many bytes are cached in slices of this size
      * @param fills fill deadlines and read-ahead ({@code serve.fill})
      * @param sharedTier the shared tier, or null when {@code cache.shared} is off
+     * @param share {@code serve.origin-bandwidth} (fair shares of origin bytes), or null when off
      */
     FillCoordinator(Cache cache, ProxyMetrics metrics, ExecutorService workers, long sliceSize,
-                    dev.kura.s3.FillConfig fills, dev.kura.s3.internal.shared.@Nullable SharedTier sharedTier) {
+                    dev.kura.s3.FillConfig fills, dev.kura.s3.internal.shared.@Nullable SharedTier sharedTier,
+                    dev.kura.s3.internal.limits.@Nullable OriginShare share) {
         this.cache = cache;
         this.metrics = metrics;
         this.workers = workers;
-        this.sliced = new SlicedObjects(cache, metrics, workers, fills);
+        this.sliced = new SlicedObjects(cache, metrics, workers, fills, share);
         this.streamer = sliced.streamer();
         this.sliceSize = sliceSize;
         this.shared = new SharedFills(sharedTier, workers);

@@ -31,7 +31,8 @@ import java.util.Map;
  *       never reaches mapping {@code bench2}. {@code POST /admin/reload}: a hot reload of the config
  *       file ({@link Reloader}); answers the {@link dev.kura.s3.ReloadResult} as JSON, 200 when
  *       applied, 400 with the file's {@code file:line: key: message} when refused, 409 without a
- *       file.</li>
+ *       file. {@code /admin/prewarm} starts, reports and cancels prewarm jobs
+ *       ({@link dev.kura.s3.internal.prewarm.PrewarmAdmin}).</li>
  * </ul>
  * JSON is written by Jackson. Admin routes run on virtual threads (purges touch the disk), never
  * on the event loop. A new admin route is one line in {@link #register}.
@@ -47,7 +48,12 @@ final class OpsHandler {
     private final Readiness readiness;
     private final Reloader reloader;
 
-    OpsHandler(ProxyCore core, Cache cache, Readiness readiness, Reloader reloader) {
+    /** {@code /admin/prewarm} ({@link dev.kura.s3.internal.prewarm.PrewarmAdmin}). */
+    private final dev.kura.s3.internal.prewarm.PrewarmAdmin prewarm;
+
+    OpsHandler(ProxyCore core, Cache cache, Readiness readiness, Reloader reloader,
+               dev.kura.s3.internal.prewarm.PrewarmJobs prewarmJobs) {
+        this.prewarm = new dev.kura.s3.internal.prewarm.PrewarmAdmin(prewarmJobs);
         this.core = core;
         this.cache = cache;
         this.readiness = readiness;
@@ -60,7 +66,20 @@ final class OpsHandler {
                 .adminToken(() -> core.config().adminToken(), "the admin API is off (serve.admin-token is not set)")
                 .adminRoute("/admin/stats", ex -> json(ex, 200, stats()), "GET")
                 .adminRoute("/admin/purge", this::purge, "POST", "DELETE")
-                .adminRoute("/admin/reload", this::reload, "POST");
+                .adminRoute("/admin/reload", this::reload, "POST")
+                .adminRoute(dev.kura.s3.internal.prewarm.PrewarmAdmin.PATH, this::prewarm, "POST", "GET")
+                .adminRoute(dev.kura.s3.internal.prewarm.PrewarmAdmin.PATH + "/", this::prewarm, "GET", "DELETE");
+    }
+
+    /** {@code /admin/prewarm} and {@code /admin/prewarm/<id>}: start, list, report, cancel jobs. */
+    private void prewarm(OpsExchange ex) {
+        dev.kura.s3.internal.prewarm.PrewarmAdmin.Answer a = prewarm.handle(ex.method(), ex.path(), ex::parameter);
+        String allow = a.allow();
+        if (allow != null) {
+            ex.notAllowed(allow);
+        } else {
+            json(ex, a.status(), a.body());
+        }
     }
 
     private OpsServer.Readiness ready() {

@@ -35,11 +35,26 @@ final class OriginStreamer {
 
     private final ProxyMetrics metrics;
     private final FillConfig fills;
+    /** {@code serve.origin-bandwidth}: charged per chunk read from the origin; null when off. */
+    private final dev.kura.s3.internal.limits.@org.jspecify.annotations.Nullable OriginShare share;
 
-    /** @param fills the fill deadline ({@code serve.fill.deadline} and {@code min-rate}) */
-    OriginStreamer(ProxyMetrics metrics, FillConfig fills) {
+    /**
+     * @param fills the fill deadline ({@code serve.fill.deadline} and {@code min-rate})
+     * @param share the origin byte budget shared between buckets, or null when off
+     */
+    OriginStreamer(ProxyMetrics metrics, FillConfig fills,
+                   dev.kura.s3.internal.limits.@org.jspecify.annotations.Nullable OriginShare share) {
         this.metrics = metrics;
         this.fills = fills;
+        this.share = share;
+    }
+
+    /** Waits for the bucket's fair share of the origin budget for {@code n} bytes just read (when on). */
+    private void pace(Exchange ex, int n) {
+        var s = share;
+        if (s != null && n > 0) {
+            s.charge(ex.bucket, n);
+        }
     }
 
     /**
@@ -82,6 +97,7 @@ final class OriginStreamer {
                 if (n < 0) {
                     break;
                 }
+                pace(ex, n);
                 if (!cache.write(ByteBuffer.wrap(buf, 0, n))) {
                     failed = true; // the cache gave up; readers of the fill are cut, the next request refetches
                     break;
@@ -133,6 +149,7 @@ final class OriginStreamer {
             if (n < 0) {
                 break;
             }
+            pace(ex, n);
             if (cache != null && !cache.write(ByteBuffer.wrap(buf, 0, n))) {
                 cache = null;
             }

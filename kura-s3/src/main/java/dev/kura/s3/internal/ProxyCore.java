@@ -122,7 +122,9 @@ public final class ProxyCore {
         state.set(first);
         this.sharedTier = dev.kura.s3.internal.shared.SharedTier.start(shared, metrics.registry,
                 ProxyMetrics.LATENCY_BUCKETS);
-        this.fills = new FillCoordinator(cache, metrics, workers, sliceSize, config.fill(), sharedTier);
+        // serve.origin-bandwidth (restart-only): every fill's origin reads share one budget by weight.
+        this.fills = new FillCoordinator(cache, metrics, workers, sliceSize, config.fill(), sharedTier,
+                dev.kura.s3.internal.limits.OriginShare.of(config.originBandwidth()));
         this.front = new S3Front(this);
     }
 
@@ -139,6 +141,16 @@ public final class ProxyCore {
     /** The snapshot requests starting now take. */
     ServeState state() {
         return state.get();
+    }
+
+    /** The fill coordinator ({@link Warmer}'s client-less GETs go through it too). */
+    FillCoordinator fills() {
+        return fills;
+    }
+
+    /** The cache this proxy serves from. */
+    Cache cache() {
+        return cache;
     }
 
     /**

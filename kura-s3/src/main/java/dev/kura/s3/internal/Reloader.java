@@ -56,20 +56,21 @@ final class Reloader {
     }
 
     /** Keys fixed at start, each with how to read it. */
-    private static final Map<String, Function<ServeConfig, Object>> RESTART_ONLY = Map.of(
-            "serve.listen", ServeConfig::listen,
-            "serve.ops-listen", ServeConfig::opsListen,
-            "serve.transport", ServeConfig::transport,
-            "serve.event-loop-threads", ServeConfig::eventLoopThreads,
-            "serve.max-url-length", ServeConfig::maxUrlLength,
-            "serve.max-header-size", ServeConfig::maxHeaderSize,
-            "serve.fill", ServeConfig::fill,
-            "serve.rate-limits", ServeConfig::rateLimits,
+    private static final Map<String, Function<ServeConfig, Object>> RESTART_ONLY = Map.ofEntries(
+            Map.entry("serve.listen", ServeConfig::listen),
+            Map.entry("serve.ops-listen", ServeConfig::opsListen),
+            Map.entry("serve.transport", ServeConfig::transport),
+            Map.entry("serve.event-loop-threads", ServeConfig::eventLoopThreads),
+            Map.entry("serve.max-url-length", ServeConfig::maxUrlLength),
+            Map.entry("serve.max-header-size", ServeConfig::maxHeaderSize),
+            Map.entry("serve.fill", ServeConfig::fill),
+            Map.entry("serve.rate-limits", ServeConfig::rateLimits),
             // The tracer and its exporter are made once, with the proxy.
-            "serve.tracing", ServeConfig::tracing,
+            Map.entry("serve.tracing", ServeConfig::tracing),
+            Map.entry("serve.origin-bandwidth", ServeConfig::originBandwidth),
             // Turning TLS on or off changes the listener's scheme under its clients; the files of a
             // configured serve.tls are re-read on every reload.
-            "serve.tls (on or off)", c -> c.tls() != null);
+            Map.entry("serve.tls (on or off)", c -> c.tls() != null));
 
     /**
      * Reads the source and applies it.
@@ -103,7 +104,7 @@ final class Reloader {
         ServeConfig next = applied.listen(running.listen()).opsListen(running.opsListen())
                 .transport(running.transport()).eventLoopThreads(running.eventLoopThreads())
                 .maxUrlLength(running.maxUrlLength()).maxHeaderSize(running.maxHeaderSize()).fill(running.fill())
-                .rateLimits(running.rateLimits()).tracing(running.tracing())
+                .rateLimits(running.rateLimits()).tracing(running.tracing()).originBandwidth(running.originBandwidth())
                 .tls((running.tls() == null) == (read.serve().tls() == null) ? read.serve().tls() : running.tls())
                 .build();
         try {

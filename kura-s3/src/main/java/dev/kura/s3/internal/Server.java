@@ -65,6 +65,7 @@ public final class Server {
     private final AtomicInteger maxConnections;
     private final Reloader reloader;
     private final AtomicReference<SslContext> tls;
+    private final dev.kura.s3.internal.prewarm.PrewarmJobs prewarm;
 
     private Server(Builder b) {
         this.core = b.core;
@@ -77,6 +78,7 @@ public final class Server {
         this.maxConnections = b.maxConnections;
         this.reloader = b.reloader;
         this.tls = b.tls;
+        this.prewarm = b.prewarm;
     }
 
     /** What {@link #start} assembles before the server exists. */
@@ -92,6 +94,7 @@ public final class Server {
         AtomicInteger maxConnections;
         Reloader reloader;
         AtomicReference<SslContext> tls;
+        dev.kura.s3.internal.prewarm.PrewarmJobs prewarm;
     }
 
     /**
@@ -170,7 +173,9 @@ public final class Server {
                 tls.set(ctx);
             };
         });
-        sb.ops = new OpsHandler(sb.core, cache, sb.readiness, sb.reloader);
+        sb.prewarm = new dev.kura.s3.internal.prewarm.PrewarmJobs(new Warmer(sb.core),
+                dev.kura.s3.Prewarmer.MAX_RUNNING_JOBS);
+        sb.ops = new OpsHandler(sb.core, cache, sb.readiness, sb.reloader, sb.prewarm);
         sb.transport = NettyTransport.select(config.transport());
         sb.boss = new MultiThreadIoEventLoopGroup(1, sb.transport.ioHandlerFactory());
         sb.workers = new MultiThreadIoEventLoopGroup(config.eventLoopThreads(), sb.transport.ioHandlerFactory());
@@ -349,6 +354,11 @@ public final class Server {
         return core;
     }
 
+    /** The prewarm jobs of this server ({@code /admin/prewarm}, {@link dev.kura.s3.ProxyServer#prewarmer()}). */
+    public dev.kura.s3.internal.prewarm.PrewarmJobs prewarmJobs() {
+        return prewarm;
+    }
+
     /**
      * Graceful stop: {@code /ready} turns 503, the drain delay passes, the data listener closes,
      * requests in flight get up to {@code timeoutMillis}, then everything closes.
@@ -372,6 +382,7 @@ public final class Server {
             log.warn("shutdown: {} requests still in flight after {} ms, closing them", left, timeoutMillis);
         }
         ops.close(); // its connections, and admin calls in progress (up to 1 s)
+        prewarm.close(java.time.Duration.ofSeconds(1)); // no object starts; those in flight get 1 s
         connections.close().awaitUninterruptibly();
         readiness.close();
         core.close(Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));

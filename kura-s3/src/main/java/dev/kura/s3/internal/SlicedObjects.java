@@ -68,11 +68,13 @@ final class SlicedObjects {
     private final java.util.concurrent.ConcurrentHashMap<String, Integer> readingAhead =
             new java.util.concurrent.ConcurrentHashMap<>();
 
-    SlicedObjects(Cache cache, ProxyMetrics metrics, ExecutorService workers, FillConfig fills) {
+    /** @param share {@code serve.origin-bandwidth}, or null when off */
+    SlicedObjects(Cache cache, ProxyMetrics metrics, ExecutorService workers, FillConfig fills,
+                  dev.kura.s3.internal.limits.@org.jspecify.annotations.Nullable OriginShare share) {
         this.cache = cache;
         this.metrics = metrics;
         this.workers = workers;
-        this.streamer = new OriginStreamer(metrics, fills);
+        this.streamer = new OriginStreamer(metrics, fills, share);
         this.readAhead = fills.readAhead();
         this.readAheadTotal = new java.util.concurrent.Semaphore(fills.readAheadTotal());
     }
