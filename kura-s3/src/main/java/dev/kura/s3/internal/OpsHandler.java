@@ -18,6 +18,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -206,7 +207,7 @@ final class OpsHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     /** Cache keys are {@code <mapping name>/<key>}; the name and its slash scope every purge to one mapping. */
-    private void purge(Reply reply, String bucket, String key, String prefix) {
+    private void purge(Reply reply, String bucket, @Nullable String key, String prefix) {
         long n;
         try {
             n = key != null ? (cache.delete(bucket + "/" + key) ? 1 : 0) : cache.purgePrefix(bucket + "/" + prefix);
@@ -239,7 +240,7 @@ final class OpsHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return m;
     }
 
-    private static String first(Map<String, List<String>> q, String name) {
+    private static @Nullable String first(Map<String, List<String>> q, String name) {
         List<String> v = q.get(name);
         return v == null || v.isEmpty() ? null : v.getFirst();
     }

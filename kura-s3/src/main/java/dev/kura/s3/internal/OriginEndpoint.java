@@ -4,6 +4,7 @@ import dev.kura.s3.OriginResilience;
 import dev.kura.s3.internal.OriginEvents.BreakerState;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import org.jspecify.annotations.Nullable;
 
 import java.net.URI;
 import java.util.concurrent.TimeUnit;
@@ -27,7 +28,7 @@ final class OriginEndpoint implements AutoCloseable {
     private final String label;
     private final Origin origin;
     /** Null when the bucket's breaker is turned off. */
-    private final CircuitBreaker breaker;
+    private final @Nullable CircuitBreaker breaker;
     private final OriginEvents events;
 
     OriginEndpoint(String bucket, URI endpoint, Origin origin, OriginResilience.Breaker cfg, OriginEvents events) {
@@ -93,7 +94,8 @@ final class OriginEndpoint implements AutoCloseable {
      *     outcome says nothing about the endpoint and is not counted by the breaker
      * @return the result, or null when the breaker did not let the request through (nothing sent)
      */
-    <T> T attempt(Function<Origin, T> call, Function<T, OriginFailure> failureOf, BooleanSupplier cancelled) {
+    <T> @Nullable T attempt(Function<Origin, T> call, Function<T, @Nullable OriginFailure> failureOf,
+                              BooleanSupplier cancelled) {
         if (breaker != null && !breaker.tryAcquirePermission()) {
             events.skipped(bucket, label);
             return null;

@@ -1,6 +1,7 @@
 package dev.kura.s3.internal;
 
 import dev.kura.s3.internal.api.S3ErrorCode;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How an origin request failed, and what the proxy answers for it.
@@ -10,7 +11,7 @@ import dev.kura.s3.internal.api.S3ErrorCode;
  * @param code the S3 error code the origin sent (e.g. {@code NoSuchKey}), or null
  * @param message a one-line description for logs and error bodies (no secrets)
  */
-record OriginFailure(Kind kind, int originStatus, String code, String message) {
+record OriginFailure(Kind kind, int originStatus, @Nullable String code, String message) {
 
     /** Classes of origin failure; the lower-case name is the {@code kind} metric label. */
     enum Kind {

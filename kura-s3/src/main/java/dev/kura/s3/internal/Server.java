@@ -21,6 +21,7 @@ import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,35 +64,41 @@ public final class Server {
     private final NettyTransport transport;
     private final AtomicInteger maxConnections;
     private final Reloader reloader;
-    private final AtomicReference<SslContext> tls;
+    private final AtomicReference<@Nullable SslContext> tls;
 
     private Server(Builder b) {
-        this.core = b.core;
-        this.ops = b.ops;
-        this.readiness = b.readiness;
-        this.boss = b.boss;
-        this.workers = b.workers;
-        this.listener = b.listener;
-        this.opsListener = b.opsListener;
-        this.transport = b.transport;
-        this.maxConnections = b.maxConnections;
-        this.reloader = b.reloader;
-        this.tls = b.tls;
+        this.core = made(b.core, "core");
+        this.ops = made(b.ops, "ops");
+        this.readiness = made(b.readiness, "readiness");
+        this.boss = made(b.boss, "boss");
+        this.workers = made(b.workers, "workers");
+        this.listener = made(b.listener, "listener");
+        this.opsListener = made(b.opsListener, "opsListener");
+        this.transport = made(b.transport, "transport");
+        this.maxConnections = made(b.maxConnections, "maxConnections");
+        this.reloader = made(b.reloader, "reloader");
+        this.tls = made(b.tls, "tls");
+    }
+
+    /** A part start() made before it calls the constructor; null there is a bug in start(). */
+    private static <T> T made(@Nullable T part, String name) {
+        return java.util.Objects.requireNonNull(part, () -> "Server.start() did not make " + name);
     }
 
     /** What {@link #start} assembles before the server exists. */
     private static final class Builder {
-        ProxyCore core;
-        OpsHandler ops;
-        Readiness readiness;
-        EventLoopGroup boss;
-        EventLoopGroup workers;
-        Channel listener;
-        Channel opsListener;
-        NettyTransport transport;
-        AtomicInteger maxConnections;
-        Reloader reloader;
-        AtomicReference<SslContext> tls;
+        // Each is null until start() has made it; the Server constructor takes them all, non-null.
+        @Nullable ProxyCore core;
+        @Nullable OpsHandler ops;
+        @Nullable Readiness readiness;
+        @Nullable EventLoopGroup boss;
+        @Nullable EventLoopGroup workers;
+        @Nullable Channel listener;
+        @Nullable Channel opsListener;
+        @Nullable NettyTransport transport;
+        @Nullable AtomicInteger maxConnections;
+        @Nullable Reloader reloader;
+        @Nullable AtomicReference<@Nullable SslContext> tls;
     }
 
     /**
@@ -131,7 +138,7 @@ public final class Server {
         sb.maxConnections = new AtomicInteger(effectiveMaxConnections(config));
         AtomicInteger maxConn = sb.maxConnections;
         // The data listener's TLS context: read from the PEM files at start and on every reload.
-        AtomicReference<SslContext> tls = new AtomicReference<>();
+        AtomicReference<@Nullable SslContext> tls = new AtomicReference<>();
         try {
             tls.set(config.tls() == null ? null : TlsContexts.build(config.tls()));
         } catch (RuntimeException e) {
@@ -169,7 +176,7 @@ public final class Server {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         // Limits as the current config has them: a reload applies to new connections.
-                        ListenerLimits limits = sb.core.config().limits();
+                        ListenerLimits limits = core.config().limits();
                         int max = maxConn.get();
                         if (open.incrementAndGet() > max) {
                             open.decrementAndGet();
@@ -189,7 +196,7 @@ public final class Server {
                             metrics.connectionsOpen.decrementAndGet();
                         });
                         self[0].connections.add(ch);
-                        HttpHandler handler = new HttpHandler(sb.core, limits.maxPipelined());
+                        HttpHandler handler = new HttpHandler(core, limits.maxPipelined());
                         RequestHeadTimeout headTimeout = new RequestHeadTimeout(limits.requestHeaderTimeout().toNanos(),
                                 () -> metrics.closed(ProxyMetrics.CloseReason.REQUEST_HEADER_TIMEOUT), handler::idle);
                         ch.pipeline()
@@ -212,7 +219,7 @@ public final class Server {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         self[0].connections.add(ch);
-                        ListenerLimits limits = sb.core.config().limits();
+                        ListenerLimits limits = core.config().limits();
                         ch.pipeline()
                                 .addLast(new IdleStateHandler(0, 0, limits.idleTimeout().toNanos(), TimeUnit.NANOSECONDS))
                                 .addLast(new HttpServerCodec(8192, 16384, 8192))
@@ -313,7 +320,7 @@ public final class Server {
     }
 
     /** The TLS engine of the data listener ({@code BoringSSL} or {@code JDK}), or null for plain HTTP. */
-    public String tls() {
+    public @Nullable String tls() {
         return tls.get() == null ? null : TlsContexts.name();
     }
 
