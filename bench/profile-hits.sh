@@ -8,35 +8,21 @@
 # Output: bench-results/profile-<time>/{1m,4k}.collapsed (flame-graph input: one stack a line with its
 # sample count) and split.md, the samples grouped by bench/profile_split.py into Netty write/flush,
 # CRC verification, disk reads, memory-tier copies, HTTP encoding, GC, locks and the rest.
+# SKIP_BUILD=1 skips the Maven build (bench/lib.sh).
 set -euo pipefail
-root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
-# shellcheck source=../scripts/find-jdk.sh
-. "$root/scripts/find-jdk.sh"
-kura_find_jdk || exit 1
+# shellcheck source=lib.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 per="${SECONDS_PER:-20}"
 conns="${CONNECTIONS:-256}"
 ap_version="${ASYNC_PROFILER_VERSION:-4.1}"
 origin_port="${ORIGIN_PORT:-19100}"
 kura_port="${KURA_PORT:-18180}"
 kura_ops_port="${KURA_OPS_PORT:-18190}"
-for t in wrk curl python3; do
-  command -v "$t" >/dev/null || { echo "bench/profile-hits.sh: '$t' is missing (Debian: apt-get install -y wrk curl python3)" >&2; exit 1; }
-done
 
-echo "building kura..." >&2
-(cd "$root" && ./mvnw -q -B -ntp -DskipTests package >&2)
-touch "$root/kura-cli/target/kura-cli.jar"
-cp="$root/kura-cli/target/kura-cli.jar:$root/kura-cli/target/lib/*"
-work="$(mktemp -d /tmp/kura-profile-hits.XXXXXX)"
+bench_require wrk curl python3
+bench_init profile-hits
 out="$root/bench-results/profile-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$out"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 1
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 (cd "$root" && ./mvnw -q -B -ntp dependency:copy -Dartifact="tools.profiler:async-profiler:$ap_version" \
   -DoutputDirectory="$work/ap" >&2) || echo "async-profiler $ap_version did not resolve; using JFR" >&2
@@ -47,33 +33,9 @@ if [ -f "$work/ap/async-profiler-$ap_version.jar" ]; then
   lib="$work/ap/linux-$arch/libasyncProfiler.so"
 fi
 
-wait_http() {
-  for _ in $(seq 1 300); do curl -s -o /dev/null "$1" && return 0; sleep 0.2; done
-  echo "bench/profile-hits.sh: $1 did not come up" >&2; exit 1
-}
-"$JAVA_HOME/bin/java" -cp "$cp" dev.kura.s3.embedded.OriginMain "$work/origin" "$origin_port" >"$work/origin.log" 2>&1 &
-pids+=($!)
-wait_http "http://127.0.0.1:$origin_port/bench/4k.bin"
-cat >"$work/kura.yaml" <<YAML
-cache:
-  dir: $work/kura-cache
-serve:
-  listen: 127.0.0.1:$kura_port
-  ops-listen: 127.0.0.1:$kura_ops_port
-  access-log: false
-  buckets:
-    - prefix: /bench
-      bucket: bench
-      endpoint: http://127.0.0.1:$origin_port
-      path-style: true
-      credentials: {type: anonymous}
-      default-ttl: 1h
-YAML
-(cd "$work" && KURA_JAVA_OPTS="-XX:+EnableDynamicAgentLoading ${KURA_JAVA_OPTS:-}" \
-  exec "$root/kura" serve --config "$work/kura.yaml" >"$work/kura.log" 2>&1) &
-kura_pid=$!
-pids+=("$kura_pid")
-wait_http "http://127.0.0.1:$kura_ops_port/health"
+bench_start_origin "$origin_port"
+bench_kura_yaml "$kura_port" "$kura_ops_port" "$origin_port" 1h
+bench_start_kura "$kura_ops_port" -XX:+EnableDynamicAgentLoading
 
 for obj in 1m 4k; do
   for _ in 1 2 3; do curl -s -o /dev/null "http://127.0.0.1:$kura_port/bench/$obj.bin"; done

@@ -19,11 +19,10 @@
 # a 1 GiB object. Cold (origin limited): the last 64 KiB of an uncached 1 GiB object; 8 parallel
 # ranges covering an uncached 256 MiB object; one plain GET of another; each via kura, nginx and the
 # origin alone. ROWS=4k,1m,big,zipf,range,cold picks rows; DURATION, WARMUP, WRK_THREADS override.
+# SKIP_BUILD=1 skips the Maven build (bench/lib.sh).
 set -euo pipefail
-root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
-# shellcheck source=../scripts/find-jdk.sh
-. "$root/scripts/find-jdk.sh"
-kura_find_jdk || exit 1
+# shellcheck source=lib.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
 quick="${QUICK:-0}"
 [ "${1:-}" = "--quick" ] && quick=1
@@ -39,77 +38,25 @@ kura_port="${KURA_PORT:-18080}"
 kura_ops_port="${KURA_OPS_PORT:-18090}"
 nginx_port="${NGINX_PORT:-18081}"
 
-for t in wrk nginx curl python3; do
-  command -v "$t" >/dev/null || { echo "bench/serve.sh: '$t' is missing (Debian: apt-get install -y wrk nginx curl python3)" >&2; exit 1; }
-done
-
-echo "building kura..." >&2
-(cd "$root" && ./mvnw -q -B -ntp -DskipTests package >&2)
-touch "$root/kura-cli/target/kura-cli.jar"   # as ./kura does: the build is current, no rebuild at start
-cp="$root/kura-cli/target/kura-cli.jar:$root/kura-cli/target/lib/*"
-
-work="$(mktemp -d /tmp/kura-bench-serve.XXXXXX)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-  sleep 1
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-wait_http() { # url
-  for _ in $(seq 1 300); do
-    curl -s -o /dev/null "$1" && return 0
-    sleep 0.2
-  done
-  echo "bench/serve.sh: $1 did not come up" >&2; exit 1
-}
+bench_require wrk nginx curl python3
+bench_init serve
 
 # 1. The origin: S3Proxy (filesystem backend), anonymous, bucket 'bench' with 4k.bin and 1m.bin;
 #    serve_rows.py PUTs the other objects.
-"$JAVA_HOME/bin/java" -cp "$cp" dev.kura.s3.embedded.OriginMain "$work/origin" "$origin_port" >"$work/origin.log" 2>&1 &
-pids+=($!)
-wait_http "http://127.0.0.1:$origin_port/bench/4k.bin"
+bench_start_origin "$origin_port"
 
 # 2. kura in front of it, through the launcher: /bench from S3Proxy, /cold from the limited origin.
-cat >"$work/kura.yaml" <<YAML
-cache:
-  dir: $work/kura-cache
-  max-size: 16GiB
-  max-item-size: 16GiB
-  memory:
-    max-size: $memory_tier
-serve:
-  listen: 127.0.0.1:$kura_port
-  ops-listen: 127.0.0.1:$kura_ops_port
-  access-log: false
-  buckets:
-    - prefix: /bench
-      bucket: bench
-      endpoint: http://127.0.0.1:$origin_port
-      path-style: true
-      credentials: {type: anonymous}
-      default-ttl: 1h
-    - name: cold
-      prefix: /cold
-      bucket: bench
-      endpoint: http://127.0.0.1:$limited_port
-      path-style: true
-      credentials: {type: anonymous}
-      default-ttl: 1h
-YAML
-(cd "$work" && exec "$root/kura" serve --config "$work/kura.yaml" >"$work/kura.log" 2>&1) &
-kura_pid=$!
-pids+=("$kura_pid")
-wait_http "http://127.0.0.1:$kura_ops_port/health"
+bench_kura_yaml "$kura_port" "$kura_ops_port" "$origin_port" 1h "max-size: 16GiB" "max-item-size: 16GiB" \
+  "memory:" "  max-size: $memory_tier"
+bench_bucket /cold "http://127.0.0.1:$limited_port" 1h cold >>"$work/kura.yaml"
+bench_start_kura "$kura_ops_port"
 
 # 3. The limited origin: a relay in front of S3Proxy pacing each connection at 64 MiB/s (see
 #    bench/limited_origin.py for why not nginx's limit_rate: it lets each response's first 64 MiB
 #    through unthrottled). Then nginx with proxy_cache, the server under test.
 python3 "$root/bench/limited_origin.py" "$limited_port" "$origin_port" $((64 << 20)) >"$work/limited.log" 2>&1 &
 pids+=($!)
-wait_http "http://127.0.0.1:$limited_port/bench/4k.bin"
+bench_wait_http "http://127.0.0.1:$limited_port/bench/4k.bin"
 
 mkdir -p "$work/nginx-cache" "$work/nginx-tmp"
 user_line=""; [ "$(id -u)" = 0 ] && user_line="user root;"
@@ -161,7 +108,7 @@ http {
 }
 NGINX
 nginx -c "$work/nginx.conf" -p "$work" -g 'daemon on;'
-wait_http "http://127.0.0.1:$nginx_port/bench/4k.bin"
+bench_wait_http "http://127.0.0.1:$nginx_port/bench/4k.bin"
 
 cpu="$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
 transport="$(grep -o 'transport [a-z_]*' "$work/kura.log" | head -1 || true)"

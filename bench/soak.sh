@@ -26,30 +26,8 @@ bench_init soak
 large=2; [ "${SLOW_CLIENT:-1}" = 0 ] && large=0
 bench_start_origin "$origin_port" -Dkura.origin.soak-objects=200 -Dkura.origin.large-objects=$large
 
-cat >"$work/kura.yaml" <<YAML
-cache:
-  dir: $work/cache
-  max-size: 1GiB
-  memory:
-    max-size: 64MiB
-serve:
-  listen: 127.0.0.1:$kura_port
-  ops-listen: 127.0.0.1:$kura_ops_port
-  access-log: false
-  buckets:
-    - prefix: /bench
-      bucket: bench
-      endpoint: http://127.0.0.1:$origin_port
-      path-style: true
-      credentials: {type: anonymous}
-      default-ttl: 2s
-YAML
-# Through the launcher, so the JVM is sized the way users get it (kura jvm-options: heap from the
-# memory tier, bounded direct memory, G1); KURA_JAVA_OPTS still overrides any flag.
-(cd "$work" && exec "$root/kura" serve --config "$work/kura.yaml" >"$work/kura.log" 2>&1) &
-kura_pid=$!   # the subshell execs the launcher, which execs java: this is kura's pid
-pids+=("$kura_pid")
-bench_wait_http "http://127.0.0.1:$kura_ops_port/health"
+bench_kura_yaml "$kura_port" "$kura_ops_port" "$origin_port" 2s "max-size: 1GiB" "memory:" "  max-size: 64MiB"
+bench_start_kura "$kura_ops_port"
 echo "soak: kura pid $kura_pid, $rate requests/s for $duration s ($(nproc) CPUs, $(uname -r), shared machine: figures are indicative)"
 if [ "$large" -gt 0 ]; then   # issue 10's slow-client check, before the soak (SLOW_CLIENT=0 skips it)
   python3 "$root/bench/slow_client.py" --port "$kura_port"

@@ -1,5 +1,7 @@
 package dev.kura.cache;
 
+import org.jspecify.annotations.Nullable;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
@@ -49,6 +51,21 @@ public interface CacheEntry extends AutoCloseable {
 
     /** Asynchronous form of {@link #read(long, ByteBuffer)}; never blocks the caller. */
     CompletableFuture<Integer> readAsync(long position, ByteBuffer dst);
+
+    /**
+     * Lends bytes {@code [position, position + length)} without copying them, when this version is
+     * held in the memory tier's native memory: the HTTP layer hands the buffer to the socket as it is.
+     * The loan stays valid after this handle is closed, until the loan itself is closed.
+     *
+     * @param position offset in the object in bytes, 0 &lt;= position
+     * @param length bytes wanted, at most {@code size - position}
+     * @return the loan, or null when this entry's bytes cannot be lent (a disk handle); then
+     *     {@link #read} or {@link #readAsync}
+     * @throws IllegalStateException when this handle is closed
+     */
+    default @Nullable LentBytes lend(long position, int length) {
+        return null;
+    }
 
     /** Releases the handle; further reads fail with {@link IllegalStateException}. Idempotent. */
     @Override

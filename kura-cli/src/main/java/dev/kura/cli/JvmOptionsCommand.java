@@ -30,16 +30,20 @@ import java.util.concurrent.Callable;
  *       set is a few KiB per transfer, so pauses stay short) that gives memory back when the heap
  *       shrinks; heap {@code 32 MiB + 16 KiB x tftp.max-transfers} (measured: ~47 MiB old generation at 1,000
  *       concurrent transfers with a 5,000 limit, 83 MiB heap), plus
- *       {@code cache.memory.max-size} when {@code tftp.source} serves a bucket through the cache; direct memory, where Netty's
+ *       64 MiB when {@code tftp.source} serves a bucket through the cache (the fills of memory-tier
+ *       objects collect their bytes in heap arrays; the memory tier itself is native memory, outside
+ *       the heap and the direct-memory limit); direct memory, where Netty's
  *       pooled packet buffers live, {@code 64 MiB + max-transfers x (windowsize-max x (blksize-max + 4)
  *       + 2 x read-chunk)}, the bound the server itself keeps per transfer.</li>
  *   <li><b>serve</b>: G1 with a periodic collection every 30 s when idle so committed heap is
- *       returned; heap {@code cache.memory.max-size + 1 GiB}: the memory tier's entries are large
- *       (up to 1 MiB, humongous for G1) and live long, and with only 256 MiB of room above them G1
+ *       returned; heap 1 GiB. The memory tier is not in it: its entries are native memory
+ *       ({@code malloc}, lent to the socket without a copy), bounded by {@code cache.memory.max-size}
+ *       and outside both the heap and the direct-memory limit. The 1 GiB is what the request path
+ *       needed when the tier still lived on the heap: with only 256 MiB of room above it, G1
  *       collected so often under load that 1 MiB hits at 256 connections fell to 0.57x nginx with
  *       wrk timeouts (bench/serve.sh, 2026-11-30: heap max 512 MiB 0.57x, 1 GiB 1.14x, 2 GiB 1.27x
- *       for a 256 MiB tier); the max is a cap, not what is used: peak RSS was 356-358 MiB with
- *       1 and 2 GiB caps. Direct memory bounded at 512 MiB (block reads and socket buffers).</li>
+ *       above a 256 MiB tier); the max is a cap, not what is used. Direct memory bounded at 512 MiB
+ *       (block reads and socket buffers).</li>
  * </ul>
  */
 @Command(name = "jvm-options", hidden = true,
@@ -68,7 +72,7 @@ public final class JvmOptionsCommand implements Callable<Integer> {
             kc = KuraConfig.defaults();
         }
         Sizing s = switch (command) {
-            case "tftp" -> tftp(kc.tftp(), kc.cache().toCacheConfig().memoryMaxSize());
+            case "tftp" -> tftp(kc.tftp());
             case "serve" -> serve(kc.cache().toCacheConfig().memoryMaxSize());
             default -> throw new IllegalArgumentException("jvm-options: serve or tftp, was " + command);
         };
@@ -77,10 +81,12 @@ public final class JvmOptionsCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** @param memoryTier {@code cache.memory.max-size}: added to the heap when {@code tftp.source} reads through the cache */
-    static Sizing tftp(TftpConfig t, long memoryTier) {
+    /** Heap for fills into the memory tier when {@code tftp.source} reads through the cache. */
+    static final long TFTP_SOURCE_FILL_HEAP = 64 * MIB;
+
+    static Sizing tftp(TftpConfig t) {
         long transfers = t.maxTransfers();
-        long tier = t.source() != null ? memoryTier : 0;
+        long tier = t.source() != null ? TFTP_SOURCE_FILL_HEAP : 0;
         long heap = 32 * MIB + transfers * 16 * 1024 + tier;
         long perTransfer = (long) t.windowsizeMax() * (t.blksizeMax() + 4) + 2 * t.readChunk().bytes();
         long direct = 64 * MIB + transfers * perTransfer;
@@ -89,19 +95,21 @@ public final class JvmOptionsCommand implements Callable<Integer> {
                         + " -XX:MaxDirectMemorySize=%dm -XX:ReservedCodeCacheSize=64m -Xss512k",
                 mib(heap), mib(direct));
         String why = String.format(Locale.ROOT,
-                "Serial GC, heap max %d MiB (32 MiB + 16 KiB x %d max-transfers + %d MiB memory tier), direct max %d MiB"
+                "Serial GC, heap max %d MiB (32 MiB + 16 KiB x %d max-transfers + %d MiB for cache fills), direct max %d MiB"
                         + " (64 MiB + %d x %d B per transfer)", mib(heap), transfers, mib(tier), mib(direct), transfers, perTransfer);
         return new Sizing(flags, why);
     }
 
+    /** @param memoryTier {@code cache.memory.max-size}, native memory outside the heap (reported only) */
     static Sizing serve(long memoryTier) {
-        long heap = memoryTier + 1024 * MIB;
+        long heap = 1024 * MIB;
         long direct = 512 * MIB;
         String flags = String.format(Locale.ROOT,
                 "-XX:+UseG1GC -Xms64m -Xmx%dm -XX:G1PeriodicGCInterval=30000 -XX:MaxDirectMemorySize=%dm",
                 mib(heap), mib(direct));
         String why = String.format(Locale.ROOT,
-                "G1 (idle heap returned every 30 s), heap max %d MiB (memory tier %d MiB + 1024 MiB), direct max %d MiB",
+                "G1 (idle heap returned every 30 s), heap max %d MiB, memory tier %d MiB native (outside heap and direct),"
+                        + " direct max %d MiB",
                 mib(heap), mib(memoryTier), mib(direct));
         return new Sizing(flags, why);
     }

@@ -10,6 +10,8 @@ import dev.kura.s3.BucketConfig;
 import dev.kura.s3.ClientConfig;
 import dev.kura.s3.OriginCredentials;
 import dev.kura.s3.ProxyServer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import dev.kura.s3.ServeConfig;
 import dev.kura.s3.embedded.EmbeddedOrigin;
 import dev.kura.s3.embedded.SampleData;
@@ -100,7 +102,9 @@ public final class ServeCommand implements Callable<Integer> {
         ProxyServer server;
         try {
             cache = Cache.open(cacheConfig, io);
-            server = ProxyServer.start(serve, cache, kc.cache().sliceSizeBytes());
+            // The process's one meter registry, handed to the server; its ops listener serves it.
+            server = ProxyServer.start(serve, cache, kc.cache().sliceSizeBytes(),
+                    new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
         } catch (Exception e) {
             io.close();
             if (origin != null) {

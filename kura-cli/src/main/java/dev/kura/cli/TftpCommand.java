@@ -1,9 +1,9 @@
 package dev.kura.cli;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.kura.cli.config.KuraConfig;
 import dev.kura.cache.Cache;
 import dev.kura.io.FileIo;
+import dev.kura.net.OpsServer;
 import dev.kura.s3.CachedBucket;
 import dev.kura.tftp.TftpConfig;
 import dev.kura.tftp.TftpServer;
@@ -12,9 +12,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
@@ -24,8 +22,10 @@ import java.util.concurrent.CountDownLatch;
 /**
  * {@code kura tftp}: the TFTP server. Settings come from the {@code tftp:} section of the config
  * file; {@code --root} and {@code --listen} override it. With {@code tftp.source} (a bucket) the
- * files are objects read through the cache of the {@code cache:} section. Metrics are served in the Prometheus text
- * format at {@code http://<tftp.metrics-listen>/metrics} when that key is set.
+ * files are objects read through the cache of the {@code cache:} section. With {@code tftp.metrics-listen}
+ * set, an operations listener (kura-net's {@link OpsServer}, as {@code kura serve}'s) serves the
+ * process's one registry at {@code /metrics} (Prometheus text), {@code /health} and {@code /live}
+ * (200 while serving) and {@code /ready} (200 {@code READY}, 503 {@code DRAINING} once a stop began).
  */
 @Command(name = "tftp", mixinStandardHelpOptions = true,
         description = "Serve a directory over TFTP (RFC 1350, 2347, 2348, 2349, 7440). Port 69 needs root.")
@@ -64,7 +64,8 @@ public final class TftpCommand implements Callable<Integer> {
         }
         dev.kura.s3.BucketConfig bucket = tc.source() != null ? BucketTftpSource.bucketConfig(tc.source()) : null;
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        HttpServer http = null;
+        OpsServer ops = null;
+        java.util.concurrent.atomic.AtomicBoolean draining = new java.util.concurrent.atomic.AtomicBoolean();
         CountDownLatch stop = new CountDownLatch(1);
         CountDownLatch stopped = new CountDownLatch(1);
         // SIGTERM / Ctrl-C: let the main thread close the server (transfers end, temporary files
@@ -87,17 +88,13 @@ public final class TftpCommand implements Callable<Integer> {
                      : TftpServer.start(tc, io, registry)) {
             if (tc.metricsListen() != null) {
                 InetSocketAddress a = TftpConfig.parseHostPort(tc.metricsListen(), "tftp.metrics-listen");
-                http = HttpServer.create(a.isUnresolved() ? new InetSocketAddress(a.getHostString(), a.getPort()) : a, 16);
-                http.createContext("/metrics", ex -> {
-                    byte[] body = registry.scrape().getBytes(StandardCharsets.UTF_8);
-                    ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-                    ex.sendResponseHeaders(200, body.length);
-                    try (OutputStream o = ex.getResponseBody()) {
-                        o.write(body);
-                    }
-                });
-                http.start();
-                System.err.println("kura tftp: metrics at http://" + tc.metricsListen() + "/metrics");
+                ops = OpsServer.builder(registry)
+                        .readiness(() -> draining.get() ? OpsServer.Readiness.notReady("DRAINING\n") : OpsServer.Readiness.READY)
+                        .adminToken(() -> null, "kura tftp has no admin API")
+                        .transport(server.transport())
+                        .bind(a.isUnresolved() ? new InetSocketAddress(a.getHostString(), a.getPort()) : a);
+                System.err.println("kura tftp: operations listener at http://"
+                        + ops.address().getHostString() + ":" + ops.port() + " (/metrics, /health, /live, /ready)");
             }
             // Pay class loading and first-use costs now, not on a real client's first RRQ.
             server.warmUp();
@@ -105,9 +102,10 @@ public final class TftpCommand implements Callable<Integer> {
                     + kc.cache().toCacheConfig().dir() + ")" : tc.root()) + " on " + server.addresses() + " (transport "
                     + server.transport() + ", file I/O: " + io.backend().configName() + ")");
             stop.await();
+            draining.set(true);
         } finally {
-            if (http != null) {
-                http.stop(0);
+            if (ops != null) {
+                ops.close();
             }
             stopped.countDown();
         }

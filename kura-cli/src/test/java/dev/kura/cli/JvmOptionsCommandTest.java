@@ -12,21 +12,22 @@ class JvmOptionsCommandTest {
     void tftpHeapAndDirectMemoryFollowTheTransferLimits() {
         TftpConfig small = TftpConfig.defaults("/srv").withLimits(100, 100);
         TftpConfig big = TftpConfig.defaults("/srv").withLimits(2000, 1000);
-        JvmOptionsCommand.Sizing s = JvmOptionsCommand.tftp(small, 256L << 20);
-        JvmOptionsCommand.Sizing b = JvmOptionsCommand.tftp(big, 256L << 20);
+        JvmOptionsCommand.Sizing s = JvmOptionsCommand.tftp(small);
+        JvmOptionsCommand.Sizing b = JvmOptionsCommand.tftp(big);
         // 32 MiB + 100 x 16 KiB = 33.6 MiB, rounded up; 64 MiB + 100 x (16 x 1472 + 2 x 32 KiB).
         assertThat(s.flags()).contains("-XX:+UseSerialGC").contains("-Xmx34m").contains("-XX:MaxDirectMemorySize=73m");
         assertThat(b.flags()).contains("-Xmx64m").contains("-XX:MaxDirectMemorySize=234m");
         assertThat(b.why()).contains("2000 max-transfers");
-        // Serving a bucket through the cache: the memory tier lives in the heap too.
+        // Serving a bucket through the cache: room for fills; the memory tier itself is native memory.
         TftpConfig bucket = big.withSource(new TftpConfig.Source("boot", null, null, null, false, null, null, null,
                 null, null, 0));
-        assertThat(JvmOptionsCommand.tftp(bucket, 256L << 20).flags()).contains("-Xmx320m");
+        assertThat(JvmOptionsCommand.tftp(bucket).flags()).contains("-Xmx128m");
     }
 
     @Test
-    void serveHeapIsTheMemoryTierPlusHeadroom() {
+    void serveHeapLeavesTheNativeMemoryTierOut() {
         JvmOptionsCommand.Sizing s = JvmOptionsCommand.serve(1L << 30);
-        assertThat(s.flags()).contains("-XX:+UseG1GC").contains("-Xmx2048m").contains("-XX:MaxDirectMemorySize=512m");
+        assertThat(s.flags()).contains("-XX:+UseG1GC").contains("-Xmx1024m").contains("-XX:MaxDirectMemorySize=512m");
+        assertThat(s.why()).contains("memory tier 1024 MiB native");
     }
 }

@@ -8,6 +8,7 @@ import dev.kura.s3.CachedBucket;
 import dev.kura.s3.CachedObject;
 import dev.kura.s3.embedded.EmbeddedOrigin;
 import dev.kura.tftp.TftpConfig;
+import dev.kura.testing.TcpRelay;
 import dev.kura.tftp.TftpServer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
@@ -312,7 +313,7 @@ class TftpBucketSourceTest {
         io = FileIo.create();
         cache = Cache.open(new CacheConfig(dir.resolve("cache"), 1L << 30, 0, 256L << 20, 16L << 20, 1L << 20,
                 CacheConfig.Durability.NONE), io);
-        try (GatedRelay relay = new GatedRelay(origin.port(), 256 << 10)) {
+        try (TcpRelay relay = TcpRelay.to(origin.port()).name("gated-relay").holdAnswersAfter(256 << 10).start()) {
             TftpConfig.Source source = new TftpConfig.Source(BUCKET, null, relay.endpoint(), null, true,
                     new TftpConfig.Credentials("static", EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY, null),
                     Duration.ofHours(1), Duration.ofDays(1), Duration.ofSeconds(1), Duration.ofSeconds(30), 0);
@@ -328,7 +329,7 @@ class TftpBucketSourceTest {
                     assertThat(follower.readAsync(0, followerFirst).get(20, TimeUnit.SECONDS)).isPositive();
                     assertThat(first.flip()).isEqualTo(ByteBuffer.wrap(image, 0, first.remaining()));
                     assertThat(followerFirst.flip()).isEqualTo(ByteBuffer.wrap(image, 0, followerFirst.remaining()));
-                    relay.open();
+                    relay.release();
                     assertThat(sha256(readAll(leader))).isEqualTo(sha256(image));
                     assertThat(sha256(readAll(follower))).isEqualTo(sha256(image));
                 }

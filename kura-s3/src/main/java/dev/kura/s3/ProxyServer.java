@@ -11,9 +11,10 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>HTTP behaviour follows RFC 9110 (conditional requests section 13, Range section 14) and
  * RFC 9111 (freshness); {@code docs/CONFIG.md} documents every setting. A second listener,
- * {@code serve.ops-listen} (default {@code 127.0.0.1:8081}), serves {@code /health}, {@code /ready},
- * {@code /metrics} (Prometheus) and, when a token is configured, {@code /admin/stats} and
- * {@code /admin/purge}; the data port serves objects only.
+ * {@code serve.ops-listen} (default {@code 127.0.0.1:8081}; kura-net's {@code OpsServer}), serves
+ * {@code /health}, {@code /live}, {@code /ready}, {@code /metrics} (Prometheus) and, when a token is
+ * configured, {@code /admin/stats}, {@code /admin/purge} and {@code /admin/reload}; the data port
+ * serves objects only.
  *
  * <p>Usage:
  * <pre>{@code
@@ -64,6 +65,22 @@ public final class ProxyServer implements AutoCloseable {
             throw new IllegalArgumentException("slice size must be at least 64 KiB, was " + sliceSize);
         }
         return new ProxyServer(Server.start(config, cache, sliceSize));
+    }
+
+    /**
+     * As {@link #start(ServeConfig, Cache, long)}, registering the proxy's meters in
+     * {@code registry} (the process's one registry, which {@code /metrics} serves; the other forms
+     * make one of their own).
+     *
+     * @throws IllegalArgumentException when {@code sliceSize} is below 64 KiB
+     */
+    public static ProxyServer start(ServeConfig config, Cache cache, long sliceSize,
+                                    io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry)
+            throws InterruptedException {
+        if (sliceSize < 64 * 1024) {
+            throw new IllegalArgumentException("slice size must be at least 64 KiB, was " + sliceSize);
+        }
+        return new ProxyServer(Server.start(config, cache, sliceSize, registry));
     }
 
     /** The TCP port it listens on (useful with port 0). */

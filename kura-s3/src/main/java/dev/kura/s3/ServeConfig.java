@@ -40,7 +40,7 @@ import java.util.Set;
  * @param clients the access keys kura accepts, with what each may read ({@code serve.clients})
  * @param jwt Bearer JWT client authentication ({@code serve.jwt}); null for none
  * @param opsListen address of the operations listener ({@code /metrics}, {@code /health},
- *     {@code /ready}, {@code /admin/*}), {@code host:port} ({@code serve.ops-listen}); default
+ *     {@code /live}, {@code /ready}, {@code /admin/*}), {@code host:port} ({@code serve.ops-listen}); default
  *     {@value #DEFAULT_OPS_LISTEN}, kept off the data port so that clients of the data port cannot
  *     scrape, probe or administer
  * @param drainDelay on SIGTERM, how long {@code /ready} answers 503 before the data listener

@@ -39,6 +39,30 @@ final class ExternalTool {
         return null;
     }
 
+    /**
+     * {@code python3} where it can import {@code modules} (e.g. {@code "boto3, s3transfer"}); skips
+     * the test with the reason otherwise ({@code .ci/run} installs python3-boto3 in CI).
+     */
+    static String python(String modules, Path home) throws IOException, InterruptedException {
+        String python = require("python3", "python3-boto3");
+        Result has = run(List.of(python, "-c", "import " + modules), Map.of(), home);
+        assumeTrue(has.exit() == 0, "requires " + modules + " for " + python
+                + " (Debian package python3-boto3; .ci/run installs it)");
+        return python;
+    }
+
+    /** Copies the test resource {@code name} (e.g. {@code /clients/boto3_checks.py}) into {@code dir}; returns the copy. */
+    static Path resource(String name, Path dir) throws IOException {
+        Path to = dir.resolve(name.substring(name.lastIndexOf('/') + 1));
+        try (java.io.InputStream in = ExternalTool.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new java.io.FileNotFoundException("test resource " + name);
+            }
+            Files.write(to, in.readAllBytes());
+        }
+        return to;
+    }
+
     /** Runs {@code cmd} with {@code env} added to a clean environment (PATH and HOME kept); waits up to 3 minutes. */
     static Result run(List<String> cmd, Map<String, String> env, Path home) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(new ArrayList<>(cmd));

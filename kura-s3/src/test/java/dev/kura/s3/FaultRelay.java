@@ -4,8 +4,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
+import dev.kura.testing.TcpRelay;
+
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -23,6 +23,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Each relayed request carries {@code Connection: close}, so one TCP connection holds one
  * request and the relay needs no HTTP framing of answers.
+ *
+ * <p>The sockets (accept loop, a thread per connection, origin connections, closing) are
+ * kura-testing's {@link TcpRelay}; this class is the HTTP-aware script on top.
  *
  * <p>Thread-safety: safe for concurrent use; a platform thread per connection.
  */
@@ -44,8 +47,7 @@ final class FaultRelay implements AutoCloseable {
         CUT
     }
 
-    private final ServerSocket server;
-    private final int originPort;
+    private final TcpRelay tcp;
     private final ConcurrentLinkedDeque<Fault> script = new ConcurrentLinkedDeque<>();
     private volatile java.util.function.Supplier<Fault> then = () -> Fault.PASS;
     /** Body bytes relayed before a {@link Fault#CUT} resets the connection. */
@@ -54,16 +56,13 @@ final class FaultRelay implements AutoCloseable {
     final AtomicInteger requests = new AtomicInteger();
     /** The heads of the object requests received, in order. */
     final List<String> heads = new CopyOnWriteArrayList<>();
-    private final List<Socket> open = new CopyOnWriteArrayList<>();
 
     FaultRelay(int originPort) throws IOException {
-        this.originPort = originPort;
-        this.server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
-        Thread.ofPlatform().daemon().name("fault-relay").start(this::acceptLoop);
+        this.tcp = TcpRelay.to(originPort).name("fault-relay").handler((c, relay) -> serve(c)).start();
     }
 
     URI endpoint() {
-        return URI.create("http://127.0.0.1:" + server.getLocalPort());
+        return tcp.endpoint();
     }
 
     /** The next requests meet these faults, in order; after them, {@code then}. */
@@ -89,46 +88,29 @@ final class FaultRelay implements AutoCloseable {
         return f != null ? f : then.get();
     }
 
-    private void acceptLoop() {
-        while (!server.isClosed()) {
-            try {
-                Socket c = server.accept();
-                open.add(c);
-                Thread.ofPlatform().daemon().start(() -> serve(c));
-            } catch (IOException e) {
-                return;
-            }
+    /** Serves one connection; an IOException means kura closed it (a timeout, a hedge that lost). */
+    private void serve(Socket c) throws IOException {
+        byte[] head = readHead(c.getInputStream());
+        if (head == null) {
+            return;
         }
-    }
-
-    private void serve(Socket c) {
-        try (c) {
-            byte[] head = readHead(c.getInputStream());
-            if (head == null) {
-                return;
-            }
-            String text = new String(head, StandardCharsets.ISO_8859_1);
-            String target = text.split(" ", 3)[1];
-            if (!target.matches("/[^/?]+/[^?].*")) {
-                // Not an object request (kura's readiness probe HEADs the bucket every 5 s): relayed,
-                // uncounted, so the script and the counts are the object requests' alone.
-                relay(c, text, -1);
-                return;
-            }
-            requests.incrementAndGet();
-            heads.add(text);
-            switch (next()) {
-                case PASS -> relay(c, text, -1);
-                case CUT -> relay(c, text, cutAfter);
-                case RESET -> reset(c);
-                case ERROR_500 -> answer(c, 500, "Internal Server Error", "InternalError");
-                case SLOW_DOWN -> answer(c, 503, "Slow Down", "SlowDown");
-                case STALL -> c.getInputStream().read(); // until kura gives up and closes
-            }
-        } catch (IOException e) {
-            // kura closed the connection (a timeout, a hedge that lost): nothing to do
-        } finally {
-            open.remove(c);
+        String text = new String(head, StandardCharsets.ISO_8859_1);
+        String target = text.split(" ", 3)[1];
+        if (!target.matches("/[^/?]+/[^?].*")) {
+            // Not an object request (kura's readiness probe HEADs the bucket every 5 s): relayed,
+            // uncounted, so the script and the counts are the object requests' alone.
+            relay(c, text, -1);
+            return;
+        }
+        requests.incrementAndGet();
+        heads.add(text);
+        switch (next()) {
+            case PASS -> relay(c, text, -1);
+            case CUT -> relay(c, text, cutAfter);
+            case RESET -> reset(c);
+            case ERROR_500 -> answer(c, 500, "Internal Server Error", "InternalError");
+            case SLOW_DOWN -> answer(c, 503, "Slow Down", "SlowDown");
+            case STALL -> c.getInputStream().read(); // until kura gives up and closes
         }
     }
 
@@ -152,7 +134,7 @@ final class FaultRelay implements AutoCloseable {
     private void relay(Socket c, String head, int cut) throws IOException {
         String h = head.replaceAll("(?im)^connection:.*\r\n", "");
         h = h.substring(0, h.length() - 2) + "Connection: close\r\n\r\n";
-        try (Socket o = new Socket(InetAddress.getLoopbackAddress(), originPort)) {
+        try (Socket o = tcp.connectOrigin()) {
             o.getOutputStream().write(h.getBytes(StandardCharsets.ISO_8859_1));
             o.getOutputStream().flush();
             InputStream in = o.getInputStream();
@@ -205,14 +187,11 @@ final class FaultRelay implements AutoCloseable {
 
     /** Client connections open now (a stalled request holds one until kura closes it). */
     int openConnections() {
-        return open.size();
+        return tcp.openConnections();
     }
 
     @Override
     public void close() throws IOException {
-        server.close();
-        for (Socket s : open) {
-            s.close();
-        }
+        tcp.close();
     }
 }

@@ -45,6 +45,8 @@ final class Fixture implements AutoCloseable {
     RateLimits rateLimits;
     /** The cache's io backend; null for the automatic choice. */
     dev.kura.io.Backend ioBackend;
+    /** cache.memory.max-size in bytes (items up to 1 MiB). */
+    long memoryTierBytes = 64L << 20;
     /** Objects larger than this many bytes are cached in slices; 0 for the default (4 MiB). */
     long sliceSize;
     TlsConfig tls;
@@ -76,13 +78,19 @@ final class Fixture implements AutoCloseable {
                 .readTimeout(readTimeout).access(BucketConfig.Access.PUBLIC).build();
     }
 
+    /** A mapping of the origin's bucket that signs with the origin's own keys, without stale-if-error. */
+    BucketConfig originBucket(String prefix, String name, URI endpoint, Duration readTimeout) {
+        return bucket(prefix, name, endpoint, OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY),
+                readTimeout, Duration.ZERO);
+    }
+
     Fixture startProxy() throws Exception {
         return startProxy(origin.endpoint());
     }
 
     Fixture startProxy(URI originEndpoint) throws Exception {
         io = FileIo.create(ioBackend == null ? IoConfig.defaults() : IoConfig.defaults().withBackend(ioBackend));
-        cache = Cache.open(new CacheConfig(dir.resolve("cache"), 2L << 30, 0, 1L << 30, 64L << 20, 1L << 20,
+        cache = Cache.open(new CacheConfig(dir.resolve("cache"), 2L << 30, 0, 1L << 30, memoryTierBytes, 1L << 20,
                 CacheConfig.Durability.NONE), io);
         List<BucketConfig> buckets = new ArrayList<>();
         buckets.add(BucketConfig.builder().bucket(BUCKET).endpoint(originEndpoint).pathStyle(true)

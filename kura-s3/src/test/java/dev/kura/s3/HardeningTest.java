@@ -1,7 +1,7 @@
 package dev.kura.s3;
 
 import dev.kura.config.DataSize;
-import dev.kura.s3.embedded.EmbeddedOrigin;
+import dev.kura.testing.TcpRelay;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -37,7 +37,7 @@ class HardeningTest {
     @TempDir
     static Path tmp;
     Fixture f;
-    PoisoningRelay relay;
+    TcpRelay relay;
     final byte[] small = "hardened\n".getBytes(StandardCharsets.UTF_8);
 
     @BeforeAll
@@ -48,17 +48,12 @@ class HardeningTest {
                 Map.of("note", "a\rSet-Cookie: injected=cr", "fine", "kept"));
         f.origin.put(Fixture.BUCKET, "x", small, "text/plain", null);
         f.adminToken = ProxyTest.TOKEN;
-        f.extraBuckets.add(f.bucket("/bench", "bench", f.origin.endpoint(),
-                OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY),
-                Duration.ofSeconds(5), Duration.ZERO));
-        f.extraBuckets.add(f.bucket("/bench2", "bench2", f.origin.endpoint(),
-                OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY),
-                Duration.ofSeconds(5), Duration.ZERO));
+        f.extraBuckets.add(f.originBucket("/bench", "bench", f.origin.endpoint(), Duration.ofSeconds(5)));
+        f.extraBuckets.add(f.originBucket("/bench2", "bench2", f.origin.endpoint(), Duration.ofSeconds(5)));
         // S3Proxy (Jetty) turns a CR in a header value into a space; the relay puts it back.
-        relay = new PoisoningRelay(f.origin.port(), "note: a Set-Cookie", "note: a\rSet-Cookie");
-        f.extraBuckets.add(f.bucket("/poisoned", "poisoned", relay.endpoint(),
-                OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY),
-                Duration.ofSeconds(5), Duration.ZERO));
+        relay = TcpRelay.to(f.origin.port()).name("poisoning-relay").rewriteAnswers("note: a Set-Cookie", "note: a\rSet-Cookie")
+                .start();
+        f.extraBuckets.add(f.originBucket("/poisoned", "poisoned", relay.endpoint(), Duration.ofSeconds(5)));
         f.limits = new ListenerLimits(MAX_CONNECTIONS, Duration.ofSeconds(2), Duration.ofMillis(700),
                 DataSize.ofBytes(1024), 4);
         f.startProxy();

@@ -1,7 +1,6 @@
 package dev.kura.s3;
 
 import dev.kura.testing.Requires;
-import dev.kura.s3.embedded.EmbeddedOrigin;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.core.ResponseInputStream;
@@ -16,10 +15,8 @@ import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -77,9 +74,7 @@ class OriginFailureTest {
         try (Fixture f = new Fixture(tmp).startOrigin()) {
             byte[] body = "stale but useful\n".getBytes();
             f.origin.put(Fixture.BUCKET, "s.txt", body, "text/plain", "max-age=0");
-            f.extraBuckets.add(f.bucket("/strict", "strict", f.origin.endpoint(),
-                    OriginCredentials.ofStatic(EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY),
-                    Duration.ofSeconds(5), Duration.ZERO));
+            f.extraBuckets.add(f.originBucket("/strict", "strict", f.origin.endpoint(), Duration.ofSeconds(5)));
             f.startProxy();
             assertThat(f.get("/test/s.txt").headers().firstValue("X-Cache")).contains("MISS");
             assertThat(f.get("/strict/s.txt").statusCode()).isEqualTo(200);
@@ -194,29 +189,19 @@ class OriginFailureTest {
         long size = (101L << 20) + 12345;
         try (Fixture f = new Fixture(tmp).startOrigin()) {
             f.origin.put(Fixture.BUCKET, "large.bin", new Generated(size, 99), size, "application/octet-stream", null);
-            String want = sha256(new Generated(size, 99));
+            String want = ProxyTest.sha256(new Generated(size, 99));
             f.startProxy();
             try (S3Client kura = f.kuraClient()) {
                 for (String expect : List.of("MISS", "HIT")) {
                     try (ResponseInputStream<GetObjectResponse> in = kura.getObject(b -> b.bucket(Fixture.BUCKET).key("large.bin"))) {
                         assertThat(in.response().contentLength()).isEqualTo(size);
                         assertThat(in.response().sdkHttpResponse().firstMatchingHeader("X-Cache")).contains(expect);
-                        assertThat(sha256(in)).isEqualTo(want);
+                        assertThat(ProxyTest.sha256(in)).isEqualTo(want);
                     }
                 }
             }
             assertThat(f.origin.getCount()).isEqualTo(1);
         }
-    }
-
-    static String sha256(InputStream in) throws Exception {
-        MessageDigest md = MessageDigest.getInstance("SHA-256");
-        byte[] buf = new byte[1 << 16];
-        int n;
-        while ((n = in.read(buf)) > 0) {
-            md.update(buf, 0, n);
-        }
-        return HexFormat.of().formatHex(md.digest());
     }
 
     /** Deterministic pseudo-random bytes, generated as read: no buffer of the object's size. */

@@ -7,7 +7,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -35,14 +34,8 @@ class ParallelRangeClientTest {
     @ParameterizedTest
     @EnumSource(value = Backend.class, names = {"NIO", "IO_URING"})
     void boto3TransferManagerDownloadsAnUncachedThenACachedObject(Backend backend) throws Exception {
-        String python = ExternalTool.require("python3", "python3-boto3");
-        ExternalTool.Result hasBoto = ExternalTool.run(List.of(python, "-c", "import boto3, s3transfer"), Map.of(), tmp);
-        org.junit.jupiter.api.Assumptions.assumeTrue(hasBoto.exit() == 0,
-                "boto3 is not installed for " + python + " (Debian package python3-boto3; .ci/run installs it)");
-        Path script = tmp.resolve("boto3_transfer.py");
-        try (InputStream in = getClass().getResourceAsStream("/clients/boto3_transfer.py")) {
-            Files.write(script, in.readAllBytes());
-        }
+        String python = ExternalTool.python("boto3, s3transfer", tmp);
+        Path script = ExternalTool.resource("/clients/boto3_transfer.py", tmp);
         byte[] obj = ProxyTest.random(SIZE, 77);
         String want = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(obj));
         try (Fixture f = new Fixture(tmp)) {

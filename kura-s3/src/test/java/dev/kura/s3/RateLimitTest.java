@@ -70,11 +70,7 @@ class RateLimitTest {
     /** boto3 reads SlowDown as throttling: with retries it backs off and gets its objects; without, it reports the code. */
     @Test
     void boto3BacksOffOnSlowDown() throws Exception {
-        String python = ExternalTool.require("python3", "python3-boto3");
-        ExternalTool.Result hasBoto = ExternalTool.run(java.util.List.of(python, "-c", "import boto3"),
-                java.util.Map.of(), tmp);
-        org.junit.jupiter.api.Assumptions.assumeTrue(hasBoto.exit() == 0,
-                "requires boto3 for " + python + " (Debian package python3-boto3; .ci/run installs it)");
+        String python = ExternalTool.python("boto3", tmp);
         try (Fixture f = new Fixture(tmp).startOrigin()) {
             f.origin.put(Fixture.BUCKET, "a.txt", "hello\n".getBytes(), "text/plain", null);
             f.rateLimits = new RateLimits(new RateLimits.Limit(1, 1, null, null), null, null, null);

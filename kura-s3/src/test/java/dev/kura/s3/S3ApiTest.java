@@ -39,9 +39,7 @@ class S3ApiTest {
         f.baseDomain = "s3.kura.test";
         f.listCacheTtl = Duration.ofSeconds(3);
         // A plain-HTTP prefix for the same bucket, as before S3 addressing existed.
-        f.extraBuckets.add(f.bucket("/files", "files", f.origin.endpoint(),
-                OriginCredentials.ofStatic(dev.kura.s3.embedded.EmbeddedOrigin.ACCESS_KEY,
-                        dev.kura.s3.embedded.EmbeddedOrigin.SECRET_KEY), Duration.ofSeconds(10), Duration.ZERO));
+        f.extraBuckets.add(f.originBucket("/files", "files", f.origin.endpoint(), Duration.ofSeconds(10)));
         f.startProxy();
     }
 

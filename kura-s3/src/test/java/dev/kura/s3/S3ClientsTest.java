@@ -18,7 +18,6 @@ import software.amazon.awssdk.services.s3.model.ListObjectsResponse;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.presigner.S3Presigner;
 
-import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -74,9 +73,7 @@ class S3ClientsTest {
             f.origin.put(Fixture.BUCKET, "many/k%05d".formatted(i), tiny, "text/plain", null);
         }
         f.testAccess = BucketConfig.Access.PRIVATE;
-        f.extraBuckets.add(f.bucket("/pub", "pub", f.origin.endpoint(),
-                OriginCredentials.ofStatic(dev.kura.s3.embedded.EmbeddedOrigin.ACCESS_KEY,
-                        dev.kura.s3.embedded.EmbeddedOrigin.SECRET_KEY), Duration.ofSeconds(10), Duration.ZERO));
+        f.extraBuckets.add(f.originBucket("/pub", "pub", f.origin.endpoint(), Duration.ofSeconds(10)));
         f.startProxy();
     }
 
@@ -186,14 +183,8 @@ class S3ClientsTest {
 
     @Test
     void boto3PaginatesDownloadsPresignsAndReportsCodes() throws Exception {
-        String python = ExternalTool.require("python3", "python3-boto3");
-        ExternalTool.Result hasBoto = ExternalTool.run(List.of(python, "-c", "import boto3"), Map.of(), tmp);
-        org.junit.jupiter.api.Assumptions.assumeTrue(hasBoto.exit() == 0,
-                "boto3 is not installed for " + python + " (Debian package python3-boto3; .ci/run installs it)");
-        Path script = tmp.resolve("boto3_checks.py");
-        try (InputStream in = getClass().getResourceAsStream("/clients/boto3_checks.py")) {
-            Files.write(script, in.readAllBytes());
-        }
+        String python = ExternalTool.python("boto3", tmp);
+        Path script = ExternalTool.resource("/clients/boto3_checks.py", tmp);
         ExternalTool.Result r = ExternalTool.run(List.of(python, script.toString(), endpoint(), Fixture.CLIENT_KEY,
                 Fixture.CLIENT_SECRET, tmp.resolve("boto3-blob.bin").toString()), awsEnv("x", "y"), tmp);
         assertThat(r.exit()).as(r.err()).isZero();
@@ -271,9 +262,7 @@ class S3ClientsTest {
         Path js = Path.of("target", "js-clients").toAbsolutePath();
         Files.createDirectories(js);
         for (String name : List.of("package.json", "js_checks.mjs")) {
-            try (InputStream in = getClass().getResourceAsStream("/clients/js/" + name)) {
-                Files.write(js.resolve(name), in.readAllBytes());
-            }
+            ExternalTool.resource("/clients/js/" + name, js);
         }
         if (!Files.isDirectory(js.resolve("node_modules/@aws-sdk/client-s3"))) {
             ExternalTool.Result install = ExternalTool.run(List.of(npm, "install", "--no-audit", "--no-fund",

@@ -5,8 +5,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A small pool of direct buffers, each one block plus its CRC32C, for the reads of
- * {@link DiskHandle}.
+ * A small pool of direct buffers, each room for a few blocks with their CRC32Cs
+ * ({@link DiskHandle#BLOCKS_PER_READ}), for the reads of {@link DiskHandle}.
  *
  * <p>Why: a block read into a fresh heap buffer cost a 64 KiB allocation per block (gigabytes per
  * second of garbage when serving large hits) and, on io_uring, a copy through a bounce buffer,
@@ -24,7 +24,7 @@ final class BlockBuffers {
     private final ConcurrentLinkedQueue<ByteBuffer> free = new ConcurrentLinkedQueue<>();
     private final AtomicInteger pooled = new AtomicInteger();
 
-    /** @param capacity bytes per buffer (block size + CRC); @param max buffers kept when idle */
+    /** @param capacity bytes per buffer (a few blocks and their CRCs); @param max buffers kept when idle */
     BlockBuffers(int capacity, int max) {
         this.capacity = capacity;
         this.max = max;

@@ -85,6 +85,12 @@ final class DiskHandle implements VersionedEntry {
         return header.writeId();
     }
 
+    /**
+     * Blocks fetched by one asynchronous read at most: 4 x 64 KiB, the 256 KiB a response chunk
+     * asks for at a time (EntrySender.CHUNK), in one ring round trip.
+     */
+    static final int BLOCKS_PER_READ = 4;
+
     private long size() {
         return header.objectSize();
     }
@@ -203,8 +209,16 @@ final class DiskHandle implements VersionedEntry {
             long bi = pos / header.blockSize();
             ByteBuffer data = cached(bi);
             if (data == null) {
-                int blen = blockLength(bi);
-                ByteBuffer raw = store.blockBuffers.acquire(blen + EntryFormat.CRC_SIZE);
+                // The blocks dst still needs, up to BLOCKS_PER_READ of them, lie one after the other
+                // in the file with their CRCs: one read fetches them all (one ring round trip
+                // instead of one per block).
+                long lastBi = (Math.min(size(), pos + dst.remaining()) - 1) / header.blockSize();
+                int k = (int) Math.min(lastBi - bi + 1, BLOCKS_PER_READ);
+                int rawLen = 0;
+                for (int j = 0; j < k; j++) {
+                    rawLen += blockLength(bi + j) + EntryFormat.CRC_SIZE;
+                }
+                ByteBuffer raw = store.blockBuffers.acquire(rawLen);
                 long off = EntryFormat.blockOffset(header.headerLength(), header.blockSize(), bi);
                 long p = pos;
                 int doneSoFar = done;
@@ -217,8 +231,15 @@ final class DiskHandle implements VersionedEntry {
                                     store.faults.record("read", c);
                                     return CompletableFuture.<Integer>failedFuture(c);
                                 }
-                                ByteBuffer d = verify(bi, raw, got.intValue());
-                                int n = copy(bi, d, p, dst);
+                                int n = 0;
+                                int at = 0;
+                                for (int j = 0; j < k; j++) {
+                                    int len = blockLength(bi + j) + EntryFormat.CRC_SIZE;
+                                    int gotHere = Math.clamp(got.longValue() - at, 0, len);
+                                    ByteBuffer d = verify(bi + j, raw.slice(at, len), gotHere);
+                                    n += copy(bi + j, d, p + n, dst);
+                                    at += len;
+                                }
                                 return readFrom(p + n, dst, doneSoFar + n);
                             } catch (CorruptEntryException ce) {
                                 return CompletableFuture.<Integer>failedFuture(ce);

@@ -119,7 +119,9 @@ final class DiskStore implements CacheTier, AutoCloseable {
         this.root = config.dir().toAbsolutePath();
         this.tmpDir = root.resolve("tmp");
         this.blockSize = blockSize;
-        this.blockBuffers = new BlockBuffers(blockSize + EntryFormat.CRC_SIZE, 256);
+        // room for DiskHandle.BLOCKS_PER_READ blocks and their CRCs per buffer; 64 kept idle
+        // (16 MiB with 64 KiB blocks, as 256 one-block buffers were)
+        this.blockBuffers = new BlockBuffers(DiskHandle.BLOCKS_PER_READ * (blockSize + EntryFormat.CRC_SIZE), 64);
         this.policy = policy.newPolicy();
         for (int i = 0; i < STRIPES; i++) {
             stripes[i] = new ReentrantLock();

@@ -1,7 +1,9 @@
 package dev.kura.cache.internal;
 
 import dev.kura.cache.EntryMetadata;
+import dev.kura.cache.LentBytes;
 import dev.kura.cache.Tier;
+import org.jspecify.annotations.Nullable;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
@@ -9,15 +11,20 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A handle on a version held in memory (the memory tier, or bytes just promoted from disk).
- * The bytes are immutable once built, so reads need no lock and never see another version.
+ * The bytes are immutable once built, so reads need no lock and never see another version. The
+ * handle holds a reference on the bytes ({@link NativeBytes}) from {@link #open} to {@link #close},
+ * so eviction while it is open frees nothing under it.
  *
  * <p>Thread-safety: concurrent reads are safe.
  */
 final class MemoryEntry implements VersionedEntry {
-    /** What the memory tier stores per key. */
-    record Value(String key, EntryMetadata metadata, byte[] data, long writeId) {
+    /**
+     * What the memory tier stores per key. The value owns one reference on {@code data} while it is
+     * in the tier; the tier's removal listener releases it.
+     */
+    record Value(String key, EntryMetadata metadata, NativeBytes data, long writeId) {
         int weight() {
-            return (int) Math.min(Integer.MAX_VALUE, data.length + 2L * key.length() + 96);
+            return (int) Math.min(Integer.MAX_VALUE, data.size() + 2L * key.length() + 96);
         }
     }
 
@@ -25,9 +32,14 @@ final class MemoryEntry implements VersionedEntry {
     private final Tier tier;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    MemoryEntry(Value value, Tier tier) {
+    private MemoryEntry(Value value, Tier tier) {
         this.value = value;
         this.tier = tier;
+    }
+
+    /** A handle on {@code v}, or null when its bytes were freed meanwhile (evicted: a miss). */
+    static @Nullable MemoryEntry open(Value v, Tier tier) {
+        return v.data().retain() ? new MemoryEntry(v, tier) : null;
     }
 
     @Override
@@ -57,19 +69,11 @@ final class MemoryEntry implements VersionedEntry {
 
     @Override
     public int read(long position, ByteBuffer dst) {
-        if (closed.get()) {
-            throw new IllegalStateException("cache entry handle is closed");
-        }
+        checkOpen();
         if (position < 0) {
             throw new IllegalArgumentException("negative position " + position);
         }
-        byte[] d = value.data();
-        if (position >= d.length) {
-            return 0;
-        }
-        int n = (int) Math.min(dst.remaining(), d.length - position);
-        dst.put(d, (int) position, n);
-        return n;
+        return value.data().copyTo(position, dst);
     }
 
     @Override
@@ -82,7 +86,43 @@ final class MemoryEntry implements VersionedEntry {
     }
 
     @Override
+    public LentBytes lend(long position, int length) {
+        checkOpen();
+        NativeBytes data = value.data();
+        if (position < 0 || length < 0 || position + length > data.size()) {
+            throw new IndexOutOfBoundsException("lend " + position + "+" + length + " of " + data.size() + " bytes");
+        }
+        // the handle holds a reference, so this cannot fail while it is open
+        if (!data.retain()) {
+            throw new IllegalStateException("memory entry freed under an open handle");
+        }
+        ByteBuffer view = data.view(position, length);
+        AtomicBoolean returned = new AtomicBoolean();
+        return new LentBytes() {
+            @Override
+            public ByteBuffer buffer() {
+                return view;
+            }
+
+            @Override
+            public void close() {
+                if (returned.compareAndSet(false, true)) {
+                    data.release();
+                }
+            }
+        };
+    }
+
+    private void checkOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("cache entry handle is closed");
+        }
+    }
+
+    @Override
     public void close() {
-        closed.set(true);
+        if (closed.compareAndSet(false, true)) {
+            value.data().release();
+        }
     }
 }

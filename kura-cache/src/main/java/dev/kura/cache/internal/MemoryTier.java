@@ -13,8 +13,11 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The memory tier: Caffeine (W-TinyLFU admission and eviction, bounded by bytes; Einziger et al.,
- * "TinyLFU: A Highly Efficient Cache Admission Policy", 2017) holding whole small objects as byte
- * arrays. A tier of size 0 is off: it takes nothing and finds nothing.
+ * "TinyLFU: A Highly Efficient Cache Admission Policy", 2017) holding whole small objects in native
+ * memory ({@link NativeBytes}: a hit is lent to the socket without a copy). The tier takes its own
+ * reference on a value's bytes when the value is put; the removal listener (eviction, replacement,
+ * removal, for whatever cause) releases it, and the memory is freed once no open handle or loan remains. A tier of
+ * size 0 is off: it takes nothing and finds nothing.
  *
  * <p>Changes ({@link #put}, {@link #remove}, {@link #removeVersion}) must run inside
  * {@link DiskStore#atomically} for their key, which orders them with the disk tier's version
@@ -34,12 +37,18 @@ final class MemoryTier implements CacheTier {
                     .maximumWeight(maxSize)
                     .weigher((String k, MemoryEntry.Value v) -> v.weight())
                     .executor(Runnable::run)
-                    .removalListener((k, v, c) -> {
+                    .removalListener((@Nullable String k, MemoryEntry.@Nullable Value v, RemovalCause c) -> {
                         if (c.wasEvicted()) {
                             evictions.increment();
                         }
+                        if (v != null) {
+                            v.data().release();
+                        }
                     })
                     .build();
+            // Link malloc/free now, at open, not on the first fill (binding a downcall costs tens
+            // of milliseconds on a cold JVM).
+            NativeBytes.link();
         } else {
             this.cache = null;
         }
@@ -63,7 +72,7 @@ final class MemoryTier implements CacheTier {
     @Override
     public @Nullable MemoryEntry open(String key) {
         MemoryEntry.Value v = get(key);
-        return v == null ? null : new MemoryEntry(v, Tier.MEMORY);
+        return v == null ? null : MemoryEntry.open(v, Tier.MEMORY);
     }
 
     @Override
@@ -71,11 +80,17 @@ final class MemoryTier implements CacheTier {
         return CompletableFuture.completedFuture(open(key));
     }
 
-    /** Stores a version. Inside {@link DiskStore#atomically} for its key. */
-    void put(MemoryEntry.Value v) {
-        if (cache != null) {
-            cache.put(v.key(), v);
+    /**
+     * Stores a version; the tier takes its own reference on the bytes (the caller keeps and releases
+     * its own). False when the tier is off or the bytes were already freed. Inside
+     * {@link DiskStore#atomically} for its key.
+     */
+    boolean put(MemoryEntry.Value v) {
+        if (cache == null || !v.data().retain()) {
+            return false;
         }
+        cache.put(v.key(), v);
+        return true;
     }
 
     /** Removes the key; true if it was here. Inside {@link DiskStore#atomically} for the key. */

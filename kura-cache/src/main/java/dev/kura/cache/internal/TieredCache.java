@@ -160,21 +160,25 @@ public final class TieredCache implements Cache {
             return;
         }
         h.onClose(x -> {
-            byte[] data = new byte[(int) size];
+            NativeBytes data = NativeBytes.allocate(size);
             CompletableFuture<Integer> read;
             try {
-                read = x.readAfterClose(0, ByteBuffer.wrap(data));
+                read = x.readAfterClose(0, data.writable());
             } catch (RuntimeException ex) {
+                data.release();
                 x.closeFile();
                 return;
             }
             read.whenComplete((n, ex) -> x.closeFile())
-                    .thenAcceptAsync(n -> {
-                        if (n != size || closed) {
-                            return;
+                    .whenCompleteAsync((n, ex) -> {
+                        try {
+                            if (ex == null && n == size && !closed) {
+                                MemoryEntry.Value v = new MemoryEntry.Value(key, x.metadata(), data, x.version());
+                                disk.ifCurrent(x, () -> memory.put(v));
+                            }
+                        } finally {
+                            data.release(); // the tier holds its own reference
                         }
-                        MemoryEntry.Value v = new MemoryEntry.Value(key, x.metadata(), data, x.version());
-                        disk.ifCurrent(x, () -> memory.put(v));
                     }, blockingPool);
         });
     }
@@ -230,9 +234,9 @@ public final class TieredCache implements Cache {
             return h;
         }
         // promotion: read it whole (checking every block) and offer it to the memory tier
+        NativeBytes data = NativeBytes.allocate(h.metadata().size());
         try (h) {
-            byte[] data = new byte[(int) h.metadata().size()];
-            ByteBuffer b = ByteBuffer.wrap(data);
+            ByteBuffer b = data.writable();
             while (b.hasRemaining()) {
                 if (h.read(b.position(), b) <= 0) {
                     throw new IOException("entry shorter than its size");
@@ -240,10 +244,12 @@ public final class TieredCache implements Cache {
             }
             MemoryEntry.Value v = new MemoryEntry.Value(key, h.metadata(), data, h.version());
             disk.ifCurrent(h, () -> memory.put(v));
-            return new MemoryEntry(v, Tier.DISK);
+            return MemoryEntry.open(v, Tier.DISK);
         } catch (IOException ex) {
             // counted where it happened (read fault or corrupt block, the entry is then removed)
             return null;
+        } finally {
+            data.release(); // the tier and the handle hold their own references
         }
     }
 
@@ -380,7 +386,7 @@ public final class TieredCache implements Cache {
             return disk.openVersionAsync(de).thenApply(h -> (CacheEntry) h);
         }
         if (committed instanceof MemoryEntry.Value v) {
-            return CompletableFuture.completedFuture(new MemoryEntry(v, Tier.MEMORY));
+            return CompletableFuture.completedFuture(MemoryEntry.open(v, Tier.MEMORY));
         }
         return CompletableFuture.completedFuture(null);
     }
@@ -613,7 +619,20 @@ public final class TieredCache implements Cache {
                 abort(failure);
                 throw failure != null ? failure : new IOException("no cache tier takes " + key);
             }
-            MemoryEntry.Value mv = mem != null ? new MemoryEntry.Value(key, md, mem, writeId) : null;
+            // the commit holds one reference on the native copy until it returns (finally below);
+            // the tier and the returned handle take their own
+            MemoryEntry.Value mv = mem != null ? new MemoryEntry.Value(key, md, NativeBytes.copyOf(mem), writeId) : null;
+            try {
+                return publish(mv, failure);
+            } finally {
+                if (mv != null) {
+                    mv.data().release();
+                }
+            }
+        }
+
+        /** The rest of {@link #commit}: publishes the sealed version to the tiers. */
+        private CacheEntry publish(MemoryEntry.@Nullable Value mv, @Nullable IOException failure) throws IOException {
             // the memory tier follows the disk tier's change, under the same key lock
             java.util.function.Consumer<DiskEntry> memoryFollows = de -> {
                 if (mv != null) {
@@ -646,7 +665,9 @@ public final class TieredCache implements Cache {
                 handle = onDisk;
                 st.finish(onDisk.entry);
             } else {
-                handle = new MemoryEntry(Objects.requireNonNull(mv, "a memory copy: onDisk was null"), Tier.MEMORY);
+                // the commit's own reference keeps the bytes, so this handle always opens
+                handle = Objects.requireNonNull(MemoryEntry.open(
+                        Objects.requireNonNull(mv, "a memory copy: onDisk was null"), Tier.MEMORY), "bytes held by the commit");
                 st.finish(mv);
             }
             progress.fillEnded();
@@ -713,8 +734,9 @@ public final class TieredCache implements Cache {
         boolean inMemory = disk.atomically(key, () -> {
             MemoryEntry.Value v = memory.get(key);
             if (v != null && (diskHasIt ? v.writeId() == version : sameVersion(v.metadata(), etag, metadata))) {
-                memory.put(new MemoryEntry.Value(key, metadata, v.data(), v.writeId()));
-                return true;
+                // the same bytes under new metadata: put takes a reference before the old value's
+                // replacement releases its own; false if they were evicted meanwhile
+                return memory.put(new MemoryEntry.Value(key, metadata, v.data(), v.writeId()));
             }
             return false;
         });

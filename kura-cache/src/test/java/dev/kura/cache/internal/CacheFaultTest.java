@@ -158,6 +158,49 @@ class CacheFaultTest {
         }
     }
 
+    /**
+     * Asynchronous reads fetch up to {@link DiskHandle#BLOCKS_PER_READ} blocks in one read: every
+     * start and length (unaligned, across blocks, to the object's end) returns exact bytes, and a
+     * flipped byte in the third block of such a read fails it and removes the entry.
+     */
+    @ParameterizedTest
+    @MethodSource("dev.kura.cache.internal.TestSupport#backends")
+    void multiBlockAsyncReadsAreExactAndCheckEveryBlock(Backend backend) throws Exception {
+        int size = 5 * 65536 + 1234;
+        byte[] want = bytes(9, size);
+        try (FileIo io = io(backend);
+             TieredCache c = TieredCache.open(config(dir, 16 << 20, 0), io, NioFs.INSTANCE, EvictionKind.SIEVE, 4096)) {
+            awaitRecovery(c);
+            put(c, "multi", want);
+            put(c, "bad", want);
+            try (CacheEntry e = c.get("multi").orElseThrow()) {
+                long[][] cases = {{0, 262144}, {100, 262144}, {65535, 3}, {65000, 200_000}, {size - 70_000, 70_000},
+                        {size - 1, 1}, {1, size - 1}};
+                for (long[] k : cases) {
+                    ByteBuffer dst = ByteBuffer.allocateDirect((int) k[1]);
+                    while (dst.hasRemaining()) {
+                        int n = e.readAsync(k[0] + dst.position(), dst).get(30, java.util.concurrent.TimeUnit.SECONDS);
+                        assertThat(n).isPositive();
+                    }
+                    byte[] got = new byte[(int) k[1]];
+                    dst.flip().get(got);
+                    assertThat(got).as("bytes %d+%d", k[0], k[1])
+                            .isEqualTo(java.util.Arrays.copyOfRange(want, (int) k[0], (int) (k[0] + k[1])));
+                }
+            }
+            // FORMAT.md: file_length = header_length + size + 4 x block_count + 40
+            String name = EntryFormat.nameOf("bad");
+            long header = java.nio.file.Files.size(dir.resolve(name.substring(0, 2)).resolve(name)) - size - 4L * 6 - 40;
+            flip(dir, "bad", header + 2L * (65536 + EntryFormat.CRC_SIZE) + 777); // block 2
+            try (CacheEntry e = c.get("bad").orElseThrow()) {
+                ByteBuffer dst = ByteBuffer.allocateDirect(262144);
+                assertThatThrownBy(() -> e.readAsync(0, dst).get(30, java.util.concurrent.TimeUnit.SECONDS))
+                        .hasCauseInstanceOf(CorruptEntryException.class);
+            }
+            assertThat(c.get("bad")).isEmpty();
+        }
+    }
+
     static void flip(Path dir, String key, long offset) throws IOException {
         String name = EntryFormat.nameOf(key);
         Path p = dir.resolve(name.substring(0, 2)).resolve(name);

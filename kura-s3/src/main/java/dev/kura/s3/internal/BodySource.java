@@ -1,7 +1,9 @@
 package dev.kura.s3.internal;
 
 import dev.kura.cache.CacheEntry;
+import dev.kura.cache.LentBytes;
 import dev.kura.cache.PendingEntry;
+import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -25,6 +27,15 @@ interface BodySource extends AutoCloseable {
 
     /** True when reads complete at once from memory (no need to leave the calling thread). */
     boolean inMemory();
+
+    /**
+     * Bytes {@code [position, position + length)} lent without a copy when the source holds them in
+     * the memory tier ({@link CacheEntry#lend}), else null (then {@link #readAsync}). The caller
+     * closes the loan once the socket write carrying it has completed or failed.
+     */
+    default @Nullable LentBytes lend(long position, int length) {
+        return null;
+    }
 
     /** The cache key, for logs. */
     String key();
@@ -60,6 +71,11 @@ interface BodySource extends AutoCloseable {
             @Override
             public boolean inMemory() {
                 return memory;
+            }
+
+            @Override
+            public @Nullable LentBytes lend(long position, int length) {
+                return memory ? e.lend(position, length) : null;
             }
 
             @Override

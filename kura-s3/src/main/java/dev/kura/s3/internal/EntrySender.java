@@ -1,6 +1,8 @@
 package dev.kura.s3.internal;
 
+import dev.kura.cache.LentBytes;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
@@ -19,7 +21,8 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>Why this shape: an object is never loaded whole, and the event loop never waits on the disk
  * or on a fill. Each step reads one chunk (at most {@link #CHUNK} bytes) into a pooled direct
- * buffer with an asynchronous read (a plain copy for the memory tier) and writes what it got; for a
+ * buffer with an asynchronous read and writes what it got (an entry of the memory tier is not read:
+ * its native bytes are lent and written as they are, {@link BodySource#lend}, no copy); for a
  * fill being written a read completes as soon as some bytes are there, so a follower sends bytes
  * as the fill writes them. The next read starts when the channel is writable again (or at once
  * while it is), so a slow client holds at most Netty's write-buffer high-water mark plus one chunk,
@@ -78,6 +81,9 @@ final class EntrySender {
 
     private void startOnLoop() {
         long len = last - pos + 1;
+        if (len <= CHUNK && sendLentWhole((int) len)) {
+            return;
+        }
         if (len <= CHUNK) {
             // The whole body in one buffer, sent with the head in one write and one flush.
             int n = (int) len;
@@ -90,12 +96,50 @@ final class EntrySender {
             }), fallback);
             return;
         }
+        LentBytes lent = source.lend(pos, CHUNK);
+        if (lent != null) {
+            ex.sendHead(head);
+            writeLent(lent);
+            return;
+        }
         int n = CHUNK;
         ByteBuf buf = ex.ch.alloc().directBuffer(n);
         read(buf, buf.nioBuffer(0, n), pos, false, () -> {
             ex.sendHead(head);
             write(buf);
         }, fallback);
+    }
+
+    /**
+     * A body of {@code n <= CHUNK} bytes held in the memory tier: the head and the tier's own bytes
+     * go out in one write, no copy (the loan is returned when the write has completed or failed).
+     * False when the source cannot lend.
+     */
+    private boolean sendLentWhole(int n) {
+        LentBytes lent = source.lend(pos, n);
+        if (lent == null) {
+            return false;
+        }
+        whenSettled(() -> {
+            DefaultFullHttpResponse full = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                    head.status(), Unpooled.wrappedBuffer(lent.buffer()), head.headers(), EmptyHttpHeaders.INSTANCE);
+            source.close();
+            ex.sendFull(full).addListener(f -> lent.close());
+        });
+        return true;
+    }
+
+    /** Writes a lent chunk; the loan is returned when Netty is done with the bytes. */
+    private void writeLent(LentBytes lent) {
+        ByteBuf buf = Unpooled.wrappedBuffer(lent.buffer());
+        pos += buf.readableBytes();
+        ChannelFuture f = ex.chunk(buf);
+        f.addListener(x -> lent.close());
+        if (ex.ch.isWritable()) {
+            next();
+        } else {
+            f.addListener(x -> next());
+        }
     }
 
     private void write(ByteBuf buf) {
@@ -122,6 +166,11 @@ final class EntrySender {
             return;
         }
         int n = (int) Math.min(CHUNK, last - pos + 1);
+        LentBytes lent = source.lend(pos, n);
+        if (lent != null) {
+            writeLent(lent);
+            return;
+        }
         ByteBuf buf = ex.ch.alloc().directBuffer(n);
         read(buf, buf.nioBuffer(0, n), pos, false, () -> write(buf), () -> {
             if (resume != null) {
@@ -173,7 +222,13 @@ final class EntrySender {
     private void fail(ByteBuf buf, Throwable e, Runnable failed) {
         buf.release();
         source.close();
-        log.warn("request {}: cache read of {} failed at byte {}: {}", ex.id, source.key(), pos, e.toString());
+        Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+        if (cause instanceof CachedSlices.NotCached) {
+            // not a fault: the rest of the object is not cached, and the caller fetches it
+            log.debug("request {}: {} at byte {}", ex.id, cause.getMessage(), pos);
+        } else {
+            log.warn("request {}: cache read of {} failed at byte {}: {}", ex.id, source.key(), pos, e.toString());
+        }
         failed.run();
     }
 }

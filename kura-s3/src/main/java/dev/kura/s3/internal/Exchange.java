@@ -132,11 +132,11 @@ final class Exchange {
         sendFull(r);
     }
 
-    /** Sends a whole response in one write. */
-    void sendFull(DefaultFullHttpResponse r) {
+    /** Sends a whole response in one write; the future completes when the write has completed or failed. */
+    ChannelFuture sendFull(DefaultFullHttpResponse r) {
         decorate(r);
         long len = r.content().readableBytes();
-        ch.writeAndFlush(r).addListener((ChannelFutureListener) f -> finish(len));
+        return ch.writeAndFlush(r).addListener((ChannelFutureListener) f -> finish(len));
     }
 
     /** Sends the head of a streamed response; the body follows with {@link #chunk} and {@link #end}. */

@@ -4,6 +4,7 @@ import dev.kura.cache.Cache;
 import dev.kura.cache.CacheEntry;
 import dev.kura.s3.BucketConfig;
 import dev.kura.s3.ServeConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -23,8 +24,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The proxy's front: routes a request to a bucket, serves fresh hits, and hands misses and stale
- * hits to the {@link FillCoordinator}. (The ops endpoints and the admin API are {@link OpsHandler}'s, on
- * their own listener.)
+ * hits to the {@link FillCoordinator}. (The ops endpoints are kura-net's {@code OpsServer}, on their own
+ * listener, started by {@link Server}; serve's readiness and admin routes are {@link OpsHandler}'s.)
  *
  * <p>Design. A request is routed by the longest bucket prefix of its decoded path; the object key
  * is the rest. The cache key is {@code <bucket name>/<key>}. A fresh hit is served on the event
@@ -71,7 +72,7 @@ public final class ProxyCore {
      * @param sliceSize objects larger than this many bytes are cached in slices of this size
      */
     ProxyCore(ServeConfig config, Cache cache, long sliceSize) {
-        this(config, cache, (b, events) -> ResilientOrigin.of(b, OriginClient::new, events), sliceSize);
+        this(config, cache, sliceSize, newRegistry());
     }
 
     /**
@@ -82,14 +83,27 @@ public final class ProxyCore {
      */
     ProxyCore(ServeConfig config, Cache cache, java.util.function.Function<BucketConfig, Origin> origins,
               long sliceSize) {
-        this(config, cache, (b, events) -> origins.apply(b), sliceSize);
+        this(config, cache, (b, events) -> origins.apply(b), sliceSize, newRegistry());
+    }
+
+    /**
+     * As {@link #ProxyCore(ServeConfig, Cache, long)}, with the meters in {@code registry} (the
+     * process's one registry, made by the {@code kura} command).
+     */
+    ProxyCore(ServeConfig config, Cache cache, long sliceSize, PrometheusMeterRegistry registry) {
+        this(config, cache, (b, events) -> ResilientOrigin.of(b, OriginClient::new, events), sliceSize, registry);
+    }
+
+    private static PrometheusMeterRegistry newRegistry() {
+        return new PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
     }
 
     /** @param origins makes the origin of one bucket, reporting to the given events (metrics) */
     private ProxyCore(ServeConfig config, Cache cache,
-                      java.util.function.BiFunction<BucketConfig, OriginEvents, Origin> origins, long sliceSize) {
+                      java.util.function.BiFunction<BucketConfig, OriginEvents, Origin> origins, long sliceSize,
+                      PrometheusMeterRegistry registry) {
         this.cache = cache;
-        this.metrics = new ProxyMetrics(cache, config.buckets().stream().map(BucketConfig::name).toList());
+        this.metrics = new ProxyMetrics(cache, config.buckets().stream().map(BucketConfig::name).toList(), registry);
         this.throttle = new dev.kura.s3.internal.limits.Throttle(config.rateLimits(),
                 config.buckets().stream().map(BucketConfig::name).toList());
         this.origins = b -> origins.apply(b, metrics);

@@ -6,7 +6,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.time.Duration;
@@ -56,7 +55,8 @@ import java.util.function.ToDoubleFunction;
  * does no registry lookup beyond one map read.
  */
 final class ProxyMetrics implements OriginEvents {
-    final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    /** The process's one registry (made by the {@code kura} command; tests make their own), also scraped by {@code /metrics}. */
+    final PrometheusMeterRegistry registry;
     final AtomicInteger fillsInFlight = new AtomicInteger();
     /** Slice fills started by read-ahead ({@code serve.fill.read-ahead}), since start. */
     final java.util.concurrent.atomic.AtomicLong readAheads = new java.util.concurrent.atomic.AtomicLong();
@@ -102,7 +102,9 @@ final class ProxyMetrics implements OriginEvents {
         }
     }
 
-    ProxyMetrics(Cache cache, Collection<String> bucketNames) {
+    /** Meters of a proxy, registered in {@code registry} (shared with the process's other meters). */
+    ProxyMetrics(Cache cache, Collection<String> bucketNames, PrometheusMeterRegistry registry) {
+        this.registry = registry;
         this.buckets = Set.copyOf(bucketNames);
         Gauge.builder("kura.connections.open", connectionsOpen, AtomicInteger::get)
                 .description("client connections of the data listener").register(registry);

@@ -2,6 +2,8 @@ package dev.kura.s3.internal;
 
 import dev.kura.cache.Cache;
 import dev.kura.net.NettyTransport;
+import dev.kura.net.OpsServer;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import dev.kura.s3.BucketConfig;
 import dev.kura.s3.ListenerLimits;
 import dev.kura.s3.ServeConfig;
@@ -15,7 +17,6 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.ssl.SslContext;
@@ -35,7 +36,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * The Netty servers of {@code kura serve}: the data listener ({@code serve.listen}: TLS when
  * {@code serve.tls} is set ({@link TlsContexts}), the codec,
  * the {@link ListenerLimits} handlers and {@link HttpHandler}) and the operations listener
- * ({@code serve.ops-listen}: {@link OpsHandler}), on one boss thread and shared event loops.
+ * ({@code serve.ops-listen}: kura-net's {@link OpsServer} with {@link OpsHandler}'s readiness and
+ * admin routes), on one boss thread and shared event loops.
  *
  * <p>Connection limit. Each accepted connection is counted; beyond the effective maximum (the
  * configured {@code max-connections}, capped by the open-files limit less a reserve for cache
@@ -54,12 +56,11 @@ public final class Server {
     private static final int FD_RESERVE = 256;
 
     private final ProxyCore core;
-    private final OpsHandler ops;
     private final Readiness readiness;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final Channel listener;
-    private final Channel opsListener;
+    private final OpsServer ops;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final NettyTransport transport;
     private final AtomicInteger maxConnections;
@@ -68,12 +69,11 @@ public final class Server {
 
     private Server(Builder b) {
         this.core = made(b.core, "core");
-        this.ops = made(b.ops, "ops");
         this.readiness = made(b.readiness, "readiness");
         this.boss = made(b.boss, "boss");
         this.workers = made(b.workers, "workers");
         this.listener = made(b.listener, "listener");
-        this.opsListener = made(b.opsListener, "opsListener");
+        this.ops = made(b.opsServer, "opsServer");
         this.transport = made(b.transport, "transport");
         this.maxConnections = made(b.maxConnections, "maxConnections");
         this.reloader = made(b.reloader, "reloader");
@@ -94,7 +94,7 @@ public final class Server {
         @Nullable EventLoopGroup boss;
         @Nullable EventLoopGroup workers;
         @Nullable Channel listener;
-        @Nullable Channel opsListener;
+        @Nullable OpsServer opsServer;
         @Nullable NettyTransport transport;
         @Nullable AtomicInteger maxConnections;
         @Nullable Reloader reloader;
@@ -122,6 +122,15 @@ public final class Server {
     /** Binds both listeners and starts serving; objects larger than {@code sliceSize} bytes are cached in slices. */
     public static Server start(ServeConfig config, Cache cache, long sliceSize) throws InterruptedException {
         return start(config, cache, new ProxyCore(config, cache, sliceSize));
+    }
+
+    /**
+     * Binds both listeners and starts serving, with the meters in {@code registry} (the process's
+     * one registry, also served by other servers' {@code /metrics}).
+     */
+    public static Server start(ServeConfig config, Cache cache, long sliceSize, PrometheusMeterRegistry registry)
+            throws InterruptedException {
+        return start(config, cache, new ProxyCore(config, cache, sliceSize, registry));
     }
 
     /** Binds and starts serving with origins from {@code origins} (a seam for tests: a fake origin). */
@@ -211,27 +220,13 @@ public final class Server {
                                 .addLast(handler);
                     }
                 });
-        ServerBootstrap opsBootstrap = new ServerBootstrap()
-                .group(sb.boss, sb.workers)
-                .channel(sb.transport.serverChannel())
-                .handler(new AcceptBackoff())
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        self[0].connections.add(ch);
-                        ListenerLimits limits = core.config().limits();
-                        ch.pipeline()
-                                .addLast(new IdleStateHandler(0, 0, limits.idleTimeout().toNanos(), TimeUnit.NANOSECONDS))
-                                .addLast(new HttpServerCodec(8192, 16384, 8192))
-                                .addLast(new HttpServerKeepAliveHandler())
-                                .addLast(new HttpObjectAggregator(8192))
-                                .addLast(new IdleClose())
-                                .addLast(sb.ops);
-                    }
-                });
         try {
             sb.listener = data.bind(new InetSocketAddress(config.host(), config.port())).sync().channel();
-            sb.opsListener = opsBootstrap.bind(new InetSocketAddress(config.opsHost(), config.opsPort())).sync().channel();
+            sb.opsServer = sb.ops.register(OpsServer.builder(metrics.registry))
+                    .eventLoops(sb.boss, sb.workers, sb.transport)
+                    .acceptHandler(new AcceptBackoff())
+                    .idleTimeout(() -> core.config().limits().idleTimeout())
+                    .bind(new InetSocketAddress(config.opsHost(), config.opsPort()));
         } catch (RuntimeException | InterruptedException e) {
             if (sb.listener != null) {
                 sb.listener.close().awaitUninterruptibly();
@@ -245,7 +240,7 @@ public final class Server {
         Server s = new Server(sb);
         self[0] = s;
         log.info("kura serve listening on {} (transport {}: {}), operations on {}", sb.listener.localAddress(),
-                sb.transport.name(), sb.transport.why(), sb.opsListener.localAddress());
+                sb.transport.name(), sb.transport.why(), sb.opsServer.address());
         if (config.tls() != null) {
             log.info("TLS on the data listener: {}; certificate {}{}", TlsContexts.describe(), config.tls().cert(),
                     config.tls().clientCa() == null ? "" : ", client certificates required (CA " + config.tls().clientCa() + ")");
@@ -311,7 +306,7 @@ public final class Server {
 
     /** The port of the operations listener. */
     public int opsPort() {
-        return ((InetSocketAddress) opsListener.localAddress()).getPort();
+        return ops.port();
     }
 
     /** The effective connection limit (after the open-files cap). */
@@ -369,10 +364,9 @@ public final class Server {
         if (left > 0) {
             log.warn("shutdown: {} requests still in flight after {} ms, closing them", left, timeoutMillis);
         }
-        opsListener.close().awaitUninterruptibly();
+        ops.close(); // its connections, and admin calls in progress (up to 1 s)
         connections.close().awaitUninterruptibly();
         readiness.close();
-        ops.close(1000);
         core.close(Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
         boss.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
         workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();

@@ -96,7 +96,11 @@ final class SlicedObjects {
             finish(ex, t, object, sliceSize, p.first(), p.last());
         });
         if (Slices.of(p.last(), sliceSize) != i) {
-            slow.run();
+            // Across slices: from the event loop too, slice after slice while they are cached; from
+            // the first one that is not (or a failed read), on a virtual thread that fills it.
+            EntrySender.send(ex, new CachedSlices(cache, t.cacheKey(), object.etag(), sliceSize), p.head(),
+                    p.first(), p.last(), slow,
+                    (from, last) -> workers.execute(() -> finish(ex, t, object, sliceSize, from, last)));
             return;
         }
         // Inside one slice: served from the event loop when the slice is cached (looked up

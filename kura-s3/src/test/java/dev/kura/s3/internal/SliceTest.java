@@ -124,6 +124,42 @@ class SliceTest {
         }
     }
 
+    /**
+     * A request across slices is served from the event loop slice after slice (CachedSlices) while
+     * they are cached; a slice missing at the start or in the middle hands over to the filling path
+     * at that byte: the body stays exact and only the missing slices are fetched.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"NIO", "IO_URING"})
+    void aMissingSliceInTheMiddleOrAtTheStartIsFetchedAndTheBodyStaysExact(Backend backend) throws Exception {
+        try (FakeOriginProxy p = proxy(backend)) {
+            byte[] obj = random(6 * SLICE + 99, 15);
+            p.origin.put("gap", obj, null);
+            assertThat(sha256(p.get("/b/gap").body())).isEqualTo(sha256(obj));
+            String prefix = "b/gap\0" + "\"v1-" + obj.length + "\"\0";
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (p.cache.lookup(prefix + 6).isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            int before = p.origin.gets("gap");
+            HttpResponse<byte[]> hit = p.get("/b/gap");
+            assertThat(hit.headers().firstValue("X-Cache")).hasValue("HIT");
+            assertThat(sha256(hit.body())).isEqualTo(sha256(obj));
+            assertThat(p.origin.gets("gap")).isEqualTo(before);
+
+            p.cache.delete(prefix + 3); // a hole in the middle
+            assertThat(sha256(p.get("/b/gap").body())).as("whole, slice 3 missing").isEqualTo(sha256(obj));
+            assertThat(p.origin.gets("gap")).isEqualTo(before + 1);
+            p.cache.delete(prefix + 0); // and at the start
+            HttpResponse<byte[]> r = p.get("/b/gap", "Range", "bytes=100-" + (2L * SLICE + 7));
+            assertThat(r.statusCode()).isEqualTo(206);
+            assertThat(r.body()).isEqualTo(range(obj, 100, 2L * SLICE + 7));
+            assertThat(p.origin.gets("gap")).isEqualTo(before + 2);
+            assertThat(sha256(p.get("/b/gap").body())).isEqualTo(sha256(obj));
+            assertThat(p.origin.gets("gap")).isEqualTo(before + 2);
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = Backend.class, names = {"NIO", "IO_URING"})
     void tinyObjectsStayWhole(Backend backend) throws Exception {

@@ -1,4 +1,4 @@
-package dev.kura.s3.internal;
+package dev.kura.net.internal;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
