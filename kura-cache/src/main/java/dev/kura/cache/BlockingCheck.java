@@ -1,5 +1,6 @@
 package dev.kura.cache;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import org.jspecify.annotations.Nullable;
 
 import java.util.ArrayList;
@@ -36,7 +37,7 @@ import java.util.function.Predicate;
  */
 public final class BlockingCheck {
     private static volatile @Nullable Predicate<Thread> forbidden;
-    // @GuardedBy("VIOLATIONS")
+    @GuardedBy("VIOLATIONS")
     private static final List<String> VIOLATIONS = new ArrayList<>();
 
     private BlockingCheck() {

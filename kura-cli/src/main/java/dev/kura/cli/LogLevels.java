@@ -1,5 +1,6 @@
 package dev.kura.cli;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
@@ -19,7 +20,8 @@ import java.util.Map;
  */
 final class LogLevels {
     private static final org.slf4j.Logger log = LoggerFactory.getLogger(LogLevels.class);
-    /** @GuardedBy("LogLevels.class") the levels loggers had before kura first set them (null: inherited). */
+    /** The levels loggers had before kura first set them (null: inherited). */
+    @GuardedBy("LogLevels.class")
     private static final Map<String, Level> ORIGINAL = new HashMap<>();
 
     private LogLevels() {

@@ -1,5 +1,7 @@
 package dev.kura.config;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -53,9 +55,13 @@ public final class LogRateLimiter {
 
     private final class Window {
         // all four guarded by this Window's monitor (admit is synchronized)
+        @GuardedBy("this")
         private long start;
+        @GuardedBy("this")
         private boolean started;
+        @GuardedBy("this")
         private int used;
+        @GuardedBy("this")
         private long dropped;
 
         synchronized long admit(long now) {

@@ -1,5 +1,7 @@
 package dev.kura.s3;
 
+import org.jspecify.annotations.Nullable;
+
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -44,7 +46,7 @@ import java.util.List;
  *
  * <p>Thread-safety: immutable.
  */
-public record BucketConfig(String prefix, String bucket, String name, URI endpoint, String region,
+public record BucketConfig(String prefix, String bucket, String name, @Nullable URI endpoint, String region,
                            boolean pathStyle, OriginCredentials credentials, Duration defaultTtl,
                            Duration staleIfError, Duration connectTimeout, Duration readTimeout,
                            int maxConnections, Access access, List<URI> replicas,
@@ -157,8 +159,8 @@ public record BucketConfig(String prefix, String bucket, String name, URI endpoi
      * The origin endpoints in priority order: {@link #endpoint()} (null for AWS's endpoint of the
      * region), then {@link #replicas()}.
      */
-    public List<URI> endpoints() {
-        List<URI> all = new java.util.ArrayList<>();
+    public List<@Nullable URI> endpoints() {
+        List<@Nullable URI> all = new java.util.ArrayList<>();
         all.add(endpoint);
         all.addAll(replicas);
         return java.util.Collections.unmodifiableList(all);
@@ -172,60 +174,65 @@ public record BucketConfig(String prefix, String bucket, String name, URI endpoi
      * <p>Thread-safety: not thread-safe; use from one thread.
      */
     public static final class Builder {
-        private String prefix;
-        private String bucket;
-        private String name;
-        private URI endpoint;
-        private String region;
+        private @Nullable String prefix;
+        private @Nullable String bucket;
+        private @Nullable String name;
+        private @Nullable URI endpoint;
+        private @Nullable String region;
         private boolean pathStyle;
-        private OriginCredentials credentials;
-        private Duration defaultTtl;
-        private Duration staleIfError;
-        private Duration connectTimeout;
-        private Duration readTimeout;
+        private @Nullable OriginCredentials credentials;
+        private @Nullable Duration defaultTtl;
+        private @Nullable Duration staleIfError;
+        private @Nullable Duration connectTimeout;
+        private @Nullable Duration readTimeout;
         private int maxConnections;
-        private Access access;
-        private List<URI> replicas;
-        private OriginResilience resilience;
+        private @Nullable Access access;
+        private @Nullable List<URI> replicas;
+        private @Nullable OriginResilience resilience;
 
         private Builder() {
         }
 
         /** @see BucketConfig#prefix() */
-        public Builder prefix(String v) { prefix = v; return this; }
+        public Builder prefix(@Nullable String v) { prefix = v; return this; }
         /** @see BucketConfig#bucket() */
-        public Builder bucket(String v) { bucket = v; return this; }
+        public Builder bucket(@Nullable String v) { bucket = v; return this; }
         /** @see BucketConfig#name() */
-        public Builder name(String v) { name = v; return this; }
+        public Builder name(@Nullable String v) { name = v; return this; }
         /** @see BucketConfig#endpoint() */
-        public Builder endpoint(URI v) { endpoint = v; return this; }
+        public Builder endpoint(@Nullable URI v) { endpoint = v; return this; }
         /** @see BucketConfig#region() */
-        public Builder region(String v) { region = v; return this; }
+        public Builder region(@Nullable String v) { region = v; return this; }
         /** @see BucketConfig#pathStyle() */
         public Builder pathStyle(boolean v) { pathStyle = v; return this; }
         /** @see BucketConfig#credentials() */
-        public Builder credentials(OriginCredentials v) { credentials = v; return this; }
+        public Builder credentials(@Nullable OriginCredentials v) { credentials = v; return this; }
         /** @see BucketConfig#defaultTtl() */
-        public Builder defaultTtl(Duration v) { defaultTtl = v; return this; }
+        public Builder defaultTtl(@Nullable Duration v) { defaultTtl = v; return this; }
         /** @see BucketConfig#staleIfError() */
-        public Builder staleIfError(Duration v) { staleIfError = v; return this; }
+        public Builder staleIfError(@Nullable Duration v) { staleIfError = v; return this; }
         /** @see BucketConfig#connectTimeout() */
-        public Builder connectTimeout(Duration v) { connectTimeout = v; return this; }
+        public Builder connectTimeout(@Nullable Duration v) { connectTimeout = v; return this; }
         /** @see BucketConfig#readTimeout() */
-        public Builder readTimeout(Duration v) { readTimeout = v; return this; }
+        public Builder readTimeout(@Nullable Duration v) { readTimeout = v; return this; }
         /** @see BucketConfig#maxConnections() */
         public Builder maxConnections(int v) { maxConnections = v; return this; }
         /** @see BucketConfig#access() */
-        public Builder access(Access v) { access = v; return this; }
+        public Builder access(@Nullable Access v) { access = v; return this; }
         /** @see BucketConfig#replicas() */
-        public Builder replicas(List<URI> v) { replicas = v; return this; }
+        public Builder replicas(@Nullable List<URI> v) { replicas = v; return this; }
         /** @see BucketConfig#resilience() */
-        public Builder resilience(OriginResilience v) { resilience = v; return this; }
+        public Builder resilience(@Nullable OriginResilience v) { resilience = v; return this; }
 
         /**
          * @return the mapping, validated and defaulted by the canonical constructor
          * @throws IllegalArgumentException naming the key of a missing or nonsense value
          */
+        // A key left unset is null here, exactly as the YAML binder passes a key missing from kura.yaml;
+        // the compact constructor replaces each null by its default (documented per component), so
+        // the built record's defaulted components are never null. NullAway cannot see that a compact
+        // constructor's parameter may be null while its component is not, hence the suppression.
+        @SuppressWarnings("NullAway")
         public BucketConfig build() {
             return new BucketConfig(prefix, bucket, name, endpoint, region, pathStyle, credentials, defaultTtl,
                     staleIfError, connectTimeout, readTimeout, maxConnections, access, replicas, resilience);

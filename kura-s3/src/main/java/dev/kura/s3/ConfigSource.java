@@ -31,7 +31,7 @@ public interface ConfigSource {
 
         /** A read with nothing else to apply. */
         public Read(ServeConfig serve, List<String> restartNeeded) {
-            this(serve, restartNeeded, null);
+            this(serve, restartNeeded, () -> { });
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.kura.s3;
 
 import dev.kura.config.DataSize;
+import org.jspecify.annotations.Nullable;
 
 import java.time.Duration;
 
@@ -37,8 +38,13 @@ import java.time.Duration;
  */
 public record FillConfig(Duration deadline, DataSize minRate, Integer readAhead, Integer readAheadTotal) {
 
-    /** @throws IllegalArgumentException naming the key of a nonsense value */
-    public FillConfig {
+    /**
+     * The canonical constructor; a null argument is a key left unset and takes its default.
+     *
+     * @throws IllegalArgumentException naming the key of a nonsense value
+     */
+    public FillConfig(@Nullable Duration deadline, @Nullable DataSize minRate, @Nullable Integer readAhead,
+                      @Nullable Integer readAheadTotal) {
         if (deadline == null) {
             deadline = Duration.ofSeconds(60);
         }
@@ -63,6 +69,10 @@ public record FillConfig(Duration deadline, DataSize minRate, Integer readAhead,
         if (readAheadTotal < 1 || readAheadTotal > 10_000) {
             throw new IllegalArgumentException("fill.read-ahead-total must be 1..10000, was " + readAheadTotal);
         }
+        this.deadline = deadline;
+        this.minRate = minRate;
+        this.readAhead = readAhead;
+        this.readAheadTotal = readAheadTotal;
     }
 
     /** Every key at its default. */

@@ -1,5 +1,7 @@
 package dev.kura.s3;
 
+import org.jspecify.annotations.Nullable;
+
 import java.net.URI;
 import java.time.Duration;
 
@@ -21,8 +23,8 @@ import java.time.Duration;
  *
  * <p>Thread-safety: immutable. {@link #toString()} hides the secret.
  */
-public record JwtConfig(URI jwksUrl, String issuer, String audience, String claim, Duration refresh,
-                        String hmacSecret) {
+public record JwtConfig(@Nullable URI jwksUrl, String issuer, String audience, String claim, Duration refresh,
+                        @Nullable String hmacSecret) {
 
     /** @throws IllegalArgumentException naming the key of a missing or nonsense value */
     public JwtConfig {

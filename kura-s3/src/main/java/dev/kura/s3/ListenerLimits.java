@@ -1,6 +1,7 @@
 package dev.kura.s3;
 
 import dev.kura.config.DataSize;
+import org.jspecify.annotations.Nullable;
 
 import java.time.Duration;
 
@@ -31,8 +32,13 @@ import java.time.Duration;
 public record ListenerLimits(int maxConnections, Duration idleTimeout, Duration requestHeaderTimeout,
                              DataSize maxRequestBody, int maxPipelined) {
 
-    /** @throws IllegalArgumentException naming the key of a nonsense value */
-    public ListenerLimits {
+    /**
+     * The canonical constructor; a null or 0 argument is a key left unset and takes its default.
+     *
+     * @throws IllegalArgumentException naming the key of a nonsense value
+     */
+    public ListenerLimits(int maxConnections, @Nullable Duration idleTimeout, @Nullable Duration requestHeaderTimeout,
+                          @Nullable DataSize maxRequestBody, int maxPipelined) {
         if (maxConnections == 0) {
             maxConnections = 16384;
         }
@@ -64,6 +70,11 @@ public record ListenerLimits(int maxConnections, Duration idleTimeout, Duration 
         if (maxPipelined < 1 || maxPipelined > 1024) {
             throw new IllegalArgumentException("limits.max-pipelined must be 1..1024, was " + maxPipelined);
         }
+        this.maxConnections = maxConnections;
+        this.idleTimeout = idleTimeout;
+        this.requestHeaderTimeout = requestHeaderTimeout;
+        this.maxRequestBody = maxRequestBody;
+        this.maxPipelined = maxPipelined;
     }
 
     /** Every limit at its default. */

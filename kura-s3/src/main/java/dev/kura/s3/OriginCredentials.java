@@ -1,5 +1,7 @@
 package dev.kura.s3;
 
+import org.jspecify.annotations.Nullable;
+
 import java.net.URI;
 import java.util.Locale;
 
@@ -36,9 +38,10 @@ import java.util.Locale;
  *
  * <p>Thread-safety: immutable. {@link #toString()} hides the secrets.
  */
-public record OriginCredentials(String type, String accessKeyId, String secretAccessKey, String sessionToken,
-                                String profile, String roleArn, String externalId, String sessionName,
-                                String webIdentityTokenFile, URI stsEndpoint) {
+public record OriginCredentials(String type, @Nullable String accessKeyId, @Nullable String secretAccessKey,
+                                @Nullable String sessionToken, @Nullable String profile, @Nullable String roleArn,
+                                @Nullable String externalId, @Nullable String sessionName,
+                                @Nullable String webIdentityTokenFile, @Nullable URI stsEndpoint) {
 
     /** Kind of credentials, from {@link #type()}. */
     public enum Kind {
@@ -112,11 +115,12 @@ public record OriginCredentials(String type, String accessKeyId, String secretAc
     }
 
     /** The keys of the original four-key form ({@code static}, {@code default}, {@code anonymous}). */
-    public OriginCredentials(String type, String accessKeyId, String secretAccessKey, String sessionToken) {
+    public OriginCredentials(String type, @Nullable String accessKeyId, @Nullable String secretAccessKey,
+                             @Nullable String sessionToken) {
         this(type, accessKeyId, secretAccessKey, sessionToken, null, null, null, null, null, null);
     }
 
-    private static void only(Kind kind, String key, Object value, Kind... allowed) {
+    private static void only(Kind kind, String key, @Nullable Object value, Kind... allowed) {
         if (value == null) {
             return;
         }
@@ -128,7 +132,7 @@ public record OriginCredentials(String type, String accessKeyId, String secretAc
         throw new IllegalArgumentException(key + " does not apply to type: " + kind.configName());
     }
 
-    private static String blankToNull(String s) {
+    private static @Nullable String blankToNull(@Nullable String s) {
         return s == null || s.isBlank() ? null : s;
     }
 

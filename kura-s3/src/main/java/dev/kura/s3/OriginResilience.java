@@ -1,5 +1,7 @@
 package dev.kura.s3;
 
+import org.jspecify.annotations.Nullable;
+
 import java.time.Duration;
 
 /**
@@ -35,8 +37,14 @@ import java.time.Duration;
 public record OriginResilience(Integer retries, Duration retryBudget, Duration backoffBase, Duration backoffMax,
                                Breaker breaker, HedgeAfter hedgeAfter, Duration hedgeMin, Duration hedgeMax) {
 
-    /** @throws IllegalArgumentException naming the key of a nonsense value */
-    public OriginResilience {
+    /**
+     * The canonical constructor; a null argument is a key left unset and takes its default.
+     *
+     * @throws IllegalArgumentException naming the key of a nonsense value
+     */
+    public OriginResilience(@Nullable Integer retries, @Nullable Duration retryBudget, @Nullable Duration backoffBase,
+                            @Nullable Duration backoffMax, @Nullable Breaker breaker, @Nullable HedgeAfter hedgeAfter,
+                            @Nullable Duration hedgeMin, @Nullable Duration hedgeMax) {
         if (retries == null) {
             retries = 2;
         }
@@ -60,16 +68,24 @@ public record OriginResilience(Integer retries, Duration retryBudget, Duration b
         if (hedgeMax.compareTo(hedgeMin) < 0) {
             throw new IllegalArgumentException("resilience.hedge-max must be >= hedge-min, was " + hedgeMax);
         }
+        this.retries = retries;
+        this.retryBudget = retryBudget;
+        this.backoffBase = backoffBase;
+        this.backoffMax = backoffMax;
+        this.breaker = breaker;
+        this.hedgeAfter = hedgeAfter;
+        this.hedgeMin = hedgeMin;
+        this.hedgeMax = hedgeMax;
     }
 
     /** As the canonical constructor with a fixed {@code hedge-after} (null or 0: off) and default bounds. */
-    public OriginResilience(Integer retries, Duration retryBudget, Duration backoffBase, Duration backoffMax,
-                            Breaker breaker, Duration hedgeAfter) {
+    public OriginResilience(@Nullable Integer retries, @Nullable Duration retryBudget, @Nullable Duration backoffBase,
+                            @Nullable Duration backoffMax, @Nullable Breaker breaker, @Nullable Duration hedgeAfter) {
         this(retries, retryBudget, backoffBase, backoffMax, breaker,
                 hedgeAfter == null ? null : HedgeAfter.fixed(hedgeAfter), null, null);
     }
 
-    private static Duration positive(Duration d, Duration dflt, String key) {
+    private static Duration positive(@Nullable Duration d, Duration dflt, String key) {
         if (d == null) {
             return dflt;
         }
@@ -165,19 +181,25 @@ public record OriginResilience(Integer retries, Duration retryBudget, Duration b
     public record Breaker(Boolean enabled, Integer failureRate, Integer minimumCalls, Integer window,
                           Duration openFor, Integer halfOpenCalls) {
 
-        /** @throws IllegalArgumentException naming the key of a nonsense value */
-        public Breaker {
+        /**
+         * The canonical constructor; a null argument is a key left unset and takes its default.
+         *
+         * @throws IllegalArgumentException naming the key of a nonsense value
+         */
+        public Breaker(@Nullable Boolean enabled, @Nullable Integer failureRate, @Nullable Integer minimumCalls,
+                       @Nullable Integer window, @Nullable Duration openFor, @Nullable Integer halfOpenCalls) {
             if (enabled == null) {
                 enabled = Boolean.TRUE;
             }
-            failureRate = range(failureRate, 50, 1, 100, "failure-rate");
-            minimumCalls = range(minimumCalls, 10, 1, 10_000, "minimum-calls");
-            window = range(window, 20, 1, 10_000, "window");
-            halfOpenCalls = range(halfOpenCalls, 2, 1, 1000, "half-open-calls");
-            openFor = positive(openFor, Duration.ofSeconds(10), "breaker.open-for");
+            this.enabled = enabled;
+            this.failureRate = range(failureRate, 50, 1, 100, "failure-rate");
+            this.minimumCalls = range(minimumCalls, 10, 1, 10_000, "minimum-calls");
+            this.window = range(window, 20, 1, 10_000, "window");
+            this.halfOpenCalls = range(halfOpenCalls, 2, 1, 1000, "half-open-calls");
+            this.openFor = positive(openFor, Duration.ofSeconds(10), "breaker.open-for");
         }
 
-        private static int range(Integer v, int dflt, int min, int max, String key) {
+        private static int range(@Nullable Integer v, int dflt, int min, int max, String key) {
             int x = v == null ? dflt : v;
             if (x < min || x > max) {
                 throw new IllegalArgumentException("resilience.breaker." + key + " must be " + min + ".." + max

@@ -2,6 +2,7 @@ package dev.kura.s3;
 
 import dev.kura.cache.Cache;
 import dev.kura.s3.internal.Server;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code kura serve}: a read-only S3 caching proxy. GET and HEAD of objects under each configured
@@ -140,7 +141,7 @@ public final class ProxyServer implements AutoCloseable {
      * The TLS engine of the data listener: {@code BoringSSL} (netty-tcnative, where it loads) or
      * {@code JDK}; null when {@code serve.tls} is unset (plain HTTP).
      */
-    public String tls() {
+    public @Nullable String tls() {
         return server.tls();
     }
 

@@ -1,6 +1,7 @@
 package dev.kura.s3;
 
 import dev.kura.config.DataSize;
+import org.jspecify.annotations.Nullable;
 
 import java.time.Duration;
 
@@ -20,10 +21,16 @@ import java.time.Duration;
  *
  * <p>Thread-safety: immutable.
  */
-public record RateLimits(Limit client, Limit bucket, Integer maxClients, Duration clientIdle) {
+public record RateLimits(@Nullable Limit client, @Nullable Limit bucket, Integer maxClients, Duration clientIdle) {
 
-    /** @throws IllegalArgumentException naming the key of a nonsense value */
-    public RateLimits {
+    /**
+     * The canonical constructor; a null {@code maxClients} or {@code clientIdle} is a key left unset
+     * and takes its default.
+     *
+     * @throws IllegalArgumentException naming the key of a nonsense value
+     */
+    public RateLimits(@Nullable Limit client, @Nullable Limit bucket, @Nullable Integer maxClients,
+                      @Nullable Duration clientIdle) {
         if (maxClients == null) {
             maxClients = 100_000;
         }
@@ -36,6 +43,10 @@ public record RateLimits(Limit client, Limit bucket, Integer maxClients, Duratio
         if (clientIdle.compareTo(Duration.ofSeconds(1)) < 0) {
             throw new IllegalArgumentException("rate-limits.client-idle must be >= 1s, was " + clientIdle);
         }
+        this.client = client;
+        this.bucket = bucket;
+        this.maxClients = maxClients;
+        this.clientIdle = clientIdle;
     }
 
     /** No limits at all (the default). */
@@ -61,10 +72,17 @@ public record RateLimits(Limit client, Limit bucket, Integer maxClients, Duratio
      * @param byteBurst bytes that may go at once after a quiet time ({@code byte-burst}); default one
      *     second's worth
      */
-    public record Limit(Integer requestsPerSecond, Integer burst, DataSize bytesPerSecond, DataSize byteBurst) {
+    public record Limit(Integer requestsPerSecond, Integer burst, @Nullable DataSize bytesPerSecond,
+                        @Nullable DataSize byteBurst) {
 
-        /** @throws IllegalArgumentException naming the key of a nonsense value */
-        public Limit {
+        /**
+         * The canonical constructor; a null {@code requestsPerSecond} or {@code burst} is a key left
+         * unset and takes its default.
+         *
+         * @throws IllegalArgumentException naming the key of a nonsense value
+         */
+        public Limit(@Nullable Integer requestsPerSecond, @Nullable Integer burst, @Nullable DataSize bytesPerSecond,
+                     @Nullable DataSize byteBurst) {
             if (requestsPerSecond == null) {
                 requestsPerSecond = 0;
             }
@@ -86,6 +104,10 @@ public record RateLimits(Limit client, Limit bucket, Integer maxClients, Duratio
             if (byteBurst != null && byteBurst.bytes() < 1) {
                 throw new IllegalArgumentException("byte-burst must be >= 1B, was " + byteBurst);
             }
+            this.requestsPerSecond = requestsPerSecond;
+            this.burst = burst;
+            this.bytesPerSecond = bytesPerSecond;
+            this.byteBurst = byteBurst;
         }
 
         /** True when a request limit is set. */

@@ -1,5 +1,7 @@
 package dev.kura.s3;
 
+import org.jspecify.annotations.Nullable;
+
 import java.util.List;
 
 /**
@@ -18,7 +20,7 @@ import java.util.List;
  *
  * <p>Thread-safety: immutable.
  */
-public record ReloadResult(Outcome outcome, String error, List<String> restartNeeded, List<String> added,
+public record ReloadResult(Outcome outcome, @Nullable String error, List<String> restartNeeded, List<String> added,
                            List<String> removed, List<String> changed) {
 
     /** What a reload did. */
@@ -39,7 +41,7 @@ public record ReloadResult(Outcome outcome, String error, List<String> restartNe
     }
 
     /** A reload that changed nothing: {@code outcome} is {@link Outcome#REFUSED} or {@link Outcome#UNAVAILABLE}. */
-    public static ReloadResult notApplied(Outcome outcome, String error) {
+    public static ReloadResult notApplied(Outcome outcome, @Nullable String error) {
         return new ReloadResult(outcome, error, List.of(), List.of(), List.of(), List.of());
     }
 }

@@ -3,6 +3,7 @@ package dev.kura.s3;
 import dev.kura.config.HostPort;
 import dev.kura.config.DataSize;
 import dev.kura.net.Transport;
+import org.jspecify.annotations.Nullable;
 
 import java.time.Duration;
 import java.util.HashSet;
@@ -68,11 +69,11 @@ import java.util.Set;
  */
 public record ServeConfig(String listen, Transport transport, int eventLoopThreads, DataSize maxUrlLength,
                           DataSize maxHeaderSize, Duration shutdownTimeout, Boolean accessLog,
-                          String adminToken, List<BucketConfig> buckets, String baseDomain,
-                          Duration listCacheTtl, List<ClientConfig> clients, JwtConfig jwt, String opsListen,
+                          @Nullable String adminToken, List<BucketConfig> buckets, @Nullable String baseDomain,
+                          Duration listCacheTtl, List<ClientConfig> clients, @Nullable JwtConfig jwt, String opsListen,
                           Duration drainDelay, ListenerLimits limits, FillConfig fill,
-                          AccessLogFormat accessLogFormat, RateLimits rateLimits, TlsConfig tls, String nodeId,
-                          TracingConfig tracing, OriginBandwidth originBandwidth) {
+                          AccessLogFormat accessLogFormat, RateLimits rateLimits, @Nullable TlsConfig tls,
+                          String nodeId, TracingConfig tracing, OriginBandwidth originBandwidth) {
 
     /** The response header carrying {@link #nodeId()}. */
     public static final String NODE_HEADER = "X-Kura-Node";
@@ -223,8 +224,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         return h.isEmpty() ? "kura" : h.substring(0, Math.min(64, h.length()));
     }
 
-    private static void checkS3(List<BucketConfig> buckets, String baseDomain, List<ClientConfig> clients,
-                                JwtConfig jwt) {
+    private static void checkS3(List<BucketConfig> buckets, @Nullable String baseDomain, List<ClientConfig> clients,
+                                @Nullable JwtConfig jwt) {
         if (baseDomain != null && !baseDomain.matches("[A-Za-z0-9]([A-Za-z0-9.\\-]*[A-Za-z0-9])?(:[0-9]{1,5})?")) {
             throw new IllegalArgumentException("base-domain must be a host name such as s3.example.com, was '"
                     + baseDomain + "'");
@@ -305,7 +306,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
      *
      * @param listen {@code host:port}
      */
-    public static ServeConfig of(String listen, String adminToken, java.util.List<BucketConfig> buckets) {
+    public static ServeConfig of(String listen, @Nullable String adminToken, java.util.List<BucketConfig> buckets) {
         return builder().listen(listen).adminToken(adminToken).buckets(buckets).build();
     }
 
@@ -317,84 +318,89 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
      * <p>Thread-safety: not thread-safe; use from one thread.
      */
     public static final class Builder {
-        private String listen;
-        private Transport transport;
+        private @Nullable String listen;
+        private @Nullable Transport transport;
         private int eventLoopThreads;
-        private DataSize maxUrlLength;
-        private DataSize maxHeaderSize;
-        private Duration shutdownTimeout;
-        private Boolean accessLog;
-        private String adminToken;
-        private List<BucketConfig> buckets;
-        private String baseDomain;
-        private Duration listCacheTtl;
-        private List<ClientConfig> clients;
-        private JwtConfig jwt;
-        private String opsListen;
-        private Duration drainDelay;
-        private ListenerLimits limits;
-        private FillConfig fill;
-        private AccessLogFormat accessLogFormat;
-        private RateLimits rateLimits;
-        private TlsConfig tls;
-        private String nodeId;
-        private TracingConfig tracing;
-        private OriginBandwidth originBandwidth;
+        private @Nullable DataSize maxUrlLength;
+        private @Nullable DataSize maxHeaderSize;
+        private @Nullable Duration shutdownTimeout;
+        private @Nullable Boolean accessLog;
+        private @Nullable String adminToken;
+        private @Nullable List<BucketConfig> buckets;
+        private @Nullable String baseDomain;
+        private @Nullable Duration listCacheTtl;
+        private @Nullable List<ClientConfig> clients;
+        private @Nullable JwtConfig jwt;
+        private @Nullable String opsListen;
+        private @Nullable Duration drainDelay;
+        private @Nullable ListenerLimits limits;
+        private @Nullable FillConfig fill;
+        private @Nullable AccessLogFormat accessLogFormat;
+        private @Nullable RateLimits rateLimits;
+        private @Nullable TlsConfig tls;
+        private @Nullable String nodeId;
+        private @Nullable TracingConfig tracing;
+        private @Nullable OriginBandwidth originBandwidth;
 
         private Builder() {
         }
 
         /** @see ServeConfig#listen() */
-        public Builder listen(String v) { listen = v; return this; }
+        public Builder listen(@Nullable String v) { listen = v; return this; }
         /** @see ServeConfig#transport() */
-        public Builder transport(Transport v) { transport = v; return this; }
+        public Builder transport(@Nullable Transport v) { transport = v; return this; }
         /** @see ServeConfig#eventLoopThreads() */
         public Builder eventLoopThreads(int v) { eventLoopThreads = v; return this; }
         /** @see ServeConfig#maxUrlLength() */
-        public Builder maxUrlLength(DataSize v) { maxUrlLength = v; return this; }
+        public Builder maxUrlLength(@Nullable DataSize v) { maxUrlLength = v; return this; }
         /** @see ServeConfig#maxHeaderSize() */
-        public Builder maxHeaderSize(DataSize v) { maxHeaderSize = v; return this; }
+        public Builder maxHeaderSize(@Nullable DataSize v) { maxHeaderSize = v; return this; }
         /** @see ServeConfig#shutdownTimeout() */
-        public Builder shutdownTimeout(Duration v) { shutdownTimeout = v; return this; }
+        public Builder shutdownTimeout(@Nullable Duration v) { shutdownTimeout = v; return this; }
         /** @see ServeConfig#accessLog() */
-        public Builder accessLog(Boolean v) { accessLog = v; return this; }
+        public Builder accessLog(@Nullable Boolean v) { accessLog = v; return this; }
         /** @see ServeConfig#adminToken() */
-        public Builder adminToken(String v) { adminToken = v; return this; }
+        public Builder adminToken(@Nullable String v) { adminToken = v; return this; }
         /** @see ServeConfig#buckets() */
-        public Builder buckets(List<BucketConfig> v) { buckets = v; return this; }
+        public Builder buckets(@Nullable List<BucketConfig> v) { buckets = v; return this; }
         /** @see ServeConfig#baseDomain() */
-        public Builder baseDomain(String v) { baseDomain = v; return this; }
+        public Builder baseDomain(@Nullable String v) { baseDomain = v; return this; }
         /** @see ServeConfig#listCacheTtl() */
-        public Builder listCacheTtl(Duration v) { listCacheTtl = v; return this; }
+        public Builder listCacheTtl(@Nullable Duration v) { listCacheTtl = v; return this; }
         /** @see ServeConfig#clients() */
-        public Builder clients(List<ClientConfig> v) { clients = v; return this; }
+        public Builder clients(@Nullable List<ClientConfig> v) { clients = v; return this; }
         /** @see ServeConfig#jwt() */
-        public Builder jwt(JwtConfig v) { jwt = v; return this; }
+        public Builder jwt(@Nullable JwtConfig v) { jwt = v; return this; }
         /** @see ServeConfig#opsListen() */
-        public Builder opsListen(String v) { opsListen = v; return this; }
+        public Builder opsListen(@Nullable String v) { opsListen = v; return this; }
         /** @see ServeConfig#drainDelay() */
-        public Builder drainDelay(Duration v) { drainDelay = v; return this; }
+        public Builder drainDelay(@Nullable Duration v) { drainDelay = v; return this; }
         /** @see ServeConfig#limits() */
-        public Builder limits(ListenerLimits v) { limits = v; return this; }
+        public Builder limits(@Nullable ListenerLimits v) { limits = v; return this; }
         /** @see ServeConfig#fill() */
-        public Builder fill(FillConfig v) { fill = v; return this; }
+        public Builder fill(@Nullable FillConfig v) { fill = v; return this; }
         /** @see ServeConfig#accessLogFormat() */
-        public Builder accessLogFormat(AccessLogFormat v) { accessLogFormat = v; return this; }
+        public Builder accessLogFormat(@Nullable AccessLogFormat v) { accessLogFormat = v; return this; }
         /** @see ServeConfig#rateLimits() */
-        public Builder rateLimits(RateLimits v) { rateLimits = v; return this; }
+        public Builder rateLimits(@Nullable RateLimits v) { rateLimits = v; return this; }
         /** @see ServeConfig#tls() */
-        public Builder tls(TlsConfig v) { tls = v; return this; }
+        public Builder tls(@Nullable TlsConfig v) { tls = v; return this; }
         /** @see ServeConfig#nodeId() */
-        public Builder nodeId(String v) { nodeId = v; return this; }
+        public Builder nodeId(@Nullable String v) { nodeId = v; return this; }
         /** @see ServeConfig#tracing() */
-        public Builder tracing(TracingConfig v) { tracing = v; return this; }
+        public Builder tracing(@Nullable TracingConfig v) { tracing = v; return this; }
         /** @see ServeConfig#originBandwidth() */
-        public Builder originBandwidth(OriginBandwidth v) { originBandwidth = v; return this; }
+        public Builder originBandwidth(@Nullable OriginBandwidth v) { originBandwidth = v; return this; }
 
         /**
          * @return the config, validated and defaulted by the canonical constructor
          * @throws IllegalArgumentException naming the key of a missing or nonsense value
          */
+        // A key left unset is null here, exactly as the YAML binder passes a key missing from kura.yaml;
+        // the compact constructor replaces each null by its default (documented per component), so
+        // the built record's defaulted components are never null. NullAway cannot see that a compact
+        // constructor's parameter may be null while its component is not, hence the suppression.
+        @SuppressWarnings("NullAway")
         public ServeConfig build() {
             return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
                     accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, jwt, opsListen, drainDelay,

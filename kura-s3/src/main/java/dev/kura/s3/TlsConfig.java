@@ -1,5 +1,7 @@
 package dev.kura.s3;
 
+import org.jspecify.annotations.Nullable;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -16,7 +18,7 @@ import java.nio.file.Path;
  *
  * <p>Thread-safety: immutable.
  */
-public record TlsConfig(Path cert, Path key, Path clientCa) {
+public record TlsConfig(Path cert, Path key, @Nullable Path clientCa) {
 
     /** @throws IllegalArgumentException naming the key of a missing or unreadable file */
     public TlsConfig {
@@ -27,7 +29,7 @@ public record TlsConfig(Path cert, Path key, Path clientCa) {
         }
     }
 
-    private static void readable(Path p, String name) {
+    private static void readable(@Nullable Path p, String name) {
         if (p == null) {
             throw new IllegalArgumentException(name + " must be set (a PEM file)");
         }

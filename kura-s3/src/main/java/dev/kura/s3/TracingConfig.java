@@ -1,5 +1,7 @@
 package dev.kura.s3;
 
+import org.jspecify.annotations.Nullable;
+
 import java.net.URI;
 
 /**
@@ -31,8 +33,13 @@ public record TracingConfig(Boolean enabled, URI endpoint, Double samplerRatio, 
     /** Default of {@code endpoint}. */
     public static final URI DEFAULT_ENDPOINT = URI.create("http://localhost:4318/v1/traces");
 
-    /** @throws IllegalArgumentException naming the key of a nonsense value */
-    public TracingConfig {
+    /**
+     * The canonical constructor; a null argument is a key left unset and takes its default.
+     *
+     * @throws IllegalArgumentException naming the key of a nonsense value
+     */
+    public TracingConfig(@Nullable Boolean enabled, @Nullable URI endpoint, @Nullable Double samplerRatio,
+                         @Nullable String serviceName) {
         if (enabled == null) {
             enabled = Boolean.FALSE;
         }
@@ -52,6 +59,10 @@ public record TracingConfig(Boolean enabled, URI endpoint, Double samplerRatio, 
         if (serviceName == null || serviceName.isBlank()) {
             serviceName = "kura";
         }
+        this.enabled = enabled;
+        this.endpoint = endpoint;
+        this.samplerRatio = samplerRatio;
+        this.serviceName = serviceName;
     }
 
     /** Tracing off (the default). */

@@ -1,5 +1,6 @@
 package dev.kura.cache.internal;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.kura.cache.EntryMetadata;
 import dev.kura.cache.FillFailedException;
 import dev.kura.io.IoFile;
@@ -68,7 +69,7 @@ final class FillProgress {
     private record Waiter(long position, CompletableFuture<Void> ready) {
     }
 
-    // @GuardedBy("this")
+    @GuardedBy("this")
     private final List<Waiter> waiters = new ArrayList<>();
 
     private FillProgress(String key, EntryMetadata metadata, byte @Nullable [] memory, @Nullable IoFile file, int headerLength,

@@ -1,5 +1,6 @@
 package dev.kura.cache.internal;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.kura.cache.Cache;
 import dev.kura.cache.CacheConfig;
 import dev.kura.cache.CacheEntry;
@@ -260,15 +261,15 @@ public final class TieredCache implements Cache {
      */
     private final class FillState {
         final String key;
-        // @GuardedBy("this")
+        @GuardedBy("this")
         private final List<CompletableFuture<Optional<CacheEntry>>> results = new ArrayList<>();
-        // @GuardedBy("this")
+        @GuardedBy("this")
         private final List<CompletableFuture<PendingEntry>> pendings = new ArrayList<>();
-        // @GuardedBy("this")
+        @GuardedBy("this")
         private @Nullable FillProgress progress;
-        // @GuardedBy("this")
+        @GuardedBy("this")
         private boolean done;
-        // @GuardedBy("this")
+        @GuardedBy("this")
         private @Nullable Object committed;
 
         FillState(String key) {
@@ -393,9 +394,9 @@ public final class TieredCache implements Cache {
     /** A follower of a running fill: registers its futures with the fill on first use. */
     private static final class Follower implements Fill.Follower {
         private final FillState st;
-        // @GuardedBy("this")
+        @GuardedBy("this")
         private @Nullable CompletableFuture<Optional<CacheEntry>> result;
-        // @GuardedBy("this")
+        @GuardedBy("this")
         private @Nullable CompletableFuture<PendingEntry> pending;
 
         Follower(FillState st) {

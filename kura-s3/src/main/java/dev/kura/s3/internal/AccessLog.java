@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import dev.kura.s3.AccessLogFormat;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,8 +41,9 @@ final class AccessLog {
      * @param range the request's {@code Range} header as sent, or null
      * @param node {@code serve.node-id} of the node that answered
      */
-    record Line(String time, String requestId, String client, String method, String bucket, String key, String uri,
-                int status, long bytes, double durationMs, String cache, String range, String node) {
+    record Line(String time, String requestId, String client, String method, @Nullable String bucket, @Nullable String key,
+                String uri, int status, long bytes, double durationMs, String cache, @Nullable String range,
+                @Nullable String node) {
     }
 
     private AccessLog() {
@@ -64,7 +66,7 @@ final class AccessLog {
     }
 
     /** The JSON line of {@code ex}, or null in the (impossible) case that Jackson fails on strings and numbers. */
-    static String json(Exchange ex, long nanos, Instant now) {
+    static @Nullable String json(Exchange ex, long nanos, Instant now) {
         Line l = new Line(now.toString(), ex.id, remote(ex), ex.method, "-".equals(ex.bucket) ? null : ex.bucket,
                 ex.key, S3Front.loggable(ex.uri), ex.status, ex.bodyBytes, Math.round(nanos / 1e3) / 1e3,
                 ex.cacheStatus.text(), ex.requestHeaders.get(HttpHeaderNames.RANGE), ex.nodeId);

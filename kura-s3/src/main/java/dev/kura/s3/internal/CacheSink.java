@@ -5,6 +5,7 @@ import dev.kura.cache.CacheEntry;
 import dev.kura.cache.CacheWriter;
 import dev.kura.cache.EntryMetadata;
 import dev.kura.cache.Fill;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,7 +48,8 @@ sealed interface CacheSink permits CacheSink.Whole, CacheSink.Sliced {
     final class Whole implements CacheSink {
         private final ProxyMetrics metrics;
         private final String cacheKey;
-        private CacheWriter w;
+        /** The open entry; null once committed or aborted. */
+        private @Nullable CacheWriter w;
 
         Whole(CacheWriter w, ProxyMetrics metrics, String cacheKey) {
             this.w = w;
@@ -79,8 +81,11 @@ sealed interface CacheSink permits CacheSink.Whole, CacheSink.Sliced {
         }
 
         private void close(boolean commit) {
-            settle(w, commit, metrics, cacheKey);
+            CacheWriter open = w;
             w = null;
+            if (open != null) {
+                settle(open, commit, metrics, cacheKey);
+            }
         }
     }
 
@@ -100,7 +105,8 @@ sealed interface CacheSink permits CacheSink.Whole, CacheSink.Sliced {
         private final long end;
         private volatile long slice = -1;
         private volatile boolean ended;
-        private CacheWriter w;
+        /** The open entry of the current slice; null between slices and for a slice this body does not fill. */
+        private @Nullable CacheWriter w;
         private boolean failed;
         /** Completed as the body reaches each slice it covers, by slice index (or ends). */
         private final java.util.concurrent.ConcurrentHashMap<Long, java.util.concurrent.CompletableFuture<Void>> reached =
@@ -210,8 +216,11 @@ sealed interface CacheSink permits CacheSink.Whole, CacheSink.Sliced {
         }
 
         private void finish(boolean commit) {
-            settle(w, commit, metrics, "slice " + slice + " of " + cacheKey);
+            CacheWriter open = w;
             w = null;
+            if (open != null) {
+                settle(open, commit, metrics, "slice " + slice + " of " + cacheKey);
+            }
         }
 
         @Override

@@ -9,6 +9,7 @@ import dev.kura.cache.Fill;
 import dev.kura.cache.PendingEntry;
 import dev.kura.s3.BucketConfig;
 import dev.kura.s3.CachedObject;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -108,7 +109,7 @@ public final class CachedObjectReader implements AutoCloseable {
     }
 
     /** An expired entry: 304 keeps it; a down origin serves it stale; anything else refills (null). */
-    private CacheEntry revalidate(String key, String cacheKey, CacheEntry e) throws IOException {
+    private @Nullable CacheEntry revalidate(String key, String cacheKey, CacheEntry e) throws IOException {
         EntryMetadata md = e.metadata();
         originRequests.incrementAndGet();
         OriginResponse r = origin.get(OriginRequest.whole(key).ifNoneMatch(md.etag()));

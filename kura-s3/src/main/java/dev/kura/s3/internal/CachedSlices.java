@@ -35,7 +35,8 @@ final class CachedSlices implements BodySource {
 
     private final Cache cache;
     private final String cacheKey;
-    private final String etag;
+    /** The object's ETag; null for an origin that sends none (slice keys then carry no version). */
+    private final @Nullable String etag;
     private final long sliceSize;
     // @GuardedBy("this"): the open slice, its index, and whether the source was closed (a lookup
     // that completes after close closes its entry at once)
@@ -43,7 +44,7 @@ final class CachedSlices implements BodySource {
     private long currentIndex = -1;
     private boolean closed;
 
-    CachedSlices(Cache cache, String cacheKey, String etag, long sliceSize) {
+    CachedSlices(Cache cache, String cacheKey, @Nullable String etag, long sliceSize) {
         this.cache = cache;
         this.cacheKey = cacheKey;
         this.etag = etag;

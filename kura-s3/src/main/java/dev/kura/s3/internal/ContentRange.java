@@ -1,5 +1,7 @@
 package dev.kura.s3.internal;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A parsed {@code Content-Range: bytes first-last/size} header of a 206 answer (RFC 9110 14.4).
  *
@@ -10,7 +12,7 @@ package dev.kura.s3.internal;
 record ContentRange(long first, long last, long size) {
 
     /** Parses {@code value}; null when it is null, not a satisfied byte range, or has an unknown size. */
-    static ContentRange parse(String value) {
+    static @Nullable ContentRange parse(@Nullable String value) {
         if (value == null || !value.regionMatches(true, 0, "bytes ", 0, 6)) {
             return null;
         }

@@ -2,6 +2,7 @@ package dev.kura.s3.internal;
 
 import dev.kura.s3.internal.api.ListPage;
 import dev.kura.s3.internal.api.ListQuery;
+import org.jspecify.annotations.Nullable;
 
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -50,7 +51,7 @@ final class CountedOrigin implements Origin {
     }
 
     @Override
-    public OriginResponse head(String key, String versionId) {
+    public OriginResponse head(String key, @Nullable String versionId) {
         active.incrementAndGet();
         try {
             return origin.head(key, versionId);

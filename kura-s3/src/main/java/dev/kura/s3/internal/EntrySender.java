@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,10 +48,10 @@ final class EntrySender {
     private long pos;
     private final long last;
     private final Runnable fallback;
-    private final Resume resume;
+    private final @Nullable Resume resume;
 
     private EntrySender(Exchange ex, BodySource source, HttpResponse head, long first, long last, Runnable fallback,
-                        Resume resume) {
+                        @Nullable Resume resume) {
         this.ex = ex;
         this.source = source;
         this.head = head;
@@ -69,7 +70,7 @@ final class EntrySender {
      * {@code resume} is null the response is cut.
      */
     static void send(Exchange ex, BodySource source, HttpResponse head, long first, long last, Runnable fallback,
-                     Resume resume) {
+                     @Nullable Resume resume) {
         EntrySender s = new EntrySender(ex, source, head, first, last, fallback, resume);
         if (ex.ch.eventLoop().inEventLoop()) {
             s.startOnLoop();

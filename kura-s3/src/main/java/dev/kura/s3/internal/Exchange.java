@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 
 import dev.kura.s3.internal.api.S3ErrorCode;
 import dev.kura.s3.internal.api.S3Xml;
+import org.jspecify.annotations.Nullable;
 
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -45,10 +46,10 @@ final class Exchange {
      * The config snapshot this request runs on, from its start to its end (a hot reload swaps the
      * current one, never this); null for a request refused before routing.
      */
-    volatile ServeState state;
+    volatile @Nullable ServeState state;
     volatile String bucket = "-";
     /** The object key of GetObject or HeadObject, for the access log; null for other operations. */
-    volatile String key;
+    volatile @Nullable String key;
     volatile CacheStatus cacheStatus = CacheStatus.NONE;
     volatile int status;
     volatile long bodyBytes;
@@ -56,18 +57,18 @@ final class Exchange {
      * Who sent the request, for rate limits: {@code key:<access key id>}, {@code jwt:<subject>} or
      * {@code ip:<address>}; null until authenticated.
      */
-    volatile String client;
+    volatile @Nullable String client;
     /** GetObject's {@code versionId}, or null for the current version; set by {@link S3Front}. */
-    volatile String versionId;
+    volatile @Nullable String versionId;
     /**
      * Headers GetObject's {@code response-*} parameters ask for; applied to a 200 or 206 only, never
      * to the cached entry (S3 API reference, GetObject). Set by {@link S3Front}; may be null.
      */
-    volatile java.util.Map<String, String> responseOverrides;
+    volatile java.util.@Nullable Map<String, String> responseOverrides;
     /** The request's trace (server span and children); null when tracing is off ({@link Tracing#OFF}). */
-    volatile Tracing.@org.jspecify.annotations.Nullable RequestTrace trace;
+    volatile Tracing.@Nullable RequestTrace trace;
     /** serve.node-id of the config in force when the request started; sent on every response. */
-    volatile String nodeId;
+    volatile @Nullable String nodeId;
 
     Exchange(Channel ch, String id, String method, String uri, HttpHeaders requestHeaders, boolean keepAlive,
              Consumer<Exchange> onFinish) {
@@ -101,7 +102,7 @@ final class Exchange {
      * An error response with the S3 code nearest to {@code st} ({@link S3ErrorCode#forStatus}); the
      * status stays {@code st}.
      */
-    void error(HttpResponseStatus st, String message, String... extraHeaders) {
+    void error(HttpResponseStatus st, @Nullable String message, String... extraHeaders) {
         sendError(st, S3ErrorCode.forStatus(st.code()), message, extraHeaders);
     }
 
@@ -112,11 +113,11 @@ final class Exchange {
      *
      * @param extraHeaders name, value, name, value...
      */
-    void s3Error(S3ErrorCode code, String message, String... extraHeaders) {
+    void s3Error(S3ErrorCode code, @Nullable String message, String... extraHeaders) {
         sendError(HttpResponseStatus.valueOf(code.status()), code, message, extraHeaders);
     }
 
-    private void sendError(HttpResponseStatus st, S3ErrorCode code, String message, String... extraHeaders) {
+    private void sendError(HttpResponseStatus st, S3ErrorCode code, @Nullable String message, String... extraHeaders) {
         String resource = uri;
         int q = resource.indexOf('?');
         if (q >= 0) {

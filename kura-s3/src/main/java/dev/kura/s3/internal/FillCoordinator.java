@@ -91,7 +91,7 @@ final class FillCoordinator {
     }
 
     /** One object request routed to a bucket: where to fetch it and under which cache key. */
-    record Target(BucketConfig bucket, Origin origin, String key, String versionId, String cacheKey) {
+    record Target(BucketConfig bucket, Origin origin, String key, @Nullable String versionId, String cacheKey) {
         String name() {
             return bucket.name();
         }
@@ -108,7 +108,7 @@ final class FillCoordinator {
      * answered together instead of retrying one after another; otherwise it asks to fill again, and
      * one of the waiting followers leads the next round.
      */
-    void fetch(Exchange ex, Target t, CacheEntry stale) {
+    void fetch(Exchange ex, Target t, @Nullable CacheEntry stale) {
         try {
             for (int round = 0; round < ROUNDS; round++) {
                 long joined = System.nanoTime();
@@ -228,7 +228,7 @@ final class FillCoordinator {
     }
 
     /** Answers an origin failure: stale-if-error when {@code stale} allows it, else the S3 error. */
-    private void failed(Exchange ex, Target t, CacheEntry stale, OriginFailure of) {
+    private void failed(Exchange ex, Target t, @Nullable CacheEntry stale, OriginFailure of) {
         if (stale != null && of.originDown() && withinStaleIfError(stale.metadata(), t.bucket())) {
             log.warn("request {}: origin failed ({}), serving stale {}", ex.id, of.message(), t.cacheKey());
             ex.cacheStatus = CacheStatus.STALE;
@@ -250,7 +250,7 @@ final class FillCoordinator {
      * first byte: a footer read of a 10 GiB object costs one slice, not the object. A suffix range
      * ({@code bytes=-n}) needs the object's size first: a HEAD.
      */
-    private void lead(Exchange ex, Target t, Fill.Leader leader, CacheEntry stale) {
+    private void lead(Exchange ex, Target t, Fill.Leader leader, @Nullable CacheEntry stale) {
         String range = ex.requestHeaders.get(io.netty.handler.codec.http.HttpHeaderNames.RANGE);
         long firstByte = Slices.firstByte(range);
         if (range != null && firstByte < 0 && ByteRanges.parse(range, Long.MAX_VALUE) instanceof ByteRanges.Single) {
@@ -278,7 +278,7 @@ final class FillCoordinator {
     }
 
     /** A suffix-range miss: HEAD for the size, then the slices (or the whole small object). */
-    private void leadWithHead(Exchange ex, Target t, Fill.Leader leader, CacheEntry stale) {
+    private void leadWithHead(Exchange ex, Target t, Fill.Leader leader, @Nullable CacheEntry stale) {
         long t0 = System.nanoTime();
         OriginResponse r;
         try {
@@ -351,7 +351,8 @@ final class FillCoordinator {
     }
 
     /** Acts on the origin's answer to the leader's request. */
-    private void answered(Exchange ex, Target t, Fill.Leader leader, CacheEntry stale, OriginResponse r, long t0) {
+    private void answered(Exchange ex, Target t, Fill.Leader leader, @Nullable CacheEntry stale, OriginResponse r,
+                          long t0) {
         switch (r) {
             case OriginResponse.NotModified nm -> {
                 metrics.origin(t.name(), "not_modified", System.nanoTime() - t0);

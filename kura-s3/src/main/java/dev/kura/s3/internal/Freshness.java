@@ -1,5 +1,7 @@
 package dev.kura.s3.internal;
 
+import org.jspecify.annotations.Nullable;
+
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
@@ -23,12 +25,13 @@ final class Freshness {
     private Freshness() {
     }
 
-    static Decision decide(String cacheControl, Duration defaultTtl, Instant now) {
+    static Decision decide(@Nullable String cacheControl, Duration defaultTtl, Instant now) {
         return decide(cacheControl, null, defaultTtl, now);
     }
 
     /** As {@link #decide(String, Duration, Instant)}, with the response's {@code Expires} (may be null). */
-    static Decision decide(String cacheControl, String expires, Duration defaultTtl, Instant now) {
+    static Decision decide(@Nullable String cacheControl, @Nullable String expires, Duration defaultTtl,
+                           Instant now) {
         if (cacheControl == null || cacheControl.isBlank()) {
             return new Decision(true, expires != null ? expiry(expires, now) : plus(now, defaultTtl));
         }
@@ -83,7 +86,7 @@ final class Freshness {
     }
 
     /** delta-seconds (RFC 9111 1.2.2): invalid counts as 0 (stale), huge values saturate. */
-    private static long seconds(String v) {
+    private static long seconds(@Nullable String v) {
         if (v == null || v.isEmpty()) {
             return 0;
         }

@@ -1,6 +1,7 @@
 package dev.kura.s3.internal;
 
 import io.netty.handler.codec.DateFormatter;
+import org.jspecify.annotations.Nullable;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
@@ -33,7 +34,7 @@ final class HttpDates {
     }
 
     /** Parses an HTTP date; null when it is not one (the header is then ignored, RFC 9110 13.1.3). */
-    static Instant parse(String s) {
+    static @Nullable Instant parse(@Nullable String s) {
         return parse(s, LocalDateTime.now(ZoneOffset.UTC).getYear());
     }
 
@@ -41,7 +42,7 @@ final class HttpDates {
      * {@link #parse(String)} as if the current year were {@code currentYear} (for the two-digit
      * year rule; tests pick the year).
      */
-    static Instant parse(String s, int currentYear) {
+    static @Nullable Instant parse(@Nullable String s, int currentYear) {
         if (s == null) {
             return null;
         }

@@ -87,8 +87,9 @@ final class HttpHandler extends ChannelInboundHandlerAdapter {
         if (!target.routed()) {
             keepAlive = false; // a framing error: the rest of the stream cannot be trusted
         }
+        String originForm = target.originForm(); // null when the target was refused
         Exchange ex = new Exchange(ctx.channel(), id, req.method().name(),
-                target.routed() ? target.originForm() : req.uri(), headers, keepAlive,
+                originForm != null ? originForm : req.uri(), headers, keepAlive,
                 e -> ctx.executor().execute(() -> done(ctx, e)));
         ex.nodeId = core.config().nodeId();
         ex.trace = core.tracing.server(ex);

@@ -1,5 +1,7 @@
 package dev.kura.s3.internal;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The origin of one bucket, as the proxy sees it: GET (whole or ranged, optionally conditional) and
  * HEAD of an object, and a reachability check.
@@ -31,7 +33,7 @@ interface Origin extends AutoCloseable {
      *
      * @return {@link OriginResponse.Body} with an empty stream, or {@link OriginResponse.Failed}
      */
-    OriginResponse head(String key, String versionId);
+    OriginResponse head(String key, @Nullable String versionId);
 
     /**
      * Lists one page of the bucket: ListObjectsV2 or ListObjects (v1) as {@code q} asks, forwarded as

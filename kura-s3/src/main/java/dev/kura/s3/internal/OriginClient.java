@@ -1,6 +1,7 @@
 package dev.kura.s3.internal;
 
 import dev.kura.s3.BucketConfig;
+import org.jspecify.annotations.Nullable;
 import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.ApiCallAttemptTimeoutException;
@@ -127,7 +128,7 @@ final class OriginClient implements Origin {
     }
 
     @Override
-    public OriginResponse head(String key, String versionId) {
+    public OriginResponse head(String key, @Nullable String versionId) {
         HeadObjectResponse h;
         try {
             h = s3.headObject(traced(HeadObjectRequest.builder()).bucket(config.bucket()).key(key).versionId(versionId)

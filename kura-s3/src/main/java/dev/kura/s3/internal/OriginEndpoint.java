@@ -4,6 +4,7 @@ import dev.kura.s3.OriginResilience;
 import dev.kura.s3.internal.OriginEvents.BreakerState;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import org.jspecify.annotations.Nullable;
 
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
@@ -32,7 +33,7 @@ final class OriginEndpoint implements AutoCloseable {
     private final String label;
     private final Origin origin;
     /** Null when the bucket's breaker is turned off. */
-    private final CircuitBreaker breaker;
+    private final @Nullable CircuitBreaker breaker;
     private final OriginEvents events;
     /** How long the breaker stays open before trial requests (the bucket's {@code breaker.open-for}), nanoseconds. */
     private final long openForNanos;
@@ -118,7 +119,8 @@ final class OriginEndpoint implements AutoCloseable {
      *     outcome says nothing about the endpoint and is not counted by the breaker
      * @return the result, or null when the breaker did not let the request through (nothing sent)
      */
-    <T> T attempt(Function<Origin, T> call, Function<T, OriginFailure> failureOf, BooleanSupplier cancelled) {
+    <T> @Nullable T attempt(Function<Origin, T> call, Function<T, @Nullable OriginFailure> failureOf,
+                              BooleanSupplier cancelled) {
         if (breaker != null && !breaker.tryAcquirePermission()) {
             events.skipped(bucket, label);
             return null;

@@ -1,6 +1,7 @@
 package dev.kura.s3.internal;
 
 import dev.kura.s3.internal.api.S3ErrorCode;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How an origin request failed, and what the proxy answers for it.
@@ -13,10 +14,10 @@ import dev.kura.s3.internal.api.S3ErrorCode;
  *     breakers lets a trial request through (at least 1), sent as {@code Retry-After} (RFC 9110
  *     10.2.3) with the 503; 0 otherwise
  */
-record OriginFailure(Kind kind, int originStatus, String code, String message, long retryAfterSeconds) {
+record OriginFailure(Kind kind, int originStatus, @Nullable String code, String message, long retryAfterSeconds) {
 
     /** A failure without a {@code Retry-After}. */
-    OriginFailure(Kind kind, int originStatus, String code, String message) {
+    OriginFailure(Kind kind, int originStatus, @Nullable String code, String message) {
         this(kind, originStatus, code, message, 0);
     }
 

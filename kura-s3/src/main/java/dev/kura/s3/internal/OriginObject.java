@@ -1,5 +1,7 @@
 package dev.kura.s3.internal;
 
+import org.jspecify.annotations.Nullable;
+
 import java.time.Instant;
 import java.util.Map;
 
@@ -18,9 +20,9 @@ import java.util.Map;
  * @param expires the raw Expires header, or null
  * @param userMetadata {@code x-amz-meta-*} values by name without the prefix; never null
  */
-record OriginObject(long size, String contentType, String etag, Instant lastModified, String cacheControl,
-                    String contentEncoding, String contentDisposition, String contentLanguage, String expires,
-                    Map<String, String> userMetadata) {
+record OriginObject(long size, @Nullable String contentType, @Nullable String etag, @Nullable Instant lastModified,
+                    @Nullable String cacheControl, @Nullable String contentEncoding, @Nullable String contentDisposition,
+                    @Nullable String contentLanguage, @Nullable String expires, Map<String, String> userMetadata) {
 
     OriginObject {
         userMetadata = userMetadata == null ? Map.of() : Map.copyOf(userMetadata);

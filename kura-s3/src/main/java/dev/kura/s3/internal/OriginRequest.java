@@ -1,5 +1,7 @@
 package dev.kura.s3.internal;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * One GET to the origin.
  *
@@ -11,7 +13,8 @@ package dev.kura.s3.internal;
  * @param first first byte of a range, or -1 for the whole object
  * @param last last byte of the range (inclusive, may lie past the end), or -1 for the whole object
  */
-record OriginRequest(String key, String versionId, String ifNoneMatch, String ifMatch, long first, long last) {
+record OriginRequest(String key, @Nullable String versionId, @Nullable String ifNoneMatch, @Nullable String ifMatch, long first,
+                     long last) {
 
     /** The whole current object, unconditionally. */
     static OriginRequest whole(String key) {
@@ -34,7 +37,7 @@ record OriginRequest(String key, String versionId, String ifNoneMatch, String if
     }
 
     /** The same request as a revalidation of a cached entry with {@code etag}. */
-    OriginRequest ifNoneMatch(String etag) {
+    OriginRequest ifNoneMatch(@Nullable String etag) {
         return new OriginRequest(key, versionId, etag, ifMatch, first, last);
     }
 }

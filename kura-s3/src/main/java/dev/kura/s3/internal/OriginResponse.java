@@ -1,5 +1,7 @@
 package dev.kura.s3.internal;
 
+import org.jspecify.annotations.Nullable;
+
 import java.io.IOException;
 import java.io.InputStream;
 
@@ -32,7 +34,7 @@ sealed interface OriginResponse {
      * @param cacheControl the Cache-Control the 304 carried, or null (RFC 9111 4.3.4: it updates the stored one)
      * @param expires the Expires the 304 carried, or null
      */
-    record NotModified(String cacheControl, String expires) implements OriginResponse {
+    record NotModified(@Nullable String cacheControl, @Nullable String expires) implements OriginResponse {
     }
 
     /** The request failed; {@code failure} says how. */

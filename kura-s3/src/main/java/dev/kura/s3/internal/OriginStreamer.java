@@ -1,6 +1,7 @@
 package dev.kura.s3.internal;
 
 import dev.kura.s3.FillConfig;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -122,7 +123,8 @@ final class OriginStreamer {
      *     otherwise the object offset of the next byte the client still needs: the caller goes on
      *     from there (its head is sent)
      */
-    long stream(Exchange ex, OriginResponse.Body body, RequestPlanner.Plan p, CacheSink cache, String cacheKey) {
+    long stream(Exchange ex, OriginResponse.Body body, RequestPlanner.Plan p, @Nullable CacheSink cache,
+                String cacheKey) {
         InputStream in = body.body();
         ClientSink sink = null;
         if (p.hasBody()) {

@@ -1,5 +1,7 @@
 package dev.kura.s3.internal;
 
+import org.jspecify.annotations.Nullable;
+
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -26,8 +28,8 @@ final class Preconditions {
      * @param etag the representation's ETag (quotes included), or null
      * @param lastModified its Last-Modified, or null
      */
-    static Outcome evaluate(String ifMatch, String ifUnmodifiedSince, String ifNoneMatch,
-                            String ifModifiedSince, String etag, Instant lastModified) {
+    static Outcome evaluate(@Nullable String ifMatch, @Nullable String ifUnmodifiedSince, @Nullable String ifNoneMatch,
+                            @Nullable String ifModifiedSince, @Nullable String etag, @Nullable Instant lastModified) {
         if (ifMatch != null) {
             if (!matches(ifMatch, etag, true)) {
                 return Outcome.PRECONDITION_FAILED;
@@ -56,7 +58,7 @@ final class Preconditions {
      * validator matches the current representation (strong entity-tag comparison, or a date equal
      * to Last-Modified). A weak entity-tag never matches.
      */
-    static boolean ifRangeAllows(String ifRange, String etag, Instant lastModified) {
+    static boolean ifRangeAllows(@Nullable String ifRange, @Nullable String etag, @Nullable Instant lastModified) {
         if (ifRange == null) {
             return true;
         }
@@ -71,7 +73,7 @@ final class Preconditions {
     }
 
     /** True when the list in {@code header} ({@code *} or entity-tags) matches {@code etag}. */
-    static boolean matches(String header, String etag, boolean strong) {
+    static boolean matches(String header, @Nullable String etag, boolean strong) {
         String h = header.trim();
         if (h.equals("*")) {
             return true;
@@ -95,7 +97,7 @@ final class Preconditions {
 
     /** An entity-tag (RFC 9110 section 8.8.3): opaque-tag with its quotes, and the weak flag. */
     record EntityTag(boolean weak, String opaque) {
-        static EntityTag parse(String s) {
+        static @Nullable EntityTag parse(@Nullable String s) {
             if (s == null) {
                 return null;
             }

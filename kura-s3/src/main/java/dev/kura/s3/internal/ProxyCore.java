@@ -130,17 +130,22 @@ public final class ProxyCore {
 
     /** The bucket mappings of the current snapshot, longest prefix first. */
     List<Route> routes() {
-        return state.get().routes;
+        return current().routes;
     }
 
     /** The config in force for requests starting now. */
     ServeConfig config() {
-        return state.get().config;
+        return current().config;
     }
 
     /** The snapshot requests starting now take. */
     ServeState state() {
-        return state.get();
+        return current();
+    }
+
+    /** The current snapshot: the constructor sets the first, {@link #swap} replaces it, nothing clears it. */
+    private ServeState current() {
+        return java.util.Objects.requireNonNull(state.get(), "no config snapshot");
     }
 
     /** The fill coordinator ({@link Warmer}'s client-less GETs go through it too). */
@@ -161,7 +166,7 @@ public final class ProxyCore {
      */
     private ServeState acquire() {
         while (true) {
-            ServeState s = state.get();
+            ServeState s = current();
             s.retain();
             if (state.get() == s) {
                 return s;
@@ -180,7 +185,7 @@ public final class ProxyCore {
      * @throws RuntimeException when the new snapshot cannot be built (then nothing changed)
      */
     synchronized ServeConfig swap(ServeConfig next) {
-        ServeState old = state.get();
+        ServeState old = current();
         ServeState fresh = ServeState.of(next, old, origins, workers, java.time.Clock.systemUTC());
         state.set(fresh);
         metrics.buckets(fresh.routes.stream().map(x -> x.bucket().name()).toList());
@@ -240,16 +245,20 @@ public final class ProxyCore {
             ex.error(HttpResponseStatus.BAD_REQUEST, e.getMessage());
             return;
         }
-        ex.state = acquire();
-        front.handle(ex);
+        ServeState s = acquire();
+        ex.state = s;
+        front.handle(ex, s);
     }
 
     /**
      * Serves GetObject or HeadObject of {@code key} in {@code bucket} (routed and authorized by
      * {@link S3Front}); {@code ex.versionId} selects a version. Runs on the event loop.
      */
-    void serveObject(Exchange ex, BucketConfig bucket, String key) {
-        Route route = ex.state.route(bucket.name());
+    void serveObject(Exchange ex, ServeState state, BucketConfig bucket, String key) {
+        Route route = state.route(bucket.name());
+        if (route == null) {
+            throw new IllegalStateException("bucket " + bucket.name() + " was routed but has no route in its snapshot");
+        }
         // A version is immutable: it is cached under its own key. NUL cannot occur in a key
         // (RequestPath refuses it), so no plain key can collide with a version's.
         String cacheKey = route.bucket().name() + "/" + key + (ex.versionId == null ? "" : "\u0000v=" + ex.versionId);
@@ -322,7 +331,7 @@ public final class ProxyCore {
         });
     }
 
-    static void closeQuietly(CacheEntry e) {
+    static void closeQuietly(@Nullable CacheEntry e) {
         if (e != null) {
             try {
                 e.close();
@@ -339,7 +348,7 @@ public final class ProxyCore {
         if (s != null) {
             s.release();
         }
-        ServeConfig config = s != null ? s.config : state.get().config;
+        ServeConfig config = s != null ? s.config : current().config;
         metrics.request(ex.status, ex.bucket, ex.method, ex.cacheStatus.text(), nanos, ex.bodyBytes);
         throttle.sent(ex.client, ex.bucket, ex.bodyBytes);
         if (config.accessLog()) {
@@ -360,7 +369,7 @@ public final class ProxyCore {
             Thread.currentThread().interrupt();
         }
         workers.shutdownNow();
-        ServeState s = state.get();
+        ServeState s = current();
         s.closeOwn(null);
         for (Route r : s.routes) {
             r.origin().close();

@@ -143,7 +143,7 @@ final class ProxyMetrics implements OriginEvents {
     }
 
     void closed(CloseReason reason) {
-        closed.get(reason).increment();
+        java.util.Objects.requireNonNull(closed.get(reason), "every CloseReason has a counter").increment();
     }
 
     /** The label value of a request method. */

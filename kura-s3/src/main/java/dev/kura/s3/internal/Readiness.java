@@ -1,5 +1,6 @@
 package dev.kura.s3.internal;
 
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,7 +45,7 @@ final class Readiness implements AutoCloseable {
     }
 
     /** The outcome of the last check: each bucket name and whether its origin answered. */
-    record Snapshot(State state, Map<String, Boolean> origins, Instant checkedAt) {
+    record Snapshot(State state, Map<String, Boolean> origins, @Nullable Instant checkedAt) {
         boolean ready() {
             return state == State.READY;
         }

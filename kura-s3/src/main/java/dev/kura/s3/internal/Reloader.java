@@ -5,6 +5,7 @@ import dev.kura.s3.BucketConfig;
 import dev.kura.s3.ConfigSource;
 import dev.kura.s3.ReloadResult;
 import dev.kura.s3.ServeConfig;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,7 +44,7 @@ final class Reloader {
      * the action that puts it in force; throws (a certificate that does not load) to refuse.
      */
     private final Function<ServeConfig, Runnable> listeners;
-    private volatile ConfigSource source;
+    private volatile @Nullable ConfigSource source;
 
     Reloader(ProxyCore core, Function<ServeConfig, Runnable> listeners) {
         this.core = core;

@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpVersion;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,7 +32,8 @@ final class Replies {
      * origin): a cache fault does not fail a request. A failure after that goes to {@code resume}
      * (null: the response is cut).
      */
-    static void entry(Exchange ex, CacheEntry e, EntryMetadata md, Runnable fallback, EntrySender.Resume resume) {
+    static void entry(Exchange ex, CacheEntry e, EntryMetadata md, Runnable fallback,
+                      EntrySender.@Nullable Resume resume) {
         source(ex, BodySource.of(e), md, fallback, resume);
     }
 
@@ -39,7 +41,8 @@ final class Replies {
      * Serves {@code source} (closing it) as the request's headers call for, planned against
      * {@code md}; {@code fallback} runs when the first read fails, before anything was sent.
      */
-    static void source(Exchange ex, BodySource source, EntryMetadata md, Runnable fallback, EntrySender.Resume resume) {
+    static void source(Exchange ex, BodySource source, EntryMetadata md, Runnable fallback,
+                       EntrySender.@Nullable Resume resume) {
         RequestPlanner.Plan p = RequestPlanner.plan(ex.isHead(), ex.requestHeaders, md);
         if (!p.hasBody()) {
             source.close();

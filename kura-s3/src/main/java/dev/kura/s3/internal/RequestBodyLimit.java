@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Turns the codec's request head and body pieces into one {@link FullHttpRequest} with an
@@ -27,7 +28,7 @@ import io.netty.util.ReferenceCountUtil;
 final class RequestBodyLimit extends ChannelInboundHandlerAdapter {
     private final long maxBody;
     private final Runnable onTooLarge;
-    private HttpRequest head;
+    private @Nullable HttpRequest head;
     private long bodyBytes;
     private boolean discarding;
 

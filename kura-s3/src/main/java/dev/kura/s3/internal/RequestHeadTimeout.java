@@ -7,6 +7,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.ScheduledFuture;
+import org.jspecify.annotations.Nullable;
 
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -27,7 +28,7 @@ final class RequestHeadTimeout {
     private final Runnable onTimeout;
     private final BooleanSupplier serverIdle;
     private boolean awaitingHead = true;
-    private ScheduledFuture<?> timer;
+    private @Nullable ScheduledFuture<?> timer;
 
     /**
      * @param serverIdle true when kura has no request of this connection in progress or waiting:

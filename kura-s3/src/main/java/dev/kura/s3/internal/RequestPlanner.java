@@ -9,6 +9,7 @@ import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import org.jspecify.annotations.Nullable;
 
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -131,7 +132,7 @@ final class RequestPlanner {
                 HeaderHygiene.clean(h, o.etag() == null ? "origin" : "origin object " + o.etag()));
     }
 
-    private static void put(Map<String, String> h, String k, String v) {
+    private static void put(Map<String, String> h, String k, @Nullable String v) {
         if (v != null && !v.isEmpty()) {
             h.put(k, v);
         }

@@ -1,5 +1,7 @@
 package dev.kura.s3.internal;
 
+import org.jspecify.annotations.Nullable;
+
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -25,7 +27,7 @@ final class RequestTarget {
     }
 
     /** What to do with a request: route {@code originForm}, or answer {@code status} with {@code reason}. */
-    record Decision(String originForm, int status, String reason) {
+    record Decision(@Nullable String originForm, int status, @Nullable String reason) {
         static Decision route(String originForm) {
             return new Decision(originForm, 0, null);
         }

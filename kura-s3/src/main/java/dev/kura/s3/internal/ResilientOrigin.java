@@ -1,9 +1,11 @@
 package dev.kura.s3.internal;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.kura.s3.BucketConfig;
 import dev.kura.s3.OriginResilience;
 import dev.kura.s3.internal.api.ListPage;
 import dev.kura.s3.internal.api.ListQuery;
+import org.jspecify.annotations.Nullable;
 
 import java.net.URI;
 import java.util.ArrayList;
@@ -99,7 +101,7 @@ final class ResilientOrigin implements Origin {
     }
 
     @Override
-    public OriginResponse head(String key, String versionId) {
+    public OriginResponse head(String key, @Nullable String versionId) {
         return call(o -> o.head(key, versionId));
     }
 
@@ -112,14 +114,15 @@ final class ResilientOrigin implements Origin {
                 return new Listed(null, t.failure());
             }
         }, Listed::failure, f -> new Listed(null, f), 0, deadline(), NEVER);
-        if (r.failure() != null) {
-            throw new OriginFailure.Thrown(r.failure());
+        OriginFailure f = r.failure();
+        if (f != null) {
+            throw new OriginFailure.Thrown(f);
         }
-        return r.page();
+        return java.util.Objects.requireNonNull(r.page(), "a listing without a failure has a page");
     }
 
     /** A listing's outcome, as a value the retry loop can inspect. */
-    private record Listed(ListPage page, OriginFailure failure) {
+    private record Listed(@Nullable ListPage page, @Nullable OriginFailure failure) {
     }
 
     /** True when any endpoint answers (probes do not go through, nor move, the breakers). */
@@ -180,7 +183,7 @@ final class ResilientOrigin implements Origin {
         return System.nanoTime() + policy.retryBudget().toNanos();
     }
 
-    static OriginFailure failureOf(OriginResponse r) {
+    static @Nullable OriginFailure failureOf(OriginResponse r) {
         return r instanceof OriginResponse.Failed f ? f.failure() : null;
     }
 
@@ -264,11 +267,14 @@ final class ResilientOrigin implements Origin {
     private final class HedgedCall {
         private final Function<Origin, OriginResponse> op;
         private final long deadline;
-        /** Guarded by {@code this}: the answer that won, or null while the race runs. */
-        private OriginResponse winner;
-        /** Guarded by {@code this}: true when the hedge's answer won. */
+        /** The answer that won, or null while the race runs. */
+        @GuardedBy("this")
+        private @Nullable OriginResponse winner;
+        /** True when the hedge's answer won. */
+        @GuardedBy("this")
         private boolean hedgeWon;
-        /** Guarded by {@code this}: requests started whose answer has not come. */
+        /** Requests started whose answer has not come. */
+        @GuardedBy("this")
         private int running;
         /** True once a winner is chosen: the other request's outcome is not counted. */
         private volatile boolean decided;

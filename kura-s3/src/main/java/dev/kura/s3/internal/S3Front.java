@@ -14,6 +14,7 @@ import dev.kura.s3.internal.auth.Principal;
 import dev.kura.s3.internal.auth.SigV4Verifier;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,14 +69,14 @@ final class S3Front {
     }
 
     /** Handles one request on the data port; ends by finishing {@code ex}. */
-    void handle(Exchange ex) {
-        ServeState st = ex.state;
+    void handle(Exchange ex, ServeState st) {
         S3Request r;
         Principal who;
         try {
             r = st.router.route(ex.method, ex.uri, ex.requestHeaders.get(HttpHeaderNames.HOST));
-            if (r.bucket() != null) {
-                ex.bucket = r.bucket().name();
+            BucketConfig addressed = r.bucket();
+            if (addressed != null) {
+                ex.bucket = addressed.name();
             }
             who = authenticate(st, ex);
             authorize(ex, r, who);
@@ -88,19 +89,19 @@ final class S3Front {
         }
         switch (r.operation()) {
             case GET_OBJECT, HEAD_OBJECT -> {
-                ex.key = r.key();
+                ex.key = r.objectKey();
                 ex.versionId = r.param("versionId");
                 ex.responseOverrides = overrides(r);
-                core.serveObject(ex, r.bucket(), r.key());
+                core.serveObject(ex, st, r.targetBucket(), r.objectKey());
             }
             case LIST_OBJECTS, LIST_OBJECTS_V2 -> list(st, ex, r);
             case LIST_BUCKETS -> listBuckets(st, ex, who);
             case GET_BUCKET_LOCATION -> {
-                String region = r.bucket().region().equals("us-east-1") ? null : r.bucket().region();
+                String region = r.targetBucket().region().equals("us-east-1") ? null : r.targetBucket().region();
                 xml(ex, S3Xml.write(new ListingXml.LocationConstraint(region)));
             }
             case HEAD_BUCKET -> ex.respond(HttpResponseStatus.OK, "application/xml", "",
-                    "x-amz-bucket-region", r.bucket().region());
+                    "x-amz-bucket-region", r.targetBucket().region());
         }
     }
 
@@ -112,13 +113,14 @@ final class S3Front {
      * @return true when the request was refused (and answered)
      */
     private boolean throttled(Exchange ex, S3Request r, Principal who) {
-        ex.client = who.isAnonymous() ? "ip:" + remoteIp(ex)
-                : who.accessKeyId().startsWith("jwt:") ? who.accessKeyId() : "key:" + who.accessKeyId();
+        String id = who.accessKeyId(); // null when anonymous
+        ex.client = id == null ? "ip:" + remoteIp(ex) : id.startsWith("jwt:") ? id : "key:" + id;
         if (!core.throttle.active()) {
             return false;
         }
+        BucketConfig addressed = r.bucket();
         dev.kura.s3.internal.limits.Throttle.Refusal no = core.throttle.admit(ex.client,
-                r.bucket() == null ? null : r.bucket().name());
+                addressed == null ? null : addressed.name());
         if (no == null) {
             return false;
         }
@@ -153,16 +155,16 @@ final class S3Front {
     private static void authorize(Exchange ex, S3Request r, Principal who) throws S3Exception {
         boolean ok = switch (r.operation()) {
             case LIST_BUCKETS -> true; // answers only what the caller may see
-            case GET_OBJECT, HEAD_OBJECT -> who.canRead(r.bucket(), r.key());
-            case LIST_OBJECTS, LIST_OBJECTS_V2 -> who.canRead(r.bucket(), r.param("prefix"));
-            case GET_BUCKET_LOCATION, HEAD_BUCKET -> who.canSee(r.bucket());
+            case GET_OBJECT, HEAD_OBJECT -> who.canRead(r.targetBucket(), r.objectKey());
+            case LIST_OBJECTS, LIST_OBJECTS_V2 -> who.canRead(r.targetBucket(), r.param("prefix"));
+            case GET_BUCKET_LOCATION, HEAD_BUCKET -> who.canSee(r.targetBucket());
         };
         if (!ok) {
             throw new S3Exception(S3ErrorCode.ACCESS_DENIED, "Access Denied");
         }
     }
 
-    private static Map<String, String> overrides(S3Request r) {
+    private static @Nullable Map<String, String> overrides(S3Request r) {
         Map<String, String> o = null;
         for (Map.Entry<String, String> e : OVERRIDES.entrySet()) {
             String v = r.param(e.getKey());
@@ -191,9 +193,13 @@ final class S3Front {
             refuse(ex, e);
             return;
         }
-        BucketConfig b = r.bucket();
+        BucketConfig b = r.targetBucket();
+        ProxyCore.Route route = st.route(b.name());
+        if (route == null) {
+            throw new IllegalStateException("bucket " + b.name() + " was routed but has no route in its snapshot");
+        }
         // A listing shared by concurrent identical requests carries the first one's id to the origin.
-        Origin origin = new OriginCall.Bound(st.route(b.name()).origin(), OriginCall.of(ex));
+        Origin origin = new OriginCall.Bound(route.origin(), OriginCall.of(ex));
         st.listings.list(b.name(), origin, q).whenComplete((page, err) -> {
             if (err == null) {
                 xml(ex, S3Xml.write(ListingXml.listBucketResult(b.name(), q, page, url)));
@@ -235,7 +241,7 @@ final class S3Front {
         return new ListQuery(false, prefix, delimiter, maxKeys, emptyToNull(r.param("marker")), null, true);
     }
 
-    private static String emptyToNull(String s) {
+    private static @Nullable String emptyToNull(@Nullable String s) {
         return s == null || s.isEmpty() ? null : s;
     }
 
@@ -246,7 +252,8 @@ final class S3Front {
                 visible.add(new ListingXml.Bucket(b.name(), started));
             }
         }
-        String owner = who.isAnonymous() ? "anonymous" : who.accessKeyId();
+        String id = who.accessKeyId(); // null when anonymous
+        String owner = id == null ? "anonymous" : id;
         xml(ex, S3Xml.write(new ListingXml.ListAllMyBucketsResult(new ListingXml.Owner(owner, owner), visible)));
     }
 

@@ -5,6 +5,7 @@ import dev.kura.s3.ServeConfig;
 import dev.kura.s3.internal.api.S3Router;
 import dev.kura.s3.internal.auth.JwtVerifier;
 import dev.kura.s3.internal.auth.SigV4Verifier;
+import org.jspecify.annotations.Nullable;
 
 import java.time.Clock;
 import java.util.ArrayList;
@@ -43,12 +44,12 @@ final class ServeState {
     final S3Router router;
     final SigV4Verifier verifier;
     /** Null without {@code serve.jwt}. */
-    final JwtVerifier jwt;
+    final @Nullable JwtVerifier jwt;
     final Listings listings;
     private final Map<String, ProxyCore.Route> byName = new HashMap<>();
     private final AtomicInteger holds = new AtomicInteger();
 
-    private ServeState(ServeConfig config, List<ProxyCore.Route> routes, JwtVerifier jwt, Executor workers,
+    private ServeState(ServeConfig config, List<ProxyCore.Route> routes, @Nullable JwtVerifier jwt, Executor workers,
                        Clock clock) {
         this.config = config;
         this.routes = routes;
@@ -67,7 +68,7 @@ final class ServeState {
      *
      * @param previous the running snapshot, or null at start
      */
-    static ServeState of(ServeConfig config, ServeState previous, Function<BucketConfig, Origin> origins,
+    static ServeState of(ServeConfig config, @Nullable ServeState previous, Function<BucketConfig, Origin> origins,
                          Executor workers, Clock clock) {
         List<ProxyCore.Route> r = new ArrayList<>();
         List<CountedOrigin> made = new ArrayList<>();
@@ -96,7 +97,7 @@ final class ServeState {
     }
 
     /** The route of the bucket named {@code name}, or null. */
-    ProxyCore.Route route(String name) {
+    ProxyCore.@Nullable Route route(String name) {
         return byName.get(name);
     }
 
@@ -121,7 +122,7 @@ final class ServeState {
      *
      * @param next the snapshot that replaced this one, or null at shutdown
      */
-    void closeOwn(ServeState next) {
+    void closeOwn(@Nullable ServeState next) {
         if (jwt != null && (next == null || next.jwt != jwt)) {
             jwt.close();
         }

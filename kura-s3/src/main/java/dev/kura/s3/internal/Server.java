@@ -22,6 +22,7 @@ import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,37 +65,43 @@ public final class Server {
     private final NettyTransport transport;
     private final AtomicInteger maxConnections;
     private final Reloader reloader;
-    private final AtomicReference<SslContext> tls;
+    private final AtomicReference<@Nullable SslContext> tls;
     private final dev.kura.s3.internal.prewarm.PrewarmJobs prewarm;
 
     private Server(Builder b) {
-        this.core = b.core;
-        this.readiness = b.readiness;
-        this.boss = b.boss;
-        this.workers = b.workers;
-        this.listener = b.listener;
-        this.ops = b.opsServer;
-        this.transport = b.transport;
-        this.maxConnections = b.maxConnections;
-        this.reloader = b.reloader;
-        this.tls = b.tls;
-        this.prewarm = b.prewarm;
+        this.core = made(b.core, "core");
+        this.readiness = made(b.readiness, "readiness");
+        this.boss = made(b.boss, "boss");
+        this.workers = made(b.workers, "workers");
+        this.listener = made(b.listener, "listener");
+        this.ops = made(b.opsServer, "opsServer");
+        this.transport = made(b.transport, "transport");
+        this.maxConnections = made(b.maxConnections, "maxConnections");
+        this.reloader = made(b.reloader, "reloader");
+        this.tls = made(b.tls, "tls");
+        this.prewarm = made(b.prewarm, "prewarm");
+    }
+
+    /** A part start() made before it calls the constructor; null there is a bug in start(). */
+    private static <T> T made(@Nullable T part, String name) {
+        return java.util.Objects.requireNonNull(part, () -> "Server.start() did not make " + name);
     }
 
     /** What {@link #start} assembles before the server exists. */
     private static final class Builder {
-        ProxyCore core;
-        OpsHandler ops;
-        Readiness readiness;
-        EventLoopGroup boss;
-        EventLoopGroup workers;
-        Channel listener;
-        OpsServer opsServer;
-        NettyTransport transport;
-        AtomicInteger maxConnections;
-        Reloader reloader;
-        AtomicReference<SslContext> tls;
-        dev.kura.s3.internal.prewarm.PrewarmJobs prewarm;
+        // Each is null until start() has made it; the Server constructor takes them all, non-null.
+        @Nullable ProxyCore core;
+        @Nullable OpsHandler ops;
+        @Nullable Readiness readiness;
+        @Nullable EventLoopGroup boss;
+        @Nullable EventLoopGroup workers;
+        @Nullable Channel listener;
+        @Nullable OpsServer opsServer;
+        @Nullable NettyTransport transport;
+        @Nullable AtomicInteger maxConnections;
+        @Nullable Reloader reloader;
+        @Nullable AtomicReference<@Nullable SslContext> tls;
+        dev.kura.s3.internal.prewarm.@Nullable PrewarmJobs prewarm;
     }
 
     /**
@@ -157,7 +164,7 @@ public final class Server {
         sb.maxConnections = new AtomicInteger(effectiveMaxConnections(config));
         AtomicInteger maxConn = sb.maxConnections;
         // The data listener's TLS context: read from the PEM files at start and on every reload.
-        AtomicReference<SslContext> tls = new AtomicReference<>();
+        AtomicReference<@Nullable SslContext> tls = new AtomicReference<>();
         try {
             tls.set(config.tls() == null ? null : TlsContexts.build(config.tls()));
         } catch (RuntimeException e) {
@@ -197,7 +204,7 @@ public final class Server {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         // Limits as the current config has them: a reload applies to new connections.
-                        ListenerLimits limits = sb.core.config().limits();
+                        ListenerLimits limits = core.config().limits();
                         int max = maxConn.get();
                         if (open.incrementAndGet() > max) {
                             open.decrementAndGet();
@@ -217,7 +224,7 @@ public final class Server {
                             metrics.connectionsOpen.decrementAndGet();
                         });
                         self[0].connections.add(ch);
-                        HttpHandler handler = new HttpHandler(sb.core, limits.maxPipelined());
+                        HttpHandler handler = new HttpHandler(core, limits.maxPipelined());
                         RequestHeadTimeout headTimeout = new RequestHeadTimeout(limits.requestHeaderTimeout().toNanos(),
                                 () -> metrics.closed(ProxyMetrics.CloseReason.REQUEST_HEADER_TIMEOUT), handler::idle);
                         ch.pipeline()
@@ -237,7 +244,7 @@ public final class Server {
             sb.opsServer = sb.ops.register(OpsServer.builder(metrics.registry))
                     .eventLoops(sb.boss, sb.workers, sb.transport)
                     .acceptHandler(new AcceptBackoff())
-                    .idleTimeout(() -> sb.core.config().limits().idleTimeout())
+                    .idleTimeout(() -> core.config().limits().idleTimeout())
                     .bind(new InetSocketAddress(config.opsHost(), config.opsPort()));
         } catch (RuntimeException | InterruptedException e) {
             if (sb.listener != null) {
@@ -327,7 +334,7 @@ public final class Server {
     }
 
     /** The TLS engine of the data listener ({@code BoringSSL} or {@code JDK}), or null for plain HTTP. */
-    public String tls() {
+    public @Nullable String tls() {
         return tls.get() == null ? null : TlsContexts.name();
     }
 

@@ -8,6 +8,7 @@ import dev.kura.cache.Fill;
 import dev.kura.cache.PendingEntry;
 import dev.kura.s3.FillConfig;
 import io.netty.buffer.ByteBuf;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -202,7 +203,8 @@ final class SlicedObjects {
      * Slice {@code i}: committed from the cache, or a fill of it read as it grows (started here
      * when nobody fills it); null when it cannot be had (the object changed, the origin failed).
      */
-    private BodySource slice(Exchange ex, FillCoordinator.Target t, EntryMetadata object, long sliceSize, long i) {
+    private @Nullable BodySource slice(Exchange ex, FillCoordinator.Target t, EntryMetadata object, long sliceSize,
+                                       long i) {
         String key = Slices.key(t.cacheKey(), object.etag(), i);
         long wait = OriginClient.total(t.bucket()).toMillis() + 1_000;
         for (int round = 0; round < ROUNDS; round++) {
@@ -334,7 +336,7 @@ final class SlicedObjects {
     }
 
     /** The value of {@code f}, or null when it failed or took longer than {@code millis}. Blocks. */
-    static <T> T await(CompletableFuture<T> f, long millis) {
+    static <T> @Nullable T await(CompletableFuture<T> f, long millis) {
         try {
             return f.get(millis, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
@@ -353,7 +355,7 @@ final class SlicedObjects {
      * it from here; readers find it through the cache.
      */
     private void fetch(Exchange ex, FillCoordinator.Target t, EntryMetadata object, long sliceSize, long i,
-                       Fill.Leader leader, CompletableFuture<BodySource> begunOrNull) {
+                       Fill.Leader leader, @Nullable CompletableFuture<@Nullable BodySource> begunOrNull) {
         CompletableFuture<BodySource> begun = begunOrNull != null ? begunOrNull : new CompletableFuture<>();
         if (begunOrNull == null) {
             // No reader: whatever a completion hands out is closed at once (a fill reader, or the
@@ -380,7 +382,7 @@ final class SlicedObjects {
         switch (r) {
             case OriginResponse.Body body -> {
                 metrics.origin(t.name(), "ok", System.nanoTime() - t0);
-                if (body.first() != first || body.length() != length || !object.etag().equals(body.object().etag())) {
+                if (body.first() != first || body.length() != length || !java.util.Objects.equals(object.etag(), body.object().etag())) {
                     body.close();
                     leader.cancel();
                     log.warn("request {}: origin answered bytes {}+{} of {} for slice {} of {}: dropping the object",
@@ -433,7 +435,7 @@ final class SlicedObjects {
      * guarded by {@code If-Match}, so a changed object cuts the response instead of mixing versions.
      * Blocks: runs on a virtual thread.
      */
-    void resume(Exchange ex, FillCoordinator.Target t, String etag, long from, long last) {
+    void resume(Exchange ex, FillCoordinator.Target t, @Nullable String etag, long from, long last) {
         OriginResponse r = t.origin().get(new OriginRequest(t.key(), t.versionId(), null, etag, from, last));
         if (!(r instanceof OriginResponse.Body b) || b.first() != from) {
             if (r instanceof OriginResponse.Body b) {
@@ -469,7 +471,7 @@ final class SlicedObjects {
      * about to write follow it instead of fetching them; {@code client} (which reads those slices)
      * starts once readers can find the stream.
      */
-    void streaming(String cacheKey, String etag, CacheSink.Sliced sink, Runnable client, Runnable fill) {
+    void streaming(String cacheKey, @Nullable String etag, CacheSink.Sliced sink, Runnable client, Runnable fill) {
         String k = Slices.versionPrefix(cacheKey, etag);
         streams.put(k, sink);
         try {

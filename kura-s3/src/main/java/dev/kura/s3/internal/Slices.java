@@ -1,6 +1,7 @@
 package dev.kura.s3.internal;
 
 import dev.kura.cache.EntryMetadata;
+import org.jspecify.annotations.Nullable;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -72,12 +73,12 @@ final class Slices {
     }
 
     /** The cache key of slice {@code i} of version {@code etag} of the object under {@code cacheKey}. */
-    static String key(String cacheKey, String etag, long i) {
+    static String key(String cacheKey, @Nullable String etag, long i) {
         return versionPrefix(cacheKey, etag) + i;
     }
 
     /** The key prefix of every slice of version {@code etag}. */
-    static String versionPrefix(String cacheKey, String etag) {
+    static String versionPrefix(String cacheKey, @Nullable String etag) {
         return allVersionsPrefix(cacheKey) + (etag == null ? "" : etag) + '\0';
     }
 

@@ -1,5 +1,6 @@
 package dev.kura.tftp.internal;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.kura.io.FileIo;
 import dev.kura.net.NettyTransport;
 import dev.kura.tftp.TftpConfig;
@@ -37,6 +38,7 @@ public final class ServerInternals {
     private final List<InetSocketAddress> addresses;
     private final ServerContext ctx;
     private final NettyTransport transport;
+    @GuardedBy("this")
     private boolean closed;
 
     private ServerInternals(EventLoopGroup group, ExecutorService blocking, List<Channel> listeners,

@@ -1,5 +1,7 @@
 package dev.kura.s3.internal.api;
 
+import org.jspecify.annotations.Nullable;
+
 import java.time.Instant;
 import java.util.List;
 
@@ -13,7 +15,7 @@ import java.util.List;
  * @param next v2's next continuation-token or v1's next marker (may be null for v1 without a
  *     delimiter: the client then continues after the last key)
  */
-public record ListPage(List<ObjectSummary> objects, List<String> commonPrefixes, boolean truncated, String next) {
+public record ListPage(List<ObjectSummary> objects, List<String> commonPrefixes, boolean truncated, @Nullable String next) {
 
     public ListPage {
         objects = List.copyOf(objects);
@@ -31,7 +33,7 @@ public record ListPage(List<ObjectSummary> objects, List<String> commonPrefixes,
      * @param ownerId owner canonical id, or null when not asked for
      * @param ownerName owner display name, or null
      */
-    public record ObjectSummary(String key, Instant lastModified, String etag, long size, String storageClass,
-                                String ownerId, String ownerName) {
+    public record ObjectSummary(String key, @Nullable Instant lastModified, @Nullable String etag, long size,
+                                @Nullable String storageClass, @Nullable String ownerId, @Nullable String ownerName) {
     }
 }

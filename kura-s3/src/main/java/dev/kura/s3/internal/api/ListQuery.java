@@ -1,5 +1,7 @@
 package dev.kura.s3.internal.api;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The parameters of a ListObjects (v1) or ListObjectsV2 request (S3 API reference), as kura
  * forwards them to the origin. It is also the listing cache's key, with the bucket name.
@@ -12,7 +14,8 @@ package dev.kura.s3.internal.api;
  * @param startAfter v2's start-after, or null
  * @param fetchOwner v2's fetch-owner (v1 always lists owners)
  */
-public record ListQuery(boolean v2, String prefix, String delimiter, int maxKeys, String marker, String startAfter,
+public record ListQuery(boolean v2, @Nullable String prefix, @Nullable String delimiter, int maxKeys, @Nullable String marker,
+                        @Nullable String startAfter,
                         boolean fetchOwner) {
     /** S3's page size and cap. */
     public static final int MAX_KEYS = 1000;

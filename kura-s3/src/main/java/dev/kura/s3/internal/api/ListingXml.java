@@ -5,6 +5,7 @@ import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlElementWrapper;
 import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlProperty;
 import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlRootElement;
 import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlText;
+import org.jspecify.annotations.Nullable;
 
 import java.time.Instant;
 import java.time.format.DateTimeFormatter;
@@ -31,15 +32,15 @@ public final class ListingXml {
     public record ListBucketResult(
             @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Name") String name,
             @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Prefix") String prefix,
-            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Marker") String marker,
-            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "NextMarker") String nextMarker,
-            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "ContinuationToken") String continuationToken,
-            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "NextContinuationToken") String nextContinuationToken,
-            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "StartAfter") String startAfter,
-            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "KeyCount") Integer keyCount,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Marker") @Nullable String marker,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "NextMarker") @Nullable String nextMarker,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "ContinuationToken") @Nullable String continuationToken,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "NextContinuationToken") @Nullable String nextContinuationToken,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "StartAfter") @Nullable String startAfter,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "KeyCount") @Nullable Integer keyCount,
             @JacksonXmlProperty(namespace = S3Xml.NS, localName = "MaxKeys") int maxKeys,
-            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Delimiter") String delimiter,
-            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "EncodingType") String encodingType,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Delimiter") @Nullable String delimiter,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "EncodingType") @Nullable String encodingType,
             @JacksonXmlProperty(namespace = S3Xml.NS, localName = "IsTruncated") boolean isTruncated,
             @JacksonXmlElementWrapper(useWrapping = false) @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Contents")
             List<Contents> contents,
@@ -51,18 +52,18 @@ public final class ListingXml {
     @JsonPropertyOrder({"Key", "LastModified", "ETag", "Size", "StorageClass", "Owner"})
     public record Contents(
             @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Key") String key,
-            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "LastModified") String lastModified,
-            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "ETag") String etag,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "LastModified") @Nullable String lastModified,
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "ETag") @Nullable String etag,
             @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Size") long size,
             @JacksonXmlProperty(namespace = S3Xml.NS, localName = "StorageClass") String storageClass,
-            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Owner") Owner owner) {
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "Owner") @Nullable Owner owner) {
     }
 
     /** An owner (canonical id and display name). */
     @JsonPropertyOrder({"ID", "DisplayName"})
     public record Owner(
             @JacksonXmlProperty(namespace = S3Xml.NS, localName = "ID") String id,
-            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "DisplayName") String displayName) {
+            @JacksonXmlProperty(namespace = S3Xml.NS, localName = "DisplayName") @Nullable String displayName) {
     }
 
     /** One common prefix. */
@@ -87,7 +88,7 @@ public final class ListingXml {
 
     /** The GetBucketLocation answer: empty for us-east-1, as S3 answers. */
     @JacksonXmlRootElement(localName = "LocationConstraint", namespace = S3Xml.NS)
-    public record LocationConstraint(@JacksonXmlText String region) {
+    public record LocationConstraint(@JacksonXmlText @Nullable String region) {
     }
 
     /**
@@ -101,32 +102,41 @@ public final class ListingXml {
     public static ListBucketResult listBucketResult(String bucket, ListQuery q, ListPage page, boolean urlEncode) {
         boolean owners = !q.v2() || q.fetchOwner();
         List<Contents> contents = page.objects().stream().map(o -> new Contents(enc(o.key(), urlEncode),
-                timestamp(o.lastModified()), o.etag(), o.size(), o.storageClass() == null ? "STANDARD" : o.storageClass(),
+                timestampOrNull(o.lastModified()), o.etag(), o.size(), o.storageClass() == null ? "STANDARD" : o.storageClass(),
                 owners && o.ownerId() != null ? new Owner(o.ownerId(), o.ownerName()) : null)).toList();
         List<Prefix> prefixes = page.commonPrefixes().stream().map(p -> new Prefix(enc(p, urlEncode))).toList();
         String prefix = enc(q.prefix() == null ? "" : q.prefix(), urlEncode);
-        String delimiter = enc(q.delimiter(), urlEncode);
+        String delimiter = encOrNull(q.delimiter(), urlEncode);
         String encodingType = urlEncode ? "url" : null;
         if (q.v2()) {
             return new ListBucketResult(bucket, prefix, null, null, q.marker(), page.truncated() ? page.next() : null,
-                    enc(q.startAfter(), urlEncode), contents.size() + prefixes.size(), q.maxKeys(), delimiter,
+                    encOrNull(q.startAfter(), urlEncode), contents.size() + prefixes.size(), q.maxKeys(), delimiter,
                     encodingType, page.truncated(), contents, prefixes);
         }
         return new ListBucketResult(bucket, prefix, enc(q.marker() == null ? "" : q.marker(), urlEncode),
-                page.truncated() ? enc(page.next(), urlEncode) : null, null, null, null, null, q.maxKeys(), delimiter,
+                page.truncated() ? encOrNull(page.next(), urlEncode) : null, null, null, null, null, q.maxKeys(), delimiter,
                 encodingType, page.truncated(), contents, prefixes);
     }
 
     /** S3's timestamp form in listings, e.g. {@code 2009-10-12T17:50:30.000Z}. */
     public static String timestamp(Instant t) {
+        return TIMESTAMP.format(t);
+    }
+
+    /** {@link #timestamp}, or null for null (an object listed without a date). */
+    public static @Nullable String timestampOrNull(@Nullable Instant t) {
         return t == null ? null : TIMESTAMP.format(t);
     }
 
     private static final DateTimeFormatter TIMESTAMP = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")
             .withZone(java.time.ZoneOffset.UTC);
 
+    private static @Nullable String encOrNull(@Nullable String s, boolean urlEncode) {
+        return s == null ? null : enc(s, urlEncode);
+    }
+
     private static String enc(String s, boolean urlEncode) {
-        if (s == null || !urlEncode) {
+        if (!urlEncode) {
             return s;
         }
         byte[] b = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);

@@ -1,5 +1,7 @@
 package dev.kura.s3.internal.api;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The S3 error codes kura answers with, each with the HTTP status S3 gives it.
  *
@@ -52,7 +54,7 @@ public enum S3ErrorCode {
     }
 
     /** The S3 code of an error S3 itself would send, by its code name; null when unknown. */
-    public static S3ErrorCode byName(String code) {
+    public static @Nullable S3ErrorCode byName(@Nullable String code) {
         if (code == null) {
             return null;
         }

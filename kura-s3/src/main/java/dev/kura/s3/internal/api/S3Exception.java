@@ -1,5 +1,7 @@
 package dev.kura.s3.internal.api;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A request kura answers with an S3 error: the code, and a message that is safe to send to the
  * client (it never holds a secret, a signature or a stack trace).
@@ -8,7 +10,7 @@ public final class S3Exception extends Exception {
     private static final long serialVersionUID = 1L;
     private final transient S3ErrorCode code;
 
-    public S3Exception(S3ErrorCode code, String message) {
+    public S3Exception(S3ErrorCode code, @Nullable String message) {
         super(message, null, false, false);
         this.code = code;
     }

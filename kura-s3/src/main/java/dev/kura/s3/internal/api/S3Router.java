@@ -3,6 +3,7 @@ package dev.kura.s3.internal.api;
 import dev.kura.s3.BucketConfig;
 import dev.kura.s3.internal.RequestPath;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import org.jspecify.annotations.Nullable;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Comparator;
@@ -49,13 +50,13 @@ public final class S3Router {
 
     private final Map<String, BucketConfig> byName = new HashMap<>();
     private final List<BucketConfig> byPrefix;
-    private final String baseDomain;
+    private final @Nullable String baseDomain;
 
     /**
      * @param buckets the mappings
      * @param baseDomain the virtual-host domain, lower case, or null for none
      */
-    public S3Router(List<BucketConfig> buckets, String baseDomain) {
+    public S3Router(List<BucketConfig> buckets, @Nullable String baseDomain) {
         for (BucketConfig b : buckets) {
             byName.put(b.name(), b);
         }
@@ -65,7 +66,7 @@ public final class S3Router {
     }
 
     /** The mapping named {@code name}, or null. */
-    public BucketConfig bucket(String name) {
+    public @Nullable BucketConfig bucket(String name) {
         return byName.get(name);
     }
 
@@ -198,7 +199,7 @@ public final class S3Router {
                 "The specified method is not allowed against this resource: " + method);
     }
 
-    private BucketConfig byPrefix(String path) {
+    private @Nullable BucketConfig byPrefix(String path) {
         for (BucketConfig b : byPrefix) {
             String p = b.prefix();
             if (p.equals("/") || path.equals(p) || path.startsWith(p + "/")) {
@@ -209,7 +210,7 @@ public final class S3Router {
     }
 
     /** The bucket label of {@code Host: <name>.<base-domain>[:port]}, or null. */
-    private String virtualHostBucket(String host) {
+    private @Nullable String virtualHostBucket(@Nullable String host) {
         if (baseDomain == null || host == null) {
             return null;
         }

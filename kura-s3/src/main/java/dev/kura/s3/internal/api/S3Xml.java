@@ -6,6 +6,7 @@ import com.fasterxml.jackson.dataformat.xml.XmlMapper;
 import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlProperty;
 import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlRootElement;
 import com.fasterxml.jackson.dataformat.xml.ser.ToXmlGenerator;
+import org.jspecify.annotations.Nullable;
 
 import java.io.UncheckedIOException;
 
@@ -34,13 +35,13 @@ public final class S3Xml {
     @JacksonXmlRootElement(localName = "Error")
     public record ErrorDocument(
             @JacksonXmlProperty(localName = "Code") String code,
-            @JacksonXmlProperty(localName = "Message") String message,
+            @JacksonXmlProperty(localName = "Message") @Nullable String message,
             @JacksonXmlProperty(localName = "Resource") String resource,
             @JacksonXmlProperty(localName = "RequestId") String requestId) {
     }
 
     /** UTF-8 bytes of an error document. */
-    public static byte[] error(S3ErrorCode code, String message, String resource, String requestId) {
+    public static byte[] error(S3ErrorCode code, @Nullable String message, String resource, String requestId) {
         return write(new ErrorDocument(code.code(), message, resource, requestId));
     }
 

@@ -16,9 +16,11 @@ import com.nimbusds.jwt.proc.DefaultJWTProcessor;
 import dev.kura.s3.JwtConfig;
 import dev.kura.s3.internal.api.S3ErrorCode;
 import dev.kura.s3.internal.api.S3Exception;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.text.ParseException;
 import java.util.ArrayList;
@@ -27,7 +29,6 @@ import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Verifies {@code Authorization: Bearer <JWT>} (RFC 6750 section 2.1, RFC 7519) with
@@ -49,32 +50,35 @@ public final class JwtVerifier implements AutoCloseable {
     private static final int JWKS_MAX_BYTES = 256 * 1024;
 
     private final JwtConfig config;
-    private final AtomicReference<DefaultJWTProcessor<SecurityContext>> processor = new AtomicReference<>();
-    private final ScheduledExecutorService refresher;
+    /** Replaced by each refresh of the JWK Set; readers take whichever is current. */
+    private volatile DefaultJWTProcessor<SecurityContext> processor;
+    /** Null without {@code jwks-url} (HS256 only: nothing to refresh). */
+    private final @Nullable ScheduledExecutorService refresher;
 
     public JwtVerifier(JwtConfig config) {
         this.config = config;
-        processor.set(processor(new JWKSet()));
-        if (config.jwksUrl() != null) {
+        this.processor = processor(new JWKSet());
+        URI jwks = config.jwksUrl();
+        if (jwks != null) {
             refresher = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "kura-jwks-refresh");
                 t.setDaemon(true);
                 return t;
             });
             long every = config.refresh().toMillis();
-            refresher.scheduleWithFixedDelay(this::refresh, 0, every, TimeUnit.MILLISECONDS);
+            refresher.scheduleWithFixedDelay(() -> refresh(jwks), 0, every, TimeUnit.MILLISECONDS);
         } else {
             refresher = null;
         }
     }
 
-    private void refresh() {
+    private void refresh(URI jwks) {
         try {
-            JWKSet set = JWKSet.load(config.jwksUrl().toURL(), JWKS_TIMEOUT_MS, JWKS_TIMEOUT_MS, JWKS_MAX_BYTES);
-            processor.set(processor(set.toPublicJWKSet()));
-            log.debug("JWK Set from {}: {} keys", config.jwksUrl(), set.getKeys().size());
+            JWKSet set = JWKSet.load(jwks.toURL(), JWKS_TIMEOUT_MS, JWKS_TIMEOUT_MS, JWKS_MAX_BYTES);
+            processor = processor(set.toPublicJWKSet());
+            log.debug("JWK Set from {}: {} keys", jwks, set.getKeys().size());
         } catch (java.io.IOException | ParseException | RuntimeException e) {
-            log.warn("JWK Set from {} could not be fetched, keeping the previous keys: {}", config.jwksUrl(),
+            log.warn("JWK Set from {} could not be fetched, keeping the previous keys: {}", jwks,
                     e.toString());
         }
     }
@@ -104,7 +108,7 @@ public final class JwtVerifier implements AutoCloseable {
     public Principal verify(String token) throws S3Exception {
         JWTClaimsSet claims;
         try {
-            claims = processor.get().process(token, null);
+            claims = processor.process(token, null);
         } catch (BadJWTException e) {
             if (e.getMessage() != null && e.getMessage().startsWith("Expired JWT")) {
                 throw new S3Exception(S3ErrorCode.EXPIRED_TOKEN, "The provided token has expired.");

@@ -1,6 +1,7 @@
 package dev.kura.s3.internal.auth;
 
 import dev.kura.s3.BucketConfig;
+import org.jspecify.annotations.Nullable;
 
 import java.util.List;
 
@@ -13,7 +14,7 @@ import java.util.List;
  *
  * <p>Thread-safety: immutable.
  */
-public record Principal(String accessKeyId, List<String> read) {
+public record Principal(@Nullable String accessKeyId, List<String> read) {
     /** A request without credentials. */
     public static final Principal ANONYMOUS = new Principal(null, List.of());
 
@@ -29,7 +30,7 @@ public record Principal(String accessKeyId, List<String> read) {
      * True when this principal may read {@code key} of {@code bucket} (a public bucket is
      * readable by anyone); with {@code key} a listing prefix, true when every key under it is.
      */
-    public boolean canRead(BucketConfig bucket, String key) {
+    public boolean canRead(BucketConfig bucket, @Nullable String key) {
         if (bucket.access() == BucketConfig.Access.PUBLIC) {
             return true;
         }
@@ -60,6 +61,6 @@ public record Principal(String accessKeyId, List<String> read) {
 
     @Override
     public String toString() {
-        return isAnonymous() ? "anonymous" : accessKeyId;
+        return accessKeyId == null ? "anonymous" : accessKeyId;
     }
 }

@@ -3,6 +3,7 @@ package dev.kura.s3.internal.auth;
 import dev.kura.s3.ClientConfig;
 import dev.kura.s3.internal.api.S3ErrorCode;
 import dev.kura.s3.internal.api.S3Exception;
+import org.jspecify.annotations.Nullable;
 
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -75,8 +76,9 @@ public final class SigV4Verifier {
     }
 
     /** The received request, as the verifier needs it. */
-    public record SignedRequest(String method, String rawPath, String rawQuery, Function<String, List<String>> headers) {
-        String header(String name) {
+    public record SignedRequest(String method, String rawPath, @Nullable String rawQuery,
+                                Function<String, @Nullable List<String>> headers) {
+        @Nullable String header(String name) {
             List<String> v = headers.apply(name);
             return v == null || v.isEmpty() ? null : v.getFirst();
         }
@@ -136,14 +138,17 @@ public final class SigV4Verifier {
                     "The authorization header is malformed; it needs Credential, SignedHeaders and Signature");
         }
         String amzDate = r.header("x-amz-date");
-        Instant date = amzDate != null ? parseAmzDate(amzDate, S3ErrorCode.AUTHORIZATION_HEADER_MALFORMED) : null;
-        if (date == null) {
+        Instant date;
+        if (amzDate != null) {
+            date = parseAmzDate(amzDate, S3ErrorCode.AUTHORIZATION_HEADER_MALFORMED);
+        } else {
             String d = r.header("date");
-            date = d == null ? null : parseHttpDate(d);
-            if (date == null) {
+            Instant parsed = d == null ? null : parseHttpDate(d);
+            if (parsed == null) {
                 throw new S3Exception(S3ErrorCode.ACCESS_DENIED,
                         "AWS authentication requires a valid Date or x-amz-date header");
             }
+            date = parsed;
             amzDate = AMZ_DATE.format(date);
         }
         Instant now = clock.instant();
@@ -288,7 +293,7 @@ public final class SigV4Verifier {
     }
 
     /** Query parameters, percent-decoded ('+' is a plain character, as SigV4 clients encode a space as %20). */
-    static List<String[]> parseQuery(String raw) {
+    static List<String[]> parseQuery(@Nullable String raw) {
         List<String[]> out = new ArrayList<>();
         if (raw == null || raw.isEmpty()) {
             return out;
@@ -305,7 +310,7 @@ public final class SigV4Verifier {
         return out;
     }
 
-    private static String first(List<String[]> q, String name) {
+    private static @Nullable String first(List<String[]> q, String name) {
         for (String[] kv : q) {
             if (kv[0].equals(name)) {
                 return kv[1];
@@ -361,7 +366,7 @@ public final class SigV4Verifier {
         }
     }
 
-    private static Instant parseHttpDate(String s) {
+    private static @Nullable Instant parseHttpDate(String s) {
         try {
             return Instant.from(DateTimeFormatter.RFC_1123_DATE_TIME.parse(s.trim()));
         } catch (DateTimeParseException e) {

@@ -2,10 +2,12 @@ package dev.kura.s3.internal.limits;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.kura.config.DataSize;
 import dev.kura.s3.RateLimits;
 import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.ConsumptionProbe;
+import org.jspecify.annotations.Nullable;
 
 import java.time.Duration;
 import java.util.Collection;
@@ -49,9 +51,9 @@ public final class Throttle {
         bucketNames.forEach(this::bucketLimiter);
     }
 
-    private Limiter bucketLimiter(String bucket) {
-        return config.bucket() != null && config.bucket().any()
-                ? buckets.computeIfAbsent(bucket, k -> new Limiter(config.bucket())) : null;
+    private @Nullable Limiter bucketLimiter(String bucket) {
+        RateLimits.Limit l = config.bucket();
+        return l != null && l.any() ? buckets.computeIfAbsent(bucket, k -> new Limiter(l)) : null;
     }
 
     /** True when any limit is set; when false, {@link #admit} always admits. */
@@ -73,10 +75,10 @@ public final class Throttle {
      * @param bucket the bucket's name, or null for requests without one (ListBuckets)
      * @return null when admitted; else which limit refused and the time until a retry may succeed
      */
-    public Refusal admit(String client, String bucket) {
+    public @Nullable Refusal admit(String client, @Nullable String bucket) {
         Limiter b = bucket == null ? null : bucketLimiter(bucket);
-        Limiter c = config.client() != null && config.client().any()
-                ? clients.get(client, k -> new Limiter(config.client())) : null;
+        RateLimits.Limit cl = config.client();
+        Limiter c = cl != null && cl.any() ? clients.get(client, k -> new Limiter(cl)) : null;
         long wait;
         if (c != null && (wait = c.byteDebtNanos()) > 0) {
             return new Refusal(Scope.CLIENT, Duration.ofNanos(wait));
@@ -97,7 +99,7 @@ public final class Throttle {
     }
 
     /** Charges {@code bytes} of response body sent to {@code client} from {@code bucket} (null: none). */
-    public void sent(String client, String bucket, long bytes) {
+    public void sent(@Nullable String client, @Nullable String bucket, long bytes) {
         if (bytes <= 0) {
             return;
         }
@@ -141,13 +143,15 @@ public final class Throttle {
     /** The token buckets of one client or one bucket. */
     private static final class Limiter {
         /** Null without a request limit. */
-        private final Bucket requests;
+        private final @Nullable Bucket requests;
         /** Null without a byte limit. */
-        private final Bucket bytes;
+        private final @Nullable Bucket bytes;
 
         Limiter(RateLimits.Limit l) {
             this.requests = l.limitsRequests() ? bucket(l.burst(), l.requestsPerSecond()) : null;
-            this.bytes = l.limitsBytes() ? bucket(l.byteBurst().bytes(), l.bytesPerSecond().bytes()) : null;
+            DataSize perSecond = l.bytesPerSecond();
+            DataSize burst = l.byteBurst(); // set whenever bytesPerSecond is (Limit's constructor)
+            this.bytes = perSecond != null && burst != null ? bucket(burst.bytes(), perSecond.bytes()) : null;
         }
 
         private static Bucket bucket(long capacity, long perSecond) {

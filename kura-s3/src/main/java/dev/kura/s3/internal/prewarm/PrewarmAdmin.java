@@ -86,7 +86,8 @@ public final class PrewarmAdmin {
         try {
             String c = first(q, "concurrency");
             String rate = first(q, "rate");
-            req = new PrewarmRequest(bucket, first(q, "prefix"),
+            String prefix = first(q, "prefix");
+            req = new PrewarmRequest(bucket, prefix == null ? "" : prefix,
                     c == null ? PrewarmRequest.DEFAULT_CONCURRENCY : Integer.parseInt(c),
                     rate == null || rate.isEmpty() ? null : PrewarmRequest.parseRate(rate),
                     "true".equalsIgnoreCase(first(q, "dry-run")));

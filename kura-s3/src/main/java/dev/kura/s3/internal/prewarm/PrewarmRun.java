@@ -215,7 +215,7 @@ public final class PrewarmRun implements PrewarmJob {
         synchronized (errors) {
             errs = List.copyOf(errors);
         }
-        return new PrewarmProgress(id, state.get(), request.bucket(), request.prefix(), listingComplete, listed.get(),
+        return new PrewarmProgress(id, java.util.Objects.requireNonNull(state.get(), "state is set at creation, never cleared"), request.bucket(), request.prefix(), listingComplete, listed.get(),
                 listedBytes.get(), done.get(), skipped.get(), failed.get(), b, rate, eta,
                 TimeUnit.NANOSECONDS.toMillis(elapsed), errs, request.dryRun());
     }
