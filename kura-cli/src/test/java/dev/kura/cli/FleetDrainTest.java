@@ -5,10 +5,7 @@ import dev.kura.testing.Requires;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.Writer;
 import java.net.ConnectException;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -16,7 +13,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,8 +25,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -48,8 +42,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * order of "marked DOWN" and "listener closed" is what shows the drain worked.
  */
 class FleetDrainTest {
-    private static final Pattern LISTENING = Pattern.compile(
-            "listening on 127\\.0\\.0\\.1:(\\d+) .*operations on 127\\.0\\.0\\.1:(\\d+)");
     private static final int OBJECTS = 40;
     private static final String BUCKET = "fleet";
 
@@ -214,32 +206,8 @@ class FleetDrainTest {
                       default-ttl: 1h
                 """.formatted(tmp.resolve(id + "-cache"), id, BUCKET, BUCKET, originEndpoint,
                         EmbeddedOrigin.ACCESS_KEY, EmbeddedOrigin.SECRET_KEY));
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Path err = tmp.resolve(id + "-stderr.txt");
-        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx192m", "-cp",
-                System.getProperty("java.class.path"), "dev.kura.cli.Kura", "serve", "--config", config.toString())
-                .redirectError(err.toFile()).start();
-        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        Matcher found = null;
-        for (String line; (line = out.readLine()) != null; ) {
-            Matcher m = LISTENING.matcher(line);
-            if (m.find()) {
-                found = m;
-                break;
-            }
-        }
-        Thread.ofPlatform().daemon().start(() -> {
-            try {
-                out.transferTo(Writer.nullWriter());
-            } catch (IOException ignored) {
-                // the child ended
-            }
-        });
-        if (found == null) {
-            p.destroyForcibly();
-        }
-        assertThat(found).as("%s printed its ports; stderr: %s", id, Files.readString(err)).isNotNull();
-        return new Node(id, p, Integer.parseInt(found.group(1)), Integer.parseInt(found.group(2)));
+        ServeChild c = ServeChild.start(config, tmp.resolve(id + "-stderr.txt"), "192m");
+        return new Node(id, c.process(), c.port(), c.opsPort());
     }
 
     private static void awaitReady(HttpClient http, Node n) throws Exception {

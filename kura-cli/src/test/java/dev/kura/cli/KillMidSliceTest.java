@@ -8,15 +8,11 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.Writer;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -27,8 +23,6 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -41,47 +35,20 @@ import static org.assertj.core.api.Assertions.assertThat;
  * object's index survived the kill. On both io backends.
  */
 class KillMidSliceTest {
-    private static final Pattern LISTENING = Pattern.compile(
-            "listening on 127\\.0\\.0\\.1:(\\d+) .*operations on 127\\.0\\.0\\.1:(\\d+)");
     static final int SLICE = 1 << 20;
 
     @TempDir
     Path tmp;
 
-    record Child(Process process, int port, int opsPort) {
-    }
-
-    private Child start(Path config, String tag) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Path err = tmp.resolve("stderr-" + tag + ".txt");
-        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-cp",
-                System.getProperty("java.class.path"), "dev.kura.cli.Kura", "serve", "--config", config.toString())
-                .redirectError(err.toFile()).start();
-        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        Matcher found = null;
-        for (String line; (line = out.readLine()) != null; ) {
-            Matcher m = LISTENING.matcher(line);
-            if (m.find()) {
-                found = m;
-                break;
-            }
-        }
-        Thread.ofPlatform().daemon().start(() -> {
-            try {
-                out.transferTo(Writer.nullWriter());
-            } catch (IOException ignored) {
-                // the child ended
-            }
-        });
-        assertThat(found).as("child %s printed its ports; stderr: %s", tag, Files.readString(err)).isNotNull();
-        return new Child(p, Integer.parseInt(found.group(1)), Integer.parseInt(found.group(2)));
+    private ServeChild start(Path config, String tag) throws Exception {
+        return ServeChild.start(config, tmp.resolve("stderr-" + tag + ".txt"), "256m");
     }
 
     static String sha256(byte[] b) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
     }
 
-    private static HttpResponse<byte[]> get(HttpClient http, Child c, String range) throws Exception {
+    private static HttpResponse<byte[]> get(HttpClient http, ServeChild c, String range) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + c.port() + "/b/big.bin"))
                 .timeout(Duration.ofSeconds(60));
         if (range != null) {
@@ -130,7 +97,7 @@ class KillMidSliceTest {
                     origin.endpoint()));
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-            Child first = start(config, "first");
+            ServeChild first = start(config, "first");
             try {
                 // Slices 0 and 1, committed (a bounded Range reads nothing ahead).
                 HttpResponse<byte[]> two = get(http, first, "0-" + (2 * SLICE - 1));
@@ -162,7 +129,7 @@ class KillMidSliceTest {
 
             origin.bytesPerSecond = 0;
             int before = origin.gets.size();
-            Child second = start(config, "second");
+            ServeChild second = start(config, "second");
             try {
                 HttpResponse<byte[]> whole = get(http, second, null);
                 assertThat(whole.statusCode()).isEqualTo(200);
@@ -194,7 +161,7 @@ class KillMidSliceTest {
     }
 
     /** Waits until a request of {@code range} is a cache hit (the slice's commit may trail its last byte). */
-    private static void awaitHit(HttpClient http, Child c, String range) throws Exception {
+    private static void awaitHit(HttpClient http, ServeChild c, String range) throws Exception {
         long deadline = System.nanoTime() + 20_000_000_000L;
         String xcache = "";
         while (System.nanoTime() < deadline) {
