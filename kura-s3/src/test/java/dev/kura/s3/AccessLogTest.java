@@ -1,16 +1,11 @@
 package dev.kura.s3;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.LoggerFactory;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -26,23 +21,8 @@ class AccessLogTest {
     @TempDir
     Path tmp;
 
-    private final Logger access = (Logger) LoggerFactory.getLogger("kura.access");
-    private final ListAppender<ILoggingEvent> lines = new ListAppender<>();
-    private Level before;
-
-    @BeforeEach
-    void capture() {
-        before = access.getLevel();
-        access.setLevel(Level.INFO);
-        lines.start();
-        access.addAppender(lines);
-    }
-
-    @AfterEach
-    void release() {
-        access.detachAppender(lines);
-        access.setLevel(before);
-    }
+    @RegisterExtension
+    final AccessLogCapture accessLog = new AccessLogCapture();
 
     @Test
     void everyJsonLineParsesAndCarriesTheRequest() throws Exception {
@@ -65,7 +45,7 @@ class AccessLogTest {
         }
         ObjectMapper json = new ObjectMapper();
         List<JsonNode> parsed = new ArrayList<>();
-        for (ILoggingEvent e : lines.list) {
+        for (ILoggingEvent e : accessLog.events()) {
             String line = e.getFormattedMessage();
             assertThat(line).doesNotContain("\n");
             JsonNode n = json.readTree(line); // throws on anything that is not JSON
@@ -103,7 +83,7 @@ class AccessLogTest {
 
     private void waitForLines(int n) throws InterruptedException {
         long deadline = System.nanoTime() + 5_000_000_000L;
-        while (lines.list.size() < n && System.nanoTime() < deadline) {
+        while (accessLog.events().size() < n && System.nanoTime() < deadline) {
             Thread.sleep(10);
         }
     }

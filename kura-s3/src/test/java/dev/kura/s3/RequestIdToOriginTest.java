@@ -1,18 +1,13 @@
 package dev.kura.s3;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kura.s3.FaultRelay.Fault;
 import dev.kura.s3.embedded.EmbeddedOrigin;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.LoggerFactory;
 
 import java.net.URI;
 import java.net.http.HttpResponse;
@@ -42,23 +37,8 @@ class RequestIdToOriginTest {
     @TempDir
     Path tmp;
 
-    private final Logger access = (Logger) LoggerFactory.getLogger("kura.access");
-    private final ListAppender<ILoggingEvent> lines = new ListAppender<>();
-    private Level before;
-
-    @BeforeEach
-    void capture() {
-        before = access.getLevel();
-        access.setLevel(Level.INFO);
-        lines.start();
-        access.addAppender(lines);
-    }
-
-    @AfterEach
-    void release() {
-        access.detachAppender(lines);
-        access.setLevel(before);
-    }
+    @RegisterExtension
+    final AccessLogCapture accessLog = new AccessLogCapture();
 
     private static BucketConfig bucket(Fixture f, URI endpoint, OriginResilience r) {
         return f.bucket("/r", "r", endpoint,
@@ -73,7 +53,7 @@ class RequestIdToOriginTest {
     /** The request ids of the JSON access-log lines written so far. */
     private Set<String> loggedIds() throws Exception {
         Set<String> ids = new HashSet<>();
-        for (ILoggingEvent e : List.copyOf(lines.list)) {
+        for (ILoggingEvent e : accessLog.events()) {
             JsonNode n = JSON.readTree(e.getFormattedMessage());
             ids.add(n.get("request_id").asText());
         }
