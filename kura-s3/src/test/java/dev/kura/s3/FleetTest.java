@@ -164,25 +164,15 @@ class FleetTest {
                         java.nio.charset.StandardCharsets.UTF_8), "application/octet-stream", null);
             }
         }
-        double[] cdf = new double[n];
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            sum += 1.0 / (i + 1);
-            cdf[i] = sum;
-        }
         for (String layout : List.of("one", "fleet")) {
-            Random rnd = new Random(42);
+            Zipf zipf = new Zipf(n, 42);
             String base = layout.equals("one") ? "http://127.0.0.1:" + nodes.get(0).proxy.port()
                     : "http://127.0.0.1:" + front;
             long before = origin.getCount();
             int hits = 0;
             java.util.Set<Integer> asked = new HashSet<>();
             for (int r = 0; r < requests; r++) {
-                double u = rnd.nextDouble() * sum;
-                int i = 0;
-                while (cdf[i] < u) {
-                    i++;
-                }
+                int i = zipf.next();
                 asked.add(i);
                 HttpResponse<byte[]> resp = http.send(HttpRequest.newBuilder(URI.create(base + "/" + Fixture.BUCKET
                         + "/zipf-" + layout + "/" + i)).timeout(Duration.ofSeconds(30)).GET().build(),

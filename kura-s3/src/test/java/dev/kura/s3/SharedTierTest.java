@@ -335,12 +335,6 @@ class SharedTierTest {
             plainB.startProxy(a.origin.endpoint());
             int n = 200;
             int requests = 800;
-            double[] cdf = new double[n];
-            double sum = 0;
-            for (int i = 0; i < n; i++) {
-                sum += 1.0 / (i + 1);
-                cdf[i] = sum;
-            }
             double[] perObject = new double[2];
             for (String layout : List.of("without", "with")) {
                 for (int i = 0; i < n; i++) {
@@ -348,17 +342,13 @@ class SharedTierTest {
                             .getBytes(StandardCharsets.UTF_8), null);
                 }
                 List<Fixture> nodes = layout.equals("with") ? List.of(a, b) : List.of(plainA, plainB);
-                Random rnd = new Random(42);
+                Zipf zipf = new Zipf(n, 42);
                 long before = a.origin.getCount();
                 java.util.Set<Integer> asked = new java.util.HashSet<>();
                 int local = 0;
                 int shared = 0;
                 for (int r = 0; r < requests; r++) {
-                    double u = rnd.nextDouble() * sum;
-                    int i = 0;
-                    while (cdf[i] < u) {
-                        i++;
-                    }
+                    int i = zipf.next();
                     asked.add(i);
                     HttpResponse<byte[]> resp = nodes.get(r % 2).get("/test/zipf-" + layout + "/" + i);
                     assertThat(resp.statusCode()).isEqualTo(200);
