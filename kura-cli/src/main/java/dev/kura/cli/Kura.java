@@ -26,6 +26,8 @@ public final class Kura implements Runnable {
     /** The configured picocli command line; tests run it in-process. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Kura());
+        // enum options (prewarm --progress bar|lines|auto) take the names in any case
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setExitCodeExceptionMapper(e -> e instanceof CommandLine.ParameterException
                 || e instanceof IllegalArgumentException ? 2 : 1);
         cl.setExecutionExceptionHandler((e, cmd, parseResult) -> {

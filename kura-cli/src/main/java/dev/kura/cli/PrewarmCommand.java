@@ -81,9 +81,19 @@ public final class PrewarmCommand implements Callable<Integer> {
             description = "how often progress is printed (default: ${DEFAULT-VALUE})")
     String interval;
 
+    /** How progress is shown. */
+    enum Progress {
+        /** one line rewritten in place */
+        BAR,
+        /** a plain line per interval */
+        LINES,
+        /** BAR on a terminal, LINES otherwise */
+        AUTO
+    }
+
     @Option(names = "--progress", paramLabel = "MODE", defaultValue = "auto",
             description = "bar (one line rewritten in place), lines, or auto: bar on a terminal (default: ${DEFAULT-VALUE})")
-    String progressMode;
+    Progress progressMode = Progress.AUTO;
 
     /** Where the summary and the progress go (tests replace it). */
     PrintStream out = System.out;
@@ -107,11 +117,10 @@ public final class PrewarmCommand implements Callable<Integer> {
             System.err.println("kura: " + config + " has no serve: section (see docs/CONFIG.md)");
             return 2;
         }
-        boolean bar = switch (progressMode.toLowerCase(Locale.ROOT)) {
-            case "bar" -> true;
-            case "lines" -> false;
-            case "auto" -> terminal();
-            default -> throw new IllegalArgumentException("--progress must be auto, bar or lines, was " + progressMode);
+        boolean bar = switch (progressMode) {
+            case BAR -> true;
+            case LINES -> false;
+            case AUTO -> terminal();
         };
         Printer printer = new Printer(out, bar, "s3://" + req.bucket() + "/" + req.prefix());
         LogLevels.apply(kc.logging());
