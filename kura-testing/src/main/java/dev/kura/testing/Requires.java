@@ -86,6 +86,28 @@ public final class Requires {
     }
 
     /**
+     * The test stores files whose names are not ASCII (for example S3 keys in the embedded
+     * S3Proxy origin, which keeps one file per key). The JVM encodes file names with
+     * {@code sun.jnu.encoding}, taken from the locale ({@code LANG}, {@code LC_ALL}); under the
+     * POSIX locale it is ASCII and such a name cannot be created.
+     *
+     * @param sample a name the test will use
+     * @throws org.opentest4j.TestAbortedException when the name cannot be encoded (skipped)
+     * @throws AssertionError when it cannot be encoded on CI
+     */
+    public static void fileNames(String sample) {
+        String enc = System.getProperty("sun.jnu.encoding", "UTF-8");
+        boolean ok;
+        try {
+            ok = java.nio.charset.Charset.forName(enc).newEncoder().canEncode(sample);
+        } catch (IllegalArgumentException e) {
+            ok = false;
+        }
+        need(ok, () -> "a locale whose file-name encoding holds \"" + sample + "\" (sun.jnu.encoding is " + enc
+                + "; run with LANG=C.UTF-8 or another UTF-8 locale)");
+    }
+
+    /**
      * Whether this run is CI's, which must provide every need: the environment variable {@code CI}
      * is {@code true}.
      */
