@@ -152,6 +152,23 @@ final class Fixture implements AutoCloseable {
         return send(URI.create("http://127.0.0.1:" + proxy.opsPort() + path), method, headers);
     }
 
+    /**
+     * Waits until no fill is in flight ({@code kura_fills_in_flight} 0): a response can end before
+     * its fill has committed, and a test that expects the next request to find the entry waits here.
+     */
+    void awaitFillsDone() throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!METRIC_FILLS_IDLE.matcher(metrics()).find()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("fills still in flight after 10 s");
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    private static final java.util.regex.Pattern METRIC_FILLS_IDLE =
+            java.util.regex.Pattern.compile("(?m)^kura_fills_in_flight 0\\.0$");
+
     /** The Prometheus text of the operations listener's {@code /metrics}. */
     String metrics() throws Exception {
         return new String(ops("GET", "/metrics").body(), java.nio.charset.StandardCharsets.UTF_8);
