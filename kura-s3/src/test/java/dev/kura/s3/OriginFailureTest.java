@@ -90,9 +90,11 @@ class OriginFailureTest {
 
     @Test
     void aSilentOriginAndAClosedPortGiveServiceUnavailable() throws Exception {
-        try (ServerSocket silent = new ServerSocket(0); ServerSocket closed = new ServerSocket(0)) {
+        // A socket bound but never listening: connections to its port are refused, and no other
+        // process can take the port meanwhile (a closed ServerSocket's port can be reused at once).
+        try (ServerSocket silent = new ServerSocket(0); Socket closed = new Socket()) {
+            closed.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
             int closedPort = closed.getLocalPort();
-            closed.close();
             List<Socket> held = new ArrayList<>();
             Thread acceptor = Thread.ofVirtual().start(() -> {
                 try {
