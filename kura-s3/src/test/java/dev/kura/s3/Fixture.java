@@ -157,17 +157,8 @@ final class Fixture implements AutoCloseable {
      * its fill has committed, and a test that expects the next request to find the entry waits here.
      */
     void awaitFillsDone() throws Exception {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!METRIC_FILLS_IDLE.matcher(metrics()).find()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("fills still in flight after 10 s");
-            }
-            Thread.sleep(10);
-        }
+        dev.kura.testing.PrometheusText.await(this::metrics, "kura_fills_in_flight", "", 0, java.time.Duration.ofSeconds(10));
     }
-
-    private static final java.util.regex.Pattern METRIC_FILLS_IDLE =
-            java.util.regex.Pattern.compile("(?m)^kura_fills_in_flight 0\\.0$");
 
     /** The Prometheus text of the operations listener's {@code /metrics}. */
     String metrics() throws Exception {

@@ -401,7 +401,6 @@ class SharedTierTest {
 
     /** The sum of every series of {@code name} whose labels contain {@code label}. */
     private static double sum(String scrape, String name, String label) {
-        return scrape.lines().filter(l -> (l.startsWith(name + "{") || l.startsWith(name + " ")) && l.contains(label))
-                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+        return dev.kura.testing.PrometheusText.sum(scrape, name, label);
     }
 }
