@@ -12,7 +12,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A handle on one committed version in the disk tier. It holds the file's descriptor, so the
+ * A handle on one committed version in the disk tier. It holds a reference on the version's
+ * {@link OpenVersion} (the descriptor, shared with other handles and {@link OpenFiles}), so the
  * version stays readable after an overwrite, delete or eviction unlinks its name.
  *
  * <p>A read fetches each block it touches together with the block's CRC32C (one positional read
@@ -28,32 +29,32 @@ final class DiskHandle implements VersionedEntry {
 
     private final DiskStore store;
     final DiskEntry entry;
+    /** The open version this handle reads, shared with other handles and the open-file cache. */
+    private final OpenVersion open;
     private final IoFile file;
     private final EntryFormat.Header header;
     /** The version's current metadata: the header's, or a newer metadata record's. */
     private final EntryMetadata metadata;
     /** {@link DiskEntry#metaUpdates} when {@link #metadata} was read. */
     final int metaSeen;
-    /** Bytes [0, prefetch.limit()) of the file, read at open; read-only view. */
+    /** Bytes [0, prefetch.limit()) of the file, read at open; this handle's read-only view. */
     private final ByteBuffer prefetch;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicBoolean released = new AtomicBoolean();
     private volatile @Nullable Block last;
-    /** Runs at close instead of closing the file; it must call {@link #closeFile()} when done. */
+    /** Runs at close instead of releasing the file; it must call {@link #closeFile()} when done. */
     private volatile java.util.function.@Nullable Consumer<DiskHandle> onClose;
 
-    DiskHandle(DiskStore store, DiskEntry entry, IoFile file, EntryFormat.Header header, @Nullable ByteBuffer prefetch) {
-        this(store, entry, file, header, prefetch, header.metadata(), 0);
-    }
-
-    DiskHandle(DiskStore store, DiskEntry entry, IoFile file, EntryFormat.Header header, @Nullable ByteBuffer prefetch,
-               EntryMetadata metadata, int metaSeen) {
+    /** A handle on {@code open}, taking over one reference the caller holds on it. */
+    DiskHandle(DiskStore store, OpenVersion open) {
         this.store = store;
-        this.entry = entry;
-        this.file = file;
-        this.header = header;
-        this.metadata = metadata;
-        this.metaSeen = metaSeen;
-        this.prefetch = prefetch == null ? ByteBuffer.allocate(0) : prefetch.asReadOnlyBuffer();
+        this.open = open;
+        this.entry = open.entry;
+        this.file = open.file;
+        this.header = open.header;
+        this.metadata = open.metadata;
+        this.metaSeen = open.metaSeen;
+        this.prefetch = open.prefetch.asReadOnlyBuffer();
     }
 
     @Override
@@ -268,9 +269,11 @@ final class DiskHandle implements VersionedEntry {
         return readFrom(position, dst, 0);
     }
 
-    /** Releases the descriptor. */
+    /** Gives this handle's reference on the open version back (the last one closes the descriptor); once. */
     void closeFile() {
-        DiskStore.closeQuietly(file);
+        if (released.compareAndSet(false, true)) {
+            open.release();
+        }
     }
 
     @Override

@@ -87,6 +87,8 @@ final class DiskStore implements CacheTier, AutoCloseable {
     final int blockSize;
     /** Direct buffers for block reads: see {@link BlockBuffers}. */
     final BlockBuffers blockBuffers;
+    /** Recently opened versions kept open: see {@link OpenFiles}. */
+    final OpenFiles openFiles = new OpenFiles(OpenFiles.DEFAULT_MAX, OpenFiles.DEFAULT_VALID);
     final ConcurrentHashMap<String, DiskEntry> index = new ConcurrentHashMap<>();
     final EvictionPolicy policy;
     private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
@@ -233,8 +235,10 @@ final class DiskStore implements CacheTier, AutoCloseable {
         }
         syncDirOf(de);
         evictIfNeeded();
-        return new DiskHandle(this, de, w.file, new EntryFormat.Header(w.headerLength(), blockSize,
-                w.md.size(), w.writeId, w.key, w.md, 0), w.wholeFile);
+        // Reads through the writer's descriptor; not offered to the open-file cache (it was opened
+        // for writing, and the next lookup opens the published file read-only).
+        return new DiskHandle(this, new OpenVersion(de, w.file, new EntryFormat.Header(w.headerLength(), blockSize,
+                w.md.size(), w.writeId, w.key, w.md, 0), w.wholeFile, w.md, 0));
     }
 
     /** Removes the key's version (if any) and runs {@code underLock}, under the key's lock. */
@@ -304,6 +308,7 @@ final class DiskStore implements CacheTier, AutoCloseable {
         assert lockForName(e.name).isHeldByCurrentThread() : "caller holds the lock of " + e.key;
         DiskEntry old = index.put(e.key, e);
         if (old != null) {
+            openFiles.invalidate(old.key);
             policy.onRemove(old);
             bytes.addAndGet(-old.fileLength);
             count.decrementAndGet();
@@ -326,6 +331,7 @@ final class DiskStore implements CacheTier, AutoCloseable {
         }
         DiskEntry e = index.remove(key);
         if (e != null) {
+            openFiles.invalidate(key);
             policy.onRemove(e);
             bytes.addAndGet(-e.fileLength);
             count.decrementAndGet();
@@ -354,6 +360,7 @@ final class DiskStore implements CacheTier, AutoCloseable {
             if (!index.remove(e.key, e)) {
                 return false;
             }
+            openFiles.invalidate(e.key);
             policy.onRemove(e);
             bytes.addAndGet(-e.fileLength);
             count.decrementAndGet();
@@ -450,6 +457,10 @@ final class DiskStore implements CacheTier, AutoCloseable {
      * failed its checks (then it is removed).
      */
     @Nullable DiskHandle openVersion(DiskEntry e) {
+        OpenVersion cached = openFiles.acquire(e);
+        if (cached != null) {
+            return new DiskHandle(this, cached);
+        }
         Path p = pathOf(e.name);
         IoFile f;
         try {
@@ -499,8 +510,8 @@ final class DiskStore implements CacheTier, AutoCloseable {
             }
             int seen = e.metaUpdates;
             EntryMetadata md = seen > 0 ? readMeta(e) : null;
-            return new DiskHandle(this, e, f, h, len <= n ? buf : buf.slice(0, Math.min(n, h.headerLength())),
-                    md != null ? md : h.metadata(), seen);
+            return opened(new OpenVersion(e, f, h, len <= n ? buf : buf.slice(0, Math.min(n, h.headerLength())),
+                    md != null ? md : h.metadata(), seen));
         } catch (EntryFormat.FormatException ex) {
             closeQuietly(f);
             corrupt(e, ex);
@@ -521,6 +532,10 @@ final class DiskStore implements CacheTier, AutoCloseable {
      * checks (then it is removed); never exceptionally.
      */
     CompletableFuture<DiskHandle> openVersionAsync(DiskEntry e) {
+        OpenVersion cached = openFiles.acquire(e);
+        if (cached != null) {
+            return CompletableFuture.completedFuture(new DiskHandle(this, cached));
+        }
         Path p = pathOf(e.name);
         return io.openAsync(p, OpenFlag.READ).handle((f, ex) -> {
             if (ex != null) {
@@ -625,10 +640,16 @@ final class DiskStore implements CacheTier, AutoCloseable {
     private CompletableFuture<DiskHandle> withMetaAsync(DiskEntry e, IoFile f, EntryFormat.Header h, ByteBuffer prefetch) {
         int seen = e.metaUpdates;
         if (seen == 0) {
-            return CompletableFuture.completedFuture(new DiskHandle(this, e, f, h, prefetch));
+            return CompletableFuture.completedFuture(opened(new OpenVersion(e, f, h, prefetch, h.metadata(), 0)));
         }
-        return readMetaAsync(e).thenApply(md -> new DiskHandle(this, e, f, h, prefetch,
-                md != null ? md : h.metadata(), seen));
+        return readMetaAsync(e).thenApply(md -> opened(new OpenVersion(e, f, h, prefetch,
+                md != null ? md : h.metadata(), seen)));
+    }
+
+    /** A handle on a version just opened, which is offered to the open-file cache too. */
+    private DiskHandle opened(OpenVersion v) {
+        openFiles.offer(v, index);
+        return new DiskHandle(this, v);
     }
 
     // ---- metadata records (revalidation without rewriting) -----------------------------------
@@ -1317,6 +1338,7 @@ final class DiskStore implements CacheTier, AutoCloseable {
     @Override
     public void close() {
         probes.shutdown();
+        openFiles.invalidateAll();
         stopRecovery = recovering;
         Thread t = recoveryThread;
         if (t != null) {

@@ -110,6 +110,11 @@ public final class TieredCache implements Cache {
         return c;
     }
 
+    /** The disk tier (for tests of its internals). */
+    DiskStore diskStore() {
+        return disk;
+    }
+
     private void checkOpen() {
         if (closed) {
             throw new IllegalStateException("cache is closed");
