@@ -44,7 +44,7 @@ range_size=$((1 << 30)) range_len=$((256 << 10))
 if [[ ",$objects," == *,range,* ]]; then
   echo "putting a 1 GiB object and filling kura's cache with it..." >&2
   head -c "$range_size" /dev/urandom >"$work/range.bin"
-  curl -sf -X PUT --data-binary @"$work/range.bin" "http://127.0.0.1:$origin_port/bench/range.bin" >/dev/null
+  curl -sf -T "$work/range.bin" "http://127.0.0.1:$origin_port/bench/range.bin" >/dev/null
   rm -f "$work/range.bin"
   curl -sf -o /dev/null "http://127.0.0.1:$kura_port/bench/range.bin"
   cat >"$work/range.lua" <<LUA
