@@ -4,6 +4,7 @@
 #   bench/profile-hits.sh              20 s of wrk at 256 connections per object, profiled
 #   SECONDS_PER=5 bench/profile-hits.sh   shorter
 #   OBJECTS=range CONNECTIONS=64 bench/profile-hits.sh   only the ranges (OBJECTS: 1m, 4k, range)
+#   PROFILE_THREADS=1 PROFILE_EVENT=wall ...   stacks per thread; wall-clock instead of CPU samples
 # Needs wrk and curl (Debian: apt-get install -y wrk curl). The profiler is async-profiler from Maven
 # Central (tools.profiler:async-profiler, fetched with ./mvnw dependency:copy into the work dir) loaded
 # into the running kura with jcmd JVMTI.agent_load; JFR is the fallback when the agent cannot load.
@@ -68,7 +69,7 @@ for obj in ${objects//,/ }; do
   echo "profiling $obj for $per s at $conns connections..." >&2
   if [ -n "$lib" ]; then
     # jcmd splits its arguments at '=': the agent's option string goes in double quotes.
-    "$JAVA_HOME/bin/jcmd" "$kura_pid" JVMTI.agent_load "$lib" '"start,event=cpu,interval=1ms"' >"$work/jcmd.log" 2>&1
+    "$JAVA_HOME/bin/jcmd" "$kura_pid" JVMTI.agent_load "$lib" "\"start,event=${PROFILE_EVENT:-cpu},interval=1ms${PROFILE_THREADS:+,threads}\"" >"$work/jcmd.log" 2>&1
     wrk -t2 -c"$conns" -d"${per}s" --latency "${script[@]}" "$url" | tee "$out/$obj.wrk.txt" >&2
     "$JAVA_HOME/bin/jcmd" "$kura_pid" JVMTI.agent_load "$lib" "\"stop,file=$out/$obj.collapsed,collapsed\"" >>"$work/jcmd.log" 2>&1
     [ -s "$out/$obj.collapsed" ] || { echo "bench/profile-hits.sh: no profile written; the agent's reason is in kura's log:" >&2

@@ -86,6 +86,22 @@ public interface IoFile extends AutoCloseable {
      */
     CompletableFuture<Long> readFullyAsync(MemorySegment dst, long position);
 
+    /**
+     * Scatter read ({@code preadv(2)}; io_uring's {@code IORING_OP_READV}): fills {@code dsts} in
+     * order with the file's bytes from {@code position} on, looping over short reads, until every
+     * segment is full or end of file. One system call or SQE for all of them where the backend
+     * has a vectored read and the segments are native memory; one read per segment otherwise.
+     *
+     * @param dsts where the bytes go, in file order; at most {@link #MAX_SEGMENTS} segments, none
+     *     read-only; none of them may be touched until the future completes
+     * @param position file offset in bytes, &gt;= 0
+     * @return a future of the number of bytes read: the segments' total size unless end of file came first
+     */
+    CompletableFuture<Long> readFullyAsync(java.util.List<MemorySegment> dsts, long position);
+
+    /** The most segments one scatter read takes: Linux's {@code UIO_MAXIOV} (include/uapi/linux/uio.h). */
+    int MAX_SEGMENTS = 1024;
+
     /** Writes every byte of {@code src} at {@code position}, looping over short writes. */
     CompletableFuture<Void> writeFullyAsync(MemorySegment src, long position);
 

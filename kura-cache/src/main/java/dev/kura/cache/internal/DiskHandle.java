@@ -209,6 +209,9 @@ final class DiskHandle implements VersionedEntry {
         while (dst.hasRemaining() && pos < size()) {
             long bi = pos / header.blockSize();
             ByteBuffer data = cached(bi);
+            if (data == null && dst.isDirect()) {
+                return scatterFrom(pos, dst, done, bi);
+            }
             if (data == null) {
                 // The blocks dst still needs, up to BLOCKS_PER_READ of them, lie one after the other
                 // in the file with their CRCs: one read fetches them all (one ring round trip
@@ -254,6 +257,109 @@ final class DiskHandle implements VersionedEntry {
             done += n;
         }
         return CompletableFuture.completedFuture(done);
+    }
+
+    /**
+     * Blocks fetched by one scatter read at most: 8 x 64 KiB, so a 256 KiB range that starts
+     * inside a block (5 blocks) takes one ring round trip.
+     */
+    static final int BLOCKS_PER_SCATTER = 8;
+
+    /**
+     * Reads into a direct {@code dst} without a copy: one scatter read ({@code IORING_OP_READV})
+     * puts each block's bytes that {@code dst} wants straight into {@code dst}, and the rest of the
+     * blocks (the part of the first block before {@code pos}, of the last after what fits, and
+     * every block's CRC) into a scratch buffer; each block's CRC32C is then computed over its two
+     * or three pieces and checked. A block that fails its check fails the read (the bytes already
+     * in {@code dst} are never handed on: the caller gets the failure, not a count).
+     */
+    private CompletableFuture<Integer> scatterFrom(long pos, ByteBuffer dst, int done, long bi) {
+        int bs = header.blockSize();
+        long end = Math.min(size(), pos + dst.remaining()); // exclusive
+        long lastBi = Math.min((end - 1) / bs, bi + BLOCKS_PER_SCATTER - 1);
+        int k = (int) (lastBi - bi + 1);
+        long want = Math.min(end, lastBi * bs + blockLength(lastBi)) - pos; // bytes going into dst
+        int pre = (int) (pos - bi * bs);
+        int post = (int) (lastBi * bs + blockLength(lastBi) - (pos + want));
+        ByteBuffer scratch = store.scratchBuffers.acquire(pre + post + k * EntryFormat.CRC_SIZE);
+        java.lang.foreign.MemorySegment sc = java.lang.foreign.MemorySegment.ofBuffer(scratch);
+        java.lang.foreign.MemorySegment out = java.lang.foreign.MemorySegment.ofBuffer(dst);
+        java.util.List<java.lang.foreign.MemorySegment> iov = new java.util.ArrayList<>(2 * k + 2);
+        int at = 0;
+        if (pre > 0) {
+            iov.add(sc.asSlice(0, pre));
+            at = pre;
+        }
+        long inDst = 0;
+        for (int j = 0; j < k; j++) {
+            long b = bi + j;
+            long from = Math.max(pos, b * bs);
+            long to = Math.min(pos + want, b * bs + blockLength(b));
+            iov.add(out.asSlice(inDst, to - from));
+            inDst += to - from;
+            if (j == k - 1 && post > 0) {
+                iov.add(sc.asSlice(at, post));
+                at += post;
+            }
+            iov.add(sc.asSlice(at, EntryFormat.CRC_SIZE));
+            at += EntryFormat.CRC_SIZE;
+        }
+        long expected = (long) pre + want + post + (long) k * EntryFormat.CRC_SIZE;
+        long off = EntryFormat.blockOffset(header.headerLength(), bs, bi);
+        CompletableFuture<Long> read;
+        try {
+            read = file.readFullyAsync(iov, off);
+        } catch (RuntimeException e) {
+            store.scratchBuffers.release(scratch);
+            return CompletableFuture.failedFuture(e);
+        }
+        return read.handle((got, ex) -> {
+            // The read has completed either way: the kernel is done with scratch and dst.
+            try {
+                if (ex != null) {
+                    Throwable c = ex instanceof java.util.concurrent.CompletionException && ex.getCause() != null ? ex.getCause() : ex;
+                    store.faults.record("read", c);
+                    return CompletableFuture.<Integer>failedFuture(c);
+                }
+                if (got != expected) {
+                    throw corrupt("short read of blocks " + bi + ".." + lastBi + " (" + got + " of " + expected + " bytes)");
+                }
+                verifyScattered(pos, bi, k, pre, post, scratch, dst, want);
+                dst.position(dst.position() + (int) want);
+                return readFrom(pos + want, dst, done + (int) want);
+            } catch (CorruptEntryException ce) {
+                return CompletableFuture.<Integer>failedFuture(ce);
+            } finally {
+                store.scratchBuffers.release(scratch);
+            }
+        }).thenCompose(f -> f);
+    }
+
+    /** Checks the CRC32C of blocks bi..bi+k-1 read by {@link #scatterFrom}, each over its pieces. */
+    private void verifyScattered(long pos, long bi, int k, int pre, int post, ByteBuffer scratch, ByteBuffer dst, long want)
+            throws CorruptEntryException {
+        int bs = header.blockSize();
+        int inDst = dst.position();
+        int at = pre;
+        for (int j = 0; j < k; j++) {
+            long b = bi + j;
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            int mid = (int) (Math.min(pos + want, b * bs + blockLength(b)) - Math.max(pos, b * bs));
+            if (j == 0 && pre > 0) {
+                crc.update(scratch.slice(0, pre));
+            }
+            crc.update(dst.slice(inDst, mid));
+            inDst += mid;
+            if (j == k - 1 && post > 0) {
+                crc.update(scratch.slice(at, post));
+                at += post;
+            }
+            int stored = scratch.getInt(at);
+            at += EntryFormat.CRC_SIZE;
+            if ((int) crc.getValue() != stored) {
+                throw corrupt("CRC32C mismatch in block " + b);
+            }
+        }
     }
 
     /** Sets what runs at {@link #close()} (promotion after serving); it then owns the file. */

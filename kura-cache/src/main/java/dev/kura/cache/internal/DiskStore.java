@@ -87,6 +87,11 @@ final class DiskStore implements CacheTier, AutoCloseable {
     final int blockSize;
     /** Direct buffers for block reads: see {@link BlockBuffers}. */
     final BlockBuffers blockBuffers;
+    /**
+     * Direct buffers for the parts of a scatter read that do not go to the caller (the head of the
+     * first block, the tail of the last, the CRCs): two blocks and a few CRCs each.
+     */
+    final BlockBuffers scratchBuffers;
     /** Recently opened versions kept open: see {@link OpenFiles}. */
     final OpenFiles openFiles = new OpenFiles(OpenFiles.DEFAULT_MAX, OpenFiles.DEFAULT_VALID);
     final ConcurrentHashMap<String, DiskEntry> index = new ConcurrentHashMap<>();
@@ -124,6 +129,7 @@ final class DiskStore implements CacheTier, AutoCloseable {
         // room for DiskHandle.BLOCKS_PER_READ blocks and their CRCs per buffer; 64 kept idle
         // (16 MiB with 64 KiB blocks, as 256 one-block buffers were)
         this.blockBuffers = new BlockBuffers(DiskHandle.BLOCKS_PER_READ * (blockSize + EntryFormat.CRC_SIZE), 64);
+        this.scratchBuffers = new BlockBuffers(2 * blockSize + DiskHandle.BLOCKS_PER_SCATTER * EntryFormat.CRC_SIZE, 256);
         this.policy = policy.newPolicy();
         for (int i = 0; i < STRIPES; i++) {
             stripes[i] = new ReentrantLock();

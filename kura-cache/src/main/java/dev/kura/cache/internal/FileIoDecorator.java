@@ -138,6 +138,12 @@ abstract class FileIoDecorator implements FileIo {
         }
 
         @Override
+        public CompletableFuture<Long> readFullyAsync(java.util.List<MemorySegment> dsts, long position) {
+            CompletableFuture<Long> f = refused("read", d.path());
+            return f != null ? f : d.readFullyAsync(dsts, position);
+        }
+
+        @Override
         public CompletableFuture<Void> writeFullyAsync(MemorySegment src, long position) {
             CompletableFuture<Void> f = refused("write", d.path());
             long n = src.byteSize();

@@ -201,6 +201,53 @@ class CacheFaultTest {
         }
     }
 
+    /**
+     * A direct read scatters each block into the caller's buffer and a scratch buffer (the head
+     * of the first block, the tail of the last, the CRCs): a flipped byte in any of those pieces,
+     * even outside the range asked for, fails the read and removes the entry.
+     */
+    @ParameterizedTest
+    @MethodSource("dev.kura.cache.internal.TestSupport#backends")
+    void scatteredReadsCheckTheBytesOutsideTheRangeToo(Backend backend) throws Exception {
+        int size = 100_000; // blocks of 4096 bytes: 24 full ones and one of 1696
+        byte[] want = bytes(10, size);
+        try (FileIo io = io(backend);
+             TieredCache c = TieredCache.open(config(dir, 16 << 20, 0), io, NioFs.INSTANCE, EvictionKind.SIEVE, 4096)) {
+            awaitRecovery(c);
+            String name = EntryFormat.nameOf("k");
+            // the range 5000..20999 covers blocks 1..5: block 1 from its byte 904 on, block 5 up to its byte 519
+            long[] flips = {4096 + 100, 5 * 4096 + 3000, 3 * 4096 + 10};
+            String[] where = {"head of the first block", "tail of the last block", "a middle block"};
+            for (int i = 0; i <= flips.length; i++) {
+                put(c, "k", want);
+                long header = java.nio.file.Files.size(dir.resolve(name.substring(0, 2)).resolve(name)) - size - 4L * 25 - 40;
+                if (i == flips.length) {
+                    // the CRC of block 2
+                    flip(dir, "k", header + 2L * (4096 + EntryFormat.CRC_SIZE) + 4096 + 1);
+                } else {
+                    long b = flips[i] / 4096;
+                    flip(dir, "k", header + b * (4096 + EntryFormat.CRC_SIZE) + flips[i] % 4096);
+                }
+                String what = i == flips.length ? "the CRC of block 2" : where[i];
+                try (CacheEntry e = c.lookupAsync("k").get().orElseThrow()) {
+                    ByteBuffer dst = ByteBuffer.allocateDirect(16_000);
+                    assertThatThrownBy(() -> e.readAsync(5000, dst).get(30, java.util.concurrent.TimeUnit.SECONDS))
+                            .as(what).hasCauseInstanceOf(CorruptEntryException.class);
+                }
+                assertThat(c.get("k")).as(what).isEmpty();
+            }
+            // an intact entry: the same range, exact
+            put(c, "k", want);
+            try (CacheEntry e = c.lookupAsync("k").get().orElseThrow()) {
+                ByteBuffer dst = ByteBuffer.allocateDirect(16_000);
+                assertThat(e.readAsync(5000, dst).get(30, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(16_000);
+                byte[] got = new byte[16_000];
+                dst.flip().get(got);
+                assertThat(got).isEqualTo(java.util.Arrays.copyOfRange(want, 5000, 21_000));
+            }
+        }
+    }
+
     static void flip(Path dir, String key, long offset) throws IOException {
         String name = EntryFormat.nameOf(key);
         Path p = dir.resolve(name.substring(0, 2)).resolve(name);

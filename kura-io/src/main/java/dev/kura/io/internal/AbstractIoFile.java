@@ -223,6 +223,57 @@ public abstract class AbstractIoFile implements IoFile {
     }
 
     @Override
+    public CompletableFuture<Long> readFullyAsync(java.util.List<MemorySegment> dsts, long position) {
+        if (dsts.size() > MAX_SEGMENTS) {
+            return CompletableFuture.failedFuture(new IoException(Errno.EINVAL.value(), path, "read",
+                    dsts.size() + " segments in one scatter read, at most " + MAX_SEGMENTS, null));
+        }
+        long total = 0;
+        for (MemorySegment d : dsts) {
+            IoException bad = checkArgs("read", d, position);
+            if (bad != null) {
+                return CompletableFuture.failedFuture(bad);
+            }
+            total += d.byteSize();
+        }
+        return OpFuture.of(readvFrom(dsts, position, 0, total));
+    }
+
+    private CompletableFuture<Long> readvFrom(java.util.List<MemorySegment> dsts, long position, long done, long total) {
+        if (done == total) {
+            return CompletableFuture.completedFuture(done);
+        }
+        java.util.List<MemorySegment> rest = after(dsts, done);
+        return guarded("read", () -> startReadv(rest, position + done)).thenCompose(n ->
+                n == 0 ? CompletableFuture.completedFuture(done) : readvFrom(dsts, position, done + n, total));
+    }
+
+    /** The parts of {@code dsts} after their first {@code skip} bytes, empty segments left out. */
+    private static java.util.List<MemorySegment> after(java.util.List<MemorySegment> dsts, long skip) {
+        java.util.List<MemorySegment> rest = new java.util.ArrayList<>(dsts.size());
+        long left = skip;
+        for (MemorySegment d : dsts) {
+            if (left >= d.byteSize()) {
+                left -= d.byteSize();
+                continue;
+            }
+            rest.add(left > 0 ? d.asSlice(left) : d);
+            left = 0;
+        }
+        return rest;
+    }
+
+    /**
+     * Starts one scatter read into {@code dsts} (non-empty segments, checked) at {@code position};
+     * completes with the bytes read, which may be fewer than asked (then the caller goes on after
+     * them). This portable form reads the first segment only; a backend with a vectored read
+     * overrides it.
+     */
+    protected CompletableFuture<Integer> startReadv(java.util.List<MemorySegment> dsts, long position) {
+        return startRead(clamp(dsts.get(0)), position);
+    }
+
+    @Override
     public CompletableFuture<Void> writeFullyAsync(MemorySegment src, long position) {
         return OpFuture.of(writeFrom(src, position, 0));
     }

@@ -384,6 +384,42 @@ public abstract class FileIoConformanceTest {
         }
     }
 
+    @Test
+    void scatterReadFillsEverySegmentInFileOrder() throws Throwable {
+        int size = 300_000;
+        Path p = file("scatter", 51, size);
+        try (IoFile f = io.open(p, OpenFlag.READ)) {
+            // native and heap segments, odd lengths, an empty one: the bytes land in file order
+            int[] lengths = {7, 65_536, 0, 4, 100_003, 1, 4096};
+            long from = 12_345;
+            java.util.List<MemorySegment> dsts = new java.util.ArrayList<>();
+            for (int i = 0; i < lengths.length; i++) {
+                dsts.add(i % 3 == 1 ? MemorySegment.ofArray(new byte[lengths[i]]) : segment(lengths[i]));
+            }
+            long total = java.util.Arrays.stream(lengths).sum();
+            assertThat(await(f.readFullyAsync(dsts, from))).isEqualTo(total);
+            long at = from;
+            for (MemorySegment d : dsts) {
+                assertThat(Bytes.firstMismatch(d, 51, at)).as("segment at file offset %d", at).isEqualTo(-1);
+                at += d.byteSize();
+            }
+            // all native (one READV on io_uring), running into end of file: short, the rest untouched
+            MemorySegment a = segment(200_000);
+            MemorySegment b = segment(200_000);
+            b.fill((byte) 0x33);
+            assertThat(await(f.readFullyAsync(java.util.List.of(a, b), size - 250_000))).isEqualTo(250_000);
+            assertThat(Bytes.firstMismatch(a, 51, size - 250_000)).isEqualTo(-1);
+            assertThat(Bytes.firstMismatch(b.asSlice(0, 50_000), 51, size - 50_000)).isEqualTo(-1);
+            assertThat(b.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 50_000)).isEqualTo((byte) 0x33);
+            assertThat(await(f.readFullyAsync(java.util.List.of(segment(10), segment(10)), size))).isZero();
+            // refused before anything is submitted
+            expectIo(Errno.EINVAL, p, f.readFullyAsync(java.util.List.of(segment(10)), -1));
+            expectIo(Errno.EINVAL, p, f.readFullyAsync(java.util.List.of(segment(10), segment(10).asReadOnly()), 0));
+            java.util.List<MemorySegment> tooMany = java.util.Collections.nCopies(IoFile.MAX_SEGMENTS + 1, segment(1));
+            expectIo(Errno.EINVAL, p, f.readFullyAsync(tooMany, 0));
+        }
+    }
+
     // ---- offsets beyond 4 GiB ------------------------------------------------------------------
 
     @Test

@@ -72,6 +72,7 @@ final class Uapi {
     // ---- opcodes (enum io_uring_op) ----
     static final int IORING_OP_NOP = 0;
     static final int IORING_OP_FSYNC = 3;
+    static final int IORING_OP_READV = 1;
     static final int IORING_OP_READ_FIXED = 4;
     static final int IORING_OP_WRITE_FIXED = 5;
     static final int IORING_OP_ASYNC_CANCEL = 14;
@@ -83,13 +84,14 @@ final class Uapi {
 
     /** Every opcode kura submits; the probe requires all of them. */
     static final int[] USED_OPCODES = {
-        IORING_OP_NOP, IORING_OP_FSYNC, IORING_OP_READ_FIXED, IORING_OP_WRITE_FIXED, IORING_OP_ASYNC_CANCEL,
+        IORING_OP_NOP, IORING_OP_READV, IORING_OP_FSYNC, IORING_OP_READ_FIXED, IORING_OP_WRITE_FIXED, IORING_OP_ASYNC_CANCEL,
         IORING_OP_OPENAT, IORING_OP_CLOSE, IORING_OP_STATX, IORING_OP_READ, IORING_OP_WRITE,
     };
 
     static String opcodeName(int op) {
         return "IORING_OP_" + switch (op) {
             case IORING_OP_NOP -> "NOP";
+            case IORING_OP_READV -> "READV";
             case IORING_OP_FSYNC -> "FSYNC";
             case IORING_OP_READ_FIXED -> "READ_FIXED";
             case IORING_OP_WRITE_FIXED -> "WRITE_FIXED";

@@ -120,6 +120,42 @@ final class UringIoFile extends AbstractIoFile {
         return rw(true, src, position);
     }
 
+    /** {@code struct iovec} (include/uapi/linux/uio.h): iov_base u64, iov_len u64. */
+    private static final int IOVEC_SIZE = 16;
+
+    /**
+     * One {@code IORING_OP_READV} SQE for all of {@code dsts} when they are native memory (the
+     * kernel writes into them directly; the iovec array is a pooled native buffer the op owns
+     * until its CQE); the portable one-segment form for heap segments.
+     */
+    @Override
+    protected CompletableFuture<Integer> startReadv(java.util.List<MemorySegment> dsts, long position) {
+        long total = 0;
+        for (MemorySegment d : dsts) {
+            if (!d.isNative()) {
+                return super.startReadv(dsts, position);
+            }
+            total += d.byteSize();
+        }
+        if (dsts.size() == 1 || total > Integer.MAX_VALUE) {
+            return super.startReadv(dsts, position);
+        }
+        Ring ring = io.pickRing();
+        Op op = newOp(Uapi.IORING_OP_READV, "read", ring.acquirePermit(1));
+        MemorySegment iov = io.pool().acquire(dsts.size() * IOVEC_SIZE);
+        op.bounce = iov;
+        op.bouncePool = io.pool();
+        for (int i = 0; i < dsts.size(); i++) {
+            iov.set(java.lang.foreign.ValueLayout.JAVA_LONG, (long) i * IOVEC_SIZE, dsts.get(i).address());
+            iov.set(java.lang.foreign.ValueLayout.JAVA_LONG, (long) i * IOVEC_SIZE + 8, dsts.get(i).byteSize());
+        }
+        op.off = position;
+        op.addr = iov.address();
+        op.len = dsts.size();
+        ring.enqueue(op);
+        return op.result();
+    }
+
     @Override
     protected CompletableFuture<Void> startSync(boolean dataOnly) {
         Ring ring = io.pickRing();
