@@ -29,7 +29,9 @@ quick="${QUICK:-0}"
 if [ "$quick" = 1 ]; then
   duration="${DURATION:-2s}"; warmup="${WARMUP:-1s}"; memory_tier=$((16 << 20)); quick_flag=(--quick)
 else
-  duration="${DURATION:-20s}"; warmup="${WARMUP:-5s}"; memory_tier=$((256 << 20)); quick_flag=()
+  # 15 s of warm-up per server and row: with 5 s, kura's JIT compilers still took 23% of its CPU
+  # samples in the measured window (bench/profile-hits.sh, ranges, 2026-12-01); nginx has none.
+  duration="${DURATION:-20s}"; warmup="${WARMUP:-15s}"; memory_tier=$((256 << 20)); quick_flag=()
 fi
 threads="${WRK_THREADS:-2}"
 origin_port="${ORIGIN_PORT:-19000}"
@@ -113,7 +115,7 @@ bench_wait_http "http://127.0.0.1:$nginx_port/bench/4k.bin"
 cpu="$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
 transport="$(grep -o 'transport [a-z_]*' "$work/kura.log" | head -1 || true)"
 jvm="$(grep -o 'heap max [^,]*' "$work/kura.log" | head -1 || true)"
-desc="$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($cpu), Linux $(uname -r), $("$JAVA_HOME/bin/java" -version 2>&1 | head -1), $(nginx -v 2>&1 | sed 's/.*: //'), wrk -t$threads -d$duration after $warmup warm-up per server and row; kura ${transport:-?} started by ./kura (memory tier $((memory_tier >> 20)) MiB${jvm:+, $jvm}); origin S3Proxy on the same machine$([ "$quick" = 1 ] && echo '; QUICK run: small objects, not a measurement' || true)."
+desc="$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($cpu), Linux $(uname -r), $("$JAVA_HOME/bin/java" -version 2>&1 | head -1), $(nginx -v 2>&1 | sed 's/.*: //'), wrk -t$threads -d$duration (the 64 MiB row at least 60 s) after $warmup warm-up per server and row; kura ${transport:-?} started by ./kura (memory tier $((memory_tier >> 20)) MiB${jvm:+, $jvm}); origin S3Proxy on the same machine$([ "$quick" = 1 ] && echo '; QUICK run: small objects, not a measurement' || true)."
 mkdir -p "$root/bench-results"
 python3 "$root/bench/serve_rows.py" "${quick_flag[@]}" --work "$work" \
   --results "$root/bench-results/serve-$(date -u +%Y%m%dT%H%M%SZ)" \
