@@ -19,16 +19,15 @@ import java.util.Objects;
  * Netty's epoll and io_uring transports skip the JDK selector's per-key bookkeeping and the copy
  * through a heap buffer for datagrams, and produce less garbage per packet; for TFTP's lock-step
  * mode (one 1.5 KB datagram out, one 4-byte ACK in, per block) that per-packet cost is most of the
- * server's work. {@link Transport#AUTO} prefers epoll, then io_uring, then NIO, and records the
- * reason a preferred one was unavailable ({@code Epoll.unavailabilityCause()}) in {@link #why()}.
+ * server's work. {@link Transport#AUTO} prefers io_uring, then epoll, then NIO, and records the
+ * reason a faster one was unavailable ({@code IoUring.unavailabilityCause()}) in {@link #why()}.
  *
- * <h2>Why epoll before io_uring</h2>
- * Measured side by side on the project's 2-vCPU machine (2026-12-01, kura serve, wrk at 256
- * connections, the same build; file reads on kura-io's own io_uring ring either way): a Zipf(0.9)
- * mix of 600 objects of 1 KiB-8 MiB ran at the same rate on both (2,112 and 2,149 req/s) but with
- * a p99 of 452 ms on epoll against 1.05 s on Netty 4.2's io_uring transport (responses over 4 MiB:
- * 387 ms against 637 ms inside kura, from the access log); random 256 KiB ranges and 1 MiB hits
- * were as fast or faster on epoll in two rounds each. io_uring stays available by name.
+ * <p>Tried and reverted (2026-12-01): epoll before io_uring for kura serve. Short side-by-side runs
+ * on a machine shared with builds favoured epoll (a Zipf mix's p99 at 256 connections 452 ms
+ * against 1.05 s), but the full bench/serve.sh on a quiet machine did not: the Zipf p99 was no
+ * better (653 ms at 256 connections, io_uring's last run 681 ms), 1 MiB hits at 256 connections had
+ * a p99 of 378 ms (io_uring: 0.86x nginx's), and 64 MiB responses at 64 connections had a p99 of
+ * 39.7 s with a p50 of 2.0 s: some connections starved for most of the run.
  *
  * <p>Thread-safety: immutable; the factories it returns may be used from any thread.
  *
@@ -64,15 +63,15 @@ public record NettyTransport(Transport kind, String why) {
             }
             case NIO -> new NettyTransport(Transport.NIO, "asked for");
             case AUTO -> {
-                String epoll = Natives.unavailabilityCause(Transport.EPOLL);
-                if (epoll == null) {
-                    yield new NettyTransport(Transport.EPOLL, "auto: epoll available");
-                }
                 String uring = Natives.unavailabilityCause(Transport.IO_URING);
                 if (uring == null) {
-                    yield new NettyTransport(Transport.IO_URING, "auto: epoll unavailable (" + epoll + ")");
+                    yield new NettyTransport(Transport.IO_URING, "auto: io_uring available");
                 }
-                yield new NettyTransport(Transport.NIO, "auto: epoll and io_uring unavailable (" + uring + ")");
+                String epoll = Natives.unavailabilityCause(Transport.EPOLL);
+                if (epoll == null) {
+                    yield new NettyTransport(Transport.EPOLL, "auto: io_uring unavailable (" + uring + ")");
+                }
+                yield new NettyTransport(Transport.NIO, "auto: io_uring and epoll unavailable (" + epoll + ")");
             }
         };
     }

@@ -37,10 +37,6 @@ class NettyTransportTest {
         assertThat(Natives.unavailabilityCause(t.kind())).isNull();
         assertThat(t.why()).startsWith("auto: ");
         assertThat(NettyTransport.select(null).kind()).isEqualTo(t.kind());
-        // epoll first (see NettyTransport: the io_uring transport's p99 under a Zipf mix), io_uring by name
-        if (Natives.unavailabilityCause(Transport.EPOLL) == null) {
-            assertThat(t.kind()).isEqualTo(Transport.EPOLL);
-        }
     }
 
     @Test
