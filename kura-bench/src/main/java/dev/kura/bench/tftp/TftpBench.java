@@ -76,6 +76,10 @@ public final class TftpBench implements Callable<Integer> {
     @Option(names = "--tftpd", defaultValue = "/usr/sbin/in.tftpd", description = "tftpd-hpa binary (default ${DEFAULT-VALUE})")
     Path tftpd;
 
+    @Option(names = "--kura-java-opts", description = "extra JVM flags for the kura tftp under test, after the"
+            + " launcher's sizing (space-separated, e.g. -XX:NativeMemoryTracking=summary)")
+    @Nullable String kuraJavaOpts;
+
     @Option(names = "--json", description = "print JSON instead of the table")
     boolean json;
 
@@ -212,6 +216,10 @@ public final class TftpBench implements Callable<Integer> {
 
     private Row measure(String name, Process server, int port, String file, long size, int concurrency, int w, int secs)
             throws InterruptedException {
+        if (!json) {
+            // Marks the cell's start (bench/profile-tftp.sh attaches its profiler on this line).
+            System.err.printf("  %s: %s x %d, windowsize %d (pid %d)%n", name, file, concurrency, w, server.pid());
+        }
         ProcessTree.Sampler sampler = new ProcessTree.Sampler(server.pid());
         Thread t = Thread.ofPlatform().daemon().start(sampler);
         ProcessTree.CpuGroup group = cpuGroups.get(server.pid());
@@ -296,9 +304,12 @@ public final class TftpBench implements Callable<Integer> {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        if (kuraJavaOpts != null && !kuraJavaOpts.isBlank()) {
+            flags = (flags + " " + kuraJavaOpts.trim()).trim();
+        }
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
         if (!flags.isEmpty()) {
-            cmd.addAll(List.of(flags.split(" ")));
+            cmd.addAll(List.of(flags.split("\\s+")));
         }
         kuraFlags = flags;
         cmd.addAll(List.of("-cp", cp, "-Dlogback.configurationFile=none", "dev.kura.cli.Kura", "tftp",
