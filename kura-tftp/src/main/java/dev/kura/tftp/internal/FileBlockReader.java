@@ -15,7 +15,7 @@ import java.io.IOException;
  * <p>Two chunk buffers of {@code chunk} bytes take turns: while blocks are cut from one, the
  * next chunk of the file is already being read into the other ({@link TftpSource.OpenObject#read}), so
  * the network side finds the following window's bytes in memory when the current window is
- * acknowledged. Memory held: two chunks (default 2 x 32 KiB, the 64 KiB of the memory target), whatever the file size.
+ * acknowledged. Memory held: two chunks (default 2 x 16 KiB), whatever the file size.
  *
  * <p>A chunk is first copied from the page cache on the event loop where it is there
  * ({@link TftpSource.OpenObject#readNow}, {@code preadv2} with {@code RWF_NOWAIT}): a lock-step
