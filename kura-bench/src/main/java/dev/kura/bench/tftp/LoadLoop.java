@@ -32,13 +32,18 @@ import java.util.concurrent.TimeUnit;
 final class LoadLoop implements Runnable {
 
     static final long SCAN_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+    /** The slots' first downloads start over this long (at most a quarter of the run). */
+    static final long RAMP_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
 
     private final Download.Spec spec;
     private final long deadline;
     private final Selector selector;
     private final @Nullable Download[] slots;
-    /** Slots whose last start failed, to be started again at the next scan. */
-    private final boolean[] waiting;
+    /**
+     * When an empty slot starts its next download ({@link System#nanoTime}), or {@link Long#MAX_VALUE}
+     * for none: the slots' first downloads, spread over the ramp, and slots whose start failed.
+     */
+    private final long[] startAt;
     /** The largest DATA (blksize 65464, RFC 2348) and its 4-byte header. */
     private final ByteBuffer in = ByteBuffer.allocateDirect(65468);
     private final ByteBuffer ack = ByteBuffer.allocateDirect(4);
@@ -61,7 +66,7 @@ final class LoadLoop implements Runnable {
         this.spec = spec;
         this.deadline = deadline;
         this.slots = new Download[slots];
-        this.waiting = new boolean[slots];
+        this.startAt = new long[slots];
         try {
             this.selector = Selector.open();
         } catch (IOException e) {
@@ -73,9 +78,18 @@ final class LoadLoop implements Runnable {
     public void run() {
         try (selector) {
             long now = System.nanoTime();
-            // Every slot downloads at least once, however short the run.
+            // Every slot downloads at least once, however short the run. The first requests are
+            // spread over a ramp: a thousand RRQs in the same millisecond overflow a listener's
+            // receive queue, and the dropped ones would all time out and be re-sent together, in
+            // lock-step bursts that no fleet of real clients produces (tftpd-hpa, which forks per
+            // request, lost hundreds of transfers that way).
             live = slots.length;
+            long ramp = Math.min(RAMP_NANOS, Math.max(0, deadline - now) / 4);
             for (int i = 0; i < slots.length; i++) {
+                startAt[i] = now + ramp * i / slots.length;
+            }
+            for (int i = 0; i < slots.length && startAt[i] <= now; i++) {
+                startAt[i] = Long.MAX_VALUE;
                 start(i, now);
             }
             long nextScan = now + SCAN_NANOS;
@@ -98,8 +112,8 @@ final class LoadLoop implements Runnable {
                 if (now >= nextScan) {
                     nextScan = now + SCAN_NANOS;
                     for (int i = 0; i < slots.length; i++) {
-                        if (waiting[i]) {
-                            waiting[i] = false;
+                        if (startAt[i] <= now) {
+                            startAt[i] = Long.MAX_VALUE;
                             start(i, now);
                         }
                         Download d = slots[i];
@@ -155,7 +169,7 @@ final class LoadLoop implements Runnable {
             if (System.nanoTime() >= deadline) {
                 live--;
             } else {
-                waiting[slot] = true;
+                startAt[slot] = System.nanoTime();
             }
         }
     }
