@@ -314,7 +314,13 @@ public final class TftpBench implements Callable<Integer> {
         kuraFlags = flags;
         cmd.addAll(List.of("-cp", cp, "-Dlogback.configurationFile=none", "dev.kura.cli.Kura", "tftp",
                 "--root", root.toString(), "--config", cfg.toString()));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        // As the kura launcher exports for tftp (see ./kura): Netty's pool chunks as their own mappings.
+        pb.environment().putIfAbsent("MALLOC_ARENA_MAX", "2");
+        pb.environment().putIfAbsent("MALLOC_MMAP_THRESHOLD_", "262144");
+        kuraFlags = flags + "; env MALLOC_ARENA_MAX=" + pb.environment().get("MALLOC_ARENA_MAX")
+                + " MALLOC_MMAP_THRESHOLD_=" + pb.environment().get("MALLOC_MMAP_THRESHOLD_");
+        return pb.start();
     }
 
     /** Waits until the server answers an RRQ for a missing file with an ERROR. */
