@@ -34,7 +34,10 @@ import java.util.concurrent.Callable;
  *       objects collect their bytes in heap arrays; the memory tier itself is native memory, outside
  *       the heap and the direct-memory limit); direct memory, where Netty's
  *       pooled packet buffers live, {@code 64 MiB + max-transfers x (windowsize-max x (blksize-max + 4)
- *       + 2 x read-chunk)}, the bound the server itself keeps per transfer.</li>
+ *       + 2 x read-chunk)}, the bound the server itself keeps per transfer. Beside these flags the
+ *       launcher exports {@code MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=262144} for tftp (an
+ *       environment, not a flag): Netty {@code malloc}s its pool chunks, and a fixed mmap
+ *       threshold keeps each its own mapping, given back when freed.</li>
  *   <li><b>serve</b>: G1 with a periodic collection every 30 s when idle so committed heap is
  *       returned; heap 1 GiB. The memory tier is not in it: its entries are native memory
  *       ({@code malloc}, lent to the socket without a copy), bounded by {@code cache.memory.max-size}

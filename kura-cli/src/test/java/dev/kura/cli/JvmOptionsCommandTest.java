@@ -14,9 +14,9 @@ class JvmOptionsCommandTest {
         TftpConfig big = TftpConfig.defaults("/srv").withLimits(2000, 1000);
         JvmOptionsCommand.Sizing s = JvmOptionsCommand.tftp(small);
         JvmOptionsCommand.Sizing b = JvmOptionsCommand.tftp(big);
-        // 32 MiB + 100 x 16 KiB = 33.6 MiB, rounded up; 64 MiB + 100 x (16 x 1472 + 2 x 32 KiB).
-        assertThat(s.flags()).contains("-XX:+UseSerialGC").contains("-Xmx34m").contains("-XX:MaxDirectMemorySize=73m");
-        assertThat(b.flags()).contains("-Xmx64m").contains("-XX:MaxDirectMemorySize=234m");
+        // 32 MiB + 100 x 16 KiB = 33.6 MiB, rounded up; 64 MiB + 100 x (16 x 1472 + 2 x 16 KiB).
+        assertThat(s.flags()).contains("-XX:+UseSerialGC").contains("-Xmx34m").contains("-XX:MaxDirectMemorySize=70m");
+        assertThat(b.flags()).contains("-Xmx64m").contains("-XX:MaxDirectMemorySize=172m");
         assertThat(b.why()).contains("2000 max-transfers");
         // Serving a bucket through the cache: room for fills; the memory tier itself is native memory.
         TftpConfig bucket = big.withSource(new TftpConfig.Source("boot", null, null, null, false, null, null, null,

@@ -114,6 +114,25 @@ public interface IoFile extends AutoCloseable {
     /** Blocking form of {@link #readAsync(MemorySegment, long)}. @throws IoException on failure */
     int read(MemorySegment dst, long position) throws IoException;
 
+    /**
+     * Reads what the page cache already holds at {@code position}, on the calling thread, without
+     * ever waiting for the device: {@code preadv2(2)} with {@code RWF_NOWAIT} (Linux 4.14+). For a
+     * caller on an event loop whose files are usually cached, this is a copy instead of a hop to
+     * a backend thread and back; when it answers -1, the caller uses {@link #readAsync}.
+     *
+     * <p>The default answers -1 (the NIO backend, files opened with {@link OpenFlag#DIRECT}).
+     *
+     * @param dst where the bytes go (a native segment; a heap segment answers -1)
+     * @param position file offset in bytes, &gt;= 0
+     * @return bytes read, possibly fewer than asked (only the cached part), 0 at or past end of
+     *     file; -1 when none of the range could be read without blocking ({@code EAGAIN}) or the
+     *     backend cannot tell
+     * @throws IoException EBADF when closed, EIO and the like
+     */
+    default int readIfCached(MemorySegment dst, long position) throws IoException {
+        return -1;
+    }
+
     /** Blocking form of {@link #readAsync(ByteBuffer, long)}. @throws IoException on failure */
     int read(ByteBuffer dst, long position) throws IoException;
 

@@ -49,6 +49,22 @@ public interface TftpSource {
          */
         CompletableFuture<Integer> read(ByteBuffer dst, long position);
 
+        /**
+         * Reads what can be had at once, on the calling thread (a transfer's event loop), without
+         * ever waiting for a device: for a local file, the part of the range in the page cache
+         * ({@link dev.kura.io.IoFile#readIfCached}). The server tries this first and falls back to
+         * {@link #read} for the rest; the default has nothing at once.
+         *
+         * @param dst where the bytes go, from its position to its limit (neither is changed)
+         * @param position offset in bytes, 0 &lt;= position
+         * @return bytes read, possibly fewer than asked; 0 at the end of the object; -1 when nothing
+         *     can be had without waiting
+         * @throws IOException when the read failed (the server then reads with {@link #read}, which reports it)
+         */
+        default int readNow(ByteBuffer dst, long position) throws IOException {
+            return -1;
+        }
+
         /** Releases the object; never throws. */
         @Override
         void close();

@@ -42,7 +42,9 @@ import java.util.stream.Stream;
  * <p>Each cell runs {@code --seconds} of closed-loop load: every client downloads the file again
  * and again until the time is up (a transfer under way is finished). Columns: aggregate MB/s
  * (10^6 bytes of file delivered per second), transfers/s, failures (ERROR, timeout after 5
- * retries, or a wrong size), p99 transfer time, server memory. tftpd-hpa 5.2 does not implement
+ * retries, or a wrong size), p99 transfer time, the server's CPU per MiB and the load client's
+ * (this JVM's process CPU over the cell, per MiB delivered: if it is near the server's, the client
+ * is part of the bottleneck), server memory. tftpd-hpa 5.2 does not implement
  * RFC 7440: asked for windowsize 16 it answers without it, so its transfers run lock-step; the
  * "w granted" column shows what each server granted.
  */
@@ -74,6 +76,10 @@ public final class TftpBench implements Callable<Integer> {
     @Option(names = "--tftpd", defaultValue = "/usr/sbin/in.tftpd", description = "tftpd-hpa binary (default ${DEFAULT-VALUE})")
     Path tftpd;
 
+    @Option(names = "--kura-java-opts", description = "extra JVM flags for the kura tftp under test, after the"
+            + " launcher's sizing (space-separated, e.g. -XX:NativeMemoryTracking=summary)")
+    @Nullable String kuraJavaOpts;
+
     @Option(names = "--json", description = "print JSON instead of the table")
     boolean json;
 
@@ -86,8 +92,8 @@ public final class TftpBench implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     record Row(String server, String file, int concurrency, int windowsize, int granted, double mbps, double tps,
-               long transfers, long failures, double p50ms, double p99ms, double cpuMsPerMiB, double rssMiB,
-               double pssMiB, @Nullable String error) {
+               long transfers, long failures, double p50ms, double p99ms, double cpuMsPerMiB,
+               double clientCpuMsPerMiB, double rssMiB, double pssMiB, @Nullable String error) {
     }
 
     /** A server's state right after start: memory before any load, and how long its first RRQ took. */
@@ -210,10 +216,15 @@ public final class TftpBench implements Callable<Integer> {
 
     private Row measure(String name, Process server, int port, String file, long size, int concurrency, int w, int secs)
             throws InterruptedException {
+        if (!json) {
+            // Marks the cell's start (bench/profile-tftp.sh attaches its profiler on this line).
+            System.err.printf("  %s: %s x %d, windowsize %d (pid %d)%n", name, file, concurrency, w, server.pid());
+        }
         ProcessTree.Sampler sampler = new ProcessTree.Sampler(server.pid());
         Thread t = Thread.ofPlatform().daemon().start(sampler);
         ProcessTree.CpuGroup group = cpuGroups.get(server.pid());
         long cpu0 = group != null ? group.nanos() : ProcessTree.cpuNanos(server.pid());
+        long client0 = clientCpuNanos();
         TftpLoad.Result r;
         try {
             r = new TftpLoad(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), file, size, blksize, w)
@@ -225,12 +236,24 @@ public final class TftpBench implements Callable<Integer> {
             t.join();
         }
         long cpu = (group != null ? group.nanos() : ProcessTree.cpuNanos(server.pid())) - cpu0;
+        long client = clientCpuNanos() - client0;
         double mib = r.bytes() / 1048576.0;
         Histogram h = r.transferNanos();
         return new Row(name, file, concurrency, w, r.grantedWindowsize(), r.mbPerSecond(), r.transfersPerSecond(),
                 r.transfers(), r.failures(), h.getValueAtPercentile(50) / 1e6, h.getValueAtPercentile(99) / 1e6,
-                mib > 0 ? cpu / 1e6 / mib : 0, sampler.peakRss.get() / 1048576.0, sampler.peakPss.get() / 1048576.0,
+                mib > 0 ? cpu / 1e6 / mib : 0, mib > 0 ? client / 1e6 / mib : 0, sampler.peakRss.get() / 1048576.0, sampler.peakPss.get() / 1048576.0,
                 r.firstError());
+    }
+
+    /**
+     * CPU nanoseconds this JVM (the load client, plus the 50 ms memory sampler) has used so far, all
+     * threads, user and system: beside the server's CPU per MiB it shows which side of the round
+     * trip is the bottleneck. A lock-step transfer waits for both, so a client costing as much as
+     * the server compresses every server-to-server ratio toward 1.
+     */
+    private static long clientCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     /** Memory at rest, then the time from an RRQ for the 1 MiB file to the server's first answer. */
@@ -281,14 +304,23 @@ public final class TftpBench implements Callable<Integer> {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        if (kuraJavaOpts != null && !kuraJavaOpts.isBlank()) {
+            flags = (flags + " " + kuraJavaOpts.trim()).trim();
+        }
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
         if (!flags.isEmpty()) {
-            cmd.addAll(List.of(flags.split(" ")));
+            cmd.addAll(List.of(flags.split("\\s+")));
         }
         kuraFlags = flags;
         cmd.addAll(List.of("-cp", cp, "-Dlogback.configurationFile=none", "dev.kura.cli.Kura", "tftp",
                 "--root", root.toString(), "--config", cfg.toString()));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        // As the kura launcher exports for tftp (see ./kura): Netty's pool chunks as their own mappings.
+        pb.environment().putIfAbsent("MALLOC_ARENA_MAX", "2");
+        pb.environment().putIfAbsent("MALLOC_MMAP_THRESHOLD_", "262144");
+        kuraFlags = flags + "; env MALLOC_ARENA_MAX=" + pb.environment().get("MALLOC_ARENA_MAX")
+                + " MALLOC_MMAP_THRESHOLD_=" + pb.environment().get("MALLOC_MMAP_THRESHOLD_");
+        return pb.start();
     }
 
     /** Waits until the server answers an RRQ for a missing file with an ERROR. */
@@ -339,13 +371,14 @@ public final class TftpBench implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "%-10s at rest: RSS %.1f MiB, PSS %.1f MiB; first RRQ answered in %.1f ms%n",
                     st.server(), st.rssMiB(), st.pssMiB(), st.firstRrqMs());
         }
-        System.out.printf(Locale.ROOT, "%-10s %-6s %5s %3s %5s %8s %11s %9s %8s %9s %9s %10s %8s %8s%n",
+        System.out.printf(Locale.ROOT, "%-10s %-6s %5s %3s %5s %8s %11s %9s %8s %9s %9s %10s %10s %8s %8s%n",
                 "server", "file", "conc", "w", "w-got", "MB/s", "transfers/s", "transfers", "failures", "p50 ms",
-                "p99 ms", "cpu ms/MiB", "RSS MiB", "PSS MiB");
+                "p99 ms", "cpu ms/MiB", "client cpu", "RSS MiB", "PSS MiB");
         for (Row r : rows) {
-            System.out.printf(Locale.ROOT, "%-10s %-6s %5d %3d %5d %8.1f %11.1f %9d %8d %9.1f %9.1f %10.1f %8.1f %8.1f%n",
+            System.out.printf(Locale.ROOT, "%-10s %-6s %5d %3d %5d %8.1f %11.1f %9d %8d %9.1f %9.1f %10.1f %10.1f %8.1f %8.1f%n",
                     r.server(), r.file().replace(".bin", ""), r.concurrency(), r.windowsize(), r.granted(), r.mbps(),
-                    r.tps(), r.transfers(), r.failures(), r.p50ms(), r.p99ms(), r.cpuMsPerMiB(), r.rssMiB(), r.pssMiB());
+                    r.tps(), r.transfers(), r.failures(), r.p50ms(), r.p99ms(), r.cpuMsPerMiB(), r.clientCpuMsPerMiB(),
+                    r.rssMiB(), r.pssMiB());
         }
         for (Row k : rows) {
             if (!k.server().equals("kura")) {
@@ -385,6 +418,7 @@ public final class TftpBench implements Callable<Integer> {
                     .put("mbPerSecond", round(r.mbps())).put("transfersPerSecond", round(r.tps()))
                     .put("transfers", r.transfers()).put("failures", r.failures()).put("p50Ms", round(r.p50ms()))
                     .put("p99Ms", round(r.p99ms())).put("cpuMsPerMiB", round(r.cpuMsPerMiB()))
+                    .put("clientCpuMsPerMiB", round(r.clientCpuMsPerMiB()))
                     .put("serverRssMiB", round(r.rssMiB())).put("serverPssMiB", round(r.pssMiB()));
             if (r.error() != null) {
                 o.put("error", r.error());

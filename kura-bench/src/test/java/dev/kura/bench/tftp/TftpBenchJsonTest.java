@@ -13,8 +13,8 @@ class TftpBenchJsonTest {
     @Test
     void rowsAreWrittenAsParsableJsonWithEveryFigure() throws Exception {
         TftpBench.Row ok = new TftpBench.Row("kura", "1m \"quoted\"", 10, 16, 16, 812.345, 93.1, 900, 0, 1.5, 9.25,
-                3.456, 110.04, 0, null);
-        TftpBench.Row failed = new TftpBench.Row("tftpd-hpa", "64m", 100, 1, 1, 0, 0, 0, 3, 0, 0, 0, 0, 12.5,
+                3.456, 7.891, 110.04, 0, null);
+        TftpBench.Row failed = new TftpBench.Row("tftpd-hpa", "64m", 100, 1, 1, 0, 0, 0, 3, 0, 0, 0, 0, 0, 12.5,
                 "timeout\nafter 5 s");
         JsonNode rows = new ObjectMapper().readTree(TftpBench.toJson(List.of(ok, failed)));
         assertThat(rows.isArray()).isTrue();
@@ -26,6 +26,7 @@ class TftpBenchJsonTest {
         assertThat(a.get("windowsizeGranted").asInt()).isEqualTo(16);
         assertThat(a.get("mbPerSecond").asDouble()).isEqualTo(812.35);
         assertThat(a.get("p99Ms").asDouble()).isEqualTo(9.25);
+        assertThat(a.get("clientCpuMsPerMiB").asDouble()).isEqualTo(7.89);
         assertThat(a.get("serverRssMiB").asDouble()).isEqualTo(110.04);
         assertThat(a.has("error")).isFalse();
         JsonNode b = rows.get(1);

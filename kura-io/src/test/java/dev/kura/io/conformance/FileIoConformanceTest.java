@@ -165,6 +165,24 @@ public abstract class FileIoConformanceTest {
         assertThat(io.info().rings()).isPositive();
     }
 
+    /**
+     * {@link IoFile#readIfCached} either declines (-1: the backend cannot tell, or nothing is
+     * cached) or reads exactly what {@link IoFile#read} reads there; never other bytes.
+     */
+    @Test
+    void readIfCachedDeclinesOrReadsTheSameBytes() throws Exception {
+        Path p = file("cached", 11, 50_000);
+        try (IoFile f = io.open(p, OpenFlag.READ)) {
+            MemorySegment now = segment(30_000);
+            int n = f.readIfCached(now, 10_000);
+            assertThat(n).isBetween(-1, 30_000);
+            if (n > 0) {
+                assertThat(now.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE)).isEqualTo(Bytes.array(11, 10_000, n));
+            }
+            assertThat(f.readIfCached(segment(100), 50_000)).isIn(-1, 0);
+        }
+    }
+
     // ---- open ---------------------------------------------------------------------------------
 
     @Test

@@ -34,6 +34,12 @@ final class IoFileObject implements TftpSource.OpenObject {
         return file.readFullyAsync(MemorySegment.ofBuffer(dst), position).thenApply(Long::intValue);
     }
 
+    /** The page-cache part of the range, copied on this thread ({@code preadv2} with {@code RWF_NOWAIT}). */
+    @Override
+    public int readNow(ByteBuffer dst, long position) throws IOException {
+        return file.readIfCached(MemorySegment.ofBuffer(dst), position);
+    }
+
     @Override
     public void close() {
         try {

@@ -13,7 +13,7 @@ import java.net.InetSocketAddress;
  * The transfer keeps the blocks of the current window (at most {@code windowsize} DATA packets,
  * each {@code 4 + blksize} bytes) and cuts new blocks from its {@link BlockSource}, which reads the
  * file ahead through kura-io. So the memory of a transfer is bounded by
- * {@code windowsize * (blksize + 4)} plus the source's two read-ahead chunks (2 x 32 KiB by
+ * {@code windowsize * (blksize + 4)} plus the source's two read-ahead chunks (2 x 16 KiB by
  * default), whatever the file size, and the window after the current one is (normally) in memory
  * before the current one is acknowledged.
  *

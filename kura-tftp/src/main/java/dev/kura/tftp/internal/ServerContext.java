@@ -79,6 +79,10 @@ final class ServerContext {
         new Bootstrap().group(transfer.loop)
                 .channelFactory(channels.apply(v6))
                 .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(recv))
+                // Received ACKs from the same pooled allocator as the DATA blocks: one set of
+                // arenas rather than a second (Netty 4.2's default adaptive allocator, whose
+                // chunks grow to 8 MiB), measured ~5-25 MiB of RSS at 1,000 transfers.
+                .option(ChannelOption.ALLOCATOR, alloc)
                 .handler(transfer)
                 .bind(new InetSocketAddress(v6 ? "::" : "0.0.0.0", 0))
                 .addListener(f -> {

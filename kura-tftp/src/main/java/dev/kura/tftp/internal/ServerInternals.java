@@ -79,6 +79,7 @@ public final class ServerInternals {
                 Channel ch = new Bootstrap().group(group).channelFactory(factory)
                         .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(2048))
                         .option(ChannelOption.SO_RCVBUF, 4 << 20)
+                        .option(ChannelOption.ALLOCATOR, ctx.alloc)
                         .handler(handler)
                         .bind(bindTo).syncUninterruptibly().channel();
                 listeners.add(ch);

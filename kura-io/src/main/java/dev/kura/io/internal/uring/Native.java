@@ -53,6 +53,16 @@ final class Native {
     static final int O_DIRECT;
     static final int AT_FDCWD = -100;
     static final int AT_EMPTY_PATH = 0x1000;
+    /** {@code preadv2(2)}: x86-64 327, arm64 286 ({@code syscall_64.tbl}, {@code asm-generic/unistd.h}). */
+    static final long SYS_PREADV2;
+    /** {@code RWF_NOWAIT} ({@code include/uapi/linux/fs.h}): fail with EAGAIN rather than wait for the device. */
+    static final int RWF_NOWAIT = 0x8;
+    /** {@code fstatfs(2)}: x86-64 138, arm64 44. */
+    static final long SYS_FSTATFS;
+    /** {@code struct statfs} is 120 bytes on both; {@code f_type} is its first (64-bit) field. */
+    static final int STATFS_SIZE = 120;
+    /** {@code TMPFS_MAGIC} ({@code include/uapi/linux/magic.h}). */
+    static final long TMPFS_MAGIC = 0x01021994L;
 
     /** Null when the platform offers no libc {@code syscall} (not Linux): io_uring is then ENOSYS. */
     private static final @Nullable MethodHandle SYSCALL;
@@ -71,6 +81,8 @@ final class Native {
     static {
         String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
         O_DIRECT = arch.equals("aarch64") || arch.equals("arm64") ? 0200000 : 040000;
+        SYS_PREADV2 = arch.equals("aarch64") || arch.equals("arm64") ? 286 : 327;
+        SYS_FSTATFS = arch.equals("aarch64") || arch.equals("arm64") ? 44 : 138;
         MethodHandle sys = null, mmap = null, munmap = null, close = null, efd = null, write = null;
         MethodHandle alloc = null, free = null;
         String why = null;

@@ -197,6 +197,86 @@ final class UringIoFile extends AbstractIoFile {
         super.fdatasync();
     }
 
+    /** How {@link #readIfCached} reads this file, found on its first call. */
+    private enum CachedRead {
+        /** Not tried yet. */
+        UNKNOWN,
+        /** {@code preadv2} with {@code RWF_NOWAIT}: the kernel says EAGAIN rather than wait. */
+        NOWAIT,
+        /**
+         * A tmpfs file, whose file system refuses RWF_NOWAIT (EOPNOTSUPP, Linux 6.18) but has no
+         * device to wait for: its pages are memory (unless swapped out), so a plain {@code pread}.
+         */
+        MEMORY,
+        /** Neither: every call answers -1 and the caller reads asynchronously. */
+        NONE
+    }
+
+    /** Racy but idempotent: two threads finding the mode at once find the same one. */
+    private volatile CachedRead cachedRead = CachedRead.UNKNOWN;
+
+    /**
+     * {@code preadv2(fd, {dst}, 1, position, RWF_NOWAIT)} on the calling thread: no ring, no hop
+     * (a plain {@code pread} for a tmpfs file, see {@link CachedRead#MEMORY}). The iovec and the
+     * errno capture live in a confined arena of the call (small native allocations, far cheaper
+     * than the two thread wake-ups of a ring round trip).
+     */
+    @Override
+    public int readIfCached(MemorySegment dst, long position) throws IoException {
+        IoException bad = checkArgs("read", dst, position);
+        if (bad != null) {
+            throw bad;
+        }
+        CachedRead mode = cachedRead;
+        if (mode == CachedRead.NONE || !dst.isNative() || flags().contains(OpenFlag.DIRECT) || dst.byteSize() == 0) {
+            return -1;
+        }
+        if (!enter()) {
+            throw closedError("read");
+        }
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment capture = Native.newCapture(arena);
+            MemorySegment iov = arena.allocate(16, 8);
+            iov.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, dst.address());
+            iov.set(java.lang.foreign.ValueLayout.JAVA_LONG, 8, Math.min(dst.byteSize(), Integer.MAX_VALUE));
+            // On 64-bit kernels the offset is the low word (pos_l); pos_h is ignored.
+            long n = Native.syscall(capture, Native.SYS_PREADV2, fd, iov.address(), 1, position, 0,
+                    mode == CachedRead.MEMORY ? 0 : Native.RWF_NOWAIT);
+            if (n >= 0) {
+                if (mode == CachedRead.UNKNOWN) {
+                    cachedRead = CachedRead.NOWAIT;
+                }
+                return (int) n;
+            }
+            int errno = Native.errno(capture);
+            if (errno == Errno.EAGAIN.value()) {
+                return -1;
+            }
+            if (errno == Errno.EOPNOTSUPP.value() || errno == Errno.ENOSYS.value() || errno == Errno.EINVAL.value()) {
+                if (mode == CachedRead.UNKNOWN && onTmpfs(arena)) {
+                    cachedRead = CachedRead.MEMORY;
+                    n = Native.syscall(capture, Native.SYS_PREADV2, fd, iov.address(), 1, position, 0, 0);
+                    if (n >= 0) {
+                        return (int) n;
+                    }
+                    throw new IoException(Native.errno(capture), path, "read", null, null);
+                }
+                cachedRead = CachedRead.NONE;
+                return -1;
+            }
+            throw new IoException(errno, path, "read", null, null);
+        } finally {
+            exit();
+        }
+    }
+
+    /** {@code fstatfs(fd)} says tmpfs; false when it cannot tell. */
+    private boolean onTmpfs(java.lang.foreign.Arena arena) {
+        MemorySegment st = arena.allocate(Native.STATFS_SIZE, 8);
+        long r = Native.syscall(Native.newCapture(arena), Native.SYS_FSTATFS, fd, st.address(), 0, 0, 0, 0);
+        return r == 0 && st.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0) == Native.TMPFS_MAGIC;
+    }
+
     /** {@code statx(fd, "", AT_EMPTY_PATH, STATX_SIZE)} through the ring; the path and the struct share one buffer. */
     @Override
     public long size() throws IoException {

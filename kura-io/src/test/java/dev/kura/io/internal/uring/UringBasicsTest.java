@@ -57,6 +57,44 @@ class UringBasicsTest {
         }
     }
 
+    /**
+     * {@code readIfCached} on the caller's thread, on tmpfs ({@code /dev/shm}: RWF_NOWAIT refused,
+     * a plain pread of memory pages) and on the build directory's file system (RWF_NOWAIT) for a
+     * file just written, so in the page cache: every byte comes back, 0 at the end of the file, -1
+     * for a heap buffer (the kernel needs an address), EBADF once closed.
+     */
+    @Test
+    void readIfCachedCopiesCachedBytesOnTheCallersThread() throws Exception {
+        Path shm = Files.createTempDirectory(Path.of("/dev/shm"), "kura-io-test-");
+        try {
+            readIfCachedOf(shm.resolve("cached.bin"));
+            readIfCachedOf(dir.resolve("cached.bin"));
+        } finally {
+            Files.deleteIfExists(shm.resolve("cached.bin"));
+            Files.deleteIfExists(shm);
+        }
+    }
+
+    private void readIfCachedOf(Path p) throws Exception {
+        byte[] data = new byte[100_000];
+        new java.util.Random(7).nextBytes(data);
+        Files.write(p, data);
+        try (FileIo io = FileIo.create(uring()); Arena arena = Arena.ofConfined()) {
+            IoFile f = io.open(p, OpenFlag.READ);
+            MemorySegment dst = arena.allocate(40_000);
+            assertThat(f.readIfCached(dst, 0)).as(p.toString()).isEqualTo(40_000);
+            assertThat(dst.toArray(ValueLayout.JAVA_BYTE)).isEqualTo(java.util.Arrays.copyOfRange(data, 0, 40_000));
+            assertThat(f.readIfCached(dst, 80_000)).isEqualTo(20_000);
+            assertThat(dst.asSlice(0, 20_000).toArray(ValueLayout.JAVA_BYTE))
+                    .isEqualTo(java.util.Arrays.copyOfRange(data, 80_000, 100_000));
+            assertThat(f.readIfCached(dst, 100_000)).isZero();
+            assertThat(f.readIfCached(MemorySegment.ofArray(new byte[16]), 0)).isEqualTo(-1);
+            f.close();
+            assertThatThrownBy(() -> f.readIfCached(dst, 0)).isInstanceOf(IoException.class)
+                    .satisfies(e -> assertThat(((IoException) e).errno()).isEqualTo(Errno.EBADF));
+        }
+    }
+
     @Test
     void writeReadSizeSyncWithNativeAndHeapBuffers() throws Exception {
         Path p = dir.resolve("a");

@@ -1,0 +1,188 @@
+package dev.kura.bench.tftp;
+
+import org.HdrHistogram.Histogram;
+import org.jspecify.annotations.Nullable;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.util.Iterator;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One platform thread of the load client: a {@link Selector} over the non-blocking channels of
+ * {@code slots} concurrent {@link Download}s, each slot starting its next download as soon as one
+ * ends, until the deadline (a download under way is finished).
+ *
+ * <h2>Why an event loop</h2>
+ * A load generator must cost less than what it measures, the way wrk drives thousands of HTTP
+ * connections from a few threads. Here one wake-up of the thread serves every transfer whose
+ * datagram has arrived (epoll returns them together), one receive buffer and one ACK buffer serve
+ * them all, and no datagram crosses a thread. Timeouts are found by a scan of the slots every
+ * {@link #SCAN_NANOS} rather than a timer per packet: moving a deadline field is all a datagram
+ * costs.
+ *
+ * <p>Its counts and latency histogram are its own (no shared counters per transfer); {@link
+ * TftpLoad} adds the loops' together after they have all ended.
+ *
+ * <p>Thread-safety: {@link #run} on one thread; the results are read after that thread is joined.
+ */
+final class LoadLoop implements Runnable {
+
+    static final long SCAN_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+    /** The slots' first downloads start over this long (at most a quarter of the run). */
+    static final long RAMP_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
+
+    private final Download.Spec spec;
+    private final long deadline;
+    private final Selector selector;
+    private final @Nullable Download[] slots;
+    /**
+     * When an empty slot starts its next download ({@link System#nanoTime}), or {@link Long#MAX_VALUE}
+     * for none: the slots' first downloads, spread over the ramp, and slots whose start failed.
+     */
+    private final long[] startAt;
+    /** The largest DATA (blksize 65464, RFC 2348) and its 4-byte header. */
+    private final ByteBuffer in = ByteBuffer.allocateDirect(65468);
+    private final ByteBuffer ack = ByteBuffer.allocateDirect(4);
+    final Histogram transferNanos = new Histogram(3_600_000_000_000L, 3);
+    long transfers;
+    long failures;
+    long bytes;
+    int granted = -1;
+    @Nullable String firstError;
+    /** What ended the loop early (its selector failed, a bug); null when it ran to the end. */
+    volatile @Nullable Throwable crash;
+    private int live;
+
+    /**
+     * @param slots    concurrent downloads this loop keeps going
+     * @param deadline {@link System#nanoTime} after which no download is started
+     * @throws UncheckedIOException when no selector can be opened
+     */
+    LoadLoop(Download.Spec spec, int slots, long deadline) {
+        this.spec = spec;
+        this.deadline = deadline;
+        this.slots = new Download[slots];
+        this.startAt = new long[slots];
+        try {
+            this.selector = Selector.open();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void run() {
+        try (selector) {
+            long now = System.nanoTime();
+            // Every slot downloads at least once, however short the run. The first requests are
+            // spread over a ramp: a thousand RRQs in the same millisecond overflow a listener's
+            // receive queue, and the dropped ones would all time out and be re-sent together, in
+            // lock-step bursts that no fleet of real clients produces (tftpd-hpa, which forks per
+            // request, lost hundreds of transfers that way).
+            live = slots.length;
+            long ramp = Math.min(RAMP_NANOS, Math.max(0, deadline - now) / 4);
+            for (int i = 0; i < slots.length; i++) {
+                startAt[i] = now + ramp * i / slots.length;
+            }
+            for (int i = 0; i < slots.length && startAt[i] <= now; i++) {
+                startAt[i] = Long.MAX_VALUE;
+                start(i, now);
+            }
+            long nextScan = now + SCAN_NANOS;
+            while (live > 0) {
+                selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(nextScan - now)));
+                now = System.nanoTime();
+                Iterator<SelectionKey> it = selector.selectedKeys().iterator();
+                while (it.hasNext()) {
+                    SelectionKey k = it.next();
+                    it.remove();
+                    Download d = (Download) k.attachment();
+                    if (d.finished()) {
+                        continue; // ended earlier in this round; its next one has its own key
+                    }
+                    d.readable(in, ack, now);
+                    if (d.finished()) {
+                        end(d, now);
+                    }
+                }
+                if (now >= nextScan) {
+                    nextScan = now + SCAN_NANOS;
+                    for (int i = 0; i < slots.length; i++) {
+                        if (startAt[i] <= now) {
+                            startAt[i] = Long.MAX_VALUE;
+                            start(i, now);
+                        }
+                        Download d = slots[i];
+                        if (d != null) {
+                            d.timer(ack, now);
+                            if (d.finished()) {
+                                end(d, now);
+                            }
+                        }
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            crash = e;
+            for (Download d : slots) {
+                if (d != null) {
+                    d.close();
+                }
+            }
+        }
+    }
+
+    /** Records a finished download and starts the slot's next one, or retires the slot after the deadline. */
+    private void end(Download d, long now) {
+        d.close();
+        if (d.granted() >= 0) {
+            granted = d.granted();
+        }
+        if (d.state() == Download.State.SUCCEEDED) {
+            bytes += d.received();
+            record(d.startNanos, null);
+        } else {
+            record(d.startNanos, d.error());
+        }
+        slots[d.slot] = null;
+        if (now < deadline) {
+            start(d.slot, now);
+        } else {
+            live--;
+        }
+    }
+
+    /**
+     * Starts a download in an empty slot. When not even the RRQ can be sent (no ports or descriptors
+     * left) that is a failed transfer, and the slot tries again at the next scan rather than
+     * spinning while the other transfers wait.
+     */
+    private void start(int slot, long now) {
+        try {
+            slots[slot] = Download.start(spec, selector, slot, now);
+        } catch (IOException e) {
+            record(now, e.toString());
+            if (System.nanoTime() >= deadline) {
+                live--;
+            } else {
+                startAt[slot] = System.nanoTime();
+            }
+        }
+    }
+
+    private void record(long startNanos, @Nullable String error) {
+        long t = System.nanoTime() - startNanos;
+        transferNanos.recordValue(Math.min(t, transferNanos.getHighestTrackableValue()));
+        transfers++;
+        if (error != null) {
+            failures++;
+            if (firstError == null) {
+                firstError = error;
+            }
+        }
+    }
+}
