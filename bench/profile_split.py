@@ -40,18 +40,23 @@ LEAF = [
 ]
 
 
-def classify(frames):
-    for name, keys in THREADS:
+OTHER = "other (JVM, kernel, unattributed)"
+
+
+def classify(frames, threads=None, leaf=None):
+    """The part of one stack (root first): a whole-thread part matched by any frame, else the leaf-first match."""
+    for name, keys in (THREADS if threads is None else threads):
         if any(k in f for f in frames for k in keys):
             return name
     for f in reversed(frames):
-        for name, keys in LEAF:
+        for name, keys in (LEAF if leaf is None else leaf):
             if any(k in f for k in keys):
                 return name
-    return "other (JVM, kernel, unattributed)"
+    return OTHER
 
 
-def split(path):
+def split(path, threads=None, leaf=None):
+    """({part: samples}, total samples) of one collapsed file."""
     totals, n = {}, 0
     with open(path) as fh:
         for line in fh:
@@ -59,27 +64,36 @@ def split(path):
             if not line:
                 continue
             stack, _, count = line.rpartition(" ")
+            if not stack:
+                continue
             c = int(count)
-            cat = classify(stack.split(";"))
+            cat = classify(stack.split(";"), threads, leaf)
             totals[cat] = totals.get(cat, 0) + c
             n += c
     return totals, n
 
 
-def main():
-    files = sys.argv[1:]
-    if not files:
-        sys.exit("usage: profile_split.py A.collapsed [B.collapsed ...]")
-    results = [split(p) for p in files]
-    names = [os.path.basename(p).rsplit(".", 1)[0] for p in files]
-    order = [c for c, _ in THREADS] + [c for c, _ in LEAF] + ["other (JVM, kernel, unattributed)"]
-    print("| part of the hit path | " + " | ".join(f"{n} (% of CPU samples)" for n in names) + " |")
+def table(files, title, threads=None, leaf=None, name=lambda p: os.path.basename(p).rsplit(".", 1)[0]):
+    """Prints the Markdown table: one row per part that has samples, one column per file."""
+    threads = THREADS if threads is None else threads
+    leaf = LEAF if leaf is None else leaf
+    results = [split(p, threads, leaf) for p in files]
+    names = [name(p) for p in files]
+    order = [c for c, _ in threads] + [c for c, _ in leaf] + [OTHER]
+    print(f"| {title} | " + " | ".join(f"{n} (% of CPU samples)" for n in names) + " |")
     print("|---|" + "---|" * len(names))
     for cat in order:
         if all(t.get(cat, 0) == 0 for t, _ in results):
             continue
         print(f"| {cat} | " + " | ".join(f"{100.0 * t.get(cat, 0) / n:.1f}" if n else "-" for t, n in results) + " |")
     print("| samples | " + " | ".join(str(n) for _, n in results) + " |")
+
+
+def main():
+    files = sys.argv[1:]
+    if not files:
+        sys.exit("usage: profile_split.py A.collapsed [B.collapsed ...]")
+    table(files, "part of the hit path")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ of the stack; the others by the frame nearest the leaf that matches one.
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import profile_split  # noqa: E402  (the grouping and the table)
+
 THREADS = [
     ("JIT compiler", ("CompileBroker",)),
     ("GC", ("GenCollectedHeap", "SerialHeap", "DefNewGeneration", "TenuredGeneration", "VM_GenCollect",
@@ -33,48 +36,15 @@ LEAF = [
     ("kura transfer logic (ReadTransfer, Transfer, timers)", ("dev/kura/tftp/",)),
     ("Netty pipeline and event loop", ("io/netty/",)),
 ]
-OTHER = "other (JVM, kernel, unattributed)"
-
-
-def classify(frames):
-    for name, keys in THREADS:
-        if any(k in f for f in frames for k in keys):
-            return name
-    for f in reversed(frames):
-        for name, keys in LEAF:
-            if any(k in f for k in keys):
-                return name
-    return OTHER
-
-
-def split(path):
-    totals, n = {}, 0
-    with open(path) as fh:
-        for line in fh:
-            stack, _, count = line.rstrip("\n").rpartition(" ")
-            if not stack:
-                continue
-            c = int(count)
-            cat = classify(stack.split(";"))
-            totals[cat] = totals.get(cat, 0) + c
-            n += c
-    return totals, n
 
 
 def main():
     files = sys.argv[1:]
     if not files:
         sys.exit("usage: profile_split_tftp.py A.collapsed [B.collapsed ...]")
-    results = [split(p) for p in files]
-    names = [os.path.basename(os.path.dirname(os.path.abspath(p))) + "/" + os.path.basename(p) for p in files]
-    order = [c for c, _ in THREADS] + [c for c, _ in LEAF] + [OTHER]
-    print("| part of a lock-step block | " + " | ".join(f"{n} (% of CPU samples)" for n in names) + " |")
-    print("|---|" + "---|" * len(names))
-    for cat in order:
-        if all(t.get(cat, 0) == 0 for t, _ in results):
-            continue
-        print(f"| {cat} | " + " | ".join(f"{100.0 * t.get(cat, 0) / max(n, 1):.1f}" for t, n in results) + " |")
-    print("| samples | " + " | ".join(str(n) for _, n in results) + " |")
+    # the grouping and the table are profile_split.py's; only the parts differ
+    profile_split.table(files, "part of a lock-step block", THREADS, LEAF,
+                        name=lambda p: os.path.basename(os.path.dirname(os.path.abspath(p))) + "/" + os.path.basename(p))
 
 
 if __name__ == "__main__":
