@@ -158,14 +158,20 @@ class CacheTierAndConcurrencyTest {
             AtomicBoolean stop = new AtomicBoolean();
             ConcurrentLinkedQueue<String> bad = new ConcurrentLinkedQueue<>();
             AtomicInteger reads = new AtomicInteger();
-            try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
-                ex.submit(() -> {
-                    for (int s = 1; s < 300; s++) {
-                        int size = 1000 + (s * 7919) % 50_000;
-                        EntryMetadata md = new EntryMetadata(size, null, "\"" + s + "\"", null, null, Map.of());
-                        put(c, "k", bytes(s, size), md, 3000);
+            // The writer is a platform thread: eight virtual readers whose hits need no open(2)
+            // (OpenFiles) rarely park, and would keep a virtual writer off the two carriers for minutes.
+            try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor();
+                 ExecutorService writer = Executors.newSingleThreadExecutor()) {
+                writer.submit(() -> {
+                    try {
+                        for (int s = 1; s < 300; s++) {
+                            int size = 1000 + (s * 7919) % 50_000;
+                            EntryMetadata md = new EntryMetadata(size, null, "\"" + s + "\"", null, null, Map.of());
+                            put(c, "k", bytes(s, size), md, 3000);
+                        }
+                    } finally {
+                        stop.set(true);
                     }
-                    stop.set(true);
                     return null;
                 });
                 for (int r = 0; r < 8; r++) {
