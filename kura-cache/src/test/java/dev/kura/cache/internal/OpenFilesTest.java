@@ -34,6 +34,7 @@ class OpenFilesTest {
     void repeatedHitsReuseTheOpenVersionAndReadTheSameBytes(Backend backend) throws Exception {
         try (FileIo io = io(backend);
              TieredCache c = TieredCache.open(config(dir, 64 << 20, 0), io, NioFs.INSTANCE, EvictionKind.SIEVE, 4096)) {
+            awaitRecovery(c);
             byte[] big = bytes(7, 300_000);
             assertThat(put(c, "b/k", big)).isTrue();
             OpenFiles open = c.diskStore().openFiles;
@@ -60,6 +61,7 @@ class OpenFilesTest {
     void aReplacedVersionIsNeverServedNorKeptOpen(Backend backend) throws Exception {
         try (FileIo io = io(backend);
              TieredCache c = TieredCache.open(config(dir, 64 << 20, 0), io, NioFs.INSTANCE, EvictionKind.SIEVE, 4096)) {
+            awaitRecovery(c);
             byte[] v1 = bytes(1, 100_000);
             byte[] v2 = bytes(2, 120_000);
             assertThat(put(c, "b/k", v1)).isTrue();
@@ -85,6 +87,7 @@ class OpenFilesTest {
         // 1 MiB disk tier: the fourth 300 KB object evicts the first.
         try (FileIo io = io(backend);
              TieredCache c = TieredCache.open(config(dir, 1 << 20, 0), io, NioFs.INSTANCE, EvictionKind.SIEVE, 4096)) {
+            awaitRecovery(c);
             for (int i = 0; i < 3; i++) {
                 assertThat(put(c, "b/" + i, bytes(i, 300_000))).isTrue();
                 try (CacheEntry e = c.get("b/" + i).orElseThrow()) {
@@ -111,6 +114,7 @@ class OpenFilesTest {
     void aMetadataUpdateIsSeenByTheNextLookup(Backend backend) throws Exception {
         try (FileIo io = io(backend);
              TieredCache c = TieredCache.open(config(dir, 64 << 20, 0), io, NioFs.INSTANCE, EvictionKind.SIEVE, 4096)) {
+            awaitRecovery(c);
             byte[] data = bytes(3, 50_000);
             EntryMetadata md = new EntryMetadata(data.length, "text/plain", "\"e1\"", Instant.ofEpochSecond(1_700_000_000),
                     Instant.now().plusSeconds(60), Map.of());
@@ -139,6 +143,10 @@ class OpenFilesTest {
         return descriptors(dir, true);
     }
 
+    /** A committed entry file below the cache directory: {@code xx/<32 hex digits>} (FORMAT.md), maybe unlinked. */
+    private static final java.util.regex.Pattern ENTRY_FILE =
+            java.util.regex.Pattern.compile("[0-9a-f]{2}/[0-9a-f]{32}( \\(deleted\\))?");
+
     private static long descriptors(Path dir, boolean deleted) throws IOException {
         String root = dir.toRealPath().toString() + "/";
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
@@ -148,8 +156,8 @@ class OpenFilesTest {
                 } catch (IOException gone) {
                     return ""; // closed while listing
                 }
-            }).filter(t -> t.startsWith(root) && !t.startsWith(root + "tmp/") && !t.endsWith("/lock")
-                    && !t.endsWith("/lock (deleted)") && t.endsWith(" (deleted)") == deleted).count();
+            }).filter(t -> t.startsWith(root) && ENTRY_FILE.matcher(t.substring(root.length())).matches()
+                    && t.endsWith(" (deleted)") == deleted).count();
         }
     }
 }
