@@ -118,9 +118,9 @@ class SharedTierTest {
         assertThat(a.origin.getCount()).as("origin GETs").isEqualTo(originGets);
 
         String m = b.metrics();
-        assertThat(metric(m, "kura_cache_hits_total", "tier=\"shared\"")).isEqualTo(1);
-        assertThat(metric(m, "kura_shared_bytes_total", "direction=\"read\"")).isEqualTo(obj.length);
-        assertThat(metric(m, "kura_requests_seconds_count", "cache=\"SHARED\"")).isEqualTo(1);
+        assertThat(sum(m, "kura_cache_hits_total", "tier=\"shared\"")).isEqualTo(1);
+        assertThat(sum(m, "kura_shared_bytes_total", "direction=\"read\"")).isEqualTo(obj.length);
+        assertThat(sum(m, "kura_requests_seconds_count", "cache=\"SHARED\"")).isEqualTo(1);
     }
 
     @Test
@@ -147,7 +147,7 @@ class SharedTierTest {
         }
         assertThat(a.origin.getCount()).isEqualTo(originGets);
         String m = b.metrics();
-        assertThat(metric(m, "kura_shared_lookups_seconds_count", "outcome=\"hit\"")).isEqualTo(1);
+        assertThat(sum(m, "kura_shared_lookups_seconds_count", "outcome=\"hit\"")).isEqualTo(1);
     }
 
     @Test
@@ -237,7 +237,7 @@ class SharedTierTest {
                 assertThat(r.headers().firstValue("X-Cache")).contains("MISS");
             }
             String m = b.metrics();
-            assertThat(metric(m, "kura_shared_errors_total", "kind=\"timeout\"")).as("timeouts").isPositive();
+            assertThat(sum(m, "kura_shared_errors_total", "kind=\"timeout\"")).as("timeouts").isPositive();
             assertThat(sum(m, "kura_shared_breaker_skips_total", "")).as("skipped while open").isPositive();
         } finally {
             redis.pause(false);
@@ -284,7 +284,7 @@ class SharedTierTest {
             assertThat(r1.headers().firstValue("X-Cache")).contains("MISS");
             assertThat(r2.headers().firstValue("X-Cache")).contains("MISS");
             assertThat(a.origin.getCount()).as("both fetched from the origin").isEqualTo(originGets + 2);
-            assertThat(metric(b.metrics(), "kura_shared_errors_total", "kind=\"corrupt\"")).isEqualTo(2);
+            assertThat(sum(b.metrics(), "kura_shared_errors_total", "kind=\"corrupt\"")).isEqualTo(2);
         } finally {
             client.shutdown();
         }
@@ -312,7 +312,7 @@ class SharedTierTest {
         } finally {
             client.shutdown();
         }
-        assertThat(metric(a.metrics(), "kura_shared_writes_total", "outcome=\"ok\"")).isEqualTo(1);
+        assertThat(sum(a.metrics(), "kura_shared_writes_total", "outcome=\"ok\"")).isEqualTo(1);
         long originGets = a.origin.getCount();
         assertThat(b.get("/test/skip/big").headers().firstValue("X-Cache")).contains("MISS");
         assertThat(b.get("/test/skip/no-store").headers().firstValue("X-Cache")).contains("MISS");
@@ -385,18 +385,12 @@ class SharedTierTest {
     private static void awaitMetric(Fixture f, String name, String label, double atLeast) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         double v;
-        while ((v = metric(f.metrics(), name, label)) < atLeast) {
+        while ((v = sum(f.metrics(), name, label)) < atLeast) {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError(name + "{" + label + "} stayed at " + v + ", expected >= " + atLeast);
             }
             Thread.sleep(20);
         }
-    }
-
-    /** The value of the one series of {@code name} whose labels contain {@code label}; 0 when absent. */
-    private static double metric(String scrape, String name, String label) {
-        return scrape.lines().filter(l -> l.startsWith(name + "{") && l.contains(label))
-                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElse(0);
     }
 
     /** The sum of every series of {@code name} whose labels contain {@code label}. */

@@ -291,12 +291,12 @@ final class DiskHandle implements VersionedEntry {
             at = pre;
         }
         long inDst = 0;
+        int[] mids = new int[k]; // bytes of block bi + j that go into dst
         for (int j = 0; j < k; j++) {
             long b = bi + j;
-            long from = Math.max(pos, b * bs);
-            long to = Math.min(pos + want, b * bs + blockLength(b));
-            iov.add(out.asSlice(inDst, to - from));
-            inDst += to - from;
+            mids[j] = (int) (Math.min(pos + want, b * bs + blockLength(b)) - Math.max(pos, b * bs));
+            iov.add(out.asSlice(inDst, mids[j]));
+            inDst += mids[j];
             if (j == k - 1 && post > 0) {
                 iov.add(sc.asSlice(at, post));
                 at += post;
@@ -324,7 +324,7 @@ final class DiskHandle implements VersionedEntry {
                 if (got != expected) {
                     throw corrupt("short read of blocks " + bi + ".." + lastBi + " (" + got + " of " + expected + " bytes)");
                 }
-                verifyScattered(pos, bi, k, pre, post, scratch, dst, want);
+                verifyScattered(bi, mids, pre, post, scratch, dst);
                 dst.position(dst.position() + (int) want);
                 return readFrom(pos + want, dst, done + (int) want);
             } catch (CorruptEntryException ce) {
@@ -335,21 +335,23 @@ final class DiskHandle implements VersionedEntry {
         }).thenCompose(f -> f);
     }
 
-    /** Checks the CRC32C of blocks bi..bi+k-1 read by {@link #scatterFrom}, each over its pieces. */
-    private void verifyScattered(long pos, long bi, int k, int pre, int post, ByteBuffer scratch, ByteBuffer dst, long want)
+    /**
+     * Checks the CRC32C of blocks {@code bi..bi+mids.length-1} read by {@link #scatterFrom}, each
+     * over its pieces: {@code pre} scratch bytes (first block), {@code mids[j]} bytes of {@code dst},
+     * {@code post} scratch bytes (last block), then its CRC from scratch.
+     */
+    private void verifyScattered(long bi, int[] mids, int pre, int post, ByteBuffer scratch, ByteBuffer dst)
             throws CorruptEntryException {
-        int bs = header.blockSize();
+        int k = mids.length;
         int inDst = dst.position();
         int at = pre;
         for (int j = 0; j < k; j++) {
-            long b = bi + j;
             java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-            int mid = (int) (Math.min(pos + want, b * bs + blockLength(b)) - Math.max(pos, b * bs));
             if (j == 0 && pre > 0) {
                 crc.update(scratch.slice(0, pre));
             }
-            crc.update(dst.slice(inDst, mid));
-            inDst += mid;
+            crc.update(dst.slice(inDst, mids[j]));
+            inDst += mids[j];
             if (j == k - 1 && post > 0) {
                 crc.update(scratch.slice(at, post));
                 at += post;
@@ -357,7 +359,7 @@ final class DiskHandle implements VersionedEntry {
             int stored = scratch.getInt(at);
             at += EntryFormat.CRC_SIZE;
             if ((int) crc.getValue() != stored) {
-                throw corrupt("CRC32C mismatch in block " + b);
+                throw corrupt("CRC32C mismatch in block " + (bi + j));
             }
         }
     }

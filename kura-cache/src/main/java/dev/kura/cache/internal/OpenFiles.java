@@ -41,7 +41,6 @@ final class OpenFiles {
 
     private final @Nullable Cache<String, OpenVersion> cache;
     private final LongAdder hits = new LongAdder();
-    private final LongAdder misses = new LongAdder();
 
     /** @param max versions kept open; 0 turns the cache off */
     OpenFiles(int max, Duration valid) {
@@ -74,7 +73,6 @@ final class OpenFiles {
             hits.increment();
             return v;
         }
-        misses.increment();
         return null;
     }
 
@@ -114,10 +112,5 @@ final class OpenFiles {
     /** Lookups that found a matching open version. */
     long hits() {
         return hits.sum();
-    }
-
-    /** Lookups that did not. */
-    long misses() {
-        return misses.sum();
     }
 }
