@@ -97,6 +97,7 @@ class FillPathTest {
                 Thread.sleep(10);
             }
             assertThat(p.cache.lookup("b/gone")).isPresent();
+            p.awaitFillsDone(); // the next GET must revalidate the committed entry, not join the fill
             p.origin.failure = new OriginFailure(OriginFailure.Kind.NOT_FOUND, 404, "NoSuchKey", "origin answered 404");
             assertThat(p.get("/b/gone").statusCode()).isEqualTo(404);
             assertThat(p.cache.lookup("b/gone")).isEmpty();
