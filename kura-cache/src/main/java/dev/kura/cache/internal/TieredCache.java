@@ -664,7 +664,9 @@ public final class TieredCache implements Cache {
                 failFill("publishing failed", failure);
                 throw failure;
             }
-            progress.commit();
+            // The single-flight state ends before the readers learn of the commit: a client whose
+            // response ends on the commit and asks again at once must find the committed version,
+            // not this fill still registered (it would follow it and be counted as a miss).
             CacheEntry handle;
             if (onDisk != null) {
                 handle = onDisk;
@@ -675,6 +677,7 @@ public final class TieredCache implements Cache {
                         Objects.requireNonNull(mv, "a memory copy: onDisk was null"), Tier.MEMORY), "bytes held by the commit");
                 st.finish(mv);
             }
+            progress.commit();
             progress.fillEnded();
             return handle;
         }

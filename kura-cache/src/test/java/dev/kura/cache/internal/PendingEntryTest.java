@@ -208,6 +208,36 @@ class PendingEntryTest {
         }
     }
 
+    /**
+     * A proxy ends a response when its reader sees the commit; a client that asks again at that
+     * moment must find the committed version, not the fill still registered (it would follow the
+     * ended fill and be answered as a miss). The check runs inside the commit's own completion.
+     */
+    @ParameterizedTest
+    @MethodSource("dev.kura.cache.internal.TestSupport#backends")
+    void whenReadersSeeTheCommitTheKeyIsNoLongerFilling(Backend backend) throws Exception {
+        for (long memory : new long[] {0, 16L << 20}) {
+            String key = "k" + memory;
+            byte[] data = bytes(14, 100_000);
+            try (FileIo io = io(backend); TieredCache c = open(io, memory)) {
+                CacheWriter w = leader(c, key).begin(md(data.length));
+                PendingEntry r = w.reader();
+                CompletableFuture<Fill> nextFill = r.committed().thenApply(x -> c.fill(key));
+                write(w, data, 0, data.length);
+                assertThat(nextFill).isNotDone();
+                w.commit().close();
+                Fill next = nextFill.get(5, TimeUnit.SECONDS);
+                assertThat(next).as("memory tier %d: a new request at the commit leads", memory)
+                        .isInstanceOf(Fill.Leader.class);
+                ((Fill.Leader) next).cancel();
+                r.close();
+                try (CacheEntry e = c.get(key).orElseThrow()) {
+                    assertThat(readAll(e)).isEqualTo(data);
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("dev.kura.cache.internal.TestSupport#backends")
     void readerFarBehindTheWriterReadsFromTheFile(Backend backend) throws Exception {
