@@ -53,6 +53,26 @@ public interface CacheEntry extends AutoCloseable {
     CompletableFuture<Integer> readAsync(long position, ByteBuffer dst);
 
     /**
+     * Copies bytes starting at {@code position} into {@code dst} on the calling thread when that
+     * cannot wait for a device: a disk-tier version whose blocks are in the kernel's page cache
+     * ({@code preadv2(2)} with {@code RWF_NOWAIT}, io_uring backend), checked block by block as
+     * {@link #read} checks them. An event loop tries this before {@link #readAsync}.
+     *
+     * <p>The default declines (-1): memory-tier versions are read with {@link #read} or lent.
+     *
+     * @param position offset in the object in bytes, 0 &lt;= position
+     * @param dst a direct buffer (a heap buffer is declined)
+     * @return bytes copied (at least 1, advancing {@code dst}'s position), or -1 when none could be
+     *     copied without waiting (not cached, another backend, a closed handle, at or past the end);
+     *     then {@link #readAsync} from the same position
+     * @throws CorruptEntryException when a block fails its checksum (the entry is then removed)
+     * @throws IOException on an I/O error of the disk tier
+     */
+    default int readIfCached(long position, ByteBuffer dst) throws IOException {
+        return -1;
+    }
+
+    /**
      * Lends bytes {@code [position, position + length)} without copying them, when this version is
      * held in the memory tier's native memory: the HTTP layer hands the buffer to the socket as it is.
      * The loan stays valid after this handle is closed, until the loan itself is closed.

@@ -133,6 +133,24 @@ public interface IoFile extends AutoCloseable {
         return -1;
     }
 
+    /**
+     * The scatter form of {@link #readIfCached(MemorySegment, long)}: one {@code preadv2(2)} with
+     * {@code RWF_NOWAIT} that fills {@code dsts} in order from {@code position}, as
+     * {@link #readFullyAsync(java.util.List, long)} would, but only from the page cache and on the
+     * calling thread.
+     *
+     * <p>The default answers -1.
+     *
+     * @param dsts native segments, at most {@link #MAX_SEGMENTS}; a heap segment among them answers -1
+     * @param position file offset in bytes, &gt;= 0
+     * @return bytes read (possibly fewer than the segments hold: only the cached prefix), 0 at or past
+     *     end of file; -1 when nothing could be read without blocking or the backend cannot tell
+     * @throws IoException EBADF when closed, EIO and the like
+     */
+    default long readIfCached(java.util.List<MemorySegment> dsts, long position) throws IoException {
+        return -1;
+    }
+
     /** Blocking form of {@link #readAsync(ByteBuffer, long)}. @throws IoException on failure */
     int read(ByteBuffer dst, long position) throws IoException;
 

@@ -266,14 +266,18 @@ final class DiskHandle implements VersionedEntry {
     static final int BLOCKS_PER_SCATTER = 8;
 
     /**
-     * Reads into a direct {@code dst} without a copy: one scatter read ({@code IORING_OP_READV})
-     * puts each block's bytes that {@code dst} wants straight into {@code dst}, and the rest of the
-     * blocks (the part of the first block before {@code pos}, of the last after what fits, and
-     * every block's CRC) into a scratch buffer; each block's CRC32C is then computed over its two
-     * or three pieces and checked. A block that fails its check fails the read (the bytes already
-     * in {@code dst} are never handed on: the caller gets the failure, not a count).
+     * One scatter read's layout: blocks {@code bi..bi+mids.length-1}, the bytes of them that go
+     * into {@code dst} ({@code want}, from the object offset the plan was made at) and the rest
+     * (the {@code pre} bytes of the first block before it, the {@code post} bytes of the last block
+     * after it, every block's CRC) into {@code scratch}, which the caller releases once the read has
+     * completed.
      */
-    private CompletableFuture<Integer> scatterFrom(long pos, ByteBuffer dst, int done, long bi) {
+    private record Scatter(long bi, int[] mids, int pre, int post, long want, long expected, long fileOffset,
+                           ByteBuffer scratch, java.util.List<java.lang.foreign.MemorySegment> iov) {
+    }
+
+    /** Lays out the scatter read of at most {@link #BLOCKS_PER_SCATTER} blocks from {@code pos} into {@code dst}. */
+    private Scatter scatter(long pos, ByteBuffer dst, long bi) {
         int bs = header.blockSize();
         long end = Math.min(size(), pos + dst.remaining()); // exclusive
         long lastBi = Math.min((end - 1) / bs, bi + BLOCKS_PER_SCATTER - 1);
@@ -305,12 +309,25 @@ final class DiskHandle implements VersionedEntry {
             at += EntryFormat.CRC_SIZE;
         }
         long expected = (long) pre + want + post + (long) k * EntryFormat.CRC_SIZE;
-        long off = EntryFormat.blockOffset(header.headerLength(), bs, bi);
+        return new Scatter(bi, mids, pre, post, want, expected, EntryFormat.blockOffset(header.headerLength(), bs, bi),
+                scratch, iov);
+    }
+
+    /**
+     * Reads into a direct {@code dst} without a copy: one scatter read ({@code IORING_OP_READV},
+     * laid out by {@link #scatter}) puts each block's bytes that {@code dst} wants straight into
+     * {@code dst}, and the rest of the blocks into a scratch buffer; each block's CRC32C is then
+     * computed over its two or three pieces and checked. A block that fails its check fails the
+     * read (the bytes already in {@code dst} are never handed on: the caller gets the failure, not
+     * a count).
+     */
+    private CompletableFuture<Integer> scatterFrom(long pos, ByteBuffer dst, int done, long bi) {
+        Scatter sc = scatter(pos, dst, bi);
         CompletableFuture<Long> read;
         try {
-            read = file.readFullyAsync(iov, off);
+            read = file.readFullyAsync(sc.iov, sc.fileOffset);
         } catch (RuntimeException e) {
-            store.scratchBuffers.release(scratch);
+            store.scratchBuffers.release(sc.scratch);
             return CompletableFuture.failedFuture(e);
         }
         return read.handle((got, ex) -> {
@@ -321,18 +338,75 @@ final class DiskHandle implements VersionedEntry {
                     store.faults.record("read", c);
                     return CompletableFuture.<Integer>failedFuture(c);
                 }
-                if (got != expected) {
-                    throw corrupt("short read of blocks " + bi + ".." + lastBi + " (" + got + " of " + expected + " bytes)");
+                if (got != sc.expected) {
+                    throw corrupt("short read of blocks " + bi + ".." + (bi + sc.mids.length - 1) + " (" + got + " of "
+                            + sc.expected + " bytes)");
                 }
-                verifyScattered(bi, mids, pre, post, scratch, dst);
-                dst.position(dst.position() + (int) want);
-                return readFrom(pos + want, dst, done + (int) want);
+                verifyScattered(sc, dst);
+                dst.position(dst.position() + (int) sc.want);
+                return readFrom(pos + sc.want, dst, done + (int) sc.want);
             } catch (CorruptEntryException ce) {
                 return CompletableFuture.<Integer>failedFuture(ce);
             } finally {
-                store.scratchBuffers.release(scratch);
+                store.scratchBuffers.release(sc.scratch);
             }
         }).thenCompose(f -> f);
+    }
+
+    /**
+     * Reads what the page cache holds from {@code position} into a direct {@code dst}, on the
+     * calling thread and without waiting for the device ({@link IoFile#readIfCached}: {@code
+     * preadv2} with {@code RWF_NOWAIT}), checking every block's CRC32C as {@link #readAsync} does.
+     * An event loop calls it first: for a hot entry it is one copy instead of a ring round trip
+     * (two thread hand-offs and a task queued behind every other connection's), and a response of
+     * many chunks then goes out at the socket's pace, as nginx's {@code sendfile} does.
+     *
+     * <p>It stops at the first scatter read that the page cache cannot serve whole (a block group
+     * partly cached is read again asynchronously, never half-verified).
+     *
+     * @return bytes read into {@code dst} (at least 1; all of {@code dst} unless the object ends or
+     *     the page cache stops serving), or -1 when nothing could be read this way, at or past the end
+     *     too (the caller reads asynchronously from the same place)
+     * @throws CorruptEntryException when a block fails its check (the entry is dropped)
+     * @throws IOException when the read fails (EIO and the like)
+     */
+    @Override
+    public int readIfCached(long position, ByteBuffer dst) throws IOException {
+        if (closed.get() || position < 0 || !dst.isDirect()) {
+            return -1;
+        }
+        int done = 0;
+        long pos = position;
+        while (dst.hasRemaining() && pos < size()) {
+            long bi = pos / header.blockSize();
+            ByteBuffer data = cached(bi);
+            if (data != null) {
+                int n = copy(bi, data, pos, dst);
+                pos += n;
+                done += n;
+                continue;
+            }
+            Scatter sc = scatter(pos, dst, bi);
+            try {
+                long got;
+                try {
+                    got = file.readIfCached(sc.iov, sc.fileOffset);
+                } catch (IOException ex) {
+                    store.faults.record("read", ex);
+                    throw ex;
+                }
+                if (got != sc.expected) {
+                    break; // not all cached: the rest asynchronously
+                }
+                verifyScattered(sc, dst);
+                dst.position(dst.position() + (int) sc.want);
+                pos += sc.want;
+                done += (int) sc.want;
+            } finally {
+                store.scratchBuffers.release(sc.scratch);
+            }
+        }
+        return done > 0 ? done : -1;
     }
 
     /**
@@ -340,8 +414,12 @@ final class DiskHandle implements VersionedEntry {
      * over its pieces: {@code pre} scratch bytes (first block), {@code mids[j]} bytes of {@code dst},
      * {@code post} scratch bytes (last block), then its CRC from scratch.
      */
-    private void verifyScattered(long bi, int[] mids, int pre, int post, ByteBuffer scratch, ByteBuffer dst)
-            throws CorruptEntryException {
+    private void verifyScattered(Scatter sc, ByteBuffer dst) throws CorruptEntryException {
+        long bi = sc.bi;
+        int[] mids = sc.mids;
+        int pre = sc.pre;
+        int post = sc.post;
+        ByteBuffer scratch = sc.scratch;
         int k = mids.length;
         int inDst = dst.position();
         int at = pre;

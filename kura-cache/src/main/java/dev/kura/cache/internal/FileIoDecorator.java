@@ -143,6 +143,25 @@ abstract class FileIoDecorator implements FileIo {
             return f != null ? f : d.readFullyAsync(dsts, position);
         }
 
+        /** Never blocks, so it passes the asynchronous forms' hook: an injected fault fails it too. */
+        @Override
+        public int readIfCached(MemorySegment dst, long position) throws IoException {
+            IoException e = beforeAsync("read", d.path());
+            if (e != null) {
+                throw e;
+            }
+            return d.readIfCached(dst, position);
+        }
+
+        @Override
+        public long readIfCached(java.util.List<MemorySegment> dsts, long position) throws IoException {
+            IoException e = beforeAsync("read", d.path());
+            if (e != null) {
+                throw e;
+            }
+            return d.readIfCached(dsts, position);
+        }
+
         @Override
         public CompletableFuture<Void> writeFullyAsync(MemorySegment src, long position) {
             CompletableFuture<Void> f = refused("write", d.path());

@@ -204,13 +204,16 @@ class CacheFaultTest {
     /**
      * A direct read scatters each block into the caller's buffer and a scratch buffer (the head
      * of the first block, the tail of the last, the CRCs): a flipped byte in any of those pieces,
-     * even outside the range asked for, fails the read and removes the entry.
+     * even outside the range asked for, fails the read and removes the entry. The same holds for
+     * the event loop's read from the page cache ({@link CacheEntry#readIfCached}, io_uring backend;
+     * the NIO backend declines it with -1).
      */
     @ParameterizedTest
     @MethodSource("dev.kura.cache.internal.TestSupport#backends")
     void scatteredReadsCheckTheBytesOutsideTheRangeToo(Backend backend) throws Exception {
         int size = 100_000; // blocks of 4096 bytes: 24 full ones and one of 1696
         byte[] want = bytes(10, size);
+        boolean ifCached = backend == Backend.IO_URING;
         try (FileIo io = io(backend);
              TieredCache c = TieredCache.open(config(dir, 16 << 20, 0), io, NioFs.INSTANCE, EvictionKind.SIEVE, 4096)) {
             awaitRecovery(c);
@@ -218,25 +221,36 @@ class CacheFaultTest {
             // the range 5000..20999 covers blocks 1..5: block 1 from its byte 904 on, block 5 up to its byte 519
             long[] flips = {4096 + 100, 5 * 4096 + 3000, 3 * 4096 + 10};
             String[] where = {"head of the first block", "tail of the last block", "a middle block"};
-            for (int i = 0; i <= flips.length; i++) {
-                put(c, "k", want);
-                long header = java.nio.file.Files.size(dir.resolve(name.substring(0, 2)).resolve(name)) - size - 4L * 25 - 40;
-                if (i == flips.length) {
-                    // the CRC of block 2
-                    flip(dir, "k", header + 2L * (4096 + EntryFormat.CRC_SIZE) + 4096 + 1);
-                } else {
-                    long b = flips[i] / 4096;
-                    flip(dir, "k", header + b * (4096 + EntryFormat.CRC_SIZE) + flips[i] % 4096);
+            for (boolean fromPageCache : new boolean[] {false, true}) {
+                for (int i = 0; i <= flips.length; i++) {
+                    put(c, "k", want);
+                    long header = java.nio.file.Files.size(dir.resolve(name.substring(0, 2)).resolve(name)) - size - 4L * 25 - 40;
+                    if (i == flips.length) {
+                        // the CRC of block 2
+                        flip(dir, "k", header + 2L * (4096 + EntryFormat.CRC_SIZE) + 4096 + 1);
+                    } else {
+                        long b = flips[i] / 4096;
+                        flip(dir, "k", header + b * (4096 + EntryFormat.CRC_SIZE) + flips[i] % 4096);
+                    }
+                    String what = (i == flips.length ? "the CRC of block 2" : where[i])
+                            + (fromPageCache ? ", read from the page cache" : "");
+                    try (CacheEntry e = c.lookupAsync("k").get().orElseThrow()) {
+                        ByteBuffer dst = ByteBuffer.allocateDirect(16_000);
+                        if (!fromPageCache) {
+                            assertThatThrownBy(() -> e.readAsync(5000, dst).get(30, java.util.concurrent.TimeUnit.SECONDS))
+                                    .as(what).hasCauseInstanceOf(CorruptEntryException.class);
+                        } else if (ifCached) {
+                            // the file was just written: its pages are cached, so the read happens and fails
+                            assertThatThrownBy(() -> e.readIfCached(5000, dst)).as(what).isInstanceOf(CorruptEntryException.class);
+                        } else {
+                            assertThat(e.readIfCached(5000, dst)).as(what).isEqualTo(-1);
+                            continue;
+                        }
+                    }
+                    assertThat(c.get("k")).as(what).isEmpty();
                 }
-                String what = i == flips.length ? "the CRC of block 2" : where[i];
-                try (CacheEntry e = c.lookupAsync("k").get().orElseThrow()) {
-                    ByteBuffer dst = ByteBuffer.allocateDirect(16_000);
-                    assertThatThrownBy(() -> e.readAsync(5000, dst).get(30, java.util.concurrent.TimeUnit.SECONDS))
-                            .as(what).hasCauseInstanceOf(CorruptEntryException.class);
-                }
-                assertThat(c.get("k")).as(what).isEmpty();
             }
-            // an intact entry: the same range, exact
+            // an intact entry: the same range, exact, both ways
             put(c, "k", want);
             try (CacheEntry e = c.lookupAsync("k").get().orElseThrow()) {
                 ByteBuffer dst = ByteBuffer.allocateDirect(16_000);
@@ -244,6 +258,15 @@ class CacheFaultTest {
                 byte[] got = new byte[16_000];
                 dst.flip().get(got);
                 assertThat(got).isEqualTo(java.util.Arrays.copyOfRange(want, 5000, 21_000));
+                ByteBuffer now = ByteBuffer.allocateDirect(size);
+                assertThat(e.readIfCached(5000, now)).isEqualTo(ifCached ? size - 5000 : -1);
+                if (ifCached) {
+                    byte[] rest = new byte[size - 5000];
+                    now.flip().get(rest);
+                    assertThat(rest).isEqualTo(java.util.Arrays.copyOfRange(want, 5000, size));
+                }
+                assertThat(e.readIfCached(size, ByteBuffer.allocateDirect(10))).as("at the end").isEqualTo(-1);
+                assertThat(e.readIfCached(0, ByteBuffer.allocate(10))).as("a heap buffer").isEqualTo(-1);
             }
         }
     }

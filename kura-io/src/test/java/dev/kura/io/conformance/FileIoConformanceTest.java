@@ -167,7 +167,8 @@ public abstract class FileIoConformanceTest {
 
     /**
      * {@link IoFile#readIfCached} either declines (-1: the backend cannot tell, or nothing is
-     * cached) or reads exactly what {@link IoFile#read} reads there; never other bytes.
+     * cached) or reads exactly what {@link IoFile#read} reads there, into one segment or scattered
+     * over several; never other bytes.
      */
     @Test
     void readIfCachedDeclinesOrReadsTheSameBytes() throws Exception {
@@ -180,6 +181,14 @@ public abstract class FileIoConformanceTest {
                 assertThat(now.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE)).isEqualTo(Bytes.array(11, 10_000, n));
             }
             assertThat(f.readIfCached(segment(100), 50_000)).isIn(-1, 0);
+            MemorySegment a = segment(7);
+            MemorySegment b = segment(20_000);
+            long m = f.readIfCached(java.util.List.of(a, b), 3);
+            assertThat(m).isBetween(-1L, 20_007L);
+            if (m >= 7) {
+                assertThat(a.toArray(ValueLayout.JAVA_BYTE)).isEqualTo(Bytes.array(11, 3, 7));
+                assertThat(b.asSlice(0, m - 7).toArray(ValueLayout.JAVA_BYTE)).isEqualTo(Bytes.array(11, 10, (int) m - 7));
+            }
         }
     }
 

@@ -25,6 +25,20 @@ interface BodySource extends AutoCloseable {
      */
     CompletableFuture<Integer> readAsync(long position, ByteBuffer dst);
 
+    /**
+     * Reads bytes at object offset {@code position} into a direct {@code dst} on the calling thread
+     * when they can be had without waiting for a device ({@link CacheEntry#readIfCached}: a disk
+     * entry whose blocks are in the page cache). The event loop tries this before
+     * {@link #readAsync}.
+     *
+     * @return bytes read (at least 1), or -1 when this way cannot read them now (then
+     *     {@link #readAsync} from the same position)
+     * @throws IOException when the bytes are bad (a corrupt block) or the read failed
+     */
+    default int readIfCached(long position, ByteBuffer dst) throws IOException {
+        return -1;
+    }
+
     /** True when reads complete at once from memory (no need to leave the calling thread). */
     boolean inMemory();
 
@@ -66,6 +80,11 @@ interface BodySource extends AutoCloseable {
                 } catch (IOException | RuntimeException x) {
                     return CompletableFuture.failedFuture(x);
                 }
+            }
+
+            @Override
+            public int readIfCached(long position, ByteBuffer dst) throws IOException {
+                return memory ? -1 : e.readIfCached(position, dst);
             }
 
             @Override

@@ -4,8 +4,8 @@ import dev.kura.cache.Cache;
 import dev.kura.cache.CacheEntry;
 import org.jspecify.annotations.Nullable;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -38,10 +38,13 @@ final class CachedSlices implements BodySource {
     /** The object's ETag; null for an origin that sends none (slice keys then carry no version). */
     private final @Nullable String etag;
     private final long sliceSize;
-    // @GuardedBy("this"): the open slice, its index, and whether the source was closed (a lookup
-    // that completes after close closes its entry at once)
+    // @GuardedBy("this"): the open slice, its index, the lookup of the slice being opened and its
+    // index, and whether the source was closed (a lookup that completes after close closes its
+    // entry at once)
     private @Nullable CacheEntry current;
     private long currentIndex = -1;
+    private @Nullable CompletableFuture<CacheEntry> opening;
+    private long openingIndex = -1;
     private boolean closed;
 
     CachedSlices(Cache cache, String cacheKey, @Nullable String etag, long sliceSize) {
@@ -53,45 +56,81 @@ final class CachedSlices implements BodySource {
 
     @Override
     public CompletableFuture<Integer> readAsync(long position, ByteBuffer dst) {
+        long inSlice = position - Slices.start(sliceSize, Slices.of(position, sliceSize));
+        // the slice's entry ends at the slice's end: the read stops there, the next one opens the next slice
+        return slice(Slices.of(position, sliceSize)).thenCompose(e -> e.readAsync(inSlice, dst));
+    }
+
+    /**
+     * Reads on the calling thread when the slice is open or opens at once (its version in the
+     * open-file cache) and its bytes are in the page cache ({@link CacheEntry#readIfCached});
+     * otherwise -1, and the slice's lookup, if it started, is kept for the {@link #readAsync} that
+     * follows.
+     */
+    @Override
+    public int readIfCached(long position, ByteBuffer dst) throws IOException {
         long i = Slices.of(position, sliceSize);
-        long inSlice = position - Slices.start(sliceSize, i);
-        CacheEntry e;
-        synchronized (this) {
-            e = currentIndex == i ? current : null;
+        CompletableFuture<CacheEntry> f = slice(i);
+        if (!f.isDone() || f.isCompletedExceptionally()) {
+            return -1;
         }
-        if (e != null) {
-            // the slice's entry ends at the slice's end: the read stops there, the next one opens the next slice
-            return e.readAsync(inSlice, dst);
+        return f.join().readIfCached(position - Slices.start(sliceSize, i), dst);
+    }
+
+    /** The entry of slice {@code i}: the open one, the lookup already under way, or a new lookup. */
+    private CompletableFuture<CacheEntry> slice(long i) {
+        synchronized (this) {
+            CacheEntry e = current;
+            if (currentIndex == i && e != null) {
+                return CompletableFuture.completedFuture(e);
+            }
+            CompletableFuture<CacheEntry> o = opening;
+            if (openingIndex == i && o != null) {
+                return o;
+            }
         }
         release();
+        synchronized (this) {
+            openingIndex = i; // before the lookup: it may complete on this thread, at once
+        }
         String key = Slices.key(cacheKey, etag, i);
-        CompletableFuture<Optional<CacheEntry>> open;
+        CompletableFuture<CacheEntry> f;
         try {
-            open = cache.lookupAsync(key);
+            f = cache.lookupAsync(key).thenApply(found -> {
+                if (found.isEmpty()) {
+                    throw new NotCached(key);
+                }
+                CacheEntry slice = found.get();
+                synchronized (this) {
+                    if (closed || openingIndex != i) {
+                        slice.close(); // closed, or a read of another slice came meanwhile
+                        throw new IllegalStateException("closed");
+                    }
+                    current = slice;
+                    currentIndex = i;
+                }
+                return slice;
+            });
         } catch (RuntimeException x) {
             return CompletableFuture.failedFuture(x);
         }
-        return open.thenCompose(found -> {
-            if (found.isEmpty()) {
-                return CompletableFuture.failedFuture(new NotCached(key));
+        synchronized (this) {
+            if (openingIndex == i) {
+                opening = f;
             }
-            CacheEntry slice = found.get();
-            synchronized (this) {
-                if (closed) {
-                    slice.close();
-                    return CompletableFuture.failedFuture(new IllegalStateException("closed"));
-                }
-                current = slice;
-                currentIndex = i;
-            }
-            return slice.readAsync(inSlice, dst);
-        });
+        }
+        return f;
     }
 
-    private synchronized void release() {
-        CacheEntry e = current;
-        current = null;
-        currentIndex = -1;
+    private void release() {
+        CacheEntry e;
+        synchronized (this) {
+            e = current;
+            current = null;
+            currentIndex = -1;
+            opening = null;
+            openingIndex = -1;
+        }
         if (e != null) {
             e.close();
         }

@@ -21,7 +21,10 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>Why this shape: an object is never loaded whole, and the event loop never waits on the disk
  * or on a fill. Each step reads one chunk (at most {@link #CHUNK} bytes) into a pooled direct
- * buffer with an asynchronous read and writes what it got (an entry of the memory tier is not read:
+ * buffer, from the page cache on the event loop when the kernel has the blocks there
+ * ({@link BodySource#readIfCached}: a copy that never waits for the device, where a ring round
+ * trip would queue the step behind every other connection's), else with an asynchronous read, and
+ * writes what it got (an entry of the memory tier is not read:
  * its native bytes are lent and written as they are, {@link BodySource#lend}, no copy); for a
  * fill being written a read completes as soon as some bytes are there, so a follower sends bytes
  * as the fill writes them. The next read starts when the channel is writable again (or at once
@@ -200,6 +203,21 @@ final class EntrySender {
      * {@code full} it reads until {@code dst} is full; otherwise it stops at the first bytes.
      */
     private void read(ByteBuf buf, ByteBuffer dst, long at, boolean full, Runnable done, Runnable failed) {
+        if (ex.ch.eventLoop().inEventLoop()) {
+            // Bytes in the page cache are copied here, at once; only the rest goes to the ring.
+            int n;
+            try {
+                n = source.readIfCached(at + dst.position(), dst);
+            } catch (java.io.IOException | RuntimeException e) {
+                fail(buf, e, failed);
+                return;
+            }
+            if (n > 0 && (!full || !dst.hasRemaining())) {
+                buf.writerIndex(dst.position());
+                done.run();
+                return;
+            }
+        }
         source.readAsync(at + dst.position(), dst).whenComplete((r, err) -> {
             Runnable next = () -> {
                 if (err != null || r == null || r <= 0) {

@@ -227,8 +227,41 @@ final class UringIoFile extends AbstractIoFile {
         if (bad != null) {
             throw bad;
         }
+        return (int) preadv2(java.util.List.of(dst), Math.min(dst.byteSize(), Integer.MAX_VALUE), position);
+    }
+
+    @Override
+    public long readIfCached(java.util.List<MemorySegment> dsts, long position) throws IoException {
+        if (dsts.isEmpty() || dsts.size() > MAX_SEGMENTS) {
+            throw new IoException(Errno.EINVAL.value(), path, "read", null, null);
+        }
+        for (MemorySegment d : dsts) {
+            IoException bad = checkArgs("read", d, position);
+            if (bad != null) {
+                throw bad;
+            }
+        }
+        return preadv2(dsts, Long.MAX_VALUE, position);
+    }
+
+    /**
+     * {@code preadv2(fd, iov, n, position, RWF_NOWAIT)} over {@code dsts} (each cut to what is left
+     * of {@code cap} bytes), or -1 when the mode, a heap or DIRECT read, or an empty read rules it
+     * out. The iovec array and the errno capture live in a confined arena of the call.
+     */
+    private long preadv2(java.util.List<MemorySegment> dsts, long cap, long position) throws IoException {
         CachedRead mode = cachedRead;
-        if (mode == CachedRead.NONE || !dst.isNative() || flags().contains(OpenFlag.DIRECT) || dst.byteSize() == 0) {
+        if (mode == CachedRead.NONE || flags().contains(OpenFlag.DIRECT)) {
+            return -1;
+        }
+        long total = 0;
+        for (MemorySegment d : dsts) {
+            if (!d.isNative()) {
+                return -1;
+            }
+            total += d.byteSize();
+        }
+        if (total == 0) {
             return -1;
         }
         if (!enter()) {
@@ -236,17 +269,24 @@ final class UringIoFile extends AbstractIoFile {
         }
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
             MemorySegment capture = Native.newCapture(arena);
-            MemorySegment iov = arena.allocate(16, 8);
-            iov.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, dst.address());
-            iov.set(java.lang.foreign.ValueLayout.JAVA_LONG, 8, Math.min(dst.byteSize(), Integer.MAX_VALUE));
+            MemorySegment iov = arena.allocate(16L * dsts.size(), 8);
+            long left = cap;
+            int n = 0;
+            for (MemorySegment d : dsts) {
+                long len = Math.min(d.byteSize(), left);
+                iov.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16L * n, d.address());
+                iov.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16L * n + 8, len);
+                n++;
+                left -= len;
+            }
             // On 64-bit kernels the offset is the low word (pos_l); pos_h is ignored.
-            long n = Native.syscall(capture, Native.SYS_PREADV2, fd, iov.address(), 1, position, 0,
+            long got = Native.syscall(capture, Native.SYS_PREADV2, fd, iov.address(), n, position, 0,
                     mode == CachedRead.MEMORY ? 0 : Native.RWF_NOWAIT);
-            if (n >= 0) {
+            if (got >= 0) {
                 if (mode == CachedRead.UNKNOWN) {
                     cachedRead = CachedRead.NOWAIT;
                 }
-                return (int) n;
+                return got;
             }
             int errno = Native.errno(capture);
             if (errno == Errno.EAGAIN.value()) {
@@ -255,9 +295,9 @@ final class UringIoFile extends AbstractIoFile {
             if (errno == Errno.EOPNOTSUPP.value() || errno == Errno.ENOSYS.value() || errno == Errno.EINVAL.value()) {
                 if (mode == CachedRead.UNKNOWN && onTmpfs(arena)) {
                     cachedRead = CachedRead.MEMORY;
-                    n = Native.syscall(capture, Native.SYS_PREADV2, fd, iov.address(), 1, position, 0, 0);
-                    if (n >= 0) {
-                        return (int) n;
+                    got = Native.syscall(capture, Native.SYS_PREADV2, fd, iov.address(), n, position, 0, 0);
+                    if (got >= 0) {
+                        return got;
                     }
                     throw new IoException(Native.errno(capture), path, "read", null, null);
                 }

@@ -89,6 +89,14 @@ class UringBasicsTest {
                     .isEqualTo(java.util.Arrays.copyOfRange(data, 80_000, 100_000));
             assertThat(f.readIfCached(dst, 100_000)).isZero();
             assertThat(f.readIfCached(MemorySegment.ofArray(new byte[16]), 0)).isEqualTo(-1);
+            // the scatter form: three segments filled in file order from one offset
+            MemorySegment a = arena.allocate(10), b = arena.allocate(30_000), c = arena.allocate(5);
+            assertThat(f.readIfCached(java.util.List.of(a, b, c), 1_000)).isEqualTo(30_015);
+            assertThat(a.toArray(ValueLayout.JAVA_BYTE)).isEqualTo(java.util.Arrays.copyOfRange(data, 1_000, 1_010));
+            assertThat(b.toArray(ValueLayout.JAVA_BYTE)).isEqualTo(java.util.Arrays.copyOfRange(data, 1_010, 31_010));
+            assertThat(c.toArray(ValueLayout.JAVA_BYTE)).isEqualTo(java.util.Arrays.copyOfRange(data, 31_010, 31_015));
+            assertThat(f.readIfCached(java.util.List.of(a, b), 99_995)).as("short at the end").isEqualTo(5);
+            assertThat(f.readIfCached(java.util.List.of(a, MemorySegment.ofArray(new byte[4])), 0)).isEqualTo(-1);
             f.close();
             assertThatThrownBy(() -> f.readIfCached(dst, 0)).isInstanceOf(IoException.class)
                     .satisfies(e -> assertThat(((IoException) e).errno()).isEqualTo(Errno.EBADF));
