@@ -19,13 +19,16 @@ import java.util.Map;
  * @param errors errors by kind ({@code ENOSPC}, {@code EIO}, {@code EACCES}, {@code corrupt}, ...)
  * @param recoveredEntries entries brought back at the last open
  * @param recoveryNanos how long the last recovery took, in nanoseconds; -1 while it is running
+ * @param diskReadsCached reads of disk-tier blocks served on the caller's thread from the page
+ *     cache ({@link CacheEntry#readIfCached}), each one scatter read of up to 8 blocks
+ * @param diskReadsAsync reads of disk-tier blocks through the io backend's asynchronous forms
  *
  * <p>Thread-safety: immutable.
  */
 public record CacheStats(long hits, long misses, long memoryHits, long diskHits, long evictions,
                          long expirations, long memoryBytes, long memoryEntries, long diskBytes,
                          long diskEntries, long fillsInFlight, Map<String, Long> errors,
-                         long recoveredEntries, long recoveryNanos) {
+                         long recoveredEntries, long recoveryNanos, long diskReadsCached, long diskReadsAsync) {
     public CacheStats {
         errors = Map.copyOf(errors);
     }

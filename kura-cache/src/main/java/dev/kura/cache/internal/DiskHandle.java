@@ -223,6 +223,7 @@ final class DiskHandle implements VersionedEntry {
                     rawLen += blockLength(bi + j) + EntryFormat.CRC_SIZE;
                 }
                 ByteBuffer raw = store.blockBuffers.acquire(rawLen);
+                store.readsAsync.increment();
                 long off = EntryFormat.blockOffset(header.headerLength(), header.blockSize(), bi);
                 long p = pos;
                 int doneSoFar = done;
@@ -324,6 +325,7 @@ final class DiskHandle implements VersionedEntry {
     private CompletableFuture<Integer> scatterFrom(long pos, ByteBuffer dst, int done, long bi) {
         Scatter sc = scatter(pos, dst, bi);
         CompletableFuture<Long> read;
+        store.readsAsync.increment();
         try {
             read = file.readFullyAsync(sc.iov, sc.fileOffset);
         } catch (RuntimeException e) {
@@ -399,6 +401,7 @@ final class DiskHandle implements VersionedEntry {
                     break; // not all cached: the rest asynchronously
                 }
                 verifyScattered(sc, dst);
+                store.readsCached.increment();
                 dst.position(dst.position() + (int) sc.want);
                 pos += sc.want;
                 done += (int) sc.want;

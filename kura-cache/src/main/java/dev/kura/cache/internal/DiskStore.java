@@ -92,6 +92,12 @@ final class DiskStore implements CacheTier, AutoCloseable {
      * first block, the tail of the last, the CRCs): two blocks and a few CRCs each.
      */
     final BlockBuffers scratchBuffers;
+    /**
+     * Reads of committed entries' blocks ({@link DiskHandle}): served on the caller's thread from
+     * the page cache ({@link DiskHandle#readIfCached}), and through the backend asynchronously.
+     */
+    final java.util.concurrent.atomic.LongAdder readsCached = new java.util.concurrent.atomic.LongAdder();
+    final java.util.concurrent.atomic.LongAdder readsAsync = new java.util.concurrent.atomic.LongAdder();
     /** Recently opened versions kept open: see {@link OpenFiles}. */
     final OpenFiles openFiles = new OpenFiles(OpenFiles.DEFAULT_MAX, OpenFiles.DEFAULT_VALID);
     final ConcurrentHashMap<String, DiskEntry> index = new ConcurrentHashMap<>();

@@ -787,7 +787,7 @@ public final class TieredCache implements Cache {
         return new CacheStats(hits.sum(), misses.sum(), memoryHits.sum(), diskHits.sum(),
                 disk.evictions() + memory.evictions(), expirations.sum(), memory.bytes(), memory.entries(),
                 disk.bytes(), disk.entries(), fills.size(), faults.snapshot(), disk.recoveredEntries(),
-                disk.recoveryNanos());
+                disk.recoveryNanos(), disk.readsCached.sum(), disk.readsAsync.sum());
     }
 
     @Override

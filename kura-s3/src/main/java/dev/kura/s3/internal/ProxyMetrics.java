@@ -123,6 +123,13 @@ final class ProxyMetrics implements OriginEvents {
         cacheCounter("kura.cache.misses", "all", cache, CacheStats::misses);
         cacheCounter("kura.cache.evictions", "all", cache, CacheStats::evictions);
         cacheCounter("kura.cache.expirations", "all", cache, CacheStats::expirations);
+        // how disk hits are read: from the page cache on the event loop, or through the ring
+        FunctionCounter.builder("kura.cache.disk.reads", cache, c -> c.stats().diskReadsCached())
+                .tag("way", "page_cache").description("disk-tier block reads (scatter reads of up to 8 blocks)")
+                .register(registry);
+        FunctionCounter.builder("kura.cache.disk.reads", cache, c -> c.stats().diskReadsAsync())
+                .tag("way", "async").description("disk-tier block reads (scatter reads of up to 8 blocks)")
+                .register(registry);
         cacheGauge("kura.cache.size.bytes", "memory", cache, CacheStats::memoryBytes);
         cacheGauge("kura.cache.size.bytes", "disk", cache, CacheStats::diskBytes);
         cacheGauge("kura.cache.entries", "memory", cache, CacheStats::memoryEntries);
