@@ -43,6 +43,7 @@ final class NioErrors {
             {"aligned", Errno.EINVAL},
             {"file name too long", Errno.ENAMETOOLONG},
             {"too many levels of symbolic links", Errno.ELOOP},
+            {"broken pipe", Errno.EPIPE},       // strerror(EPIPE); e.g. /dev/kmsg records overwritten under a reader
     };
 
     static IoException translate(Throwable t, Path path, String op) {
