@@ -442,6 +442,15 @@ public final class TftpBench implements Callable<Integer> {
                     l.net().noPorts(), l.net().backlogDrops(), l.peakProcesses(), l.samplerCpuMs(),
                     l.failuresByKind().isEmpty() ? "-" : l.failuresByKind().toString());
         }
+        // What the losses table has shown so far (issue 14, docs/TFTP.md), so that a reader of the
+        // x1000 rows knows which side lost what.
+        System.out.println("""
+                note: tftpd-hpa starts every transfer in one listener process that forks a child for each RRQ
+                it reads (a client's retransmitted RRQ too) from a socket queue of net.core.rmem_default bytes;
+                RRQs that come faster than it forks overflow that queue (rcvbuf: the machine's UDP receive-buffer
+                drops over the cell; kura's listener queue is 4 MiB) and its 1st-answer times grow to tens of
+                seconds at 1,000 concurrent transfers on 2 CPUs. A client that gives up sooner (--client-retry
+                FIXED: after 6 s) counts those transfers as NO_ANSWER failures. See docs/TFTP.md.""");
     }
 
     private static String waits(RetryPolicy p) {
