@@ -157,6 +157,46 @@ class TftpLoadTest {
         assertThat(RetryPolicy.FIXED.giveUpNanos()).isEqualTo(TimeUnit.SECONDS.toNanos(6));
     }
 
+    @Test
+    void countsTheServersRepeatedDataAndTheTimeToItsFirstAnswer() throws Exception {
+        // A server that answers the RRQ with DATA 1, sends DATA 1 again after the ACK (as a server
+        // does after its own timeout), then the short DATA 2 that ends the transfer.
+        try (DatagramSocket server = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+             DatagramSocket tid = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            server.setSoTimeout(5000);
+            tid.setSoTimeout(5000);
+            Thread t = Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    DatagramPacket rrq = new DatagramPacket(new byte[600], 600);
+                    server.receive(rrq);
+                    byte[] d1 = new byte[4 + 512];
+                    d1[1] = 3;
+                    d1[3] = 1;
+                    tid.send(new DatagramPacket(d1, d1.length, rrq.getSocketAddress()));
+                    DatagramPacket ack = new DatagramPacket(new byte[4], 4);
+                    tid.receive(ack);
+                    tid.send(new DatagramPacket(d1, d1.length, rrq.getSocketAddress()));
+                    tid.receive(ack);
+                    byte[] d2 = new byte[4 + 10];
+                    d2[1] = 3;
+                    d2[3] = 2;
+                    tid.send(new DatagramPacket(d2, d2.length, rrq.getSocketAddress()));
+                } catch (java.io.IOException e) {
+                    // the client's assertions below report what went missing
+                }
+            });
+            InetSocketAddress addr = new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort());
+            TftpLoad.Result r = new TftpLoad(addr, "f.bin", 522, 512, 1, 1, RetryPolicy.BACKOFF).run(1, 0);
+            t.join(5000);
+            assertThat(r.failures()).as(String.valueOf(r.firstError())).isZero();
+            assertThat(r.bytes()).isEqualTo(522);
+            assertThat(r.outOfOrder()).isEqualTo(1);
+            assertThat(r.retransmits()).isZero();
+            assertThat(r.firstAnswerNanos().getTotalCount()).isEqualTo(1);
+            assertThat(r.firstAnswerNanos().getMaxValue()).isLessThanOrEqualTo(r.transferNanos().getMaxValue());
+        }
+    }
+
     private static byte[] random(int size) {
         byte[] b = new byte[size];
         new Random(size).nextBytes(b);
