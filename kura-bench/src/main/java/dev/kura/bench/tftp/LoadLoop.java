@@ -50,6 +50,12 @@ final class LoadLoop implements Runnable {
     final Histogram transferNanos = new Histogram(3_600_000_000_000L, 3);
     /** Time from each answered RRQ to the server's first datagram, nanoseconds. */
     final Histogram firstAnswerNanos = new Histogram(3_600_000_000_000L, 3);
+    /**
+     * How late each scan ran after it was due, nanoseconds: the loop's own lag. A loop busy with
+     * datagrams delays timeouts, new RRQs and ACKs alike; if this stays small, slow answers are the
+     * server's (issue 14).
+     */
+    final Histogram scanLateNanos = new Histogram(3_600_000_000_000L, 3);
     /** Failures by kind, indexed by {@link Download.Failure#ordinal()}. */
     final long[] failuresByKind = new long[Download.Failure.values().length];
     long transfers;
@@ -116,6 +122,7 @@ final class LoadLoop implements Runnable {
                     }
                 }
                 if (now >= nextScan) {
+                    scanLateNanos.recordValue(Math.min(now - nextScan, scanLateNanos.getHighestTrackableValue()));
                     nextScan = now + SCAN_NANOS;
                     for (int i = 0; i < slots.length; i++) {
                         if (startAt[i] <= now) {

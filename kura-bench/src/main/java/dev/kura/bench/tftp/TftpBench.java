@@ -106,12 +106,13 @@ public final class TftpBench implements Callable<Integer> {
      * Where a cell's time and transfers went besides the headline figures (issue 14): the client's
      * retransmissions and the DATA it got out of order (the server's retransmissions), the time from an RRQ to the server's first answer (p50 / p99, milliseconds),
      * failures by kind, the kernel's drop counters over the cell, the most processes the server ran
-     * at once, and the CPU the memory sampler cost the client's JVM (milliseconds).
+     * at once, the CPU the memory sampler cost the client's JVM (milliseconds), and the load
+     * client's own lag (how late its loops' 20 ms scans ran, p99 and max, milliseconds).
      */
     record Losses(long retransmits, long outOfOrder, double firstAnswerP50Ms, double firstAnswerP99Ms,
                   Map<Download.Failure, Long> failuresByKind, NetCounters net, long peakProcesses,
-                  double samplerCpuMs) {
-        static final Losses NONE = new Losses(0, 0, 0, 0, Map.of(), new NetCounters(0, 0, 0, 0), 0, 0);
+                  double samplerCpuMs, double clientLagP99Ms, double clientLagMaxMs) {
+        static final Losses NONE = new Losses(0, 0, 0, 0, Map.of(), new NetCounters(0, 0, 0, 0), 0, 0, 0, 0);
     }
 
     /** A server's state right after start: memory before any load, and how long its first RRQ took. */
@@ -260,7 +261,8 @@ public final class TftpBench implements Callable<Integer> {
         NetCounters net = NetCounters.read().minus(net0);
         Histogram fa = r.firstAnswerNanos();
         Losses losses = new Losses(r.retransmits(), r.outOfOrder(), fa.getValueAtPercentile(50) / 1e6, fa.getValueAtPercentile(99) / 1e6,
-                r.failuresByKind(), net, sampler.peakProcesses.get(), sampler.cpuNanos / 1e6);
+                r.failuresByKind(), net, sampler.peakProcesses.get(), sampler.cpuNanos / 1e6,
+                r.scanLateNanos().getValueAtPercentile(99) / 1e6, r.scanLateNanos().getMaxValue() / 1e6);
         double mib = r.bytes() / 1048576.0;
         Histogram h = r.transferNanos();
         return new Row(name, file, concurrency, w, r.grantedWindowsize(), r.mbPerSecond(), r.transfersPerSecond(),
@@ -426,20 +428,22 @@ public final class TftpBench implements Callable<Integer> {
      * RRQ to first answer, p50 / p99 ms; {@code retx}: the client's retransmissions; {@code dup}:
      * DATA not in order (the server's retransmissions); {@code rcvbuf},
      * {@code noport}, {@code backlog}: the kernel's drop counters over the cell ({@link NetCounters});
-     * {@code procs}: the most server processes at once; {@code sampler}: CPU ms of the memory sampler.
+     * {@code procs}: the most server processes at once; {@code sampler}: CPU ms of the memory sampler;
+     * {@code lag}: how late the client's scans ran, p99 / max ms.
      */
     private void printLosses(List<Row> rows) {
         System.out.printf(Locale.ROOT, "losses (client retry %s: waits %s, gives up after %.0f s of silence):%n",
                 clientRetry, waits(clientRetry.policy()), clientRetry.policy().giveUpNanos() / 1e9);
-        System.out.printf(Locale.ROOT, "%-10s %-6s %5s %3s %17s %7s %7s %8s %7s %8s %6s %7s %7s  %s%n", "server", "file",
-                "conc", "w", "1st ans p50/p99", "retx", "dup", "rcvbuf", "sndbuf", "noport", "backlog", "procs", "sampler",
-                "failures by kind");
+        System.out.printf(Locale.ROOT, "%-10s %-6s %5s %3s %17s %7s %7s %8s %7s %8s %6s %7s %7s %13s  %s%n", "server",
+                "file", "conc", "w", "1st ans p50/p99", "retx", "dup", "rcvbuf", "sndbuf", "noport", "backlog", "procs",
+                "sampler", "lag p99/max", "failures by kind");
         for (Row r : rows) {
             Losses l = r.losses();
-            System.out.printf(Locale.ROOT, "%-10s %-6s %5d %3d %8.1f/%8.1f %7d %7d %8d %7d %8d %6d %7d %7.0f  %s%n",
+            System.out.printf(Locale.ROOT, "%-10s %-6s %5d %3d %8.1f/%8.1f %7d %7d %8d %7d %8d %6d %7d %7.0f %6.1f/%6.1f  %s%n",
                     r.server(), r.file().replace(".bin", ""), r.concurrency(), r.windowsize(), l.firstAnswerP50Ms(),
                     l.firstAnswerP99Ms(), l.retransmits(), l.outOfOrder(), l.net().rcvbufErrors(), l.net().sndbufErrors(),
                     l.net().noPorts(), l.net().backlogDrops(), l.peakProcesses(), l.samplerCpuMs(),
+                    l.clientLagP99Ms(), l.clientLagMaxMs(),
                     l.failuresByKind().isEmpty() ? "-" : l.failuresByKind().toString());
         }
         // What the losses table has shown so far (issue 14, docs/TFTP.md), so that a reader of the
@@ -490,7 +494,8 @@ public final class TftpBench implements Callable<Integer> {
                     .put("firstAnswerP99Ms", round(l.firstAnswerP99Ms())).put("udpRcvbufErrors", l.net().rcvbufErrors())
                     .put("udpSndbufErrors", l.net().sndbufErrors()).put("udpNoPorts", l.net().noPorts())
                     .put("backlogDrops", l.net().backlogDrops()).put("serverPeakProcesses", l.peakProcesses())
-                    .put("samplerCpuMs", round(l.samplerCpuMs()));
+                    .put("samplerCpuMs", round(l.samplerCpuMs())).put("clientLagP99Ms", round(l.clientLagP99Ms()))
+                    .put("clientLagMaxMs", round(l.clientLagMaxMs()));
             ObjectNode kinds = o.putObject("failuresByKind");
             l.failuresByKind().forEach((k, v) -> kinds.put(k.name(), v));
             if (r.error() != null) {

@@ -28,7 +28,7 @@ final class TftpLoad {
     /** What one run measured. Times in nanoseconds, bytes in bytes. */
     record Result(long transfers, long failures, long bytes, long wallNanos, Histogram transferNanos,
                   int grantedWindowsize, @Nullable String firstError, long retransmits, long outOfOrder,
-                  Histogram firstAnswerNanos, Map<Download.Failure, Long> failuresByKind) {
+                  Histogram firstAnswerNanos, Map<Download.Failure, Long> failuresByKind, Histogram scanLateNanos) {
         double mbPerSecond() {
             return bytes / 1e6 / (wallNanos / 1e9);
         }
@@ -88,6 +88,7 @@ final class TftpLoad {
         long wall = System.nanoTime() - start;
         Histogram hist = new Histogram(3_600_000_000_000L, 3);
         Histogram firstAnswer = new Histogram(3_600_000_000_000L, 3);
+        Histogram scanLate = new Histogram(3_600_000_000_000L, 3);
         Map<Download.Failure, Long> byKind = new EnumMap<>(Download.Failure.class);
         long retransmits = 0;
         long outOfOrder = 0;
@@ -102,6 +103,7 @@ final class TftpLoad {
             }
             hist.add(l.transferNanos);
             firstAnswer.add(l.firstAnswerNanos);
+            scanLate.add(l.scanLateNanos);
             retransmits += l.retransmits;
             outOfOrder += l.outOfOrder;
             for (Download.Failure k : Download.Failure.values()) {
@@ -115,6 +117,6 @@ final class TftpLoad {
             granted = l.granted >= 0 ? l.granted : granted;
             firstError = firstError == null ? l.firstError : firstError;
         }
-        return new Result(transfers, failures, bytes, wall, hist, granted, firstError, retransmits, outOfOrder, firstAnswer, byKind);
+        return new Result(transfers, failures, bytes, wall, hist, granted, firstError, retransmits, outOfOrder, firstAnswer, byKind, scanLate);
     }
 }

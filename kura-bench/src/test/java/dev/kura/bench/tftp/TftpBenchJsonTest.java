@@ -16,7 +16,7 @@ class TftpBenchJsonTest {
                 3.456, 7.891, 110.04, 0, null, TftpBench.Losses.NONE);
         TftpBench.Row failed = new TftpBench.Row("tftpd-hpa", "64m", 100, 1, 1, 0, 0, 0, 3, 0, 0, 0, 0, 0, 12.5,
                 "timeout\nafter 5 s", new TftpBench.Losses(12, 4, 1.5, 2500.25,
-                java.util.Map.of(Download.Failure.NO_ANSWER, 3L), new NetCounters(7, 0, 40, 2), 1001, 12.3));
+                java.util.Map.of(Download.Failure.NO_ANSWER, 3L), new NetCounters(7, 0, 40, 2), 1001, 12.3, 3.5, 41.25));
         JsonNode rows = new ObjectMapper().readTree(TftpBench.toJson(List.of(ok, failed)));
         assertThat(rows.isArray()).isTrue();
         assertThat(rows).hasSize(2);
@@ -41,6 +41,7 @@ class TftpBenchJsonTest {
         assertThat(b.get("udpNoPorts").asLong()).isEqualTo(40);
         assertThat(b.get("backlogDrops").asLong()).isEqualTo(2);
         assertThat(b.get("serverPeakProcesses").asLong()).isEqualTo(1001);
+        assertThat(b.get("clientLagMaxMs").asDouble()).isEqualTo(41.25);
         assertThat(b.get("failuresByKind").get("NO_ANSWER").asLong()).isEqualTo(3);
         assertThat(a.get("failuresByKind").size()).isZero();
     }

@@ -87,6 +87,8 @@ class TftpLoadTest {
                 assertThat(r.bytes()).isEqualTo(r.transfers() * content.length);
                 assertThat(r.transferNanos().getTotalCount()).isEqualTo(r.transfers());
                 assertThat(r.grantedWindowsize()).isEqualTo(w);
+                // The loops scanned for timeouts every 20 ms through the 300 ms run, and say how late.
+                assertThat(r.scanLateNanos().getTotalCount()).isGreaterThanOrEqualTo(5);
             }
             TftpLoad.Result even = new TftpLoad(addr, "even.bin", 1024 * 40, 1024, 4, 1, RetryPolicy.BACKOFF)
                     .run(2, TimeUnit.MILLISECONDS.toNanos(100));
