@@ -12,7 +12,6 @@ import java.nio.channels.DatagramChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One download of the load client: the client side of RFC 1350 with the options of RFC 2347, 2348
@@ -29,9 +28,13 @@ import java.util.concurrent.TimeUnit;
  * than blksize ends the transfer after its ACK, and the bytes received must equal the file's size.
  *
  * <h2>Timeouts</h2>
- * One second without any datagram counts a timeout: the RRQ (before the TID is known) or the last
- * ACK is sent again; after five in a row without an OACK or a DATA the download fails. The loop
- * calls {@link #timer} every few tens of milliseconds, so a timeout fires up to that much late.
+ * A wait without any datagram counts a timeout: the RRQ (before the TID is known) or the last ACK
+ * is sent again, and the next wait doubles, as {@link RetryPolicy} says (by default 1 s up to 8 s,
+ * five retransmissions, as a PXE client backs off); any OACK or DATA starts the policy over. The
+ * loop calls {@link #timer} every few tens of milliseconds, so a timeout fires up to that much
+ * late. Each retransmission is counted ({@link #retransmits}), and so is the time from the RRQ to
+ * the server's first answer ({@link #firstAnswerNanos}): a server slow to start transfers shows
+ * there before it shows as failures.
  *
  * <h2>Why not a blocking socket per virtual thread</h2>
  * That was the first client: every datagram went through the virtual-thread poller and a carrier
@@ -42,25 +45,38 @@ import java.util.concurrent.TimeUnit;
  */
 final class Download {
 
-    /** The RRQ and what a correct transfer delivers; shared by every download of a run. */
-    record Spec(InetSocketAddress server, byte[] rrq, long expectedSize) {
+    /** The RRQ, what a correct transfer delivers and when to resend; shared by every download of a run. */
+    record Spec(InetSocketAddress server, byte[] rrq, long expectedSize, RetryPolicy retry) {
 
-        static Spec of(InetSocketAddress server, String file, long expectedSize, int blksize, int windowsize) {
+        static Spec of(InetSocketAddress server, String file, long expectedSize, int blksize, int windowsize,
+                       RetryPolicy retry) {
             StringBuilder sb = new StringBuilder();
             sb.append("\0\1").append(file).append('\0').append("octet").append('\0');
             sb.append("blksize").append('\0').append(blksize).append('\0');
             if (windowsize > 1) {
                 sb.append("windowsize").append('\0').append(windowsize).append('\0');
             }
-            return new Spec(server, sb.toString().getBytes(StandardCharsets.ISO_8859_1), expectedSize);
+                return new Spec(server, sb.toString().getBytes(StandardCharsets.ISO_8859_1), expectedSize, retry);
         }
     }
 
     /** Where a download stands. */
     enum State { REQUESTED, TRANSFERRING, SUCCEEDED, FAILED }
 
-    static final long TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(1);
-    static final int MAX_TIMEOUTS = 5;
+    /** Why a download failed: the bench counts each kind apart, since they point at different culprits. */
+    enum Failure {
+        /** No answer at all to the RRQ and its retransmissions: the server never started the transfer. */
+        NO_ANSWER,
+        /** The transfer started, then the server went silent for the whole retry policy. */
+        STALLED,
+        /** The server sent an ERROR packet. */
+        ERROR_PACKET,
+        /** The last DATA arrived but the bytes received differ from the file's size. */
+        WRONG_SIZE,
+        /** The client's own socket failed (no port, a send error). */
+        IO
+    }
+
     private static final int OP_DATA = 3;
     private static final int OP_ACK = 4;
     private static final int OP_ERROR = 5;
@@ -84,13 +100,17 @@ final class Download {
     private boolean gapAcked;
     private long received;
     private @Nullable String error;
+    private @Nullable Failure failure;
+    private int retransmits;
+    private int outOfOrder;
+    private long firstAnswerNanos = -1;
 
     private Download(Spec spec, DatagramChannel channel, int slot, long startNanos) {
         this.spec = spec;
         this.channel = channel;
         this.slot = slot;
         this.startNanos = startNanos;
-        this.timeoutAt = startNanos + TIMEOUT_NANOS;
+        this.timeoutAt = startNanos + spec.retry().wait(0);
     }
 
     /**
@@ -130,6 +150,29 @@ final class Download {
         return error;
     }
 
+    /** The kind of failure; null unless {@link State#FAILED}. */
+    @Nullable Failure failure() {
+        return failure;
+    }
+
+    /** RRQs and ACKs sent again after a timeout so far. */
+    int retransmits() {
+        return retransmits;
+    }
+
+    /**
+     * DATA packets that were not the next block: in lock-step on loopback, the server's own
+     * retransmissions after its timeout (a repeat), since nothing reorders or loses packets there.
+     */
+    int outOfOrder() {
+        return outOfOrder;
+    }
+
+    /** Nanoseconds from the first RRQ to the server's first datagram; -1 while none has come. */
+    long firstAnswerNanos() {
+        return firstAnswerNanos;
+    }
+
     /** File bytes received in order so far. */
     long received() {
         return received;
@@ -158,15 +201,16 @@ final class Download {
                     // The transfer's TID: from now on only this address and port (RFC 1350 section 4).
                     channel.connect(from);
                     state = State.TRANSFERRING;
+                    firstAnswerNanos = now - startNanos;
                 } else if (channel.read(in) <= 0) {
                     return;
                 }
                 in.flip();
-                timeoutAt = now + TIMEOUT_NANOS;
                 packet(in, ack);
+                timeoutAt = now + spec.retry().wait(timeouts);
             }
         } catch (IOException e) {
-            fail(e.toString());
+            fail(Failure.IO, e.toString());
         }
     }
 
@@ -175,11 +219,16 @@ final class Download {
         if (finished() || now < timeoutAt) {
             return;
         }
-        timeoutAt = now + TIMEOUT_NANOS;
-        if (++timeouts > MAX_TIMEOUTS) {
-            fail("timed out after " + received + " bytes");
+        RetryPolicy retry = spec.retry();
+        if (timeouts >= retry.retries()) {
+            fail(state == State.REQUESTED ? Failure.NO_ANSWER : Failure.STALLED,
+                    "timed out after " + received + " bytes"
+                            + (state == State.REQUESTED ? " (no answer to the RRQ)" : ""));
             return;
         }
+        timeouts++;
+        retransmits++;
+        timeoutAt = now + retry.wait(timeouts);
         inWindow = 0;
         try {
             if (state == State.REQUESTED) {
@@ -188,7 +237,7 @@ final class Download {
                 send(ack, lastInOrder);
             }
         } catch (IOException e) {
-            fail(e.toString());
+            fail(Failure.IO, e.toString());
         }
     }
 
@@ -208,7 +257,7 @@ final class Download {
         int op = p.getShort(0) & 0xFFFF;
         int n = p.getShort(2) & 0xFFFF;
         switch (op) {
-            case OP_ERROR -> fail("ERROR " + n + " " + text(p, 4, Math.max(0, p.remaining() - 5)));
+            case OP_ERROR -> fail(Failure.ERROR_PACKET, "ERROR " + n + " " + text(p, 4, Math.max(0, p.remaining() - 5)));
             case OP_OACK -> {
                 if (expected == 1) {
                     oack(text(p, 2, p.remaining() - 2));
@@ -242,6 +291,7 @@ final class Download {
         timeouts = 0;
         if (n != (expected & 0xFFFF)) {
             // A gap or a repeat: ACK the last block in order, once until progress resumes.
+            outOfOrder++;
             if (!gapAcked) {
                 gapAcked = true;
                 inWindow = 0;
@@ -260,7 +310,7 @@ final class Download {
             if (received == spec.expectedSize()) {
                 state = State.SUCCEEDED;
             } else {
-                fail("got " + received + " bytes, expected " + spec.expectedSize());
+                fail(Failure.WRONG_SIZE, "got " + received + " bytes, expected " + spec.expectedSize());
             }
         } else if (inWindow >= windowsize) {
             inWindow = 0;
@@ -275,8 +325,9 @@ final class Download {
         channel.write(ack);
     }
 
-    private void fail(String why) {
+    private void fail(Failure kind, String why) {
         state = State.FAILED;
+        failure = kind;
         error = why;
     }
 

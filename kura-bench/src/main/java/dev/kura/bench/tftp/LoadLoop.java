@@ -48,8 +48,20 @@ final class LoadLoop implements Runnable {
     private final ByteBuffer in = ByteBuffer.allocateDirect(65468);
     private final ByteBuffer ack = ByteBuffer.allocateDirect(4);
     final Histogram transferNanos = new Histogram(3_600_000_000_000L, 3);
+    /** Time from each answered RRQ to the server's first datagram, nanoseconds. */
+    final Histogram firstAnswerNanos = new Histogram(3_600_000_000_000L, 3);
+    /**
+     * How late each scan ran after it was due, nanoseconds: the loop's own lag. A loop busy with
+     * datagrams delays timeouts, new RRQs and ACKs alike; if this stays small, slow answers are the
+     * server's (issue 14).
+     */
+    final Histogram scanLateNanos = new Histogram(3_600_000_000_000L, 3);
+    /** Failures by kind, indexed by {@link Download.Failure#ordinal()}. */
+    final long[] failuresByKind = new long[Download.Failure.values().length];
     long transfers;
     long failures;
+    long retransmits;
+    long outOfOrder;
     long bytes;
     int granted = -1;
     @Nullable String firstError;
@@ -110,6 +122,7 @@ final class LoadLoop implements Runnable {
                     }
                 }
                 if (now >= nextScan) {
+                    scanLateNanos.recordValue(Math.min(now - nextScan, scanLateNanos.getHighestTrackableValue()));
                     nextScan = now + SCAN_NANOS;
                     for (int i = 0; i < slots.length; i++) {
                         if (startAt[i] <= now) {
@@ -142,6 +155,15 @@ final class LoadLoop implements Runnable {
         if (d.granted() >= 0) {
             granted = d.granted();
         }
+        retransmits += d.retransmits();
+        outOfOrder += d.outOfOrder();
+        if (d.firstAnswerNanos() >= 0) {
+            firstAnswerNanos.recordValue(Math.min(d.firstAnswerNanos(), firstAnswerNanos.getHighestTrackableValue()));
+        }
+        Download.Failure kind = d.failure();
+        if (kind != null) {
+            failuresByKind[kind.ordinal()]++;
+        }
         if (d.state() == Download.State.SUCCEEDED) {
             bytes += d.received();
             record(d.startNanos, null);
@@ -165,6 +187,7 @@ final class LoadLoop implements Runnable {
         try {
             slots[slot] = Download.start(spec, selector, slot, now);
         } catch (IOException e) {
+            failuresByKind[Download.Failure.IO.ordinal()]++;
             record(now, e.toString());
             if (System.nanoTime() >= deadline) {
                 live--;

@@ -116,17 +116,25 @@ final class ProcessTree {
 
     /** Summed VmRSS of the tree now, bytes. */
     static long rss(long pid) {
+        return rss(pid, descendants(pid));
+    }
+
+    /** Summed PSS of the tree now, bytes. */
+    static long pss(long pid) {
+        return pss(pid, descendants(pid));
+    }
+
+    private static long rss(long pid, List<ProcessHandle> descendants) {
         long sum = status(pid, "VmRSS:");
-        for (ProcessHandle d : descendants(pid)) {
+        for (ProcessHandle d : descendants) {
             sum += status(d.pid(), "VmRSS:");
         }
         return sum;
     }
 
-    /** Summed PSS of the tree now, bytes. */
-    static long pss(long pid) {
+    private static long pss(long pid, List<ProcessHandle> descendants) {
         long sum = pssOf(pid);
-        for (ProcessHandle d : descendants(pid)) {
+        for (ProcessHandle d : descendants) {
             sum += pssOf(d.pid());
         }
         return sum;
@@ -178,11 +186,26 @@ final class ProcessTree {
         return 0;
     }
 
-    /** Peak RSS (every 50 ms) and PSS (every 250 ms) of a tree until stopped. */
+    /**
+     * Peak RSS and process count (every {@link #PERIOD_MS}, or less often, see below) and PSS
+     * (every fifth sample) of a tree until stopped, and the CPU the sampling itself cost.
+     *
+     * <p>Why it holds back: it runs in the load client's JVM, and each sample lists every process
+     * on the machine (to find the children) and reads each child's {@code /proc} files. Sampling
+     * every 50 ms (PSS every 250 ms) cost 6.5 s of CPU in a 30 s tftpd-hpa cell with ~450 children,
+     * and every 200 ms still 10.7 s in a 60 s cell with 1,000 (2026-12-01, issue 14): a fifth of a
+     * CPU taken from the client and the server it measured, and only in tftpd-hpa's cells. So after
+     * each sample it sleeps at least nine times as long as the sample took (at most a tenth of one
+     * CPU). The peaks it looks for are plateaus that last seconds.
+     */
     static final class Sampler implements Runnable {
         final long pid;
         final AtomicLong peakRss = new AtomicLong();
         final AtomicLong peakPss = new AtomicLong();
+        static final long PERIOD_MS = 200;
+        final AtomicLong peakProcesses = new AtomicLong();
+        /** This sampler thread's CPU, nanoseconds; set when it stops. */
+        volatile long cpuNanos;
         volatile boolean stop;
 
         Sampler(long pid) {
@@ -192,16 +215,21 @@ final class ProcessTree {
         @Override
         public void run() {
             for (int i = 0; !stop; i++) {
-                peakRss.accumulateAndGet(rss(pid), Math::max);
+                long t0 = System.nanoTime();
+                List<ProcessHandle> children = descendants(pid);
+                peakProcesses.accumulateAndGet(1 + children.size(), Math::max);
+                peakRss.accumulateAndGet(rss(pid, children), Math::max);
                 if (i % 5 == 0) {
-                    peakPss.accumulateAndGet(pss(pid), Math::max);
+                    peakPss.accumulateAndGet(pss(pid, children), Math::max);
                 }
+                long spentMs = (System.nanoTime() - t0) / 1_000_000;
                 try {
-                    Thread.sleep(50);
+                    Thread.sleep(Math.max(PERIOD_MS, 9 * spentMs));
                 } catch (InterruptedException e) {
-                    return;
+                    break;
                 }
             }
+            cpuNanos = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
         }
     }
 }

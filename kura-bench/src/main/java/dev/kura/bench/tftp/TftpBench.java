@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -36,7 +37,7 @@ import java.util.stream.Stream;
  * <p>Both servers run as their own processes on 127.0.0.1 (kura from this JVM's class path,
  * {@code kura tftp}; tftpd-hpa in foreground listen mode, forking a child per transfer as it does
  * in production), so the memory column is each server's own: the peak, over the cell, of the
- * summed VmRSS of the server process and its children, sampled every 50 ms from {@code /proc}.
+ * summed VmRSS of the server process and its children, sampled every 200 ms from {@code /proc}.
  * The files live on tmpfs ({@code /dev/shm}): this measures the protocol path, not the disk.
  *
  * <p>Each cell runs {@code --seconds} of closed-loop load: every client downloads the file again
@@ -83,6 +84,11 @@ public final class TftpBench implements Callable<Integer> {
     @Option(names = "--json", description = "print JSON instead of the table")
     boolean json;
 
+    @Option(names = "--client-retry", defaultValue = "BACKOFF", description = "the load client's retransmission"
+            + " policy, the same for both servers: BACKOFF (1 s doubling to 8 s, 5 retransmissions, as PXE clients"
+            + " back off) or FIXED (every 1 s, gives up after 6 s: the first client's); default ${DEFAULT-VALUE}")
+    RetryPolicy.Mode clientRetry = RetryPolicy.Mode.BACKOFF;
+
     /** Each server's CPU accounting group, by pid (absent where cgroups cannot be used). */
     private final java.util.Map<Long, ProcessTree.CpuGroup> cpuGroups = new java.util.HashMap<>();
 
@@ -93,7 +99,20 @@ public final class TftpBench implements Callable<Integer> {
 
     record Row(String server, String file, int concurrency, int windowsize, int granted, double mbps, double tps,
                long transfers, long failures, double p50ms, double p99ms, double cpuMsPerMiB,
-               double clientCpuMsPerMiB, double rssMiB, double pssMiB, @Nullable String error) {
+               double clientCpuMsPerMiB, double rssMiB, double pssMiB, @Nullable String error, Losses losses) {
+    }
+
+    /**
+     * Where a cell's time and transfers went besides the headline figures (issue 14): the client's
+     * retransmissions and the DATA it got out of order (the server's retransmissions), the time from an RRQ to the server's first answer (p50 / p99, milliseconds),
+     * failures by kind, the kernel's drop counters over the cell, the most processes the server ran
+     * at once, the CPU the memory sampler cost the client's JVM (milliseconds), and the load
+     * client's own lag (how late its loops' 20 ms scans ran, p99 and max, milliseconds).
+     */
+    record Losses(long retransmits, long outOfOrder, double firstAnswerP50Ms, double firstAnswerP99Ms,
+                  Map<Download.Failure, Long> failuresByKind, NetCounters net, long peakProcesses,
+                  double samplerCpuMs, double clientLagP99Ms, double clientLagMaxMs) {
+        static final Losses NONE = new Losses(0, 0, 0, 0, Map.of(), new NetCounters(0, 0, 0, 0), 0, 0, 0, 0);
     }
 
     /** A server's state right after start: memory before any load, and how long its first RRQ took. */
@@ -148,11 +167,11 @@ public final class TftpBench implements Callable<Integer> {
             // Warm-up, not reported: JIT-compiles kura's paths (and fills both servers' caches)
             // so the first cell does not measure a cold JVM.
             for (int w : new int[]{1, 16}) {
-                new TftpLoad(new InetSocketAddress(InetAddress.getLoopbackAddress(), kuraPort), "1MiB.bin", small, blksize, w)
-                        .run(10, TimeUnit.SECONDS.toNanos(quick ? 2 : 5));
+                new TftpLoad(new InetSocketAddress(InetAddress.getLoopbackAddress(), kuraPort), "1MiB.bin", small, blksize, w,
+                        TftpLoad.defaultLoops(), clientRetry.policy()).run(10, TimeUnit.SECONDS.toNanos(quick ? 2 : 5));
                 if (hpa != null) {
-                    new TftpLoad(new InetSocketAddress(InetAddress.getLoopbackAddress(), hpaPort), "1MiB.bin", small, blksize, w)
-                            .run(10, TimeUnit.SECONDS.toNanos(1));
+                    new TftpLoad(new InetSocketAddress(InetAddress.getLoopbackAddress(), hpaPort), "1MiB.bin", small, blksize, w,
+                            TftpLoad.defaultLoops(), clientRetry.policy()).run(10, TimeUnit.SECONDS.toNanos(1));
                 }
             }
             List<Object[]> cells = new ArrayList<>();
@@ -225,10 +244,11 @@ public final class TftpBench implements Callable<Integer> {
         ProcessTree.CpuGroup group = cpuGroups.get(server.pid());
         long cpu0 = group != null ? group.nanos() : ProcessTree.cpuNanos(server.pid());
         long client0 = clientCpuNanos();
+        NetCounters net0 = NetCounters.read();
         TftpLoad.Result r;
         try {
-            r = new TftpLoad(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), file, size, blksize, w)
-                    .run(concurrency, TimeUnit.SECONDS.toNanos(secs));
+            r = new TftpLoad(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), file, size, blksize, w,
+                    TftpLoad.defaultLoops(), clientRetry.policy()).run(concurrency, TimeUnit.SECONDS.toNanos(secs));
             // tftpd-hpa's children are reaped (and their CPU added to the listener's) just after the last ACK.
             Thread.sleep(300);
         } finally {
@@ -236,18 +256,24 @@ public final class TftpBench implements Callable<Integer> {
             t.join();
         }
         long cpu = (group != null ? group.nanos() : ProcessTree.cpuNanos(server.pid())) - cpu0;
-        long client = clientCpuNanos() - client0;
+        // The load client's own CPU: the sampler's is not part of driving the transfers.
+        long client = clientCpuNanos() - client0 - sampler.cpuNanos;
+        NetCounters net = NetCounters.read().minus(net0);
+        Histogram fa = r.firstAnswerNanos();
+        Losses losses = new Losses(r.retransmits(), r.outOfOrder(), fa.getValueAtPercentile(50) / 1e6, fa.getValueAtPercentile(99) / 1e6,
+                r.failuresByKind(), net, sampler.peakProcesses.get(), sampler.cpuNanos / 1e6,
+                r.scanLateNanos().getValueAtPercentile(99) / 1e6, r.scanLateNanos().getMaxValue() / 1e6);
         double mib = r.bytes() / 1048576.0;
         Histogram h = r.transferNanos();
         return new Row(name, file, concurrency, w, r.grantedWindowsize(), r.mbPerSecond(), r.transfersPerSecond(),
                 r.transfers(), r.failures(), h.getValueAtPercentile(50) / 1e6, h.getValueAtPercentile(99) / 1e6,
                 mib > 0 ? cpu / 1e6 / mib : 0, mib > 0 ? client / 1e6 / mib : 0, sampler.peakRss.get() / 1048576.0, sampler.peakPss.get() / 1048576.0,
-                r.firstError());
+                r.firstError(), losses);
     }
 
     /**
-     * CPU nanoseconds this JVM (the load client, plus the 50 ms memory sampler) has used so far, all
-     * threads, user and system: beside the server's CPU per MiB it shows which side of the round
+     * CPU nanoseconds this JVM (the load client; the memory sampler's, which {@link #measure} takes
+     * out, too) has used so far, all threads, user and system: beside the server's CPU per MiB it shows which side of the round
      * trip is the bottleneck. A lock-step transfer waits for both, so a client costing as much as
      * the server compresses every server-to-server ratio toward 1.
      */
@@ -394,6 +420,49 @@ public final class TftpBench implements Callable<Integer> {
         }
         rows.stream().filter(r -> r.error() != null).forEach(r -> System.out.printf("first failure, %s %s x%d w%d: %s%n",
                 r.server(), r.file(), r.concurrency(), r.windowsize(), r.error()));
+        printLosses(rows);
+    }
+
+    /**
+     * The second table: where transfers and time were lost (see {@link Losses}). {@code 1st ans}:
+     * RRQ to first answer, p50 / p99 ms; {@code retx}: the client's retransmissions; {@code dup}:
+     * DATA not in order (the server's retransmissions); {@code rcvbuf},
+     * {@code noport}, {@code backlog}: the kernel's drop counters over the cell ({@link NetCounters});
+     * {@code procs}: the most server processes at once; {@code sampler}: CPU ms of the memory sampler;
+     * {@code lag}: how late the client's scans ran, p99 / max ms.
+     */
+    private void printLosses(List<Row> rows) {
+        System.out.printf(Locale.ROOT, "losses (client retry %s: waits %s, gives up after %.0f s of silence):%n",
+                clientRetry, waits(clientRetry.policy()), clientRetry.policy().giveUpNanos() / 1e9);
+        System.out.printf(Locale.ROOT, "%-10s %-6s %5s %3s %17s %7s %7s %8s %7s %8s %6s %7s %7s %13s  %s%n", "server",
+                "file", "conc", "w", "1st ans p50/p99", "retx", "dup", "rcvbuf", "sndbuf", "noport", "backlog", "procs",
+                "sampler", "lag p99/max", "failures by kind");
+        for (Row r : rows) {
+            Losses l = r.losses();
+            System.out.printf(Locale.ROOT, "%-10s %-6s %5d %3d %8.1f/%8.1f %7d %7d %8d %7d %8d %6d %7d %7.0f %6.1f/%6.1f  %s%n",
+                    r.server(), r.file().replace(".bin", ""), r.concurrency(), r.windowsize(), l.firstAnswerP50Ms(),
+                    l.firstAnswerP99Ms(), l.retransmits(), l.outOfOrder(), l.net().rcvbufErrors(), l.net().sndbufErrors(),
+                    l.net().noPorts(), l.net().backlogDrops(), l.peakProcesses(), l.samplerCpuMs(),
+                    l.clientLagP99Ms(), l.clientLagMaxMs(),
+                    l.failuresByKind().isEmpty() ? "-" : l.failuresByKind().toString());
+        }
+        // What the losses table has shown so far (issue 14, docs/TFTP.md), so that a reader of the
+        // x1000 rows knows which side lost what.
+        System.out.println("""
+                note: tftpd-hpa starts every transfer in one listener process that forks a child for each RRQ
+                it reads (a client's retransmitted RRQ too) from a socket queue of net.core.rmem_default bytes;
+                RRQs that come faster than it forks overflow that queue (rcvbuf: the machine's UDP receive-buffer
+                drops over the cell; kura's listener queue is 4 MiB) and its 1st-answer times grow to tens of
+                seconds at 1,000 concurrent transfers on 2 CPUs. A client that gives up sooner (--client-retry
+                FIXED: after 6 s) counts those transfers as NO_ANSWER failures. See docs/TFTP.md.""");
+    }
+
+    private static String waits(RetryPolicy p) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i <= p.retries(); i++) {
+            sb.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.2g", p.wait(i) / 1e9));
+        }
+        return sb.append(" s").toString();
     }
 
     private static String kernel() {
@@ -420,6 +489,15 @@ public final class TftpBench implements Callable<Integer> {
                     .put("p99Ms", round(r.p99ms())).put("cpuMsPerMiB", round(r.cpuMsPerMiB()))
                     .put("clientCpuMsPerMiB", round(r.clientCpuMsPerMiB()))
                     .put("serverRssMiB", round(r.rssMiB())).put("serverPssMiB", round(r.pssMiB()));
+            Losses l = r.losses();
+            o.put("clientRetransmits", l.retransmits()).put("outOfOrderData", l.outOfOrder()).put("firstAnswerP50Ms", round(l.firstAnswerP50Ms()))
+                    .put("firstAnswerP99Ms", round(l.firstAnswerP99Ms())).put("udpRcvbufErrors", l.net().rcvbufErrors())
+                    .put("udpSndbufErrors", l.net().sndbufErrors()).put("udpNoPorts", l.net().noPorts())
+                    .put("backlogDrops", l.net().backlogDrops()).put("serverPeakProcesses", l.peakProcesses())
+                    .put("samplerCpuMs", round(l.samplerCpuMs())).put("clientLagP99Ms", round(l.clientLagP99Ms()))
+                    .put("clientLagMaxMs", round(l.clientLagMaxMs()));
+            ObjectNode kinds = o.putObject("failuresByKind");
+            l.failuresByKind().forEach((k, v) -> kinds.put(k.name(), v));
             if (r.error() != null) {
                 o.put("error", r.error());
             }

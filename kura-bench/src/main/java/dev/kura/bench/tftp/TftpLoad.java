@@ -5,14 +5,16 @@ import org.jspecify.annotations.Nullable;
 
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The TFTP load client of {@code kura bench tftp}: {@code concurrency} clients, each downloading
  * one file again and again until the deadline (a transfer under way is finished), with the given
  * blksize and windowsize (RFC 2348, RFC 7440). Each client follows RFC 1350 / 7440 as {@link
- * Download} describes: ACK every window, ACK the last block in order on a gap, resend on its own
- * 1 s timeout and give up after 5 in a row. Every transfer's bytes are counted and its length
+ * Download} describes: ACK every window, ACK the last block in order on a gap, resend on a timeout
+ * that backs off as {@link RetryPolicy} says and give up after 5 retransmissions in a row. Every transfer's bytes are counted and its length
  * compared with the expected size: a short file is a failure too.
  *
  * <p>The clients are spread over a few platform threads, each a {@link LoadLoop} (a selector over
@@ -25,7 +27,8 @@ final class TftpLoad {
 
     /** What one run measured. Times in nanoseconds, bytes in bytes. */
     record Result(long transfers, long failures, long bytes, long wallNanos, Histogram transferNanos,
-                  int grantedWindowsize, @Nullable String firstError) {
+                  int grantedWindowsize, @Nullable String firstError, long retransmits, long outOfOrder,
+                  Histogram firstAnswerNanos, Map<Download.Failure, Long> failuresByKind, Histogram scanLateNanos) {
         double mbPerSecond() {
             return bytes / 1e6 / (wallNanos / 1e9);
         }
@@ -47,15 +50,19 @@ final class TftpLoad {
     private final int loops;
 
     TftpLoad(InetSocketAddress server, String file, long expectedSize, int blksize, int windowsize) {
-        this(server, file, expectedSize, blksize, windowsize, defaultLoops());
+        this(server, file, expectedSize, blksize, windowsize, defaultLoops(), RetryPolicy.BACKOFF);
     }
 
-    /** @param loops event-loop threads (at least 1; never more than the transfers) */
-    TftpLoad(InetSocketAddress server, String file, long expectedSize, int blksize, int windowsize, int loops) {
+    /**
+     * @param loops event-loop threads (at least 1; never more than the transfers)
+     * @param retry when a client resends and gives up (the same for every server of a run)
+     */
+    TftpLoad(InetSocketAddress server, String file, long expectedSize, int blksize, int windowsize, int loops,
+             RetryPolicy retry) {
         if (loops < 1) {
             throw new IllegalArgumentException("loops must be >= 1, was " + loops);
         }
-        this.spec = Download.Spec.of(server, file, expectedSize, blksize, windowsize);
+        this.spec = Download.Spec.of(server, file, expectedSize, blksize, windowsize, retry);
         this.loops = loops;
     }
 
@@ -80,6 +87,11 @@ final class TftpLoad {
         }
         long wall = System.nanoTime() - start;
         Histogram hist = new Histogram(3_600_000_000_000L, 3);
+        Histogram firstAnswer = new Histogram(3_600_000_000_000L, 3);
+        Histogram scanLate = new Histogram(3_600_000_000_000L, 3);
+        Map<Download.Failure, Long> byKind = new EnumMap<>(Download.Failure.class);
+        long retransmits = 0;
+        long outOfOrder = 0;
         long transfers = 0;
         long failures = 0;
         long bytes = 0;
@@ -90,12 +102,21 @@ final class TftpLoad {
                 throw new IllegalStateException("load loop failed: " + l.crash, l.crash);
             }
             hist.add(l.transferNanos);
+            firstAnswer.add(l.firstAnswerNanos);
+            scanLate.add(l.scanLateNanos);
+            retransmits += l.retransmits;
+            outOfOrder += l.outOfOrder;
+            for (Download.Failure k : Download.Failure.values()) {
+                if (l.failuresByKind[k.ordinal()] > 0) {
+                    byKind.merge(k, l.failuresByKind[k.ordinal()], Long::sum);
+                }
+            }
             transfers += l.transfers;
             failures += l.failures;
             bytes += l.bytes;
             granted = l.granted >= 0 ? l.granted : granted;
             firstError = firstError == null ? l.firstError : firstError;
         }
-        return new Result(transfers, failures, bytes, wall, hist, granted, firstError);
+        return new Result(transfers, failures, bytes, wall, hist, granted, firstError, retransmits, outOfOrder, firstAnswer, byKind, scanLate);
     }
 }

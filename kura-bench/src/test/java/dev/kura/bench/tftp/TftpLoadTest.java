@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -81,21 +80,23 @@ class TftpLoadTest {
                      .withListen(List.of("127.0.0.1:0")).withMaxima(65464, 16), io, new SimpleMeterRegistry())) {
             InetSocketAddress addr = new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port());
             for (int w : new int[]{1, 16}) {
-                TftpLoad.Result r = new TftpLoad(addr, "f.bin", content.length, 1468, w, 2)
+                TftpLoad.Result r = new TftpLoad(addr, "f.bin", content.length, 1468, w, 2, RetryPolicy.BACKOFF)
                         .run(7, TimeUnit.MILLISECONDS.toNanos(300));
                 assertThat(r.failures()).as(String.valueOf(r.firstError())).isZero();
                 assertThat(r.transfers()).isGreaterThanOrEqualTo(7);
                 assertThat(r.bytes()).isEqualTo(r.transfers() * content.length);
                 assertThat(r.transferNanos().getTotalCount()).isEqualTo(r.transfers());
                 assertThat(r.grantedWindowsize()).isEqualTo(w);
+                // The loops scanned for timeouts every 20 ms through the 300 ms run, and say how late.
+                assertThat(r.scanLateNanos().getTotalCount()).isGreaterThanOrEqualTo(5);
             }
-            TftpLoad.Result even = new TftpLoad(addr, "even.bin", 1024 * 40, 1024, 4, 1)
+            TftpLoad.Result even = new TftpLoad(addr, "even.bin", 1024 * 40, 1024, 4, 1, RetryPolicy.BACKOFF)
                     .run(2, TimeUnit.MILLISECONDS.toNanos(100));
             assertThat(even.failures()).as(String.valueOf(even.firstError())).isZero();
             assertThat(even.bytes()).isEqualTo(even.transfers() * 1024 * 40).isPositive();
 
             // The wrong expected size is a failure, with the bytes that did arrive named.
-            TftpLoad.Result wrong = new TftpLoad(addr, "f.bin", content.length + 1, 1468, 16, 1)
+            TftpLoad.Result wrong = new TftpLoad(addr, "f.bin", content.length + 1, 1468, 16, 1, RetryPolicy.BACKOFF)
                     .run(1, 0);
             assertThat(wrong.transfers()).isEqualTo(1);
             assertThat(wrong.failures()).isEqualTo(1);
@@ -104,9 +105,12 @@ class TftpLoadTest {
     }
 
     @Test
-    void resendsTheRequestOnTimeoutAndGivesUpAfterFive() throws Exception {
+    void resendsTheRequestWithBackOffAndGivesUpAfterFiveRetransmissions() throws Exception {
+        // 100 ms doubling up to 400 ms: waits 100, 200, 400, 400, 400, 400 ms, 1.9 s in all.
+        RetryPolicy policy = new RetryPolicy(TimeUnit.MILLISECONDS.toNanos(100), TimeUnit.MILLISECONDS.toNanos(400), 5);
+        assertThat(policy.giveUpNanos()).isEqualTo(TimeUnit.MILLISECONDS.toNanos(1900));
         try (DatagramSocket silent = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            AtomicInteger requests = new AtomicInteger();
+            List<Long> arrivals = new java.util.concurrent.CopyOnWriteArrayList<>();
             silent.setSoTimeout(100);
             Thread listener = Thread.ofPlatform().daemon().start(() -> {
                 DatagramPacket p = new DatagramPacket(new byte[600], 600);
@@ -114,7 +118,7 @@ class TftpLoadTest {
                     try {
                         silent.receive(p);
                         if (p.getData()[1] == 1) {
-                            requests.incrementAndGet();
+                            arrivals.add(System.nanoTime());
                         }
                     } catch (SocketTimeoutException e) {
                         // keep listening
@@ -124,16 +128,74 @@ class TftpLoadTest {
                 }
             });
             InetSocketAddress addr = new InetSocketAddress(InetAddress.getLoopbackAddress(), silent.getLocalPort());
-            TftpLoad.Result r = new TftpLoad(addr, "f.bin", 1, 512, 1, 1).run(1, 0);
+            TftpLoad.Result r = new TftpLoad(addr, "f.bin", 1, 512, 1, 1, policy).run(1, 0);
             assertThat(r.transfers()).isEqualTo(1);
             assertThat(r.failures()).isEqualTo(1);
-            assertThat(r.firstError()).isEqualTo("timed out after 0 bytes");
+            assertThat(r.firstError()).isEqualTo("timed out after 0 bytes (no answer to the RRQ)");
+            assertThat(r.failuresByKind()).containsExactly(java.util.Map.entry(Download.Failure.NO_ANSWER, 1L));
+            assertThat(r.retransmits()).isEqualTo(5);
+            assertThat(r.firstAnswerNanos().getTotalCount()).isZero();
             // The RRQ, then one more after each of the five timeouts; the sixth gives up.
-            assertThat(r.transferNanos().getMaxValue()).isGreaterThanOrEqualTo(TimeUnit.SECONDS.toNanos(6) - TimeUnit.MILLISECONDS.toNanos(50));
+            assertThat(r.transferNanos().getMaxValue()).isGreaterThanOrEqualTo(policy.giveUpNanos() - TimeUnit.MILLISECONDS.toNanos(50));
             Thread.sleep(200);
-            assertThat(requests.get()).isEqualTo(6);
+            assertThat(arrivals).hasSize(6);
+            // The gaps double, then stay at the cap (the loop's 20 ms scan makes each up to that late).
+            long[] expected = {100, 200, 400, 400, 400};
+            for (int i = 0; i < expected.length; i++) {
+                long gapMs = TimeUnit.NANOSECONDS.toMillis(arrivals.get(i + 1) - arrivals.get(i));
+                assertThat(gapMs).as("gap %d", i).isBetween(expected[i] - 5, expected[i] + 60);
+            }
             silent.close();
             listener.join(1000);
+        }
+    }
+
+    @Test
+    void theDefaultPolicyBacksOffLikeAPxeClient() {
+        RetryPolicy p = RetryPolicy.BACKOFF;
+        assertThat(List.of(p.wait(0), p.wait(1), p.wait(2), p.wait(3), p.wait(4), p.wait(5)))
+                .containsExactly(1_000_000_000L, 2_000_000_000L, 4_000_000_000L, 8_000_000_000L, 8_000_000_000L, 8_000_000_000L);
+        assertThat(p.giveUpNanos()).isEqualTo(TimeUnit.SECONDS.toNanos(31));
+        assertThat(RetryPolicy.FIXED.giveUpNanos()).isEqualTo(TimeUnit.SECONDS.toNanos(6));
+    }
+
+    @Test
+    void countsTheServersRepeatedDataAndTheTimeToItsFirstAnswer() throws Exception {
+        // A server that answers the RRQ with DATA 1, sends DATA 1 again after the ACK (as a server
+        // does after its own timeout), then the short DATA 2 that ends the transfer.
+        try (DatagramSocket server = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+             DatagramSocket tid = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            server.setSoTimeout(5000);
+            tid.setSoTimeout(5000);
+            Thread t = Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    DatagramPacket rrq = new DatagramPacket(new byte[600], 600);
+                    server.receive(rrq);
+                    byte[] d1 = new byte[4 + 512];
+                    d1[1] = 3;
+                    d1[3] = 1;
+                    tid.send(new DatagramPacket(d1, d1.length, rrq.getSocketAddress()));
+                    DatagramPacket ack = new DatagramPacket(new byte[4], 4);
+                    tid.receive(ack);
+                    tid.send(new DatagramPacket(d1, d1.length, rrq.getSocketAddress()));
+                    tid.receive(ack);
+                    byte[] d2 = new byte[4 + 10];
+                    d2[1] = 3;
+                    d2[3] = 2;
+                    tid.send(new DatagramPacket(d2, d2.length, rrq.getSocketAddress()));
+                } catch (java.io.IOException e) {
+                    // the client's assertions below report what went missing
+                }
+            });
+            InetSocketAddress addr = new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort());
+            TftpLoad.Result r = new TftpLoad(addr, "f.bin", 522, 512, 1, 1, RetryPolicy.BACKOFF).run(1, 0);
+            t.join(5000);
+            assertThat(r.failures()).as(String.valueOf(r.firstError())).isZero();
+            assertThat(r.bytes()).isEqualTo(522);
+            assertThat(r.outOfOrder()).isEqualTo(1);
+            assertThat(r.retransmits()).isZero();
+            assertThat(r.firstAnswerNanos().getTotalCount()).isEqualTo(1);
+            assertThat(r.firstAnswerNanos().getMaxValue()).isLessThanOrEqualTo(r.transferNanos().getMaxValue());
         }
     }
 
