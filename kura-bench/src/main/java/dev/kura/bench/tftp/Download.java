@@ -241,6 +241,25 @@ final class Download {
         }
     }
 
+    /**
+     * Ends a download under way from the client's side: an ERROR packet (code 0, RFC 1350 section 7:
+     * "any error ... terminates the transfer") to the server's TID when it has one, so the server
+     * stops at once instead of retransmitting to a gone client, then {@link #close}.
+     */
+    void abort() {
+        if (channel.isConnected()) {
+            byte[] msg = "window ended".getBytes(StandardCharsets.ISO_8859_1);
+            ByteBuffer e = ByteBuffer.allocate(5 + msg.length);
+            e.putShort((short) OP_ERROR).putShort((short) 0).put(msg).put((byte) 0).flip();
+            try {
+                channel.write(e);
+            } catch (IOException ignored) {
+                // the server then times the transfer out by itself
+            }
+        }
+        close();
+    }
+
     /** Closes the channel (which also cancels its registration). */
     void close() {
         try {

@@ -24,6 +24,15 @@ import java.util.concurrent.TimeUnit;
  * {@link #SCAN_NANOS} rather than a timer per packet: moving a deadline field is all a datagram
  * costs.
  *
+ * <h2>Measuring a window</h2>
+ * With a window ({@code windowNanos > 0}) the loop counts the bytes received during a window of
+ * that length that opens once every slot has had a first answer from the server (every transfer
+ * is under way; at most {@link #WINDOW_OPEN_CAP_NANOS} after the start), then aborts the downloads
+ * still running ({@link Download#abort}) and ends. A cell whose transfers would take far longer
+ * than any run (1,000 concurrent downloads of 64 MiB are 64 GB) is measured in its steady state
+ * that way, and a server slow to start transfers (tftpd-hpa forks one process per request) is
+ * neither favoured nor penalised by its ramp.
+ *
  * <p>Its counts and latency histogram are its own (no shared counters per transfer); {@link
  * TftpLoad} adds the loops' together after they have all ended.
  *
@@ -35,8 +44,26 @@ final class LoadLoop implements Runnable {
     /** The slots' first downloads start over this long (at most a quarter of the run). */
     static final long RAMP_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
 
+    /** The latest a window opens after the start, even if some slot never had an answer. */
+    static final long WINDOW_OPEN_CAP_NANOS = TimeUnit.SECONDS.toNanos(120);
+
     private final Download.Spec spec;
     private final long deadline;
+    /** The window's length, nanoseconds; 0 for none (count transfers until the deadline). */
+    private final long windowNanos;
+    /** Slots whose downloads have had a first answer at least once, and how many. */
+    private final boolean[] answered;
+    private int answeredSlots;
+    /** Per slot: what its current download had received when the window opened. */
+    private final long[] windowBase;
+    /** {@link System#nanoTime} of the window's opening, or -1 while it has not opened. */
+    private long windowStart = -1;
+    /** The window's actual length once closed (a scan may close it a little late), nanoseconds. */
+    long windowLength;
+    /** Bytes received inside the window. */
+    long windowBytes;
+    /** Bytes received by every download of the run, finished, failed or aborted. */
+    long allBytes;
     private final Selector selector;
     private final @Nullable Download[] slots;
     /**
@@ -71,14 +98,18 @@ final class LoadLoop implements Runnable {
 
     /**
      * @param slots    concurrent downloads this loop keeps going
-     * @param deadline {@link System#nanoTime} after which no download is started
+     * @param deadline {@link System#nanoTime} after which no download is started (without a window)
+     * @param windowNanos the length of the measured window, nanoseconds, or 0 for none
      * @throws UncheckedIOException when no selector can be opened
      */
-    LoadLoop(Download.Spec spec, int slots, long deadline) {
+    LoadLoop(Download.Spec spec, int slots, long deadline, long windowNanos) {
         this.spec = spec;
-        this.deadline = deadline;
+        this.deadline = windowNanos > 0 ? Long.MAX_VALUE : deadline;
+        this.windowNanos = windowNanos;
         this.slots = new Download[slots];
         this.startAt = new long[slots];
+        this.answered = new boolean[slots];
+        this.windowBase = new long[slots];
         try {
             this.selector = Selector.open();
         } catch (IOException e) {
@@ -96,7 +127,8 @@ final class LoadLoop implements Runnable {
             // lock-step bursts that no fleet of real clients produces (tftpd-hpa, which forks per
             // request, lost hundreds of transfers that way).
             live = slots.length;
-            long ramp = Math.min(RAMP_NANOS, Math.max(0, deadline - now) / 4);
+            long ramp = windowNanos > 0 ? RAMP_NANOS : Math.min(RAMP_NANOS, Math.max(0, deadline - now) / 4);
+            long windowCap = now + WINDOW_OPEN_CAP_NANOS;
             for (int i = 0; i < slots.length; i++) {
                 startAt[i] = now + ramp * i / slots.length;
             }
@@ -117,9 +149,16 @@ final class LoadLoop implements Runnable {
                         continue; // ended earlier in this round; its next one has its own key
                     }
                     d.readable(in, ack, now);
+                    if (!answered[d.slot] && d.firstAnswerNanos() >= 0) {
+                        answered[d.slot] = true;
+                        answeredSlots++;
+                    }
                     if (d.finished()) {
                         end(d, now);
                     }
+                }
+                if (windowNanos > 0) {
+                    window(now, windowCap);
                 }
                 if (now >= nextScan) {
                     scanLateNanos.recordValue(Math.min(now - nextScan, scanLateNanos.getHighestTrackableValue()));
@@ -149,9 +188,46 @@ final class LoadLoop implements Runnable {
         }
     }
 
+    /** Opens the window when every slot has had an answer (or at the cap); closes it when it has run its length. */
+    private void window(long now, long cap) {
+        if (windowStart < 0) {
+            if (answeredSlots == slots.length || now >= cap) {
+                windowStart = now;
+                for (Download d : slots) {
+                    if (d != null) {
+                        windowBase[d.slot] = d.received();
+                    }
+                }
+            }
+            return;
+        }
+        if (now - windowStart < windowNanos) {
+            return;
+        }
+        windowLength = now - windowStart;
+        for (int i = 0; i < slots.length; i++) {
+            Download d = slots[i];
+            if (d != null) {
+                windowBytes += d.received() - windowBase[i];
+                allBytes += d.received();
+                retransmits += d.retransmits();
+                outOfOrder += d.outOfOrder();
+                d.abort();
+                slots[i] = null;
+            }
+            startAt[i] = Long.MAX_VALUE;
+        }
+        live = 0;
+    }
+
     /** Records a finished download and starts the slot's next one, or retires the slot after the deadline. */
     private void end(Download d, long now) {
         d.close();
+        allBytes += d.received();
+        if (windowStart >= 0) {
+            windowBytes += d.received() - windowBase[d.slot];
+        }
+        windowBase[d.slot] = 0;
         if (d.granted() >= 0) {
             granted = d.granted();
         }

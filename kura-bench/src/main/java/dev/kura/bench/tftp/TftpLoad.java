@@ -25,12 +25,18 @@ import java.util.Map;
  */
 final class TftpLoad {
 
-    /** What one run measured. Times in nanoseconds, bytes in bytes. */
+    /**
+     * What one run measured. Times in nanoseconds, bytes in bytes. With a window ({@code
+     * windowNanos > 0}), {@code bytes} are those received inside it (MB/s is over the window) and
+     * {@code allBytes} those of the whole run (for CPU per MiB); without, both are the bytes of
+     * the finished transfers.
+     */
     record Result(long transfers, long failures, long bytes, long wallNanos, Histogram transferNanos,
                   int grantedWindowsize, @Nullable String firstError, long retransmits, long outOfOrder,
-                  Histogram firstAnswerNanos, Map<Download.Failure, Long> failuresByKind, Histogram scanLateNanos) {
+                  Histogram firstAnswerNanos, Map<Download.Failure, Long> failuresByKind, Histogram scanLateNanos,
+                  long windowNanos, long allBytes) {
         double mbPerSecond() {
-            return bytes / 1e6 / (wallNanos / 1e9);
+            return bytes / 1e6 / ((windowNanos > 0 ? windowNanos : wallNanos) / 1e9);
         }
 
         double transfersPerSecond() {
@@ -72,13 +78,24 @@ final class TftpLoad {
      * @throws InterruptedException when interrupted while waiting for the loops
      */
     Result run(int concurrency, long durationNanos) throws InterruptedException {
+        return run(concurrency, durationNanos, 0);
+    }
+
+    /**
+     * Runs {@code concurrency} clients and measures the bytes received in a window of
+     * {@code windowNanos} that opens once every client has had a first answer (see {@link LoadLoop});
+     * the downloads still running when it closes are aborted. 0 for no window: {@link #run(int, long)}.
+     *
+     * @throws InterruptedException when interrupted while waiting for the loops
+     */
+    Result run(int concurrency, long durationNanos, long windowNanos) throws InterruptedException {
         long start = System.nanoTime();
         long deadline = start + durationNanos;
         int n = Math.min(loops, Math.max(1, concurrency));
         List<LoadLoop> all = new ArrayList<>();
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            LoadLoop loop = new LoadLoop(spec, concurrency / n + (i < concurrency % n ? 1 : 0), deadline);
+            LoadLoop loop = new LoadLoop(spec, concurrency / n + (i < concurrency % n ? 1 : 0), deadline, windowNanos);
             all.add(loop);
             threads.add(Thread.ofPlatform().daemon().name("tftp-load-" + i).start(loop));
         }
@@ -95,6 +112,9 @@ final class TftpLoad {
         long transfers = 0;
         long failures = 0;
         long bytes = 0;
+        long windowBytes = 0;
+        long allBytes = 0;
+        long window = 0;
         int granted = -1;
         String firstError = null;
         for (LoadLoop l : all) {
@@ -114,9 +134,18 @@ final class TftpLoad {
             transfers += l.transfers;
             failures += l.failures;
             bytes += l.bytes;
+            windowBytes += l.windowBytes;
+            allBytes += l.allBytes;
+            // the loops' windows have the same length but for a scan's lateness: the longest counts
+            window = Math.max(window, l.windowLength);
             granted = l.granted >= 0 ? l.granted : granted;
             firstError = firstError == null ? l.firstError : firstError;
         }
-        return new Result(transfers, failures, bytes, wall, hist, granted, firstError, retransmits, outOfOrder, firstAnswer, byKind, scanLate);
+        if (windowNanos > 0) {
+            return new Result(transfers, failures, windowBytes, wall, hist, granted, firstError, retransmits, outOfOrder,
+                    firstAnswer, byKind, scanLate, Math.max(window, 1), allBytes);
+        }
+        return new Result(transfers, failures, bytes, wall, hist, granted, firstError, retransmits, outOfOrder, firstAnswer,
+                byKind, scanLate, 0, bytes);
     }
 }

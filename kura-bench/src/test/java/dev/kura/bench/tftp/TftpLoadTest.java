@@ -104,6 +104,36 @@ class TftpLoadTest {
         }
     }
 
+    /**
+     * A windowed run (the 64 MiB x 1,000 cells): the window opens once every client has had its
+     * first answer, counts the bytes received inside it, and aborts the downloads still running with
+     * an ERROR packet, which ends them at the server at once (kura's active transfers drop to 0,
+     * long before its retransmission timeouts would end them).
+     */
+    @Test
+    void aWindowCountsTheBytesInsideItAndAbortsTheRest(@TempDir Path root) throws Exception {
+        int size = 24 << 20;
+        Files.write(root.resolve("big.bin"), random(size));
+        try (FileIo io = FileIo.create();
+             TftpServer server = TftpServer.start(TftpConfig.defaults(root.toString())
+                     .withListen(List.of("127.0.0.1:0")).withMaxima(65464, 16), io, new SimpleMeterRegistry())) {
+            InetSocketAddress addr = new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port());
+            long window = TimeUnit.MILLISECONDS.toNanos(300);
+            // lock-step at 512-byte blocks: 24 MiB take far longer than the window
+            TftpLoad.Result r = new TftpLoad(addr, "big.bin", size, 512, 1, 2, RetryPolicy.BACKOFF).run(4, 0, window);
+            assertThat(r.failures()).as(String.valueOf(r.firstError())).isZero();
+            assertThat(r.windowNanos()).isBetween(window, window + TimeUnit.MILLISECONDS.toNanos(200));
+            assertThat(r.bytes()).as("bytes in the window").isPositive().isLessThanOrEqualTo(r.allBytes());
+            assertThat(r.allBytes()).isLessThan(4L * size);
+            assertThat(r.mbPerSecond()).isEqualTo(r.bytes() / 1e6 / (r.windowNanos() / 1e9));
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            while (server.activeTransfers() > 0 && System.nanoTime() < until) {
+                Thread.sleep(10);
+            }
+            assertThat(server.activeTransfers()).as("transfers ended by the clients' ERROR packets").isZero();
+        }
+    }
+
     @Test
     void resendsTheRequestWithBackOffAndGivesUpAfterFiveRetransmissions() throws Exception {
         // 100 ms doubling up to 400 ms: waits 100, 200, 400, 400, 400, 400 ms, 1.9 s in all.
