@@ -212,6 +212,10 @@ final class LoadLoop implements Runnable {
                 allBytes += d.received();
                 retransmits += d.retransmits();
                 outOfOrder += d.outOfOrder();
+                if (d.granted() >= 0) {
+                    granted = d.granted();
+                }
+                recordFirstAnswer(d);
                 d.abort();
                 slots[i] = null;
             }
@@ -233,9 +237,7 @@ final class LoadLoop implements Runnable {
         }
         retransmits += d.retransmits();
         outOfOrder += d.outOfOrder();
-        if (d.firstAnswerNanos() >= 0) {
-            firstAnswerNanos.recordValue(Math.min(d.firstAnswerNanos(), firstAnswerNanos.getHighestTrackableValue()));
-        }
+        recordFirstAnswer(d);
         Download.Failure kind = d.failure();
         if (kind != null) {
             failuresByKind[kind.ordinal()]++;
@@ -270,6 +272,12 @@ final class LoadLoop implements Runnable {
             } else {
                 startAt[slot] = System.nanoTime();
             }
+        }
+    }
+
+    private void recordFirstAnswer(Download d) {
+        if (d.firstAnswerNanos() >= 0) {
+            firstAnswerNanos.recordValue(Math.min(d.firstAnswerNanos(), firstAnswerNanos.getHighestTrackableValue()));
         }
     }
 

@@ -126,6 +126,9 @@ class TftpLoadTest {
             assertThat(r.bytes()).as("bytes in the window").isPositive().isLessThanOrEqualTo(r.allBytes());
             assertThat(r.allBytes()).isLessThan(4L * size);
             assertThat(r.mbPerSecond()).isEqualTo(r.bytes() / 1e6 / (r.windowNanos() / 1e9));
+            // the aborted downloads still report what they saw: the windowsize granted, the first answer
+            assertThat(r.grantedWindowsize()).isEqualTo(1);
+            assertThat(r.firstAnswerNanos().getTotalCount()).isGreaterThanOrEqualTo(4);
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
             while (server.activeTransfers() > 0 && System.nanoTime() < until) {
                 Thread.sleep(10);
