@@ -120,7 +120,9 @@ public interface IoFile extends AutoCloseable {
      * caller on an event loop whose files are usually cached, this is a copy instead of a hop to
      * a backend thread and back; when it answers -1, the caller uses {@link #readAsync}.
      *
-     * <p>The default answers -1 (the NIO backend, files opened with {@link OpenFlag#DIRECT}).
+     * <p>The default is the scatter form {@link #readIfCached(java.util.List, long)} over
+     * {@code dst} alone, so a backend implements only that one; it answers -1 on the NIO backend
+     * and for files opened with {@link OpenFlag#DIRECT}.
      *
      * @param dst where the bytes go (a native segment; a heap segment answers -1)
      * @param position file offset in bytes, &gt;= 0
@@ -130,7 +132,7 @@ public interface IoFile extends AutoCloseable {
      * @throws IoException EBADF when closed, EIO and the like
      */
     default int readIfCached(MemorySegment dst, long position) throws IoException {
-        return -1;
+        return (int) readIfCached(java.util.List.of(dst.asSlice(0, Math.min(dst.byteSize(), Integer.MAX_VALUE))), position);
     }
 
     /**

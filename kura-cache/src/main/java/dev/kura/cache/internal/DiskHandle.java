@@ -418,29 +418,24 @@ final class DiskHandle implements VersionedEntry {
      * {@code post} scratch bytes (last block), then its CRC from scratch.
      */
     private void verifyScattered(Scatter sc, ByteBuffer dst) throws CorruptEntryException {
-        long bi = sc.bi;
-        int[] mids = sc.mids;
-        int pre = sc.pre;
-        int post = sc.post;
-        ByteBuffer scratch = sc.scratch;
-        int k = mids.length;
+        int k = sc.mids.length;
         int inDst = dst.position();
-        int at = pre;
+        int at = sc.pre;
         for (int j = 0; j < k; j++) {
             java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-            if (j == 0 && pre > 0) {
-                crc.update(scratch.slice(0, pre));
+            if (j == 0 && sc.pre > 0) {
+                crc.update(sc.scratch.slice(0, sc.pre));
             }
-            crc.update(dst.slice(inDst, mids[j]));
-            inDst += mids[j];
-            if (j == k - 1 && post > 0) {
-                crc.update(scratch.slice(at, post));
-                at += post;
+            crc.update(dst.slice(inDst, sc.mids[j]));
+            inDst += sc.mids[j];
+            if (j == k - 1 && sc.post > 0) {
+                crc.update(sc.scratch.slice(at, sc.post));
+                at += sc.post;
             }
-            int stored = scratch.getInt(at);
+            int stored = sc.scratch.getInt(at);
             at += EntryFormat.CRC_SIZE;
             if ((int) crc.getValue() != stored) {
-                throw corrupt("CRC32C mismatch in block " + (bi + j));
+                throw corrupt("CRC32C mismatch in block " + (sc.bi + j));
             }
         }
     }

@@ -143,16 +143,10 @@ abstract class FileIoDecorator implements FileIo {
             return f != null ? f : d.readFullyAsync(dsts, position);
         }
 
-        /** Never blocks, so it passes the asynchronous forms' hook: an injected fault fails it too. */
-        @Override
-        public int readIfCached(MemorySegment dst, long position) throws IoException {
-            IoException e = beforeAsync("read", d.path());
-            if (e != null) {
-                throw e;
-            }
-            return d.readIfCached(dst, position);
-        }
-
+        /**
+         * Never blocks, so it passes the asynchronous forms' hook: an injected fault fails it too.
+         * (The one-segment form is IoFile's default over this one.)
+         */
         @Override
         public long readIfCached(java.util.List<MemorySegment> dsts, long position) throws IoException {
             IoException e = beforeAsync("read", d.path());

@@ -56,9 +56,10 @@ final class CachedSlices implements BodySource {
 
     @Override
     public CompletableFuture<Integer> readAsync(long position, ByteBuffer dst) {
-        long inSlice = position - Slices.start(sliceSize, Slices.of(position, sliceSize));
+        long i = Slices.of(position, sliceSize);
+        long inSlice = position - Slices.start(sliceSize, i);
         // the slice's entry ends at the slice's end: the read stops there, the next one opens the next slice
-        return slice(Slices.of(position, sliceSize)).thenCompose(e -> e.readAsync(inSlice, dst));
+        return slice(i).thenCompose(e -> e.readAsync(inSlice, dst));
     }
 
     /**

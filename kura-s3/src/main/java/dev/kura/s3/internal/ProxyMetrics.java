@@ -10,6 +10,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.time.Duration;
 import java.util.Collection;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -124,12 +125,11 @@ final class ProxyMetrics implements OriginEvents {
         cacheCounter("kura.cache.evictions", "all", cache, CacheStats::evictions);
         cacheCounter("kura.cache.expirations", "all", cache, CacheStats::expirations);
         // how disk hits are read: from the page cache on the event loop, or through the ring
-        FunctionCounter.builder("kura.cache.disk.reads", cache, c -> c.stats().diskReadsCached())
-                .tag("way", "page_cache").description("disk-tier block reads (scatter reads of up to 8 blocks)")
-                .register(registry);
-        FunctionCounter.builder("kura.cache.disk.reads", cache, c -> c.stats().diskReadsAsync())
-                .tag("way", "async").description("disk-tier block reads (scatter reads of up to 8 blocks)")
-                .register(registry);
+        Map<String, ToDoubleFunction<CacheStats>> ways = Map.of("page_cache", CacheStats::diskReadsCached,
+                "async", CacheStats::diskReadsAsync);
+        ways.forEach((way, f) -> FunctionCounter.builder("kura.cache.disk.reads", cache, c -> f.applyAsDouble(c.stats()))
+                .tag("way", way).description("disk-tier block reads (scatter reads of up to 8 blocks)")
+                .register(registry));
         cacheGauge("kura.cache.size.bytes", "memory", cache, CacheStats::memoryBytes);
         cacheGauge("kura.cache.size.bytes", "disk", cache, CacheStats::diskBytes);
         cacheGauge("kura.cache.entries", "memory", cache, CacheStats::memoryEntries);

@@ -216,20 +216,10 @@ final class UringIoFile extends AbstractIoFile {
     private volatile CachedRead cachedRead = CachedRead.UNKNOWN;
 
     /**
-     * {@code preadv2(fd, {dst}, 1, position, RWF_NOWAIT)} on the calling thread: no ring, no hop
-     * (a plain {@code pread} for a tmpfs file, see {@link CachedRead#MEMORY}). The iovec and the
-     * errno capture live in a confined arena of the call (small native allocations, far cheaper
-     * than the two thread wake-ups of a ring round trip).
+     * {@code preadv2(fd, iov, n, position, RWF_NOWAIT)} on the calling thread: no ring, no hop
+     * (a plain {@code preadv2} for a tmpfs file, see {@link CachedRead#MEMORY}). The one-segment
+     * form is IoFile's default over this one.
      */
-    @Override
-    public int readIfCached(MemorySegment dst, long position) throws IoException {
-        IoException bad = checkArgs("read", dst, position);
-        if (bad != null) {
-            throw bad;
-        }
-        return (int) preadv2(java.util.List.of(dst), Math.min(dst.byteSize(), Integer.MAX_VALUE), position);
-    }
-
     @Override
     public long readIfCached(java.util.List<MemorySegment> dsts, long position) throws IoException {
         if (dsts.isEmpty() || dsts.size() > MAX_SEGMENTS) {
@@ -241,15 +231,16 @@ final class UringIoFile extends AbstractIoFile {
                 throw bad;
             }
         }
-        return preadv2(dsts, Long.MAX_VALUE, position);
+        return preadv2(dsts, position);
     }
 
     /**
-     * {@code preadv2(fd, iov, n, position, RWF_NOWAIT)} over {@code dsts} (each cut to what is left
-     * of {@code cap} bytes), or -1 when the mode, a heap or DIRECT read, or an empty read rules it
-     * out. The iovec array and the errno capture live in a confined arena of the call.
+     * {@code preadv2(fd, iov, n, position, RWF_NOWAIT)} over {@code dsts}, or -1 when the mode, a
+     * heap or DIRECT read, or an empty read rules it out. The iovec array and the errno capture live
+     * in a confined arena of the call (small native allocations, far cheaper than the two thread
+     * wake-ups of a ring round trip).
      */
-    private long preadv2(java.util.List<MemorySegment> dsts, long cap, long position) throws IoException {
+    private long preadv2(java.util.List<MemorySegment> dsts, long position) throws IoException {
         CachedRead mode = cachedRead;
         if (mode == CachedRead.NONE || flags().contains(OpenFlag.DIRECT)) {
             return -1;
@@ -270,14 +261,11 @@ final class UringIoFile extends AbstractIoFile {
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
             MemorySegment capture = Native.newCapture(arena);
             MemorySegment iov = arena.allocate(16L * dsts.size(), 8);
-            long left = cap;
             int n = 0;
             for (MemorySegment d : dsts) {
-                long len = Math.min(d.byteSize(), left);
                 iov.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16L * n, d.address());
-                iov.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16L * n + 8, len);
+                iov.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16L * n + 8, d.byteSize());
                 n++;
-                left -= len;
             }
             // On 64-bit kernels the offset is the low word (pos_l); pos_h is ignored.
             long got = Native.syscall(capture, Native.SYS_PREADV2, fd, iov.address(), n, position, 0,
