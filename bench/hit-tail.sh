@@ -6,10 +6,11 @@
 #   DUR=3 ROUNDS=2 bench/hit-tail.sh       runs made only of their start (new connections)
 #   OBJ=4k.bin CONNS=64 bench/hit-tail.sh  another object or connection count
 #   EL=2 bench/hit-tail.sh                 kura with serve.event-loop-threads: 2
+#   WARM=30 WARM_CONNS=256 ...             warm-up per server (default 10 s at 64 connections)
 #   EXTRA_OPTS=-XX:+PrintCompilation ...   JVM options for kura (its log: $work/kura.log, kept
 #                                          as /tmp/kura-hit-tail.log)
-#   TRACE=1 ...                            2 s of wrk's syscalls per round (perf record of
-#                                          epoll_wait exits and writes): /tmp/kura-hit-tail-<server>.perf
+#   TRACE=1 [TRACE_AT=5] ...               2 s of wrk's syscalls per round from TRACE_AT s (perf record of
+#                                          epoll_wait exits, reads and writes): /tmp/kura-hit-tail-<server>.perf
 #   PROF=1 ...                             async-profiler on kura over each round (cpu, per thread):
 #                                          /tmp/kura-hit-tail-r<round>.collapsed
 # Each round prints each server's CPU (cores, from /proc) and wrk's latency distribution. Found
@@ -68,7 +69,7 @@ for port in "$kura_port" "$nginx_port"; do
   for _ in 1 2 3; do curl -sf -o /dev/null "http://127.0.0.1:$port/bench/$obj"; done
   curl -sfI "http://127.0.0.1:$port/bench/$obj" | grep -qi '^x-cache: HIT' ||
     { echo "bench/hit-tail.sh: $obj is not a hit on port $port" >&2; exit 1; }
-  wrk -t2 -c64 -d10 "http://127.0.0.1:$port/bench/$obj" >/dev/null
+  wrk -t2 -c"${WARM_CONNS:-64}" -d"${WARM:-10}" "http://127.0.0.1:$port/bench/$obj" >/dev/null
 done
 
 # CPU time (clock ticks) of the given processes, all their threads.
@@ -79,7 +80,7 @@ for r in $(seq 1 "$rounds"); do
     if [ $name = kura ]; then port=$kura_port; server=("$kura_pid"); else port=$nginx_port; mapfile -t server < <(pgrep -f "nginx: worker"); fi
     [ -n "$lib" ] && [ $name = kura ] && agent "start,event=cpu,interval=1ms,threads"
     if [ -n "${TRACE:-}" ]; then
-      (sleep 5; perf record -q -e syscalls:sys_exit_epoll_wait -e syscalls:sys_enter_write \
+      (sleep "${TRACE_AT:-5}"; perf record -q -e syscalls:sys_exit_epoll_wait -e syscalls:sys_enter_write -e syscalls:sys_exit_read \
         -p "$(pgrep -x wrk | paste -sd,)" -o "/tmp/kura-hit-tail-$name.perf" -- sleep 2) >/dev/null 2>&1 &
     fi
     c0=$(ticks "${server[@]}"); t0=$(date +%s.%N)
