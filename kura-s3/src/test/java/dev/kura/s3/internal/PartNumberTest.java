@@ -126,6 +126,17 @@ class PartNumberTest {
             }
             HttpResponse<byte[]> ifMatch = send(p, "GET", "/b/big.bin?partNumber=2", "If-Match", "\"other\"");
             assertThat(ifMatch.statusCode()).isEqualTo(412);
+
+            // A HEAD miss with partNumber: the origin's part range, no body.
+            String e2 = p.origin.putParts("head.bin", obj, PART, "max-age=3600");
+            HttpResponse<byte[]> headMiss = send(p, "HEAD", "/b/head.bin?partNumber=2");
+            assertThat(headMiss.statusCode()).isEqualTo(206);
+            assertThat(headMiss.headers().firstValue("ETag")).contains(e2);
+            assertThat(headMiss.headers().firstValue("Content-Length")).contains(Long.toString(PART));
+            assertThat(headMiss.headers().firstValue("Content-Range")).contains("bytes " + PART + "-" + (2 * PART - 1) + "/" + SIZE);
+            assertThat(headMiss.headers().firstValue("x-amz-mp-parts-count")).contains("3");
+            assertThat(headMiss.body()).isEmpty();
+            assertThat(p.origin.gets("head.bin")).as("a HEAD reads no bytes").isZero();
         }
     }
 
