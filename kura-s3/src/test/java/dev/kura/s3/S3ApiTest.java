@@ -76,9 +76,6 @@ class S3ApiTest {
         for (String q : List.of("acl", "policy", "versioning", "uploads", "versions")) {
             assertThat(f.get("/test?" + q).statusCode()).as(q).isEqualTo(403);
         }
-        HttpResponse<byte[]> part = f.get("/test/obj.txt?partNumber=1");
-        assertThat(part.statusCode()).isEqualTo(501);
-        assertThat(text(part)).contains("<Code>NotImplemented</Code>");
         for (String m : List.of("PUT", "POST", "DELETE")) {
             HttpResponse<byte[]> r = f.send(m, "/test/obj.txt?uploads");
             assertThat(r.statusCode()).as(m).isEqualTo(403);
@@ -90,6 +87,110 @@ class S3ApiTest {
                 .format(Instant.now()) + "&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=00");
         assertThat(badSig.statusCode()).isIn(400, 403);
         assertThat(text(badSig)).doesNotContain("s3 api body").contains("<Error>");
+    }
+
+    /**
+     * partNumber against S3Proxy 4.1.0, which answers it only for objects not uploaded in parts
+     * (part 1 is the object as a plain 200; another part is 400 InvalidPart; any part of a
+     * multipart object is 501 NotImplemented, "Reading one part of a multipart object is not
+     * supported."). Part ranges of multipart objects are covered with FakeOrigin (PartNumberTest).
+     */
+    @Test
+    void partNumberAsS3AnswersItWhereS3ProxyCanTell() throws Exception {
+        HttpResponse<byte[]> p1 = f.get("/test/obj.txt?partNumber=1");
+        assertThat(p1.statusCode()).isEqualTo(206);
+        assertThat(p1.headers().firstValue("Content-Range")).contains("bytes 0-" + (body.length - 1) + "/" + body.length);
+        assertThat(p1.headers().firstValue("x-amz-mp-parts-count")).isEmpty();
+        assertThat(p1.body()).isEqualTo(body);
+        HttpResponse<byte[]> head = f.send("HEAD", "/test/obj.txt?partNumber=1");
+        assertThat(head.statusCode()).isEqualTo(206);
+        assertThat(head.headers().firstValue("Content-Length")).contains(Integer.toString(body.length));
+        assertThat(head.body()).isEmpty();
+        HttpResponse<byte[]> p2 = f.get("/test/obj.txt?partNumber=2");
+        assertThat(p2.statusCode()).isEqualTo(416);
+        assertThat(text(p2)).contains("<Code>InvalidPartNumber</Code>").doesNotContain("s3 api body");
+        HttpResponse<byte[]> both = f.get("/test/obj.txt?partNumber=1", "Range", "bytes=0-3");
+        assertThat(both.statusCode()).isEqualTo(400);
+        assertThat(text(both)).contains("<Code>InvalidRequest</Code>",
+                "Cannot specify both Range header and partNumber query parameter");
+        for (String bad : List.of("0", "abc", "10001")) {
+            HttpResponse<byte[]> r = f.get("/test/obj.txt?partNumber=" + bad);
+            assertThat(r.statusCode()).as(bad).isEqualTo(400);
+            assertThat(text(r)).as(bad).contains("<Code>InvalidArgument</Code>");
+        }
+        // Uncached, the part comes from S3Proxy's answer to HEAD ?partNumber (a plain 200: the ETag decides).
+        f.origin.put(Fixture.BUCKET, "fresh.txt", body, "text/plain", null);
+        HttpResponse<byte[]> fresh = f.get("/test/fresh.txt?partNumber=1");
+        assertThat(fresh.statusCode()).isEqualTo(206);
+        assertThat(fresh.body()).isEqualTo(body);
+        assertThat(f.get("/test/nope.txt?partNumber=1").statusCode()).isEqualTo(404);
+
+        // A multipart object: S3Proxy cannot tell a part's bytes, so kura answers a clear error, no bytes.
+        byte[] big = new byte[(5 << 20) + 1000];
+        new java.util.Random(5).nextBytes(big);
+        try (S3Client o = f.originClient()) {
+            String id = o.createMultipartUpload(b -> b.bucket(Fixture.BUCKET).key("mp.bin")).uploadId();
+            var e1 = o.uploadPart(b -> b.bucket(Fixture.BUCKET).key("mp.bin").uploadId(id).partNumber(1),
+                    software.amazon.awssdk.core.sync.RequestBody.fromBytes(java.util.Arrays.copyOf(big, 5 << 20))).eTag();
+            var e2 = o.uploadPart(b -> b.bucket(Fixture.BUCKET).key("mp.bin").uploadId(id).partNumber(2),
+                    software.amazon.awssdk.core.sync.RequestBody.fromBytes(
+                            java.util.Arrays.copyOfRange(big, 5 << 20, big.length))).eTag();
+            o.completeMultipartUpload(b -> b.bucket(Fixture.BUCKET).key("mp.bin").uploadId(id).multipartUpload(
+                    m -> m.parts(p -> p.partNumber(1).eTag(e1), p -> p.partNumber(2).eTag(e2))));
+        }
+        HttpResponse<byte[]> mp = f.get("/test/mp.bin?partNumber=2");
+        assertThat(mp.statusCode()).isEqualTo(501);
+        assertThat(text(mp)).contains("<Code>NotImplemented</Code>", "501 NotImplemented to partNumber");
+        assertThat(f.get("/test/mp.bin").body()).as("the whole object is still served").isEqualTo(big);
+    }
+
+    /**
+     * The AWS SDK for Java v2's multipart download (S3AsyncClient, multipartEnabled: GET
+     * ?partNumber=1, then the other parts if x-amz-mp-parts-count says so) through kura in front
+     * of S3Proxy: a single-PUT object arrives whole (SHA-256 checked); a multipart object, whose
+     * parts S3Proxy cannot read, fails with kura's NotImplemented, never with wrong bytes.
+     */
+    @Test
+    void sdkMultipartDownloadThroughKuraInFrontOfS3Proxy() throws Exception {
+        byte[] obj = new byte[(6 << 20) + 77];
+        new java.util.Random(6).nextBytes(obj);
+        f.origin.put(Fixture.BUCKET, "sdk/single.bin", obj, "application/octet-stream", null);
+        try (var s3 = software.amazon.awssdk.services.s3.S3AsyncClient.builder().multipartEnabled(true)
+                .region(software.amazon.awssdk.regions.Region.US_EAST_1).forcePathStyle(true)
+                .endpointOverride(f.url("")).credentialsProvider(
+                        software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+                                software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(
+                                        Fixture.CLIENT_KEY, Fixture.CLIENT_SECRET)))
+                .httpClientBuilder(software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient.builder())
+                .build()) {
+            for (int round = 0; round < 2; round++) { // uncached, then cached
+                byte[] got = s3.getObject(b -> b.bucket(Fixture.BUCKET).key("sdk/single.bin"),
+                        software.amazon.awssdk.core.async.AsyncResponseTransformer.toBytes())
+                        .get(60, java.util.concurrent.TimeUnit.SECONDS).asByteArray();
+                var sha = java.security.MessageDigest.getInstance("SHA-256");
+                assertThat(sha.digest(got)).as("round %d", round).isEqualTo(
+                        java.security.MessageDigest.getInstance("SHA-256").digest(obj));
+            }
+            byte[] big = new byte[(5 << 20) + 1000];
+            new java.util.Random(7).nextBytes(big);
+            try (S3Client o = f.originClient()) {
+                String id = o.createMultipartUpload(b -> b.bucket(Fixture.BUCKET).key("sdk/mp.bin")).uploadId();
+                var e1 = o.uploadPart(b -> b.bucket(Fixture.BUCKET).key("sdk/mp.bin").uploadId(id).partNumber(1),
+                        software.amazon.awssdk.core.sync.RequestBody.fromBytes(java.util.Arrays.copyOf(big, 5 << 20)))
+                        .eTag();
+                var e2 = o.uploadPart(b -> b.bucket(Fixture.BUCKET).key("sdk/mp.bin").uploadId(id).partNumber(2),
+                        software.amazon.awssdk.core.sync.RequestBody.fromBytes(
+                                java.util.Arrays.copyOfRange(big, 5 << 20, big.length))).eTag();
+                o.completeMultipartUpload(b -> b.bucket(Fixture.BUCKET).key("sdk/mp.bin").uploadId(id)
+                        .multipartUpload(m -> m.parts(p -> p.partNumber(1).eTag(e1), p -> p.partNumber(2).eTag(e2))));
+            }
+            var failed = s3.getObject(b -> b.bucket(Fixture.BUCKET).key("sdk/mp.bin"),
+                    software.amazon.awssdk.core.async.AsyncResponseTransformer.toBytes());
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> failed.get(60, java.util.concurrent.TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(software.amazon.awssdk.services.s3.model.S3Exception.class)
+                    .cause().satisfies(c -> assertThat(((software.amazon.awssdk.services.s3.model.S3Exception) c)
+                            .awsErrorDetails().errorCode()).isEqualTo("NotImplemented"));
+        }
     }
 
     @Test

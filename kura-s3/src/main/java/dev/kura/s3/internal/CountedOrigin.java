@@ -40,7 +40,8 @@ final class CountedOrigin implements Origin {
             OriginResponse r = origin.get(request);
             if (r instanceof OriginResponse.Body b) {
                 handedOver = true;
-                return new OriginResponse.Body(b.object(), b.first(), b.length(), new Counted(b.body()));
+                return new OriginResponse.Body(b.object(), b.first(), b.length(), new Counted(b.body()),
+                        b.partsCount());
             }
             return r;
         } finally {
@@ -55,6 +56,16 @@ final class CountedOrigin implements Origin {
         active.incrementAndGet();
         try {
             return origin.head(key, versionId);
+        } finally {
+            active.decrementAndGet();
+        }
+    }
+
+    @Override
+    public OriginResponse headPart(String key, @Nullable String versionId, int partNumber) {
+        active.incrementAndGet();
+        try {
+            return origin.headPart(key, versionId, partNumber);
         } finally {
             active.decrementAndGet();
         }

@@ -65,6 +65,17 @@ final class Exchange {
      * to the cached entry (S3 API reference, GetObject). Set by {@link S3Front}; may be null.
      */
     volatile java.util.@Nullable Map<String, String> responseOverrides;
+    /**
+     * GetObject's or HeadObject's {@code partNumber} (1 to 10000), 0 when absent; set by
+     * {@link S3Front}.
+     */
+    volatile int partNumber;
+    /**
+     * The byte range of {@link #partNumber} once resolved ({@link PartRanges}); every plan of the
+     * request ({@link RequestPlanner#plan(boolean, io.netty.handler.codec.http.HttpHeaders,
+     * dev.kura.cache.EntryMetadata, PartRanges.Part)}) serves it. Null for a request without partNumber.
+     */
+    volatile PartRanges.@Nullable Part part;
     /** The request's trace (server span and children); null when tracing is off ({@link Tracing#OFF}). */
     volatile Tracing.@Nullable RequestTrace trace;
     /** serve.node-id of the config in force when the request started; sent on every response. */

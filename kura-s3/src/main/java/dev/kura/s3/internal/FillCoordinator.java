@@ -316,7 +316,7 @@ final class FillCoordinator {
                 sliced.dropObject(t.cacheKey());
             }
             publishIndex(ex, t, leader, object);
-            RequestPlanner.Plan p = RequestPlanner.plan(false, ex.requestHeaders, object);
+            RequestPlanner.Plan p = RequestPlanner.plan(false, ex.requestHeaders, object, ex.part);
             if (!p.hasBody()) {
                 Replies.bodyless(ex, p);
                 return;
@@ -397,7 +397,7 @@ final class FillCoordinator {
         OriginObject o = body.object();
         Freshness.Decision d = Freshness.decide(o.cacheControl(), o.expires(), t.bucket().defaultTtl(), Instant.now());
         EntryMetadata md = RequestPlanner.metadata(o, d.expiresAt());
-        RequestPlanner.Plan p = RequestPlanner.plan(ex.isHead(), ex.requestHeaders, md);
+        RequestPlanner.Plan p = RequestPlanner.plan(ex.isHead(), ex.requestHeaders, md, ex.part);
         boolean sliceable = o.size() > sliceSize && body.first() % sliceSize == 0;
         boolean whole = body.first() == 0 && body.length() == o.size();
         if (d.store() && sliceable) {
@@ -484,7 +484,7 @@ final class FillCoordinator {
                 ex.cacheStatus = CacheStatus.MISS;
                 try (body) {
                     EntryMetadata md = RequestPlanner.metadata(body.object(), Instant.now());
-                    streamer.stream(ex, body, RequestPlanner.plan(ex.isHead(), ex.requestHeaders, md), null, t.cacheKey());
+                    streamer.stream(ex, body, RequestPlanner.plan(ex.isHead(), ex.requestHeaders, md, ex.part), null, t.cacheKey());
                 }
             }
             case OriginResponse.Failed f -> {
@@ -510,7 +510,7 @@ final class FillCoordinator {
                             Instant.now());
                     EntryMetadata md = RequestPlanner.metadata(o, d.expiresAt());
                     ex.cacheStatus = CacheStatus.MISS;
-                    Replies.bodyless(ex, RequestPlanner.plan(true, ex.requestHeaders, md));
+                    Replies.bodyless(ex, RequestPlanner.plan(true, ex.requestHeaders, md, ex.part));
                     if (d.store() && o.size() > sliceSize) {
                         indexFromHead(ex, t, md);
                     }

@@ -36,6 +36,22 @@ interface Origin extends AutoCloseable {
     OriginResponse head(String key, @Nullable String versionId);
 
     /**
+     * HEADs one part of an object: HeadObject with {@code partNumber} (S3 API reference,
+     * HeadObject: "Effectively performs a 'ranged' HEAD request for the part specified"). S3
+     * answers 206 with {@code Content-Range: bytes first-last/size} of the part and, for an object
+     * uploaded in parts, {@code x-amz-mp-parts-count}; a part past the count fails with 416
+     * InvalidPartNumber. An origin that ignores {@code partNumber} answers as to a plain HEAD.
+     *
+     * @param partNumber 1 to 10000
+     * @return {@link OriginResponse.Body} with an empty stream whose {@code first} and {@code length}
+     *     are the part's (or 0 and 0 when the origin sent no Content-Range: then the caller cannot
+     *     tell a part from the whole object and decides by the ETag) and whose
+     *     {@code partsCount} is the origin's {@code x-amz-mp-parts-count} (0 when absent); or
+     *     {@link OriginResponse.Failed}
+     */
+    OriginResponse headPart(String key, @Nullable String versionId, int partNumber);
+
+    /**
      * Lists one page of the bucket: ListObjectsV2 or ListObjects (v1) as {@code q} asks, forwarded as
      * they are (the continuation token or marker is the origin's own).
      *

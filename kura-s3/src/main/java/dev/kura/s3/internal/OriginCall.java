@@ -119,6 +119,11 @@ record OriginCall(String requestId, Tracing.@Nullable Parent trace, String opera
         }
 
         @Override
+        public OriginResponse headPart(String key, @Nullable String versionId, int partNumber) {
+            return call.operation("HeadObject").bind(() -> origin.headPart(key, versionId, partNumber));
+        }
+
+        @Override
         public dev.kura.s3.internal.api.ListPage list(dev.kura.s3.internal.api.ListQuery q)
                 throws OriginFailure.Thrown {
             return call.operation("ListObjects").<dev.kura.s3.internal.api.ListPage, OriginFailure.Thrown>bind(

@@ -143,6 +143,31 @@ final class OriginClient implements Origin {
     }
 
     @Override
+    public OriginResponse headPart(String key, @Nullable String versionId, int partNumber) {
+        HeadObjectResponse h;
+        try {
+            h = s3.headObject(traced(HeadObjectRequest.builder()).bucket(config.bucket()).key(key).versionId(versionId)
+                    .partNumber(partNumber).build());
+        } catch (SdkException e) {
+            return new OriginResponse.Failed(failure(e));
+        }
+        long length = h.contentLength() == null ? 0 : h.contentLength();
+        long first = 0;
+        long size = length;
+        ContentRange cr = ContentRange.parse(h.contentRange());
+        if (cr != null) {
+            first = cr.first();
+            size = cr.size();
+        } else {
+            length = 0; // no Content-Range: the origin answered for the whole object (see Origin#headPart)
+        }
+        OriginObject o = new OriginObject(size, h.contentType(), h.eTag(), h.lastModified(), h.cacheControl(),
+                h.contentEncoding(), h.contentDisposition(), h.contentLanguage(), h.expiresString(), h.metadata());
+        return new OriginResponse.Body(o, first, length, InputStream.nullInputStream(),
+                h.partsCount() == null ? 0 : h.partsCount());
+    }
+
+    @Override
     public ListPage list(ListQuery q) throws OriginFailure.Thrown {
         try {
             if (q.v2()) {

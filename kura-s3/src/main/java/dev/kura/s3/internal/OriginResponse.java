@@ -16,8 +16,17 @@ sealed interface OriginResponse {
      * @param first offset of the body's first byte in the object (0 unless ranged)
      * @param length bytes the body holds
      * @param body the bytes; empty for HEAD
+     * @param partsCount the origin's {@code x-amz-mp-parts-count} (answers to {@code partNumber}
+     *     requests of an object uploaded in parts), 0 when it sent none
      */
-    record Body(OriginObject object, long first, long length, InputStream body) implements OriginResponse, AutoCloseable {
+    record Body(OriginObject object, long first, long length, InputStream body, int partsCount)
+            implements OriginResponse, AutoCloseable {
+
+        /** An answer without {@code x-amz-mp-parts-count}. */
+        Body(OriginObject object, long first, long length, InputStream body) {
+            this(object, first, length, body, 0);
+        }
+
         @Override
         public void close() {
             try {

@@ -2,6 +2,7 @@ package dev.kura.s3.internal;
 
 import dev.kura.cache.Cache;
 import dev.kura.cache.CacheEntry;
+import dev.kura.cache.EntryMetadata;
 import dev.kura.s3.BucketConfig;
 import dev.kura.s3.ServeConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -59,6 +60,9 @@ public final class ProxyCore {
     final dev.kura.s3.internal.limits.Throttle throttle;
     /** {@code serve.tracing}, fixed at start (a restart-only key); {@link Tracing#OFF} by default. */
     final Tracing tracing;
+
+    /** Byte ranges of parts learnt from the origins, for GetObject/HeadObject with partNumber. */
+    final PartRanges partRanges = new PartRanges();
 
     /** A bucket and its origin. */
     record Route(BucketConfig bucket, Origin origin) {
@@ -259,6 +263,12 @@ public final class ProxyCore {
         if (route == null) {
             throw new IllegalStateException("bucket " + bucket.name() + " was routed but has no route in its snapshot");
         }
+        if (ex.partNumber > 0 && ex.requestHeaders.contains(io.netty.handler.codec.http.HttpHeaderNames.RANGE)) {
+            // S3 refuses the two together (S3 API reference, GetObject, partNumber).
+            ex.s3Error(dev.kura.s3.internal.api.S3ErrorCode.INVALID_REQUEST,
+                    "Cannot specify both Range header and partNumber query parameter");
+            return;
+        }
         // A version is immutable: it is cached under its own key. NUL cannot occur in a key
         // (RequestPath refuses it), so no plain key can collide with a version's.
         String cacheKey = route.bucket().name() + "/" + key + (ex.versionId == null ? "" : "\u0000v=" + ex.versionId);
@@ -300,6 +310,10 @@ public final class ProxyCore {
     }
 
     private void serveLookedUp(Exchange ex, FillCoordinator.Target t, Optional<CacheEntry> hit) {
+        if (ex.partNumber > 0 && ex.part == null) {
+            servePart(ex, t, hit);
+            return;
+        }
         if (hit.isPresent()) {
             CacheEntry e = hit.get();
             if (!e.metadata().isExpired(Instant.now())) {
@@ -314,6 +328,78 @@ public final class ProxyCore {
             workers.execute(() -> fills.headFromOrigin(ex, t));
         } else {
             workers.execute(() -> fills.fetch(ex, t, null));
+        }
+    }
+
+    /**
+     * GetObject or HeadObject with {@code partNumber}: resolves the part's byte range
+     * ({@link PartRanges}: remembered for the cached version, or implied by its ETag, else one
+     * origin HEAD with partNumber on a virtual thread), then serves it as the equivalent Range
+     * request through the ordinary path ({@link #serveLookedUp} with {@code ex.part} set). A fresh
+     * entry of another version than the origin's part answer is treated as stale (revalidated),
+     * so the part is never cut out of the wrong version. Runs on the event loop.
+     */
+    private void servePart(Exchange ex, FillCoordinator.Target t, Optional<CacheEntry> hit) {
+        EntryMetadata md = freshObjectMetadata(hit);
+        if (md != null) {
+            PartRanges.Resolved known = partRanges.known(t.cacheKey(), md.etag(), md.size(), ex.partNumber);
+            if (known != null) {
+                partResolved(ex, t, hit, known);
+                return;
+            }
+        }
+        workers.execute(() -> {
+            PartRanges.Resolved r;
+            try {
+                r = partRanges.learn(t.origin(), t.cacheKey(), t.key(), t.versionId(), ex.partNumber);
+            } catch (RuntimeException e) {
+                hit.ifPresent(ProxyCore::closeQuietly);
+                Replies.internalError(ex, e);
+                return;
+            }
+            ex.ch.eventLoop().execute(() -> partResolved(ex, t, hit, r));
+        });
+    }
+
+    /** The object metadata of a fresh hit (an index entry's object), or null for a miss or a stale hit. */
+    private static @Nullable EntryMetadata freshObjectMetadata(Optional<CacheEntry> hit) {
+        if (hit.isEmpty() || hit.get().metadata().isExpired(Instant.now())) {
+            return null;
+        }
+        EntryMetadata md = hit.get().metadata();
+        return Slices.isIndex(md) ? Slices.object(md) : md;
+    }
+
+    /** Serves a resolved part (or its refusal). Runs on the event loop. */
+    private void partResolved(Exchange ex, FillCoordinator.Target t, Optional<CacheEntry> hit,
+                              PartRanges.Resolved r) {
+        switch (r) {
+            case PartRanges.Refused no -> {
+                hit.ifPresent(ProxyCore::closeQuietly);
+                ex.s3Error(no.code(), no.message());
+            }
+            case PartRanges.OriginFailed f -> {
+                hit.ifPresent(ProxyCore::closeQuietly);
+                Replies.originError(ex, f.failure());
+            }
+            case PartRanges.Found found -> {
+                PartRanges.Part part = found.part();
+                ex.part = part;
+                if (part.last() >= part.first()) {
+                    // The equivalent Range request: the fill path fetches the slices it covers, and
+                    // the access log shows the bytes served.
+                    ex.requestHeaders.set(io.netty.handler.codec.http.HttpHeaderNames.RANGE,
+                            "bytes=" + part.first() + "-" + part.last());
+                }
+                EntryMetadata md = freshObjectMetadata(hit);
+                if (md != null && !part.sameVersion(md.etag(), md.size())) {
+                    // The cache holds another version than the origin's: revalidate it as if stale.
+                    CacheEntry e = hit.get();
+                    workers.execute(() -> fills.fetch(ex, t, e));
+                    return;
+                }
+                serveLookedUp(ex, t, hit);
+            }
         }
     }
 

@@ -43,7 +43,7 @@ final class Replies {
      */
     static void source(Exchange ex, BodySource source, EntryMetadata md, Runnable fallback,
                        EntrySender.@Nullable Resume resume) {
-        RequestPlanner.Plan p = RequestPlanner.plan(ex.isHead(), ex.requestHeaders, md);
+        RequestPlanner.Plan p = RequestPlanner.plan(ex.isHead(), ex.requestHeaders, md, ex.part);
         if (!p.hasBody()) {
             source.close();
             bodyless(ex, p);
@@ -65,6 +65,12 @@ final class Replies {
         if (code == 416) {
             ex.s3Error(S3ErrorCode.INVALID_RANGE, "The requested range is not satisfiable",
                     HttpHeaderNames.CONTENT_RANGE.toString(), p.head().headers().get(HttpHeaderNames.CONTENT_RANGE));
+            return;
+        }
+        if (code == 503) {
+            // RequestPlanner: the object changed between learning a part's range and reading it.
+            ex.s3Error(S3ErrorCode.SERVICE_UNAVAILABLE, "The object changed while its part was being read; "
+                    + "retry the request", "Retry-After", "1");
             return;
         }
         var full = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, p.head().status(),

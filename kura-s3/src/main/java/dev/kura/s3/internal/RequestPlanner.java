@@ -53,6 +53,9 @@ final class RequestPlanner {
      */
     private static final HttpHeadersFactory HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
 
+    /** The part count of a multipart object, on answers to {@code partNumber} (S3 API reference, GetObject). */
+    static final String PARTS_COUNT = "x-amz-mp-parts-count";
+
     private RequestPlanner() {
     }
 
@@ -62,6 +65,22 @@ final class RequestPlanner {
      * @param head true for a HEAD request (no body, Range ignored)
      */
     static Plan plan(boolean head, HttpHeaders rq, EntryMetadata md) {
+        return plan(head, rq, md, null);
+    }
+
+    /**
+     * As {@link #plan(boolean, HttpHeaders, EntryMetadata)}, for GetObject or HeadObject with
+     * {@code partNumber} when {@code part} is not null: after the preconditions, the answer is the
+     * part's range, 206 with Content-Range (HEAD too, as S3 answers it) and
+     * {@code x-amz-mp-parts-count} when the object was uploaded in parts. The Range header is not
+     * consulted (S3 refuses Range with partNumber; {@code ProxyCore} does it before). When
+     * {@code md} is not the version the part was learnt from (another ETag or size: the object
+     * changed between learning the part and reading it), the answer is a bodyless 503, which
+     * {@link Replies#bodyless} turns into ServiceUnavailable: a client retries, and its retry learns
+     * the part of the new version. Bytes of the wrong version are never sent.
+     */
+    static Plan plan(boolean head, HttpHeaders rq, EntryMetadata md, PartRanges.@Nullable Part part) {
+        boolean headOnly = head;
         String etag = md.etag();
         Instant lm = md.lastModified();
         Preconditions.Outcome o = Preconditions.evaluate(rq.get(HttpHeaderNames.IF_MATCH),
@@ -78,7 +97,14 @@ final class RequestPlanner {
         long size = md.size();
         ByteRanges.Result range = new ByteRanges.Full();
         String rh = rq.get(HttpHeaderNames.RANGE);
-        if (rh != null && !head && Preconditions.ifRangeAllows(rq.get(HttpHeaderNames.IF_RANGE), etag, lm)) {
+        if (part != null) {
+            if (!part.sameVersion(etag, size)) {
+                return new Plan(response(HttpResponseStatus.SERVICE_UNAVAILABLE), 0, -1, true);
+            }
+            if (part.last() >= part.first()) {
+                range = new ByteRanges.Single(part.first(), part.last());
+            }
+        } else if (rh != null && !head && Preconditions.ifRangeAllows(rq.get(HttpHeaderNames.IF_RANGE), etag, lm)) {
             range = ByteRanges.parse(rh, size);
         }
         HttpResponse r;
@@ -110,7 +136,10 @@ final class RequestPlanner {
         }
         h.set(HttpHeaderNames.ACCEPT_RANGES, "bytes");
         h.set(HttpHeaderNames.CONTENT_LENGTH, last - first + 1);
-        return new Plan(r, first, last, head);
+        if (part != null && part.partsCount() > 0) {
+            h.set(PARTS_COUNT, part.partsCount());
+        }
+        return new Plan(r, first, last, headOnly);
     }
 
     /**

@@ -106,6 +106,11 @@ final class ResilientOrigin implements Origin {
     }
 
     @Override
+    public OriginResponse headPart(String key, @Nullable String versionId, int partNumber) {
+        return call(o -> o.headPart(key, versionId, partNumber));
+    }
+
+    @Override
     public ListPage list(ListQuery q) throws OriginFailure.Thrown {
         Listed r = retrying(o -> {
             try {

@@ -91,6 +91,8 @@ final class S3Front {
             case GET_OBJECT, HEAD_OBJECT -> {
                 ex.key = r.objectKey();
                 ex.versionId = r.param("versionId");
+                String pn = r.param("partNumber");
+                ex.partNumber = pn == null ? 0 : S3Router.partNumber(pn); // valid: the router checked it
                 ex.responseOverrides = overrides(r);
                 core.serveObject(ex, st, r.targetBucket(), r.objectKey());
             }

@@ -87,7 +87,7 @@ final class SlicedObjects {
     void serve(Exchange ex, FillCoordinator.Target t, EntryMetadata indexMd) {
         EntryMetadata object = Slices.object(indexMd);
         long sliceSize = Slices.sliceSize(indexMd);
-        RequestPlanner.Plan p = RequestPlanner.plan(ex.isHead(), ex.requestHeaders, object);
+        RequestPlanner.Plan p = RequestPlanner.plan(ex.isHead(), ex.requestHeaders, object, ex.part);
         if (!p.hasBody()) {
             Replies.bodyless(ex, p);
             return;

@@ -24,8 +24,16 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class FakeOrigin implements Origin {
 
-    /** One stored object. */
-    record StoredObject(byte[] bytes, String etag, Instant lastModified, String cacheControl) {
+    /**
+     * One stored object.
+     *
+     * @param partEnds for an object "uploaded in parts" ({@link #putParts}), the end (exclusive) of
+     *     each part in order; empty for a single PUT
+     */
+    record StoredObject(byte[] bytes, String etag, Instant lastModified, String cacheControl, long[] partEnds) {
+        StoredObject(byte[] bytes, String etag, Instant lastModified, String cacheControl) {
+            this(bytes, etag, lastModified, cacheControl, new long[0]);
+        }
     }
 
     private final Map<String, StoredObject> objects = new ConcurrentHashMap<>();
@@ -59,6 +67,37 @@ final class FakeOrigin implements Origin {
         objects.put(key, new StoredObject(bytes, etag, Instant.now().truncatedTo(ChronoUnit.SECONDS), cacheControl));
         return etag;
     }
+
+    /**
+     * Stores {@code bytes} under {@code key} as an object uploaded in parts of {@code partSize}
+     * bytes (the last one shorter), with an S3-style multipart ETag {@code "<hex>-N"}; returns it.
+     */
+    String putParts(String key, byte[] bytes, long partSize, String cacheControl) {
+        int n = (int) Math.max(1, (bytes.length + partSize - 1) / partSize);
+        long[] ends = new long[n];
+        for (int i = 0; i < n; i++) {
+            ends[i] = Math.min(bytes.length, (i + 1) * partSize);
+        }
+        String etag = "\"" + String.format("%032x", versions.incrementAndGet()) + "-" + n + "\"";
+        objects.put(key, new StoredObject(bytes, etag, Instant.now().truncatedTo(ChronoUnit.SECONDS), cacheControl,
+                ends));
+        return etag;
+    }
+
+    /**
+     * Stores {@code bytes} under {@code key} as a single PUT with an S3-style ETag (32 hex digits,
+     * no {@code -N}); returns it.
+     */
+    String putSingle(String key, byte[] bytes, String cacheControl) {
+        String etag = "\"" + String.format("%032x", 1_000_000L + versions.incrementAndGet()) + "\"";
+        objects.put(key, new StoredObject(bytes, etag, Instant.now().truncatedTo(ChronoUnit.SECONDS), cacheControl));
+        return etag;
+    }
+
+    /** HEADs with partNumber answered so far, all keys together. */
+    final AtomicInteger partHeads = new AtomicInteger();
+    /** When true, HEAD with partNumber is answered as a plain HEAD (as an origin that ignores it). */
+    volatile boolean ignorePartNumber;
 
     /** GETs answered so far for {@code key}, whole or ranged, 304s included. */
     int gets(String key) {
@@ -127,6 +166,38 @@ final class FakeOrigin implements Origin {
                     "origin answered 404 NoSuchKey"));
         }
         return new OriginResponse.Body(object(o), 0, 0, InputStream.nullInputStream());
+    }
+
+    /**
+     * HeadObject with partNumber as S3 answers it: part N of a multipart object is its range with
+     * the parts count; part 1 of a single PUT is the whole object without a count; any other part
+     * is 416 InvalidPartNumber.
+     */
+    @Override
+    public OriginResponse headPart(String key, String versionId, int partNumber) {
+        partHeads.incrementAndGet();
+        log.add(key + " HEAD partNumber=" + partNumber);
+        OriginFailure f = failure;
+        if (f != null) {
+            return new OriginResponse.Failed(f);
+        }
+        StoredObject o = objects.get(key);
+        if (o == null) {
+            return new OriginResponse.Failed(new OriginFailure(OriginFailure.Kind.NOT_FOUND, 404, "NoSuchKey",
+                    "origin answered 404 NoSuchKey"));
+        }
+        if (ignorePartNumber) {
+            return new OriginResponse.Body(object(o), 0, 0, InputStream.nullInputStream());
+        }
+        long[] ends = o.partEnds();
+        int count = Math.max(1, ends.length);
+        if (partNumber > count) {
+            return new OriginResponse.Failed(new OriginFailure(OriginFailure.Kind.INVALID_RANGE, 416,
+                    "InvalidPartNumber", "origin answered 416 InvalidPartNumber"));
+        }
+        long first = ends.length == 0 ? 0 : partNumber == 1 ? 0 : ends[partNumber - 2];
+        long end = ends.length == 0 ? o.bytes().length : ends[partNumber - 1];
+        return new OriginResponse.Body(object(o), first, end - first, InputStream.nullInputStream(), ends.length);
     }
 
     private static OriginObject object(StoredObject o) {

@@ -58,6 +58,7 @@ class ReloadDrainTest {
                 Origin o = new Origin() {
                     public OriginResponse get(OriginRequest r) { return c.origin.get(r); }
                     public OriginResponse head(String k, String v) { return c.origin.head(k, v); }
+                    public OriginResponse headPart(String k, String v, int n) { return c.origin.headPart(k, v, n); }
                     public dev.kura.s3.internal.api.ListPage list(dev.kura.s3.internal.api.ListQuery q) { return c.origin.list(q); }
                     public boolean reachable() { return true; }
                     public void close() { c.set(true); }

@@ -419,6 +419,11 @@ class ResilientOriginTest {
         }
 
         @Override
+        public OriginResponse headPart(String key, String versionId, int partNumber) {
+            return get(OriginRequest.whole(key));
+        }
+
+        @Override
         public ListPage list(ListQuery q) throws OriginFailure.Thrown {
             listCalls.incrementAndGet();
             OriginResponse r = next();

@@ -16,6 +16,8 @@ public enum S3ErrorCode {
     INVALID_ACCESS_KEY_ID("InvalidAccessKeyId", 403),
     INVALID_ARGUMENT("InvalidArgument", 400),
     INVALID_BUCKET_NAME("InvalidBucketName", 400),
+    /** GetObject/HeadObject {@code partNumber} past the object's part count ("The requested partnumber is not satisfiable"). */
+    INVALID_PART_NUMBER("InvalidPartNumber", 416),
     INVALID_RANGE("InvalidRange", 416),
     INVALID_REQUEST("InvalidRequest", 400),
     INVALID_URI("InvalidURI", 400),

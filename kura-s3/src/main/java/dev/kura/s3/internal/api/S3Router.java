@@ -30,9 +30,9 @@ import java.util.Set;
  * <p>Only reads are served. A write (PUT, POST, DELETE) or a sub-resource kura does not serve
  * ({@code ?acl}, {@code ?tagging}, {@code ?uploads}, {@code ?torrent}...) gets AccessDenied, the
  * error S3 gives a principal that may only read (S3 API reference, "Error responses"); other
- * methods get MethodNotAllowed. {@code partNumber} gets NotImplemented: kura caches whole objects
- * and ranges of them, and a part's bytes are a range it cannot know without the object's part
- * table; clients read parts as Range requests instead.
+ * methods get MethodNotAllowed. {@code partNumber} must be an integer from 1 to 10000 (else
+ * InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive", as S3 answers);
+ * the part itself is served by {@code ProxyCore} as the byte range it covers ({@code PartRanges}).
  *
  * <p>Thread-safety: immutable, safe for concurrent use.
  */
@@ -174,9 +174,10 @@ public final class S3Router {
                                 + "listings; '?" + q + "' is not served");
                     }
                 }
-                if (query.containsKey("partNumber")) {
-                    throw new S3Exception(S3ErrorCode.NOT_IMPLEMENTED,
-                            "partNumber is not served by kura; read the part with a Range request");
+                List<String> pn = query.get("partNumber");
+                if (pn != null && partNumber(pn.getFirst()) < 0) {
+                    throw new S3Exception(S3ErrorCode.INVALID_ARGUMENT,
+                            "Part number must be an integer between 1 and 10000, inclusive");
                 }
                 List<String> v = query.get("versionId");
                 if (v != null && (v.getFirst().isEmpty() || v.getFirst().length() > 1024)) {
@@ -188,6 +189,28 @@ public final class S3Router {
             case "PUT", "POST", "DELETE" -> throw readOnly();
             default -> throw notAllowed(method);
         }
+    }
+
+    /** Largest part number S3 accepts (S3 API reference, GetObject: "between 1 and 10,000"). */
+    public static final int MAX_PART_NUMBER = 10_000;
+
+    /**
+     * GetObject's and HeadObject's {@code partNumber}: 1 to {@value #MAX_PART_NUMBER} in plain
+     * decimal digits (no sign, no spaces), else -1.
+     */
+    public static int partNumber(@Nullable String v) {
+        if (v == null || v.isEmpty() || v.length() > 5) {
+            return -1;
+        }
+        int n = 0;
+        for (int i = 0; i < v.length(); i++) {
+            char c = v.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            n = n * 10 + (c - '0');
+        }
+        return n >= 1 && n <= MAX_PART_NUMBER ? n : -1;
     }
 
     private static S3Exception readOnly() {

@@ -66,6 +66,20 @@ class S3RouterTest {
     }
 
     @Test
+    void partNumberIsRoutedAsGetOrHeadObject() throws S3Exception {
+        S3Request get = route("GET", "/alpha/k?partNumber=1", null);
+        assertThat(get.operation()).isEqualTo(S3Operation.GET_OBJECT);
+        assertThat(get.param("partNumber")).isEqualTo("1");
+        assertThat(route("HEAD", "/alpha/k?partNumber=10000", null).operation()).isEqualTo(S3Operation.HEAD_OBJECT);
+        assertThat(S3Router.partNumber("1")).isEqualTo(1);
+        assertThat(S3Router.partNumber("10000")).isEqualTo(10_000);
+        assertThat(S3Router.partNumber("007")).isEqualTo(7);
+        assertThat(S3Router.partNumber("0")).isEqualTo(-1);
+        assertThat(S3Router.partNumber("10001")).isEqualTo(-1);
+        assertThat(S3Router.partNumber(null)).isEqualTo(-1);
+    }
+
+    @Test
     void refusals() {
         assertThat(refusal("PUT", "/alpha/k", null)).isEqualTo(S3ErrorCode.ACCESS_DENIED);
         assertThat(refusal("DELETE", "/alpha", null)).isEqualTo(S3ErrorCode.ACCESS_DENIED);
@@ -74,7 +88,13 @@ class S3RouterTest {
         assertThat(refusal("GET", "/alpha/k?acl", null)).isEqualTo(S3ErrorCode.ACCESS_DENIED);
         assertThat(refusal("GET", "/alpha/k?tagging", null)).isEqualTo(S3ErrorCode.ACCESS_DENIED);
         assertThat(refusal("GET", "/alpha?versions", null)).isEqualTo(S3ErrorCode.ACCESS_DENIED);
-        assertThat(refusal("GET", "/alpha/k?partNumber=1", null)).isEqualTo(S3ErrorCode.NOT_IMPLEMENTED);
+        // partNumber: 1..10000 in plain digits, else InvalidArgument (as S3 answers).
+        for (String bad : List.of("0", "abc", "10001", "-1", "", "+1", " 1", "1.0", "99999999999")) {
+            assertThat(refusal("GET", "/alpha/k?partNumber=" + bad.replace(" ", "%20"), null)).as(bad)
+                    .isEqualTo(S3ErrorCode.INVALID_ARGUMENT);
+            assertThat(refusal("HEAD", "/alpha/k?partNumber=" + bad.replace(" ", "%20"), null)).as(bad)
+                    .isEqualTo(S3ErrorCode.INVALID_ARGUMENT);
+        }
         assertThat(refusal("GET", "/alpha?list-type=3", null)).isEqualTo(S3ErrorCode.INVALID_ARGUMENT);
         assertThat(refusal("GET", "/x", "nope.s3.example.com")).isEqualTo(S3ErrorCode.NO_SUCH_BUCKET);
         assertThat(refusal("GET", "/alpha/../beta/k", null)).isEqualTo(S3ErrorCode.INVALID_URI);
