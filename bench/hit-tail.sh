@@ -39,20 +39,9 @@ bench_kura_yaml "$kura_port" "$kura_ops_port" "$origin_port" 1h "max-size: 16GiB
 # shellcheck disable=SC2086
 bench_start_kura "$kura_ops_port" ${EXTRA_OPTS:-}
 
-mkdir -p "$work/nginx-cache" "$work/nginx-tmp"
-user_line=""; [ "$(id -u)" = 0 ] && user_line="user root;"
-cat >"$work/nginx.conf" <<NGINX
-$user_line
-worker_processes auto;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx-tmp/body; proxy_temp_path $work/nginx-tmp/proxy;
-  fastcgi_temp_path $work/nginx-tmp/fastcgi; uwsgi_temp_path $work/nginx-tmp/uwsgi; scgi_temp_path $work/nginx-tmp/scgi;
-  sendfile on; tcp_nopush on; keepalive_requests 1000000;
-  proxy_cache_path $work/nginx-cache levels=1:2 keys_zone=bench:64m max_size=16g inactive=1h use_temp_path=off;
+{
+  bench_nginx_conf_head
+  cat <<NGINX
   upstream origin { server 127.0.0.1:$origin_port; keepalive 64; }
   server {
     listen 127.0.0.1:$nginx_port reuseport backlog=4096;
@@ -62,6 +51,7 @@ http {
   }
 }
 NGINX
+} >"$work/nginx.conf"
 nginx -c "$work/nginx.conf" -p "$work" -g 'daemon on;'
 bench_wait_http "http://127.0.0.1:$nginx_port/bench/4k.bin"
 

@@ -9,6 +9,7 @@
 #   bench_bucket /cold http://127.0.0.1:19101 1h cold >>"$work/kura.yaml"   # one more mapping
 #   bench_start_kura 18190     # ./kura serve --config $work/kura.yaml; $kura_pid; waits for /health
 #   bench_wait_http URL        # waits up to 60 s for URL to answer
+#   { bench_nginx_conf_head; cat <<NGINX ... } >"$work/nginx.conf"   # nginx proxy_cache set-up
 #
 # The caller sets `set -euo pipefail` first. Messages name the calling script ($bench_name).
 
@@ -122,4 +123,30 @@ bench_start_kura() {
   kura_pid=$!
   pids+=("$kura_pid")
   bench_wait_http "http://127.0.0.1:$ops/health"
+}
+
+# bench_nginx_conf_head: prints the start of an nginx.conf for the cache under test, up to and
+# inside `http {` (the caller adds its upstreams and servers and closes the block): workers as
+# CPUs, pid, log and temp files in $work, sendfile with tcp_nopush, keep-alive without a request
+# cap, and the proxy_cache zone `bench` in $work/nginx-cache (16 GiB, 1 h). Makes the directories.
+bench_nginx_conf_head() {
+  mkdir -p "$work/nginx-cache" "$work/nginx-tmp"
+  [ "$(id -u)" = 0 ] && echo "user root;"
+  cat <<NGINX
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx-tmp/body;
+  proxy_temp_path $work/nginx-tmp/proxy;
+  fastcgi_temp_path $work/nginx-tmp/fastcgi;
+  uwsgi_temp_path $work/nginx-tmp/uwsgi;
+  scgi_temp_path $work/nginx-tmp/scgi;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  proxy_cache_path $work/nginx-cache levels=1:2 keys_zone=bench:64m max_size=16g inactive=1h use_temp_path=off;
+NGINX
 }

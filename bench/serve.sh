@@ -60,25 +60,9 @@ python3 "$root/bench/limited_origin.py" "$limited_port" "$origin_port" $((64 << 
 pids+=($!)
 bench_wait_http "http://127.0.0.1:$limited_port/bench/4k.bin"
 
-mkdir -p "$work/nginx-cache" "$work/nginx-tmp"
-user_line=""; [ "$(id -u)" = 0 ] && user_line="user root;"
-cat >"$work/nginx.conf" <<NGINX
-$user_line
-worker_processes auto;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx-tmp/body;
-  proxy_temp_path $work/nginx-tmp/proxy;
-  fastcgi_temp_path $work/nginx-tmp/fastcgi;
-  uwsgi_temp_path $work/nginx-tmp/uwsgi;
-  scgi_temp_path $work/nginx-tmp/scgi;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 1000000;
-  proxy_cache_path $work/nginx-cache levels=1:2 keys_zone=bench:64m max_size=16g inactive=1h use_temp_path=off;
+{
+  bench_nginx_conf_head
+  cat <<NGINX
   upstream origin { server 127.0.0.1:$origin_port; keepalive 64; }
   upstream limited { server 127.0.0.1:$limited_port; keepalive 64; }
   server {
@@ -109,6 +93,7 @@ http {
   }
 }
 NGINX
+} >"$work/nginx.conf"
 nginx -c "$work/nginx.conf" -p "$work" -g 'daemon on;'
 bench_wait_http "http://127.0.0.1:$nginx_port/bench/4k.bin"
 

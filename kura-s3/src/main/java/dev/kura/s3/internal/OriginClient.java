@@ -129,21 +129,20 @@ final class OriginClient implements Origin {
 
     @Override
     public OriginResponse head(String key, @Nullable String versionId) {
-        HeadObjectResponse h;
-        try {
-            h = s3.headObject(traced(HeadObjectRequest.builder()).bucket(config.bucket()).key(key).versionId(versionId)
-                    .build());
-        } catch (SdkException e) {
-            return new OriginResponse.Failed(failure(e));
-        }
-        long size = h.contentLength() == null ? 0 : h.contentLength();
-        OriginObject o = new OriginObject(size, h.contentType(), h.eTag(), h.lastModified(), h.cacheControl(),
-                h.contentEncoding(), h.contentDisposition(), h.contentLanguage(), h.expiresString(), h.metadata());
-        return new OriginResponse.Body(o, 0, 0, InputStream.nullInputStream());
+        return headObject(key, versionId, null);
     }
 
     @Override
     public OriginResponse headPart(String key, @Nullable String versionId, int partNumber) {
+        return headObject(key, versionId, partNumber);
+    }
+
+    /**
+     * HeadObject, of the whole object or of one part. A part's answer carries its place in the
+     * object ({@code Content-Range}) and the parts count; without a {@code Content-Range} the
+     * origin answered for the whole object (see {@link Origin#headPart}): first 0, length 0.
+     */
+    private OriginResponse headObject(String key, @Nullable String versionId, @Nullable Integer partNumber) {
         HeadObjectResponse h;
         try {
             h = s3.headObject(traced(HeadObjectRequest.builder()).bucket(config.bucket()).key(key).versionId(versionId)
@@ -151,15 +150,14 @@ final class OriginClient implements Origin {
         } catch (SdkException e) {
             return new OriginResponse.Failed(failure(e));
         }
-        long length = h.contentLength() == null ? 0 : h.contentLength();
+        long size = h.contentLength() == null ? 0 : h.contentLength();
         long first = 0;
-        long size = length;
-        ContentRange cr = ContentRange.parse(h.contentRange());
+        long length = 0;
+        ContentRange cr = partNumber == null ? null : ContentRange.parse(h.contentRange());
         if (cr != null) {
             first = cr.first();
+            length = size;
             size = cr.size();
-        } else {
-            length = 0; // no Content-Range: the origin answered for the whole object (see Origin#headPart)
         }
         OriginObject o = new OriginObject(size, h.contentType(), h.eTag(), h.lastModified(), h.cacheControl(),
                 h.contentEncoding(), h.contentDisposition(), h.contentLanguage(), h.expiresString(), h.metadata());

@@ -5,7 +5,9 @@ import dev.kura.cache.CacheEntry;
 import dev.kura.cache.EntryMetadata;
 import dev.kura.s3.BucketConfig;
 import dev.kura.s3.ServeConfig;
+import dev.kura.s3.internal.api.S3ErrorCode;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -263,9 +265,9 @@ public final class ProxyCore {
         if (route == null) {
             throw new IllegalStateException("bucket " + bucket.name() + " was routed but has no route in its snapshot");
         }
-        if (ex.partNumber > 0 && ex.requestHeaders.contains(io.netty.handler.codec.http.HttpHeaderNames.RANGE)) {
+        if (ex.partNumber > 0 && ex.requestHeaders.contains(HttpHeaderNames.RANGE)) {
             // S3 refuses the two together (S3 API reference, GetObject, partNumber).
-            ex.s3Error(dev.kura.s3.internal.api.S3ErrorCode.INVALID_REQUEST,
+            ex.s3Error(S3ErrorCode.INVALID_REQUEST,
                     "Cannot specify both Range header and partNumber query parameter");
             return;
         }
@@ -388,7 +390,7 @@ public final class ProxyCore {
                 if (part.last() >= part.first()) {
                     // The equivalent Range request: the fill path fetches the slices it covers, and
                     // the access log shows the bytes served.
-                    ex.requestHeaders.set(io.netty.handler.codec.http.HttpHeaderNames.RANGE,
+                    ex.requestHeaders.set(HttpHeaderNames.RANGE,
                             "bytes=" + part.first() + "-" + part.last());
                 }
                 EntryMetadata md = freshObjectMetadata(hit);
