@@ -3,6 +3,7 @@ package dev.kura.s3.internal;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.kura.s3.internal.api.S3ErrorCode;
+import dev.kura.s3.internal.api.S3Router;
 import org.jspecify.annotations.Nullable;
 
 import java.time.Duration;
@@ -183,8 +184,8 @@ final class PartRanges {
     }
 
     /**
-     * The part count an S3 ETag states: N for {@code "<hex>-N"} (a multipart upload's), 0 for any
-     * other (a single PUT's MD5, or an ETag not in S3's form).
+     * The part count an S3 ETag states: N for {@code "<hex>-N"} (a multipart upload's, N from 1 to
+     * 10000), 0 for any other (a single PUT's MD5, or an ETag not in S3's form).
      */
     static int etagParts(String etag) {
         String e = etag.startsWith("W/") ? etag.substring(2) : etag;
@@ -192,17 +193,10 @@ final class PartRanges {
             e = e.substring(1, e.length() - 1);
         }
         int dash = e.lastIndexOf('-');
-        if (dash <= 0 || dash == e.length() - 1 || e.length() - dash - 1 > 5) {
+        if (dash <= 0) {
             return 0;
         }
-        int n = 0;
-        for (int i = dash + 1; i < e.length(); i++) {
-            char c = e.charAt(i);
-            if (c < '0' || c > '9') {
-                return 0;
-            }
-            n = n * 10 + (c - '0');
-        }
-        return n;
+        // A count is what a partNumber may be (1 to 10000): the same digits-only rule.
+        return Math.max(0, S3Router.partNumber(e.substring(dash + 1)));
     }
 }

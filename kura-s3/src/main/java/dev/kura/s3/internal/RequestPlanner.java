@@ -80,7 +80,6 @@ final class RequestPlanner {
      * the part of the new version. Bytes of the wrong version are never sent.
      */
     static Plan plan(boolean head, HttpHeaders rq, EntryMetadata md, PartRanges.@Nullable Part part) {
-        boolean headOnly = head;
         String etag = md.etag();
         Instant lm = md.lastModified();
         Preconditions.Outcome o = Preconditions.evaluate(rq.get(HttpHeaderNames.IF_MATCH),
@@ -139,7 +138,7 @@ final class RequestPlanner {
         if (part != null && part.partsCount() > 0) {
             h.set(PARTS_COUNT, part.partsCount());
         }
-        return new Plan(r, first, last, headOnly);
+        return new Plan(r, first, last, head);
     }
 
     /**
