@@ -55,9 +55,18 @@ class ThrottleTest {
         Throttle.Refusal no = t.admit("ip:1", "b");
         assertThat(no).isNotNull();
         assertThat(no.retryAfter()).isBetween(Duration.ofMillis(3_500), Duration.ofMillis(4_100));
-        // 4,001 tokens to a positive allowance at 1,000/s: 4.001 s, rounded up.
-        assertThat(no.retryAfterSeconds()).isEqualTo(5);
+        // 4,001 tokens to a positive allowance at 1,000/s: 4.001 s, rounded up to 5; the refill runs
+        // on the wall clock, so a millisecond between sent() and admit() makes it 4.000 s, 4.
+        assertThat(no.retryAfterSeconds()).isIn(4L, 5L);
         assertThat(t.admit("ip:2", "b")).isNull();
+    }
+
+    @Test
+    void retryAfterIsInWholeSecondsRoundedUpAndAtLeastOne() {
+        assertThat(new Throttle.Refusal(Throttle.Scope.CLIENT, Duration.ofMillis(4_001)).retryAfterSeconds()).isEqualTo(5);
+        assertThat(new Throttle.Refusal(Throttle.Scope.CLIENT, Duration.ofMillis(4_000)).retryAfterSeconds()).isEqualTo(4);
+        assertThat(new Throttle.Refusal(Throttle.Scope.CLIENT, Duration.ofNanos(1)).retryAfterSeconds()).isEqualTo(1);
+        assertThat(new Throttle.Refusal(Throttle.Scope.CLIENT, Duration.ZERO).retryAfterSeconds()).isEqualTo(1);
     }
 
     @Test
