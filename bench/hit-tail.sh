@@ -5,12 +5,20 @@
 #   bench/hit-tail.sh                      1 MiB object, 256 connections, 2 rounds of 15 s
 #   DUR=3 ROUNDS=2 bench/hit-tail.sh       runs made only of their start (new connections)
 #   OBJ=4k.bin CONNS=64 bench/hit-tail.sh  another object or connection count
+#   MEMORY_ITEM=256KiB ...                 kura's memory.max-item-size (default 1MiB; MEMORY: its max-size)
 #   EL=2 bench/hit-tail.sh                 kura with serve.event-loop-threads: 2
+#   TRANSPORT=epoll bench/hit-tail.sh      kura with serve.transport: epoll (default auto: io_uring)
+#   ZERO_COPY=1 ...                        kura with serve.zero-copy: true (disk hits by sendfile / splice)
 #   WARM=30 WARM_CONNS=256 ...             warm-up per server (default 10 s at 64 connections)
 #   EXTRA_OPTS=-XX:+PrintCompilation ...   JVM options for kura (its log: $work/kura.log, kept
 #                                          as /tmp/kura-hit-tail.log)
 #   TRACE=1 [TRACE_AT=5] ...               2 s of wrk's syscalls per round from TRACE_AT s (perf record of
 #                                          epoll_wait exits, reads and writes): /tmp/kura-hit-tail-<server>.perf
+#   NGINX_SENDFILE=off ...                 nginx copies through its own buffers (read + writev), as kura does
+#   SRVTRACE=1 [TRACE_AT=5] ...            the same for the server's writes and sendfiles (entry and return):
+#                                          /tmp/kura-hit-tail-srv-<server>.perf
+#   SS=1 [SS_AT="0.5 1 2"] ...            the clients' sockets (ss -tmi) after each pause in SS_AT (seconds,
+#                                          cumulative): /tmp/kura-hit-tail-ss-<server>-<pause>.txt
 #   PROF=1 ...                             async-profiler on kura over each round (cpu, per thread):
 #                                          /tmp/kura-hit-tail-r<round>.collapsed
 # Each round prints each server's CPU (cores, from /proc) and wrk's latency distribution. Found
@@ -34,8 +42,10 @@ fi
 
 bench_start_origin "$origin_port"
 bench_kura_yaml "$kura_port" "$kura_ops_port" "$origin_port" 1h "max-size: 16GiB" "max-item-size: 16GiB" \
-  "memory:" "  max-size: 256MiB"
+  "memory:" "  max-size: ${MEMORY:-256MiB}" "  max-item-size: ${MEMORY_ITEM:-1MiB}"
 [ -n "${EL:-}" ] && sed -i "s/^serve:/serve:\n  event-loop-threads: $EL/" "$work/kura.yaml"
+[ -n "${TRANSPORT:-}" ] && sed -i "s/^serve:/serve:\n  transport: $TRANSPORT/" "$work/kura.yaml"
+[ -n "${ZERO_COPY:-}" ] && sed -i "s/^serve:/serve:\n  zero-copy: true/" "$work/kura.yaml"
 # shellcheck disable=SC2086
 bench_start_kura "$kura_ops_port" ${EXTRA_OPTS:-}
 
@@ -52,6 +62,7 @@ bench_start_kura "$kura_ops_port" ${EXTRA_OPTS:-}
 }
 NGINX
 } >"$work/nginx.conf"
+[ -n "${NGINX_SENDFILE:-}" ] && sed -i "s/^  sendfile on;/  sendfile $NGINX_SENDFILE;/" "$work/nginx.conf"
 nginx -c "$work/nginx.conf" -p "$work" -g 'daemon on;'
 bench_wait_http "http://127.0.0.1:$nginx_port/bench/4k.bin"
 
@@ -73,13 +84,24 @@ for r in $(seq 1 "$rounds"); do
       (sleep "${TRACE_AT:-5}"; perf record -q -e syscalls:sys_exit_epoll_wait -e syscalls:sys_enter_write -e syscalls:sys_exit_read \
         -p "$(pgrep -x wrk | paste -sd,)" -o "/tmp/kura-hit-tail-$name.perf" -- sleep 2) >/dev/null 2>&1 &
     fi
+    if [ -n "${SRVTRACE:-}" ]; then
+      (sleep "${TRACE_AT:-5}"; perf record -q -e 'syscalls:sys_enter_write*' -e 'syscalls:sys_exit_write*' -e 'syscalls:sys_e*_sendto' \
+        -e syscalls:sys_enter_sendfile64 -e syscalls:sys_exit_sendfile64 -e syscalls:sys_exit_epoll_wait \
+        -a -o "/tmp/kura-hit-tail-srv-$name.perf" -- sleep 2) >/dev/null 2>&1 &
+    fi
+    if [ -n "${SS:-}" ]; then
+      (for at in ${SS_AT:-0.5 1 2}; do sleep "$at"; ss -tmi state established "( dport = :$port )" >"/tmp/kura-hit-tail-ss-$name-$at.txt"; done) &
+    fi
+    command -v nstat >/dev/null && nstat -n
     c0=$(ticks "${server[@]}"); t0=$(date +%s.%N)
     out=$(wrk -t2 -c"$conns" -d"$dur" --timeout 5s --latency "http://127.0.0.1:$port/bench/$obj")
     c1=$(ticks "${server[@]}"); t1=$(date +%s.%N)
-    if [ -n "${TRACE:-}" ]; then wait $! || true; fi
+    if [ -n "${TRACE:-}${SRVTRACE:-}" ]; then wait $! || true; fi
     [ -n "$lib" ] && [ $name = kura ] && agent "stop,file=/tmp/kura-hit-tail-r$r.collapsed,collapsed"
     echo "== $name, round $r: server CPU $(echo "($c1 - $c0) / $(getconf CLK_TCK) / ($t1 - $t0)" | bc -l | cut -c1-4) cores"
     echo "$out" | grep -E "Latency|50%|90%|99%|Requests/sec|Socket errors|Transfer"
+    # the kernel's TCP trouble counters over the round (drops, retransmits, receive-queue pruning)
+    command -v nstat >/dev/null && nstat 2>/dev/null | grep -E "Retrans|Prune|Collapse|Drop|Timeout|Loss|Ofo|Backlog|MemoryPressure" | sed 's/^/    tcp /' || true
   done
 done
 cp "$work/kura.log" /tmp/kura-hit-tail.log

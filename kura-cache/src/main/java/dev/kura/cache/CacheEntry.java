@@ -87,6 +87,28 @@ public interface CacheEntry extends AutoCloseable {
         return null;
     }
 
+    /**
+     * Checks bytes from {@code position} against their CRC32C, as {@link #readIfCached} does, and
+     * gives them as spans of the entry file for a zero-copy send, when this is a disk-tier version
+     * whose blocks are in the page cache. The check reads the blocks into {@code scratch} (they are
+     * copied there, not sent from there): the point is that the copy into the socket, which holds
+     * the socket's lock, is replaced by the kernel lending page-cache pages.
+     *
+     * <p>The default declines (null): memory-tier versions are lent ({@link #lend}).
+     *
+     * @param position offset in the object in bytes, 0 &lt;= position
+     * @param scratch a direct buffer; up to {@code scratch.remaining()} bytes are checked and given
+     *     (fewer at the end of the object or where the page cache stops); its contents are garbage after
+     * @return the spans (close them when sent), or null when this way cannot give the bytes now (not
+     *     cached, not a disk version, the version's file no longer at its path, a closed handle, at or
+     *     past the end); then {@link #readIfCached} or {@link #readAsync} from the same position
+     * @throws CorruptEntryException when a block fails its checksum (the entry is then removed)
+     * @throws IOException on an I/O error of the disk tier
+     */
+    default @Nullable FileSpans fileSpans(long position, ByteBuffer scratch) throws IOException {
+        return null;
+    }
+
     /** Releases the handle; further reads fail with {@link IllegalStateException}. Idempotent. */
     @Override
     void close();

@@ -64,6 +64,11 @@ import java.util.Set;
  *     default, see {@link TracingConfig}
  * @param originBandwidth one budget of origin bytes per second for every fill, shared between
  *     buckets by weight ({@code serve.origin-bandwidth}); default off ({@link OriginBandwidth})
+ * @param zeroCopy send disk-tier hits on plain HTTP with {@code sendfile(2)} / {@code splice(2)}
+ *     from the cache file instead of copying them through kura ({@code serve.zero-copy}); every
+ *     block is still checked against its CRC32C first. Default false: on the project's 2-core
+ *     machine it cut the p99 of 1 MiB disk hits at 256 connections about in half but also cut
+ *     req/s by a quarter to a third (docs/SERVE.md, "Zero-copy disk hits"). Changes live on reload.
  *
  * <p>Thread-safety: immutable.
  */
@@ -73,7 +78,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                           Duration listCacheTtl, List<ClientConfig> clients, @Nullable JwtConfig jwt, String opsListen,
                           Duration drainDelay, ListenerLimits limits, FillConfig fill,
                           AccessLogFormat accessLogFormat, RateLimits rateLimits, @Nullable TlsConfig tls,
-                          String nodeId, TracingConfig tracing, OriginBandwidth originBandwidth) {
+                          String nodeId, TracingConfig tracing, OriginBandwidth originBandwidth,
+                          Boolean zeroCopy) {
 
     /** The response header carrying {@link #nodeId()}. */
     public static final String NODE_HEADER = "X-Kura-Node";
@@ -118,6 +124,9 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         }
         if (originBandwidth == null) {
             originBandwidth = OriginBandwidth.off();
+        }
+        if (zeroCopy == null) {
+            zeroCopy = Boolean.FALSE;
         }
         if (transport == null) {
             transport = Transport.AUTO;
@@ -288,7 +297,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                 .accessLog(accessLog).adminToken(adminToken).buckets(buckets).baseDomain(baseDomain)
                 .listCacheTtl(listCacheTtl).clients(clients).jwt(jwt).opsListen(opsListen).drainDelay(drainDelay)
                 .limits(limits).fill(fill).accessLogFormat(accessLogFormat).rateLimits(rateLimits).tls(tls).nodeId(nodeId)
-                .tracing(tracing).originBandwidth(originBandwidth);
+                .tracing(tracing).originBandwidth(originBandwidth).zeroCopy(zeroCopy);
     }
 
     /** A copy with another {@link #opsListen()} (tests and the demo pick free ports with {@code :0}). */
@@ -341,6 +350,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         private @Nullable String nodeId;
         private @Nullable TracingConfig tracing;
         private @Nullable OriginBandwidth originBandwidth;
+        private @Nullable Boolean zeroCopy;
 
         private Builder() {
         }
@@ -391,6 +401,8 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public Builder tracing(@Nullable TracingConfig v) { tracing = v; return this; }
         /** @see ServeConfig#originBandwidth() */
         public Builder originBandwidth(@Nullable OriginBandwidth v) { originBandwidth = v; return this; }
+        /** @see ServeConfig#zeroCopy() */
+        public Builder zeroCopy(@Nullable Boolean v) { zeroCopy = v; return this; }
 
         /**
          * @return the config, validated and defaulted by the canonical constructor
@@ -404,7 +416,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         public ServeConfig build() {
             return new ServeConfig(listen, transport, eventLoopThreads, maxUrlLength, maxHeaderSize, shutdownTimeout,
                     accessLog, adminToken, buckets, baseDomain, listCacheTtl, clients, jwt, opsListen, drainDelay,
-                    limits, fill, accessLogFormat, rateLimits, tls, nodeId, tracing, originBandwidth);
+                    limits, fill, accessLogFormat, rateLimits, tls, nodeId, tracing, originBandwidth, zeroCopy);
         }
     }
 

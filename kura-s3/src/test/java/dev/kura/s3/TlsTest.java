@@ -68,6 +68,11 @@ class TlsTest {
     }
 
     private Fixture start(boolean clientCerts) throws Exception {
+        return start(clientCerts, f -> { });
+    }
+
+    /** Starts kura on TLS; {@code configure} sets fixture keys first. */
+    private Fixture start(boolean clientCerts, java.util.function.Consumer<Fixture> configure) throws Exception {
         openssl = Requires.tool("openssl", "openssl");
         ca("server");
         cert("server", "kura-first", "server", "serverAuth");
@@ -80,6 +85,7 @@ class TlsTest {
         f.tls = new TlsConfig(tmp.resolve("server.pem"), tmp.resolve("server.key"),
                 clientCerts ? tmp.resolve("client-ca.pem") : null);
         f.adminToken = ProxyTest.TOKEN;
+        configure.accept(f);
         f.startProxy();
         assertThat(f.proxy.tls()).isIn("BoringSSL", "JDK");
         return f;
@@ -117,6 +123,35 @@ class TlsTest {
                 assertThat(got.asUtf8String()).isEqualTo("hello over TLS");
                 assertThat(s3.listObjectsV2(b -> b.bucket(Fixture.BUCKET)).contents()).hasSize(1);
             }
+        }
+    }
+
+    /**
+     * {@code serve.zero-copy} on a TLS listener: a file region cannot pass through the TLS handler
+     * (the bytes must be encrypted in user space), so disk hits are copied as without the key, and
+     * arrive intact.
+     */
+    @Test
+    void zeroCopyFallsBackToCopiesOverTls() throws Exception {
+        byte[] big = ProxyTest.random(2 * 1024 * 1024 + 5, 61);
+        try (Fixture f = start(false, x -> {
+            x.zeroCopy = true;
+            x.memoryTierBytes = 0; // every hit a disk hit
+        })) {
+            f.origin.put(Fixture.BUCKET, "big.bin", big, "application/octet-stream", null);
+            Path out = tmp.resolve("big.out");
+            for (int i = 0; i < 4; i++) { // a miss, then disk hits
+                ExternalTool.Result r = ExternalTool.run(List.of(ExternalTool.require("curl", "curl"), "-sS",
+                        "--max-time", "20", "--cacert", tmp.resolve("server-ca.pem").toString(), "-o", out.toString(),
+                        "https://127.0.0.1:" + f.proxy.port() + "/test/big.bin"), Map.of(), tmp);
+                assertThat(r.exit()).as(r.err()).isZero();
+                assertThat(ChainTest.sha256(Files.readAllBytes(out))).isEqualTo(ChainTest.sha256(big));
+                f.awaitFillsDone();
+            }
+            assertThat(dev.kura.testing.PrometheusText.sum(f.metrics(), "kura_cache_hits_total", "tier=\"disk\""))
+                    .isGreaterThanOrEqualTo(3);
+            assertThat(dev.kura.testing.PrometheusText.sum(f.metrics(), "kura_served_zero_copy_bytes_total", ""))
+                    .isZero();
         }
     }
 

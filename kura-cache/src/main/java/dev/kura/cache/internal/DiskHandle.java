@@ -413,6 +413,93 @@ final class DiskHandle implements VersionedEntry {
     }
 
     /**
+     * Checks the bytes from {@code position} with {@link #readIfCached} (into {@code scratch}) and
+     * gives them as spans of the file (one per block: each block's data is followed by its CRC)
+     * over the version's send channel, holding a reference on the open version until the spans are
+     * closed. Null while the send channel is not open (its first use starts opening it).
+     */
+    @Override
+    public dev.kura.cache.@Nullable FileSpans fileSpans(long position, ByteBuffer scratch) throws IOException {
+        if (closed.get() || position < 0 || position >= size() || !scratch.isDirect()) {
+            return null;
+        }
+        java.nio.channels.FileChannel ch = open.sendChannel(store.probes);
+        if (ch == null) {
+            return null;
+        }
+        int n = readIfCached(position, scratch);
+        if (n <= 0 || !open.retain()) {
+            return null;
+        }
+        int bs = header.blockSize();
+        long firstBlock = position / bs;
+        int count = (int) ((position + n - 1) / bs - firstBlock + 1);
+        long[] offsets = new long[count];
+        int[] lengths = new int[count];
+        long pos = position;
+        long end = position + n;
+        for (int i = 0; i < count; i++) {
+            long bi = firstBlock + i;
+            long inBlock = pos - bi * bs;
+            int len = (int) Math.min(bs - inBlock, end - pos);
+            offsets[i] = EntryFormat.blockOffset(header.headerLength(), bs, bi) + inBlock;
+            lengths[i] = len;
+            pos += len;
+        }
+        return new Spans(ch, offsets, lengths, n, open);
+    }
+
+    /** {@link dev.kura.cache.FileSpans} holding one reference on an open version. */
+    private static final class Spans implements dev.kura.cache.FileSpans {
+        private final java.nio.channels.FileChannel channel;
+        private final long[] offsets;
+        private final int[] lengths;
+        private final long bytes;
+        private final OpenVersion open;
+        private final AtomicBoolean closed = new AtomicBoolean();
+
+        Spans(java.nio.channels.FileChannel channel, long[] offsets, int[] lengths, long bytes, OpenVersion open) {
+            this.channel = channel;
+            this.offsets = offsets;
+            this.lengths = lengths;
+            this.bytes = bytes;
+            this.open = open;
+        }
+
+        @Override
+        public java.nio.channels.FileChannel channel() {
+            return channel;
+        }
+
+        @Override
+        public int count() {
+            return offsets.length;
+        }
+
+        @Override
+        public long fileOffset(int i) {
+            return offsets[i];
+        }
+
+        @Override
+        public int length(int i) {
+            return lengths[i];
+        }
+
+        @Override
+        public long bytes() {
+            return bytes;
+        }
+
+        @Override
+        public void close() {
+            if (closed.compareAndSet(false, true)) {
+                open.release();
+            }
+        }
+    }
+
+    /**
      * Checks the CRC32C of blocks {@code bi..bi+mids.length-1} read by {@link #scatterFrom}, each
      * over its pieces: {@code pre} scratch bytes (first block), {@code mids[j]} bytes of {@code dst},
      * {@code post} scratch bytes (last block), then its CRC from scratch.

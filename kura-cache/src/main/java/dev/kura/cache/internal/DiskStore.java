@@ -120,8 +120,11 @@ final class DiskStore implements CacheTier, AutoCloseable {
     /** Set when the disk may hold files the index does not know (a failed unlink): no snapshot then. */
     private volatile boolean dirty;
     private final AutoCloseable dirLock;
-    /** Virtual threads for the probes of asynchronous lookups during recovery. */
-    private final ExecutorService probes =
+    /**
+     * Virtual threads for the probes of asynchronous lookups during recovery, and for opening an
+     * open version's send channel ({@link OpenVersion#sendChannel}).
+     */
+    final ExecutorService probes =
             Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("kura-cache-probe-", 0).factory());
 
     DiskStore(CacheConfig config, FileIo io, Fs fs, Faults faults, EvictionKind policy, int blockSize) throws IOException {

@@ -132,32 +132,4 @@ class OpenFilesTest {
             }
         }
     }
-
-    /** Descriptors of this process open on entry files under {@code dir} (not deleted). */
-    private static long openDescriptorsOf(Path dir) throws IOException {
-        return descriptors(dir, false);
-    }
-
-    /** Descriptors of this process open on files under {@code dir} that have been unlinked. */
-    private static long deletedDescriptorsOf(Path dir) throws IOException {
-        return descriptors(dir, true);
-    }
-
-    /** A committed entry file below the cache directory: {@code xx/<32 hex digits>} (FORMAT.md), maybe unlinked. */
-    private static final java.util.regex.Pattern ENTRY_FILE =
-            java.util.regex.Pattern.compile("[0-9a-f]{2}/[0-9a-f]{32}( \\(deleted\\))?");
-
-    private static long descriptors(Path dir, boolean deleted) throws IOException {
-        String root = dir.toRealPath().toString() + "/";
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.map(fd -> {
-                try {
-                    return Files.readSymbolicLink(fd).toString();
-                } catch (IOException gone) {
-                    return ""; // closed while listing
-                }
-            }).filter(t -> t.startsWith(root) && ENTRY_FILE.matcher(t.substring(root.length())).matches()
-                    && t.endsWith(" (deleted)") == deleted).count();
-        }
-    }
 }

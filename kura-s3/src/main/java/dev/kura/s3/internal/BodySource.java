@@ -1,6 +1,7 @@
 package dev.kura.s3.internal;
 
 import dev.kura.cache.CacheEntry;
+import dev.kura.cache.FileSpans;
 import dev.kura.cache.LentBytes;
 import dev.kura.cache.PendingEntry;
 import org.jspecify.annotations.Nullable;
@@ -37,6 +38,17 @@ interface BodySource extends AutoCloseable {
      */
     default int readIfCached(long position, ByteBuffer dst) throws IOException {
         return -1;
+    }
+
+    /**
+     * Bytes from object offset {@code position} checked and given as spans of a disk entry's file
+     * for a zero-copy send ({@link CacheEntry#fileSpans}), up to {@code scratch.remaining()} bytes;
+     * null when this source cannot (then {@link #readIfCached} / {@link #readAsync}).
+     *
+     * @throws IOException when the bytes are bad (a corrupt block) or the read failed
+     */
+    default @Nullable FileSpans fileSpans(long position, ByteBuffer scratch) throws IOException {
+        return null;
     }
 
     /** True when reads complete at once from memory (no need to leave the calling thread). */
@@ -85,6 +97,11 @@ interface BodySource extends AutoCloseable {
             @Override
             public int readIfCached(long position, ByteBuffer dst) throws IOException {
                 return memory ? -1 : e.readIfCached(position, dst);
+            }
+
+            @Override
+            public @Nullable FileSpans fileSpans(long position, ByteBuffer scratch) throws IOException {
+                return memory ? null : e.fileSpans(position, scratch);
             }
 
             @Override

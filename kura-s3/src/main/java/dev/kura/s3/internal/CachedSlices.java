@@ -2,6 +2,7 @@ package dev.kura.s3.internal;
 
 import dev.kura.cache.Cache;
 import dev.kura.cache.CacheEntry;
+import dev.kura.cache.FileSpans;
 import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
@@ -76,6 +77,17 @@ final class CachedSlices implements BodySource {
             return -1;
         }
         return f.join().readIfCached(position - Slices.start(sliceSize, i), dst);
+    }
+
+    /** As {@link #readIfCached}: within the slice that holds {@code position}. */
+    @Override
+    public @Nullable FileSpans fileSpans(long position, ByteBuffer scratch) throws IOException {
+        long i = Slices.of(position, sliceSize);
+        CompletableFuture<CacheEntry> f = slice(i);
+        if (!f.isDone() || f.isCompletedExceptionally()) {
+            return null;
+        }
+        return f.join().fileSpans(position - Slices.start(sliceSize, i), scratch);
     }
 
     /** The entry of slice {@code i}: the open one, the lookup already under way, or a new lookup. */

@@ -1,9 +1,11 @@
 package dev.kura.s3.internal;
 
+import dev.kura.cache.FileSpans;
 import dev.kura.cache.LentBytes;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.DefaultFileRegion;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
@@ -32,11 +34,23 @@ import java.util.concurrent.CompletableFuture;
  * and never slows the fill or other clients. A body that fits in one chunk goes out with its head
  * in a single write.
  *
+ * <p>Writes are queued and flushed only when the sender stops (the channel is not writable, a read
+ * must wait for the ring or a fill, the response ends), so a response whose bytes are at hand
+ * reaches the socket in as few system calls as the transport makes of it.
+ *
+ * <p>With {@code serve.zero-copy} on plain HTTP, a disk-tier chunk whose blocks are in the page
+ * cache is checked against its CRC32Cs and then sent as file regions ({@link BodySource#fileSpans}:
+ * {@code sendfile(2)} on epoll and NIO, {@code splice(2)} on io_uring), so the kernel sends
+ * page-cache pages instead of copying the bytes into the socket buffer under the socket's lock
+ * (docs/SERVE.md, "Zero-copy disk hits", for what that does to the tail and the throughput).
+ *
  * <p>A failed read (I/O error, corrupt block, failed fill) after the head was sent can only cut
  * the response: the connection is closed, so the client sees a short body and never wrong bytes.
  */
 final class EntrySender {
     static final int CHUNK = 256 * 1024;
+    /** File-region bytes queued and not yet written at most, before the sender waits: 1 MiB. */
+    static final long REGION_WINDOW = 1024 * 1024;
 
     /** Finishes a response whose head and first bytes were sent, from object byte {@code from} to {@code last}. */
     @FunctionalInterface
@@ -52,6 +66,10 @@ final class EntrySender {
     private final long last;
     private final Runnable fallback;
     private final @Nullable Resume resume;
+    /** Whether body bytes may go out as file regions: {@code serve.zero-copy} on, plain HTTP. */
+    private final boolean zeroCopy;
+    /** File-region bytes queued and not yet written (Netty's water mark does not count regions). */
+    private long regionBytes;
 
     private EntrySender(Exchange ex, BodySource source, HttpResponse head, long first, long last, Runnable fallback,
                         @Nullable Resume resume) {
@@ -62,6 +80,8 @@ final class EntrySender {
         this.last = last;
         this.fallback = fallback;
         this.resume = resume;
+        ServeState state = ex.state;
+        this.zeroCopy = state != null && state.config.zeroCopy() && ex.takesFileRegions();
     }
 
     /**
@@ -105,6 +125,9 @@ final class EntrySender {
             writeLent(lent);
             return;
         }
+        if (sendSpans(CHUNK, true, fallback)) {
+            return;
+        }
         int n = CHUNK;
         ByteBuf buf = ex.ch.alloc().directBuffer(n);
         read(buf, buf.nioBuffer(0, n), pos, false, () -> {
@@ -132,25 +155,72 @@ final class EntrySender {
         return true;
     }
 
-    /** Writes a lent chunk; the loan is returned when Netty is done with the bytes. */
+    /** Queues a lent chunk; the loan is returned when Netty is done with the bytes. */
     private void writeLent(LentBytes lent) {
         ByteBuf buf = Unpooled.wrappedBuffer(lent.buffer());
         pos += buf.readableBytes();
-        ChannelFuture f = ex.chunk(buf);
+        ChannelFuture f = ex.chunkQueued(buf);
         f.addListener(x -> lent.close());
-        if (ex.ch.isWritable()) {
-            next();
-        } else {
-            f.addListener(x -> next());
-        }
+        queued(f);
     }
 
     private void write(ByteBuf buf) {
         pos += buf.readableBytes();
-        ChannelFuture f = ex.chunk(buf);
-        if (ex.ch.isWritable()) {
+        queued(ex.chunkQueued(buf));
+    }
+
+    /**
+     * Sends up to {@code n} bytes from {@link #pos} as file regions when the source can give them
+     * checked and the channel can carry them ({@link BodySource#fileSpans}); {@code withHead} sends
+     * the response head first. True when it took the step over: regions queued, or the check failed
+     * and {@code failed} ran. False when the bytes must be read (and copied) instead.
+     */
+    private boolean sendSpans(int n, boolean withHead, Runnable failed) {
+        if (!zeroCopy) {
+            return false;
+        }
+        ByteBuf scratch = ex.ch.alloc().directBuffer(n);
+        FileSpans spans;
+        try {
+            spans = source.fileSpans(pos, scratch.nioBuffer(0, n));
+        } catch (java.io.IOException | RuntimeException e) {
+            fail(scratch, e, failed);
+            return true;
+        }
+        scratch.release();
+        if (spans == null) {
+            return false;
+        }
+        if (withHead) {
+            ex.sendHead(head);
+        }
+        long bytes = spans.bytes();
+        pos += bytes;
+        regionBytes += bytes;
+        ChannelFuture f = ex.regionQueued(new SpanRegion(spans.channel(), spans.fileOffset(0), spans.length(0)));
+        for (int i = 1; i < spans.count(); i++) {
+            f = ex.regionQueued(new SpanRegion(spans.channel(), spans.fileOffset(i), spans.length(i)));
+        }
+        f.addListener(x -> {
+            regionBytes -= bytes;
+            spans.close();
+        });
+        queued(f);
+        return true;
+    }
+
+    /**
+     * After a chunk was queued: the next step at once while the channel takes more (Netty's
+     * write-buffer water mark for buffers; {@link #REGION_WINDOW} for file regions, which Netty
+     * does not count), else flush and go on when this chunk is written. Bytes are flushed only when
+     * the sender stops (here, before an asynchronous read, at the end), so a response whose bytes
+     * are at hand goes to the socket in as few writes as the transport makes of it.
+     */
+    private void queued(ChannelFuture f) {
+        if (ex.ch.isWritable() && regionBytes < REGION_WINDOW) {
             next();
         } else {
+            ex.flush();
             f.addListener(x -> next());
         }
     }
@@ -162,6 +232,9 @@ final class EntrySender {
             return;
         }
         if (pos > last) {
+            if (!source.settled().isDone()) {
+                ex.flush(); // the last bytes go out while the fill settles
+            }
             whenSettled(() -> {
                 source.close();
                 ex.end();
@@ -174,14 +247,33 @@ final class EntrySender {
             writeLent(lent);
             return;
         }
-        ByteBuf buf = ex.ch.alloc().directBuffer(n);
-        read(buf, buf.nioBuffer(0, n), pos, false, () -> write(buf), () -> {
+        Runnable failed = () -> {
             if (resume != null) {
                 resume.from(pos, last);
             } else {
                 ex.abort();
             }
-        });
+        };
+        if (sendSpans(n, false, failed)) {
+            return;
+        }
+        ByteBuf buf = ex.ch.alloc().directBuffer(n);
+        read(buf, buf.nioBuffer(0, n), pos, false, () -> write(buf), failed);
+    }
+
+    /**
+     * A span of an entry file shared by every region cut from it: releasing the region must not
+     * close the channel ({@link DefaultFileRegion} would), the spans' owner does.
+     */
+    private static final class SpanRegion extends DefaultFileRegion {
+        SpanRegion(java.nio.channels.FileChannel file, long position, long count) {
+            super(file, position, count);
+        }
+
+        @Override
+        protected void deallocate() {
+            // the channel belongs to the entry's open version (FileSpans#close gives it back)
+        }
     }
 
     /**
@@ -218,6 +310,7 @@ final class EntrySender {
                 return;
             }
         }
+        ex.flush(); // what is queued goes out while the read is under way
         source.readAsync(at + dst.position(), dst).whenComplete((r, err) -> {
             Runnable next = () -> {
                 if (err != null || r == null || r <= 0) {

@@ -53,6 +53,8 @@ final class Exchange {
     volatile CacheStatus cacheStatus = CacheStatus.NONE;
     volatile int status;
     volatile long bodyBytes;
+    /** The part of {@link #bodyBytes} sent as file regions ({@link #regionQueued}). */
+    volatile long fileRegionBytes;
     /**
      * Who sent the request, for rate limits: {@code key:<access key id>}, {@code jwt:<subject>} or
      * {@code ip:<address>}; null until authenticated.
@@ -162,6 +164,36 @@ final class Exchange {
     ChannelFuture chunk(ByteBuf buf) {
         bodyBytes += buf.readableBytes();
         return ch.writeAndFlush(new DefaultHttpContent(buf));
+    }
+
+    /**
+     * Queues a body chunk without flushing it (takes ownership of {@code buf}); the caller flushes
+     * ({@link #flush}, {@link #end}) before it waits for anything.
+     */
+    ChannelFuture chunkQueued(ByteBuf buf) {
+        bodyBytes += buf.readableBytes();
+        return ch.write(new DefaultHttpContent(buf));
+    }
+
+    /**
+     * Queues a span of a file as body bytes without flushing it (takes ownership of {@code r}):
+     * sent with {@code sendfile(2)} (epoll, NIO) or {@code splice(2)} (io_uring), never copied
+     * through user space. Plain HTTP only (a TLS handler cannot carry a file region).
+     */
+    ChannelFuture regionQueued(io.netty.channel.FileRegion r) {
+        bodyBytes += r.count();
+        fileRegionBytes += r.count();
+        return ch.write(r);
+    }
+
+    /** Flushes what {@link #chunkQueued} and {@link #regionQueued} queued. */
+    void flush() {
+        ch.flush();
+    }
+
+    /** True when body bytes may go out as file regions: no TLS handler in the pipeline. */
+    boolean takesFileRegions() {
+        return ch.pipeline().get(io.netty.handler.ssl.SslHandler.class) == null;
     }
 
     /** Ends the streamed response. */

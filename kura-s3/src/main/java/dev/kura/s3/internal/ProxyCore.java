@@ -439,6 +439,7 @@ public final class ProxyCore {
         ServeConfig config = s != null ? s.config : current().config;
         metrics.request(ex.status, ex.bucket, ex.method, ex.cacheStatus.text(), nanos, ex.bodyBytes);
         throttle.sent(ex.client, ex.bucket, ex.bodyBytes);
+        metrics.zeroCopyBytes.add(ex.fileRegionBytes);
         if (config.accessLog()) {
             AccessLog.write(ex, nanos, config.accessLogFormat());
         }

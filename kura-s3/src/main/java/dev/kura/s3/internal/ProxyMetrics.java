@@ -62,6 +62,8 @@ final class ProxyMetrics implements OriginEvents {
     final AtomicInteger fillsInFlight = new AtomicInteger();
     /** Slice fills started by read-ahead ({@code serve.fill.read-ahead}), since start. */
     final java.util.concurrent.atomic.AtomicLong readAheads = new java.util.concurrent.atomic.AtomicLong();
+    /** Body bytes sent as file regions ({@code serve.zero-copy}). */
+    final java.util.concurrent.atomic.LongAdder zeroCopyBytes = new java.util.concurrent.atomic.LongAdder();
     private final ConcurrentHashMap<String, Timer> requestTimers = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> bytes = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Timer> originTimers = new ConcurrentHashMap<>();
@@ -118,6 +120,10 @@ final class ProxyMetrics implements OriginEvents {
                 .description("origin fetches writing into the cache now").register(registry);
         FunctionCounter.builder("kura.slice.read.aheads", readAheads, java.util.concurrent.atomic.AtomicLong::get)
                 .description("slice fills started ahead of a sequential reader (serve.fill.read-ahead)")
+                .register(registry);
+        FunctionCounter.builder("kura.served.zero.copy.bytes", zeroCopyBytes,
+                        java.util.concurrent.atomic.LongAdder::doubleValue)
+                .description("body bytes sent from cache files by sendfile or splice (serve.zero-copy)")
                 .register(registry);
         cacheCounter("kura.cache.hits", "memory", cache, CacheStats::memoryHits);
         cacheCounter("kura.cache.hits", "disk", cache, CacheStats::diskHits);

@@ -1,0 +1,131 @@
+package dev.kura.s3;
+
+import dev.kura.io.Backend;
+import dev.kura.testing.PrometheusText;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.io.RandomAccessFile;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static dev.kura.s3.ChainTest.sha256;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code serve.zero-copy}: disk hits go out as file regions (sendfile / splice) after their blocks
+ * were checked, with no memory tier so that every hit is a disk hit. Whole objects, ranges across
+ * blocks and across slices, the first and the last byte are compared with the origin's by SHA-256,
+ * and {@code kura_served_zero_copy_bytes_total} shows which bytes went out without a copy: on
+ * io_uring every body of more than one chunk (a body of one chunk goes out with its head in one
+ * copied write), on NIO none (its reads cannot come from the page cache without waiting, so there
+ * is nothing checked to send). A block corrupted on disk under a running server is caught before it
+ * is sent: the response finishes from the origin with the right bytes.
+ */
+class ZeroCopyHitTest {
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"NIO", "IO_URING"})
+    void diskHitsGoOutAsCheckedFileRegions(Backend backend) throws Exception {
+        byte[] whole = ProxyTest.random(3 * 1024 * 1024 + 777, 51);   // one entry, 13 chunks
+        byte[] sliced = ProxyTest.random(5 * 1024 * 1024 + 99, 52);   // slices of 4 MiB
+        try (Fixture f = new Fixture(tmp).startOrigin()) {
+            f.ioBackend = backend;
+            f.memoryTierBytes = 0;
+            f.sliceSize = 4L << 20;
+            f.zeroCopy = true;
+            f.origin.put(Fixture.BUCKET, "whole.bin", whole, "application/octet-stream", null);
+            f.origin.put(Fixture.BUCKET, "sliced.bin", sliced, "application/octet-stream", null);
+            f.startProxy();
+            for (String key : new String[] {"whole.bin", "sliced.bin"}) {
+                assertThat(f.get("/test/" + key).headers().firstValue("X-Cache")).contains("MISS");
+            }
+            f.awaitFillsDone();
+            // The first hits open each version's send channel (off the event loop); until it is
+            // open their chunks are copied.
+            for (int i = 0; i < 3; i++) {
+                assertThat(sha256(f.get("/test/whole.bin").body())).isEqualTo(sha256(whole));
+                assertThat(sha256(f.get("/test/sliced.bin").body())).isEqualTo(sha256(sliced));
+                Thread.sleep(50);
+            }
+            double before = zeroCopyBytes(f);
+
+            long expected = 0;
+            HttpResponse<byte[]> hit = f.get("/test/whole.bin");
+            assertThat(hit.headers().firstValue("X-Cache")).contains("HIT");
+            assertThat(sha256(hit.body())).isEqualTo(sha256(whole));
+            expected += whole.length;
+            expected += range(f, "whole.bin", whole, 100_000, 400_000);
+            expected += range(f, "whole.bin", whole, 65_530, 65_530 + 300_000); // from a block's last bytes on
+            assertThat(sha256(f.get("/test/sliced.bin").body())).isEqualTo(sha256(sliced));
+            expected += sliced.length;
+            expected += range(f, "sliced.bin", sliced, (4 << 20) - 170_000, (4 << 20) + 170_000); // across slices
+            // one-chunk bodies: copied, with their heads
+            range(f, "whole.bin", whole, 0, 0);
+            range(f, "whole.bin", whole, whole.length - 1, whole.length - 1);
+            range(f, "sliced.bin", sliced, sliced.length - 1, sliced.length - 1);
+
+            double sent = zeroCopyBytes(f) - before;
+            if (backend == Backend.IO_URING) {
+                assertThat(sent).as("bytes sent as file regions").isEqualTo((double) expected);
+            } else {
+                assertThat(sent).as("NIO has no checked page-cache bytes to send").isZero();
+            }
+
+            // A block in the middle of whole.bin goes bad on disk while kura runs: the check before
+            // the send catches it, the rest of the response comes from the origin, the entry is dropped.
+            flipInEntryFile(tmp.resolve("cache"), whole.length, 1_500_000);
+            long gets = f.origin.getCount();
+            HttpResponse<byte[]> healed = f.get("/test/whole.bin");
+            assertThat(healed.statusCode()).isEqualTo(200);
+            assertThat(sha256(healed.body())).isEqualTo(sha256(whole));
+            assertThat(f.origin.getCount()).as("the rest came from the origin").isGreaterThan(gets);
+            f.awaitFillsDone();
+        }
+    }
+
+    /** GETs bytes {@code from..to} of {@code key}, checks them by SHA-256, returns their count. */
+    private static long range(Fixture f, String key, byte[] obj, int from, int to) throws Exception {
+        HttpResponse<byte[]> r = f.get("/test/" + key, "Range", "bytes=" + from + "-" + to);
+        assertThat(r.statusCode()).isEqualTo(206);
+        assertThat(sha256(r.body())).as(key + " bytes " + from + "-" + to)
+                .isEqualTo(sha256(Arrays.copyOfRange(obj, from, to + 1)));
+        return to - from + 1L;
+    }
+
+    /**
+     * Flips a byte about {@code at} bytes into the one entry file of an object of {@code size}
+     * bytes (the file holds the object, a CRC per 64 KiB block and a small header).
+     */
+    static void flipInEntryFile(Path cacheDir, int size, long at) throws Exception {
+        List<Path> files;
+        try (Stream<Path> s = Files.walk(cacheDir)) {
+            files = s.filter(Files::isRegularFile).filter(p -> {
+                try {
+                    long n = Files.size(p);
+                    return n >= size && n < size + 16_384;
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            }).toList();
+        }
+        assertThat(files).hasSize(1);
+        try (RandomAccessFile raf = new RandomAccessFile(files.getFirst().toFile(), "rw")) {
+            raf.seek(at);
+            int v = raf.read();
+            raf.seek(at);
+            raf.write(v ^ 0xff);
+        }
+    }
+
+    private static double zeroCopyBytes(Fixture f) throws Exception {
+        return PrometheusText.sum(f.metrics(), "kura_served_zero_copy_bytes_total", "");
+    }
+}
