@@ -75,6 +75,7 @@ done
 
 # CPU time (clock ticks) of the given processes, all their threads.
 ticks() { local t=0 f; for p in "$@"; do read -r -a f <"/proc/$p/stat"; t=$((t + f[13] + f[14])); done; echo "$t"; }
+idle() { local f; read -r -a f </proc/stat; echo "$((f[4] + f[5]))"; } # the machine's idle + iowait ticks
 agent() { "$JAVA_HOME/bin/jcmd" "$kura_pid" JVMTI.agent_load "$lib" "\"$1\"" >/dev/null; }
 for r in $(seq 1 "$rounds"); do
   for name in kura nginx; do
@@ -93,15 +94,16 @@ for r in $(seq 1 "$rounds"); do
       (for at in ${SS_AT:-0.5 1 2}; do sleep "$at"; ss -tmi state established "( dport = :$port )" >"/tmp/kura-hit-tail-ss-$name-$at.txt"; done) &
     fi
     command -v nstat >/dev/null && nstat -n
-    c0=$(ticks "${server[@]}"); t0=$(date +%s.%N)
+    c0=$(ticks "${server[@]}"); i0=$(idle); t0=$(date +%s.%N)
     out=$(wrk -t2 -c"$conns" -d"$dur" --timeout 5s --latency "http://127.0.0.1:$port/bench/$obj")
-    c1=$(ticks "${server[@]}"); t1=$(date +%s.%N)
+    c1=$(ticks "${server[@]}"); i1=$(idle); t1=$(date +%s.%N)
     if [ -n "${TRACE:-}${SRVTRACE:-}" ]; then wait $! || true; fi
     [ -n "$lib" ] && [ $name = kura ] && agent "stop,file=/tmp/kura-hit-tail-r$r.collapsed,collapsed"
-    echo "== $name, round $r: server CPU $(echo "($c1 - $c0) / $(getconf CLK_TCK) / ($t1 - $t0)" | bc -l | cut -c1-4) cores"
+    echo "== $name, round $r: server CPU $(echo "($c1 - $c0) / $(getconf CLK_TCK) / ($t1 - $t0)" | bc -l | cut -c1-4) cores," \
+      "machine idle $(echo "($i1 - $i0) / $(getconf CLK_TCK) / ($t1 - $t0)" | bc -l | cut -c1-4) cores"
     echo "$out" | grep -E "Latency|50%|90%|99%|Requests/sec|Socket errors|Transfer"
     # the kernel's TCP trouble counters over the round (drops, retransmits, receive-queue pruning)
-    command -v nstat >/dev/null && nstat 2>/dev/null | grep -E "Retrans|Prune|Collapse|Drop|Timeout|Loss|Ofo|Backlog|MemoryPressure" | sed 's/^/    tcp /' || true
+    command -v nstat >/dev/null && nstat 2>/dev/null | grep -E "OutSegs|Retrans|Prune|Collapse|Drop|Timeout|Loss|Ofo|Backlog|MemoryPressure" | sed 's/^/    tcp /' || true
   done
 done
 cp "$work/kura.log" /tmp/kura-hit-tail.log

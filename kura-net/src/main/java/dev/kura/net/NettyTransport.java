@@ -128,6 +128,26 @@ public record NettyTransport(Transport kind, String why) {
         return Natives.datagramChannel(kind, family);
     }
 
+    /**
+     * Sets or clears {@code TCP_CORK} on a socket channel of the epoll or io_uring transport
+     * ({@code tcp(7)}): while set, the kernel sends only full segments and holds a partial one
+     * until the cork is cleared (or 200 ms have passed), which is how nginx's {@code tcp_nopush}
+     * keeps a response's {@code sendfile(2)} calls from each ending in a small segment.
+     *
+     * @return true when the option was applied; false on a transport without it (NIO: the JDK has
+     *     no {@code TCP_CORK}), where nothing changes
+     */
+    public static boolean setCork(io.netty.channel.Channel ch, boolean on) {
+        // instanceof loads the classes without initialising them: safe where a native library is missing
+        if (ch instanceof io.netty.channel.epoll.EpollSocketChannel) {
+            return ch.config().setOption(io.netty.channel.epoll.EpollChannelOption.TCP_CORK, on);
+        }
+        if (ch instanceof io.netty.channel.uring.IoUringSocketChannel) {
+            return ch.config().setOption(io.netty.channel.uring.IoUringChannelOption.TCP_CORK, on);
+        }
+        return false;
+    }
+
     @Override
     public String toString() {
         return name() + " (" + why + ")";

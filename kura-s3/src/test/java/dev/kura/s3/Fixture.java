@@ -56,6 +56,8 @@ final class Fixture implements AutoCloseable {
     TlsConfig tls;
     /** serve.zero-copy. */
     boolean zeroCopy;
+    /** serve.transport; null for the default (auto). */
+    dev.kura.net.Transport transport;
     /** The config {@link #startProxy} started kura with. */
     ServeConfig config;
     /** Credentials kura signs its origin requests with; null for S3Proxy's (another kura takes its clients' keys). */
@@ -118,7 +120,7 @@ final class Fixture implements AutoCloseable {
                 .shutdownTimeout(Duration.ofSeconds(5)).accessLog(true).adminToken(adminToken).buckets(buckets)
                 .baseDomain(baseDomain).listCacheTtl(listCacheTtl).clients(cl).jwt(jwt).opsListen(opsListen)
                 .drainDelay(drainDelay).limits(limits).accessLogFormat(accessLogFormat).rateLimits(rateLimits).tls(tls)
-                .nodeId(nodeId).tracing(tracing).originBandwidth(originBandwidth).zeroCopy(zeroCopy).build();
+                .nodeId(nodeId).tracing(tracing).originBandwidth(originBandwidth).zeroCopy(zeroCopy).transport(transport).build();
         config = cfg;
         if (otel != null) {
             proxy = ProxyServer.start(cfg, cache, sliceSize > 0 ? sliceSize : ProxyServer.DEFAULT_SLICE_SIZE, otel);

@@ -1,10 +1,12 @@
 package dev.kura.s3;
 
 import dev.kura.io.Backend;
+import dev.kura.net.Transport;
 import dev.kura.testing.PrometheusText;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.RandomAccessFile;
 import java.net.http.HttpResponse;
@@ -26,14 +28,28 @@ import static org.assertj.core.api.Assertions.assertThat;
  * copied write), on NIO none (its reads cannot come from the page cache without waiting, so there
  * is nothing checked to send). A block corrupted on disk under a running server is caught before it
  * is sent: the response finishes from the origin with the right bytes.
+ *
+ * <p>Run on every Netty transport, since each sends a file region its own way: epoll with
+ * {@code sendfile(2)} (and {@code TCP_CORK} around the regions), io_uring with {@code splice(2)}
+ * through a pipe (and the cork), NIO with {@code FileChannel.transferTo}. A native transport
+ * that does not load here is skipped.
  */
 class ZeroCopyHitTest {
     @TempDir
     Path tmp;
 
-    @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"NIO", "IO_URING"})
-    void diskHitsGoOutAsCheckedFileRegions(Backend backend) throws Exception {
+    static Stream<Arguments> setups() {
+        return Stream.of(Arguments.of(Backend.IO_URING, Transport.IO_URING), Arguments.of(Backend.IO_URING, Transport.EPOLL),
+                Arguments.of(Backend.IO_URING, Transport.NIO), Arguments.of(Backend.NIO, Transport.AUTO));
+    }
+
+    @ParameterizedTest(name = "io {0}, transport {1}")
+    @MethodSource("setups")
+    void diskHitsGoOutAsCheckedFileRegions(Backend backend, Transport transport) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(transport != Transport.EPOLL || io.netty.channel.epoll.Epoll.isAvailable(),
+                "epoll transport not available");
+        org.junit.jupiter.api.Assumptions.assumeTrue(transport != Transport.IO_URING
+                || io.netty.channel.uring.IoUring.isAvailable(), "io_uring transport not available");
         byte[] whole = ProxyTest.random(3 * 1024 * 1024 + 777, 51);   // one entry, 13 chunks
         byte[] sliced = ProxyTest.random(5 * 1024 * 1024 + 99, 52);   // slices of 4 MiB
         try (Fixture f = new Fixture(tmp).startOrigin()) {
@@ -41,9 +57,13 @@ class ZeroCopyHitTest {
             f.memoryTierBytes = 0;
             f.sliceSize = 4L << 20;
             f.zeroCopy = true;
+            f.transport = transport;
             f.origin.put(Fixture.BUCKET, "whole.bin", whole, "application/octet-stream", null);
             f.origin.put(Fixture.BUCKET, "sliced.bin", sliced, "application/octet-stream", null);
             f.startProxy();
+            if (transport != Transport.AUTO) {
+                assertThat(f.proxy.transport()).isEqualTo(transport.configName());
+            }
             for (String key : new String[] {"whole.bin", "sliced.bin"}) {
                 assertThat(f.get("/test/" + key).headers().firstValue("X-Cache")).contains("MISS");
             }

@@ -191,6 +191,7 @@ final class EntrySender {
         if (spans == null) {
             return false;
         }
+        ex.cork(); // full segments only, until the response ends or waits on a read
         if (withHead) {
             ex.sendHead(head);
         }
@@ -234,6 +235,7 @@ final class EntrySender {
         if (pos > last) {
             if (!source.settled().isDone()) {
                 ex.flush(); // the last bytes go out while the fill settles
+                ex.uncork();
             }
             whenSettled(() -> {
                 source.close();
@@ -248,6 +250,7 @@ final class EntrySender {
             return;
         }
         Runnable failed = () -> {
+            ex.uncork(); // the rest comes from the origin, at its pace
             if (resume != null) {
                 resume.from(pos, last);
             } else {
@@ -311,6 +314,7 @@ final class EntrySender {
             }
         }
         ex.flush(); // what is queued goes out while the read is under way
+        ex.uncork();
         source.readAsync(at + dst.position(), dst).whenComplete((r, err) -> {
             Runnable next = () -> {
                 if (err != null || r == null || r <= 0) {
