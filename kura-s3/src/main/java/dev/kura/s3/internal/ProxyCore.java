@@ -352,8 +352,13 @@ public final class ProxyCore {
         }
         workers.execute(() -> {
             PartRanges.Resolved r;
+            long t0 = System.nanoTime();
             try {
                 r = partRanges.learn(t.origin(), t.cacheKey(), t.key(), t.versionId(), ex.partNumber);
+                // the HEAD with partNumber is an origin request like any other (a 416 for a part
+                // that does not exist is an answer, not an error)
+                metrics.origin(t.name(), r instanceof PartRanges.OriginFailed ? "error" : "ok",
+                        System.nanoTime() - t0);
             } catch (RuntimeException e) {
                 hit.ifPresent(ProxyCore::closeQuietly);
                 Replies.internalError(ex, e);

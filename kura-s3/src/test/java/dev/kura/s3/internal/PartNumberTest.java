@@ -78,6 +78,7 @@ class PartNumberTest {
         try (FakeOriginProxy p = new FakeOriginProxy(tmp, backend, Duration.ofSeconds(10), SLICE);
              S3AsyncClient s3 = sdk(p)) {
             String etag = p.origin.putParts("big.bin", obj, PART, "max-age=3600");
+            double originBefore = dev.kura.testing.PrometheusText.sum(p.metrics(), "kura_origin_requests_seconds_count", "");
             Path file = tmp.resolve("uncached.bin");
             GetObjectResponse r = s3.getObject(GetObjectRequest.builder().bucket("b").key("big.bin").build(),
                     AsyncResponseTransformer.toFile(file)).get(60, TimeUnit.SECONDS);
@@ -88,6 +89,10 @@ class PartNumberTest {
             assertThat(p.origin.log).contains("big.bin HEAD partNumber=1", "big.bin HEAD partNumber=2",
                     "big.bin HEAD partNumber=3");
             p.awaitFillsDone();
+            // every origin request is in kura_origin_requests_seconds: the 3 part HEADs and the GETs
+            assertThat(dev.kura.testing.PrometheusText.sum(p.metrics(), "kura_origin_requests_seconds_count", "")
+                    - originBefore).as("origin log %s", p.origin.log)
+                    .isEqualTo(3 + p.origin.gets("big.bin") + p.origin.heads.get());
             int heads = p.origin.partHeads.get();
             int gets = p.origin.gets("big.bin");
             // Cached: the same download costs no origin request at all (ranges remembered, bytes in slices).
