@@ -5,6 +5,7 @@
 #   bench/hit-tail.sh                      1 MiB object, 256 connections, 2 rounds of 15 s
 #   DUR=3 ROUNDS=2 bench/hit-tail.sh       runs made only of their start (new connections)
 #   OBJ=4k.bin CONNS=64 bench/hit-tail.sh  another object or connection count
+#   OBJ_MIB=64 ...                         an object of that many MiB, put into the origin first
 #   MEMORY_ITEM=256KiB ...                 kura's memory.max-item-size (default 1MiB; MEMORY: its max-size)
 #   EL=2 bench/hit-tail.sh                 kura with serve.event-loop-threads: 2
 #   TRANSPORT=epoll bench/hit-tail.sh      kura with serve.transport: epoll (default auto: io_uring)
@@ -65,6 +66,13 @@ NGINX
 [ -n "${NGINX_SENDFILE:-}" ] && sed -i "s/^  sendfile on;/  sendfile $NGINX_SENDFILE;/" "$work/nginx.conf"
 nginx -c "$work/nginx.conf" -p "$work" -g 'daemon on;'
 bench_wait_http "http://127.0.0.1:$nginx_port/bench/4k.bin"
+if [ -n "${OBJ_MIB:-}" ]; then
+  # another object of OBJ_MIB MiB of random bytes, PUT through S3Proxy (its ETag is S3's)
+  obj="${OBJ_MIB}m.bin"
+  head -c "$((OBJ_MIB << 20))" /dev/urandom >"$work/$obj"
+  curl -sf -T "$work/$obj" "http://127.0.0.1:$origin_port/bench/$obj" >/dev/null
+  rm -f "$work/$obj"
+fi
 
 for port in "$kura_port" "$nginx_port"; do
   for _ in 1 2 3; do curl -sf -o /dev/null "http://127.0.0.1:$port/bench/$obj"; done
