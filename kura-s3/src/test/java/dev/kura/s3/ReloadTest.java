@@ -210,4 +210,51 @@ class ReloadTest {
                     .statusCode()).isEqualTo(200);
         }
     }
+
+    /**
+     * {@code serve.zero-copy} changes on reload, for the next responses, without a restart: a
+     * 3 MiB object (a disk hit: the memory tier takes items up to 1 MiB) goes out copied, then as
+     * file regions, then copied again ({@code kura_served_zero_copy_bytes_total}). Needs the
+     * io_uring file backend (with NIO nothing is sent this way: ZeroCopyHitTest).
+     */
+    @Test
+    void zeroCopyChangesOnReload() throws Exception {
+        try (Fixture f = new Fixture(tmp).startOrigin()) {
+            byte[] big = ProxyTest.random(3 << 20, 71);
+            f.origin.put(Fixture.BUCKET, "big.bin", big, "application/octet-stream", null);
+            Path file = tmp.resolve("kura.yaml");
+            Files.writeString(file, yaml(f, "10s", false, ""));
+            start(f, file);
+            org.junit.jupiter.api.Assumptions.assumeTrue(f.io.backend() == dev.kura.io.Backend.IO_URING,
+                    "zero-copy needs the io_uring file backend");
+            assertThat(f.get("/test/big.bin").body()).isEqualTo(big);
+            f.awaitFillsDone();
+            for (int i = 0; i < 3; i++) {
+                assertThat(f.get("/test/big.bin").body()).isEqualTo(big);
+            }
+            assertThat(zeroCopyBytes(f)).as("off: copied").isZero();
+
+            Files.writeString(file, yaml(f, "10s", false, "  zero-copy: true\n"));
+            HttpResponse<byte[]> r = reload(f);
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(JSON.readTree(r.body()).get("restartNeeded").size()).isZero();
+            for (int i = 0; i < 5; i++) { // the first hits open the version's send channel
+                assertThat(f.get("/test/big.bin").body()).isEqualTo(big);
+                Thread.sleep(20);
+            }
+            double on = zeroCopyBytes(f);
+            assertThat(on).as("on after the reload").isPositive();
+
+            Files.writeString(file, yaml(f, "10s", false, ""));
+            assertThat(reload(f).statusCode()).isEqualTo(200);
+            for (int i = 0; i < 3; i++) {
+                assertThat(f.get("/test/big.bin").body()).isEqualTo(big);
+            }
+            assertThat(zeroCopyBytes(f)).as("off again").isEqualTo(on);
+        }
+    }
+
+    private static double zeroCopyBytes(Fixture f) throws Exception {
+        return dev.kura.testing.PrometheusText.sum(f.metrics(), "kura_served_zero_copy_bytes_total", "");
+    }
 }
