@@ -1373,7 +1373,7 @@ final class DiskStore implements CacheTier, AutoCloseable {
         closeQuietly(dirLock);
     }
 
-    static void closeQuietly(AutoCloseable c) {
+    static void closeQuietly(@Nullable AutoCloseable c) {
         if (c == null) {
             return;
         }

@@ -118,17 +118,7 @@ final class OpenVersion {
         } catch (IOException | RuntimeException e) {
             // no send channel: this version is sent by copying, as before
         } finally {
-            closeQuietly(c);
-        }
-    }
-
-    private static void closeQuietly(@Nullable FileChannel c) {
-        if (c != null) {
-            try {
-                c.close();
-            } catch (IOException e) {
-                // nothing was written through it
-            }
+            DiskStore.closeQuietly(c);
         }
     }
 
@@ -142,7 +132,7 @@ final class OpenVersion {
                 c = send;
                 send = null;
             }
-            closeQuietly(c);
+            DiskStore.closeQuietly(c);
             DiskStore.closeQuietly(file);
         } else if (r < 0) {
             throw new IllegalStateException("open version of " + entry.key + " released more often than retained");

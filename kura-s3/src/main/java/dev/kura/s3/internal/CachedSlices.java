@@ -71,23 +71,28 @@ final class CachedSlices implements BodySource {
      */
     @Override
     public int readIfCached(long position, ByteBuffer dst) throws IOException {
-        long i = Slices.of(position, sliceSize);
-        CompletableFuture<CacheEntry> f = slice(i);
-        if (!f.isDone() || f.isCompletedExceptionally()) {
-            return -1;
-        }
-        return f.join().readIfCached(position - Slices.start(sliceSize, i), dst);
+        CacheEntry e = openSlice(position);
+        return e == null ? -1 : e.readIfCached(position - sliceStart(position), dst);
     }
 
     /** As {@link #readIfCached}: within the slice that holds {@code position}. */
     @Override
     public @Nullable FileSpans fileSpans(long position, ByteBuffer scratch) throws IOException {
-        long i = Slices.of(position, sliceSize);
-        CompletableFuture<CacheEntry> f = slice(i);
-        if (!f.isDone() || f.isCompletedExceptionally()) {
-            return null;
-        }
-        return f.join().fileSpans(position - Slices.start(sliceSize, i), scratch);
+        CacheEntry e = openSlice(position);
+        return e == null ? null : e.fileSpans(position - sliceStart(position), scratch);
+    }
+
+    /**
+     * The entry of the slice holding {@code position} when its lookup has completed (starting the
+     * lookup if it had not started); null while it runs or when it failed.
+     */
+    private @Nullable CacheEntry openSlice(long position) {
+        CompletableFuture<CacheEntry> f = slice(Slices.of(position, sliceSize));
+        return f.isDone() && !f.isCompletedExceptionally() ? f.join() : null;
+    }
+
+    private long sliceStart(long position) {
+        return Slices.start(sliceSize, Slices.of(position, sliceSize));
     }
 
     /** The entry of slice {@code i}: the open one, the lookup already under way, or a new lookup. */

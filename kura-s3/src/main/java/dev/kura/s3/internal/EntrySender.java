@@ -125,11 +125,11 @@ final class EntrySender {
             writeLent(lent);
             return;
         }
-        if (sendSpans(CHUNK, true, fallback)) {
-            return;
-        }
         int n = CHUNK;
         ByteBuf buf = ex.ch.alloc().directBuffer(n);
+        if (sendSpans(buf, n, true, fallback)) {
+            return;
+        }
         read(buf, buf.nioBuffer(0, n), pos, false, () -> {
             ex.sendHead(head);
             write(buf);
@@ -171,26 +171,26 @@ final class EntrySender {
 
     /**
      * Sends up to {@code n} bytes from {@link #pos} as file regions when the source can give them
-     * checked and the channel can carry them ({@link BodySource#fileSpans}); {@code withHead} sends
-     * the response head first. True when it took the step over: regions queued, or the check failed
-     * and {@code failed} ran. False when the bytes must be read (and copied) instead.
+     * checked and the channel can carry them ({@link BodySource#fileSpans}), using {@code buf}
+     * (capacity &gt;= n) for the check; {@code withHead} sends the response head first. True when it
+     * took the step over (and released {@code buf}): regions queued, or the check failed and
+     * {@code failed} ran. False when the bytes must be read (and copied) instead, into {@code buf}.
      */
-    private boolean sendSpans(int n, boolean withHead, Runnable failed) {
+    private boolean sendSpans(ByteBuf buf, int n, boolean withHead, Runnable failed) {
         if (!zeroCopy) {
             return false;
         }
-        ByteBuf scratch = ex.ch.alloc().directBuffer(n);
         FileSpans spans;
         try {
-            spans = source.fileSpans(pos, scratch.nioBuffer(0, n));
+            spans = source.fileSpans(pos, buf.nioBuffer(0, n));
         } catch (java.io.IOException | RuntimeException e) {
-            fail(scratch, e, failed);
+            fail(buf, e, failed);
             return true;
         }
-        scratch.release();
         if (spans == null) {
             return false;
         }
+        buf.release();
         ex.cork(); // full segments only, until the response ends or waits on a read
         if (withHead) {
             ex.sendHead(head);
@@ -257,10 +257,10 @@ final class EntrySender {
                 ex.abort();
             }
         };
-        if (sendSpans(n, false, failed)) {
+        ByteBuf buf = ex.ch.alloc().directBuffer(n);
+        if (sendSpans(buf, n, false, failed)) {
             return;
         }
-        ByteBuf buf = ex.ch.alloc().directBuffer(n);
         read(buf, buf.nioBuffer(0, n), pos, false, () -> write(buf), failed);
     }
 
