@@ -111,6 +111,60 @@ class ZeroCopyHitTest {
         }
     }
 
+    /**
+     * Memory-tier hits of 64 KiB or more are held in memory files and go out as regions of them:
+     * a body of several chunks, a body of one chunk (head, then the region), and a range of them,
+     * each compared by SHA-256 and counted by the metric to the byte; a range shorter than 64 KiB
+     * and an entry smaller than 64 KiB (plain memory) are copied.
+     */
+    @ParameterizedTest(name = "io {0}, transport {1}")
+    @MethodSource("setups")
+    void memoryHitsGoOutAsRegionsOfMemoryFiles(Backend backend, Transport transport) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(transport != Transport.EPOLL || io.netty.channel.epoll.Epoll.isAvailable(),
+                "epoll transport not available");
+        org.junit.jupiter.api.Assumptions.assumeTrue(transport != Transport.IO_URING
+                || io.netty.channel.uring.IoUring.isAvailable(), "io_uring transport not available");
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT)
+                .contains("linux"), "memory files need Linux");
+        byte[] chunks = ProxyTest.random(900_000, 61);  // four chunks, the last 113,568 bytes
+        byte[] one = ProxyTest.random(200_000, 62);     // one chunk
+        byte[] small = ProxyTest.random(60_000, 63);    // below the memory-file size
+        try (Fixture f = new Fixture(tmp).startOrigin()) {
+            f.ioBackend = backend;
+            f.zeroCopy = true;
+            f.transport = transport;
+            f.origin.put(Fixture.BUCKET, "chunks.bin", chunks, "application/octet-stream", null);
+            f.origin.put(Fixture.BUCKET, "one.bin", one, "application/octet-stream", null);
+            f.origin.put(Fixture.BUCKET, "small.bin", small, "application/octet-stream", null);
+            f.startProxy();
+            for (String key : new String[] {"chunks.bin", "one.bin", "small.bin"}) {
+                assertThat(f.get("/test/" + key).headers().firstValue("X-Cache")).contains("MISS");
+            }
+            f.awaitFillsDone();
+            double before = zeroCopyBytes(f);
+
+            long expected = 0;
+            for (int i = 0; i < 2; i++) {
+                HttpResponse<byte[]> hit = f.get("/test/chunks.bin");
+                assertThat(hit.headers().firstValue("X-Cache")).contains("HIT");
+                assertThat(sha256(hit.body())).isEqualTo(sha256(chunks));
+                expected += chunks.length;
+                HttpResponse<byte[]> oneHit = f.get("/test/one.bin");
+                assertThat(oneHit.headers().firstValue("Content-Length")).contains("200000");
+                assertThat(sha256(oneHit.body())).isEqualTo(sha256(one));
+                expected += one.length;
+            }
+            expected += range(f, "chunks.bin", chunks, 100_000, 800_000);
+            expected += range(f, "one.bin", one, 1, 199_999);
+            // copied: a range under 64 KiB, an entry under 64 KiB
+            range(f, "chunks.bin", chunks, 0, 1000);
+            range(f, "chunks.bin", chunks, chunks.length - 1, chunks.length - 1);
+            assertThat(sha256(f.get("/test/small.bin").body())).isEqualTo(sha256(small));
+
+            assertThat(zeroCopyBytes(f) - before).as("memory-hit bytes sent as file regions").isEqualTo((double) expected);
+        }
+    }
+
     /** GETs bytes {@code from..to} of {@code key}, checks them by SHA-256, returns their count. */
     private static long range(Fixture f, String key, byte[] obj, int from, int to) throws Exception {
         HttpResponse<byte[]> r = f.get("/test/" + key, "Range", "bytes=" + from + "-" + to);

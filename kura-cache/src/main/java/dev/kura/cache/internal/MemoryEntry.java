@@ -105,6 +105,16 @@ final class MemoryEntry implements VersionedEntry {
             }
 
             @Override
+            public java.nio.channels.@Nullable FileChannel file() {
+                return data.file();
+            }
+
+            @Override
+            public long fileOffset() {
+                return position;
+            }
+
+            @Override
             public void close() {
                 if (returned.compareAndSet(false, true)) {
                     data.release();

@@ -5,9 +5,12 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The bytes of one memory-tier entry, in native memory ({@code malloc}), reference-counted and
@@ -30,6 +33,19 @@ import java.util.concurrent.atomic.AtomicLong;
  * malloc}/{@code free} cost well under a microsecond and free at once; the price is that the
  * references must be counted exactly, which this class does.
  *
+ * <h2>Memory files, for sends without a copy</h2>
+ * Bytes of {@link #FILE_MIN} or more are held, on Linux, in a memory file ({@code memfd_create(2)},
+ * mapped shared with {@code mmap(2)}) instead of {@code malloc}'d memory, as long as fewer than
+ * {@link #MAX_FILES} such files are open. The mapping is read and written like any native memory;
+ * the file ({@link #file}) lets a writer hand the same pages to the socket with {@code sendfile(2)}
+ * or {@code splice(2)} (Netty's file regions, {@code serve.zero-copy}): the kernel references the
+ * pages instead of copying the bytes into the socket buffer under the socket's lock, as nginx's
+ * {@code sendfile} does from the page cache (docs/SERVE.md, "Zero-copy memory hits"). A page
+ * handed to the socket stays referenced by the kernel after the file is closed and unmapped, and
+ * the bytes never change once published, so freeing an entry while a send is in flight is safe.
+ * The cap bounds the descriptors the tier holds (one per file); past it, or where memory files
+ * cannot be made, bytes are {@code malloc}'d and sends copy.
+ *
  * <h2>References</h2>
  * One reference belongs to the memory tier while the entry is in it (released by Caffeine's removal
  * listener, whatever the cause); one to each open {@link MemoryEntry} handle; one to each
@@ -40,10 +56,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Thread-safety: safe for concurrent use.
  */
 final class NativeBytes {
+    /** Smallest size in bytes held in a memory file: below it a send is dominated by per-request work. */
+    static final long FILE_MIN = 64 * 1024;
+    /** Memory files open at most (one descriptor each): 4,096, i.e. 256 MiB of tier at {@link #FILE_MIN}. */
+    static final int MAX_FILES = 4096;
     private static final MethodHandle MALLOC;
     private static final MethodHandle FREE;
     /** Bytes allocated and not yet freed, over all instances (a gauge, and a leak check in tests). */
     private static final AtomicLong OUTSTANDING = new AtomicLong();
+    /** Memory files open now. */
+    private static final AtomicInteger FILES = new AtomicInteger();
 
     static {
         Linker linker = Linker.nativeLinker();
@@ -55,11 +77,14 @@ final class NativeBytes {
 
     private final MemorySegment segment;
     private final long size;
+    /** The memory file whose shared mapping {@link #segment} is, or null for {@code malloc}'d bytes. */
+    private final @Nullable FileChannel file;
     private final AtomicInteger refs = new AtomicInteger(1);
 
-    private NativeBytes(MemorySegment segment, long size) {
+    private NativeBytes(MemorySegment segment, long size, @Nullable FileChannel file) {
         this.segment = segment;
         this.size = size;
+        this.file = file;
     }
 
     /**
@@ -71,6 +96,12 @@ final class NativeBytes {
         if (size < 0) {
             throw new IllegalArgumentException("negative size " + size);
         }
+        if (size >= FILE_MIN && MemoryFiles.AVAILABLE) {
+            NativeBytes b = inMemoryFile(size);
+            if (b != null) {
+                return b;
+            }
+        }
         MemorySegment raw;
         try {
             raw = (MemorySegment) MALLOC.invokeExact(Math.max(1L, size));
@@ -81,7 +112,25 @@ final class NativeBytes {
             throw new OutOfMemoryError("malloc(" + size + ") returned NULL");
         }
         OUTSTANDING.addAndGet(size);
-        return new NativeBytes(raw.reinterpret(size), size);
+        return new NativeBytes(raw.reinterpret(size), size, null);
+    }
+
+    /** {@code size} bytes in a new memory file, or null past {@link #MAX_FILES} or when one cannot be made. */
+    private static @Nullable NativeBytes inMemoryFile(long size) {
+        if (FILES.incrementAndGet() > MAX_FILES) {
+            FILES.decrementAndGet();
+            return null;
+        }
+        MemoryFiles.Mapped m;
+        try {
+            m = MemoryFiles.create(size);
+        } catch (IOException | RuntimeException e) {
+            FILES.decrementAndGet();
+            MemoryFiles.failed(e);
+            return null;
+        }
+        OUTSTANDING.addAndGet(size);
+        return new NativeBytes(m.segment(), size, m.file());
     }
 
     /** A copy of {@code data} in native memory, with one reference, the caller's. */
@@ -124,6 +173,11 @@ final class NativeBytes {
         int n = refs.decrementAndGet();
         if (n == 0) {
             OUTSTANDING.addAndGet(-size);
+            if (file != null) {
+                FILES.decrementAndGet();
+                MemoryFiles.close(segment, file);
+                return;
+            }
             try {
                 FREE.invokeExact(segment);
             } catch (Throwable t) {
@@ -132,6 +186,20 @@ final class NativeBytes {
         } else if (n < 0) {
             throw new IllegalStateException("native bytes released more often than retained");
         }
+    }
+
+    /**
+     * The memory file holding these bytes at offset 0, for a send that hands its pages to the socket
+     * ({@code sendfile(2)}, {@code splice(2)}), or null when they are {@code malloc}'d. Valid while
+     * the caller holds a reference; shared: never close it or move its position.
+     */
+    @Nullable FileChannel file() {
+        return file;
+    }
+
+    /** Memory files open now, over all instances. */
+    static int files() {
+        return FILES.get();
     }
 
     /**

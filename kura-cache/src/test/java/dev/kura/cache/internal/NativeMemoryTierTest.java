@@ -111,6 +111,61 @@ class NativeMemoryTierTest {
         assertThat(NativeBytes.outstanding()).isEqualTo(before);
     }
 
+    /**
+     * Entries of 64 KiB or more are held in memory files (Linux): a loan names the file and the
+     * offset of its bytes, the file holds exactly the lent bytes there, the file stays readable
+     * under a loan after the entry is evicted, and every file is closed once nothing holds it.
+     * Smaller entries are plain memory and name no file.
+     */
+    @ParameterizedTest
+    @MethodSource("dev.kura.cache.internal.TestSupport#backends")
+    void largeEntriesAreMemoryFilesThatLoansCanSendFrom(Backend backend) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(MemoryFiles.AVAILABLE, "memory files need Linux");
+        long before = NativeBytes.outstanding();
+        int filesBefore = NativeBytes.files();
+        try (FileIo io = io(backend)) {
+            // memory tier of 1 MiB, items up to 256 KiB
+            CacheConfig cfg = new CacheConfig(dir, 64 << 20, 0, 64 << 20, 1 << 20, 256 << 10, CacheConfig.Durability.NONE);
+            try (Cache c = Cache.open(cfg, io)) {
+                byte[] big = bytes(3, 200_000);
+                put(c, "big", big);
+                put(c, "small", bytes(4, 60_000));
+                LentBytes loan;
+                try (CacheEntry e = c.get("big").orElseThrow()) {
+                    assertThat(e.tier()).isEqualTo(Tier.MEMORY);
+                    loan = e.lend(70_000, 100_000);
+                    assertThat(loan).isNotNull();
+                }
+                java.nio.channels.FileChannel file = loan.file();
+                assertThat(file).as("a 200,000-byte entry is a memory file").isNotNull();
+                assertThat(loan.fileOffset()).isEqualTo(70_000);
+                assertThat(file.size()).isEqualTo(200_000);
+                try (CacheEntry e = c.get("small").orElseThrow(); LentBytes l = e.lend(0, 60_000)) {
+                    assertThat(l).isNotNull();
+                    assertThat(l.file()).as("a 60,000-byte entry is plain memory").isNull();
+                }
+                for (int i = 0; i < 8; i++) { // evicts "big" from the 1 MiB tier
+                    put(c, "filler" + i, bytes(10 + i, 200_000));
+                }
+                assertThat(c.get("big").map(e -> {
+                    e.close();
+                    return e.tier();
+                })).isNotEqualTo(java.util.Optional.of(Tier.MEMORY));
+                ByteBuffer read = ByteBuffer.allocate(100_000);
+                while (read.hasRemaining()) {
+                    assertThat(file.read(read, loan.fileOffset() + read.position())).isPositive();
+                }
+                assertThat(read.array()).as("the file under the loan after eviction")
+                        .isEqualTo(java.util.Arrays.copyOfRange(big, 70_000, 170_000));
+                assertThat(bytesOf(loan.buffer())).isEqualTo(read.array());
+                loan.close();
+                assertThat(file.isOpen()).as("closed with the last reference").isFalse();
+            }
+        }
+        assertThat(NativeBytes.files()).as("every memory file closed").isEqualTo(filesBefore);
+        assertThat(NativeBytes.outstanding()).isEqualTo(before);
+    }
+
     @Test
     void retainFailsOnceFreed() {
         NativeBytes b = NativeBytes.copyOf(new byte[] {1, 2, 3});

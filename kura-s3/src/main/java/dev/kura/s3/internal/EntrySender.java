@@ -42,7 +42,10 @@ import java.util.concurrent.CompletableFuture;
  * cache is checked against its CRC32Cs and then sent as file regions ({@link BodySource#fileSpans}:
  * {@code sendfile(2)} on epoll and NIO, {@code splice(2)} on io_uring), so the kernel sends
  * page-cache pages instead of copying the bytes into the socket buffer under the socket's lock
- * (docs/SERVE.md, "Zero-copy disk hits", for what that does to the tail and the throughput).
+ * (docs/SERVE.md, "Zero-copy disk hits", for what that does to the tail and the throughput). A
+ * memory-tier chunk of 64 KiB or more that the tier keeps in a memory file goes out the same way,
+ * as a region of that file ({@link LentBytes#file}; no check: the tier's bytes were checked when
+ * they entered it).
  *
  * <p>A failed read (I/O error, corrupt block, failed fill) after the head was sent can only cut
  * the response: the connection is closed, so the client sees a short body and never wrong bytes.
@@ -51,6 +54,8 @@ final class EntrySender {
     static final int CHUNK = 256 * 1024;
     /** File-region bytes queued and not yet written at most, before the sender waits: 1 MiB. */
     static final long REGION_WINDOW = 1024 * 1024;
+    /** Lent chunks shorter than this (bytes) are copied into the socket even with zero-copy sends on. */
+    static final int REGION_MIN = 64 * 1024;
 
     /** Finishes a response whose head and first bytes were sent, from object byte {@code from} to {@code last}. */
     @FunctionalInterface
@@ -146,6 +151,13 @@ final class EntrySender {
         if (lent == null) {
             return false;
         }
+        if (asRegion(lent)) {
+            whenSettled(() -> {
+                ex.sendHead(head);
+                writeLent(lent);
+            });
+            return true;
+        }
         whenSettled(() -> {
             DefaultFullHttpResponse full = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                     head.status(), Unpooled.wrappedBuffer(lent.buffer()), head.headers(), EmptyHttpHeaders.INSTANCE);
@@ -155,13 +167,38 @@ final class EntrySender {
         return true;
     }
 
-    /** Queues a lent chunk; the loan is returned when Netty is done with the bytes. */
+    /**
+     * Queues a lent chunk: as a region of the memory tier's memory file when {@link #asRegion} says
+     * so (the kernel references the pages, no copy into the socket buffer), else as a buffer over
+     * the tier's bytes (the kernel copies them). The loan is returned when Netty is done with it.
+     */
     private void writeLent(LentBytes lent) {
-        ByteBuf buf = Unpooled.wrappedBuffer(lent.buffer());
-        pos += buf.readableBytes();
-        ChannelFuture f = ex.chunkQueued(buf);
-        f.addListener(x -> lent.close());
+        int n = lent.buffer().remaining();
+        pos += n;
+        java.nio.channels.FileChannel file = lent.file();
+        ChannelFuture f;
+        if (file != null && asRegion(lent)) {
+            ex.cork(); // full segments only, as for disk regions
+            regionBytes += n;
+            f = ex.regionQueued(new SpanRegion(file, lent.fileOffset(), n));
+            f.addListener(x -> {
+                regionBytes -= n;
+                lent.close();
+            });
+        } else {
+            f = ex.chunkQueued(Unpooled.wrappedBuffer(lent.buffer()));
+            f.addListener(x -> lent.close());
+        }
         queued(f);
+    }
+
+    /**
+     * Whether a lent chunk goes out as a file region: zero-copy sends on, the memory tier keeps the
+     * entry in a memory file, and the chunk is at least {@link #REGION_MIN} bytes (below that the
+     * copy costs less than the region's extra system calls).
+     */
+    private boolean asRegion(LentBytes lent) {
+        return zeroCopy && lent.file() != null && lent.buffer().remaining() >= REGION_MIN;
     }
 
     private void write(ByteBuf buf) {
@@ -265,8 +302,9 @@ final class EntrySender {
     }
 
     /**
-     * A span of an entry file shared by every region cut from it: releasing the region must not
-     * close the channel ({@link DefaultFileRegion} would), the spans' owner does.
+     * A span of an entry file (or of a memory-tier file) shared by every region cut from it:
+     * releasing the region must not close the channel ({@link DefaultFileRegion} would), the spans'
+     * or the loan's owner does.
      */
     private static final class SpanRegion extends DefaultFileRegion {
         SpanRegion(java.nio.channels.FileChannel file, long position, long count) {
