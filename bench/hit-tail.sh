@@ -9,7 +9,8 @@
 #   MEMORY_ITEM=256KiB ...                 kura's memory.max-item-size (default 1MiB; MEMORY: its max-size)
 #   EL=2 bench/hit-tail.sh                 kura with serve.event-loop-threads: 2
 #   TRANSPORT=epoll bench/hit-tail.sh      kura with serve.transport: epoll (default auto: io_uring)
-#   ZERO_COPY=1 ...                        kura with serve.zero-copy: true (disk hits by sendfile / splice)
+#   ZERO_COPY=memory|all ...              kura with serve.zero-copy: memory (memory hits by sendfile / splice)
+#                                          or all (disk hits too; ZERO_COPY=1 means all)
 #   WARM=30 WARM_CONNS=256 ...             warm-up per server (default 10 s at 64 connections)
 #   EXTRA_OPTS=-XX:+PrintCompilation ...   JVM options for kura (its log: $work/kura.log, kept
 #                                          as /tmp/kura-hit-tail.log)
@@ -46,7 +47,7 @@ bench_kura_yaml "$kura_port" "$kura_ops_port" "$origin_port" 1h "max-size: 16GiB
   "memory:" "  max-size: ${MEMORY:-256MiB}" "  max-item-size: ${MEMORY_ITEM:-1MiB}"
 [ -n "${EL:-}" ] && sed -i "s/^serve:/serve:\n  event-loop-threads: $EL/" "$work/kura.yaml"
 [ -n "${TRANSPORT:-}" ] && sed -i "s/^serve:/serve:\n  transport: $TRANSPORT/" "$work/kura.yaml"
-[ -n "${ZERO_COPY:-}" ] && sed -i "s/^serve:/serve:\n  zero-copy: true/" "$work/kura.yaml"
+[ -n "${ZERO_COPY:-}" ] && sed -i "s/^serve:/serve:\n  zero-copy: ${ZERO_COPY/#1/all}/" "$work/kura.yaml"
 # shellcheck disable=SC2086
 bench_start_kura "$kura_ops_port" ${EXTRA_OPTS:-}
 

@@ -64,12 +64,11 @@ import java.util.Set;
  *     default, see {@link TracingConfig}
  * @param originBandwidth one budget of origin bytes per second for every fill, shared between
  *     buckets by weight ({@code serve.origin-bandwidth}); default off ({@link OriginBandwidth})
- * @param zeroCopy send disk-tier hits on plain HTTP with {@code sendfile(2)} / {@code splice(2)}
- *     from the cache file instead of copying them through kura ({@code serve.zero-copy}); every
- *     block is still checked against its CRC32C first. Default false: on the project's 2-core
- *     machine, 1 MiB disk hits at 256 connections had a p99 of 1.3x nginx's instead of 2.3-3.5x,
- *     but 0.89-0.99x its req/s instead of 1.04-1.33x (docs/SERVE.md, "Zero-copy disk hits").
- *     Changes live on reload.
+ * @param zeroCopy which hits go to plain-HTTP clients as file regions ({@code sendfile(2)} /
+ *     {@code splice(2)}) instead of copies ({@code serve.zero-copy}, {@link ZeroCopy}):
+ *     {@code off}, {@code memory} (memory-tier hits, from the tier's memory files) or {@code all}
+ *     (disk hits too, every block still checked against its CRC32C first); default {@code off}
+ *     (docs/SERVE.md, "Zero-copy hits", for what each measured). Changes live on reload.
  *
  * <p>Thread-safety: immutable.
  */
@@ -80,7 +79,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
                           Duration drainDelay, ListenerLimits limits, FillConfig fill,
                           AccessLogFormat accessLogFormat, RateLimits rateLimits, @Nullable TlsConfig tls,
                           String nodeId, TracingConfig tracing, OriginBandwidth originBandwidth,
-                          Boolean zeroCopy) {
+                          ZeroCopy zeroCopy) {
 
     /** The response header carrying {@link #nodeId()}. */
     public static final String NODE_HEADER = "X-Kura-Node";
@@ -127,7 +126,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
             originBandwidth = OriginBandwidth.off();
         }
         if (zeroCopy == null) {
-            zeroCopy = Boolean.FALSE;
+            zeroCopy = ZeroCopy.OFF;
         }
         if (transport == null) {
             transport = Transport.AUTO;
@@ -351,7 +350,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         private @Nullable String nodeId;
         private @Nullable TracingConfig tracing;
         private @Nullable OriginBandwidth originBandwidth;
-        private @Nullable Boolean zeroCopy;
+        private @Nullable ZeroCopy zeroCopy;
 
         private Builder() {
         }
@@ -403,7 +402,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
         /** @see ServeConfig#originBandwidth() */
         public Builder originBandwidth(@Nullable OriginBandwidth v) { originBandwidth = v; return this; }
         /** @see ServeConfig#zeroCopy() */
-        public Builder zeroCopy(@Nullable Boolean v) { zeroCopy = v; return this; }
+        public Builder zeroCopy(@Nullable ZeroCopy v) { zeroCopy = v; return this; }
 
         /**
          * @return the config, validated and defaulted by the canonical constructor

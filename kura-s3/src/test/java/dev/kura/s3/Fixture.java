@@ -55,7 +55,7 @@ final class Fixture implements AutoCloseable {
     long sliceSize;
     TlsConfig tls;
     /** serve.zero-copy. */
-    boolean zeroCopy;
+    dev.kura.s3.ZeroCopy zeroCopy = dev.kura.s3.ZeroCopy.OFF;
     /** serve.transport; null for the default (auto). */
     dev.kura.net.Transport transport;
     /** The config {@link #startProxy} started kura with. */

@@ -234,7 +234,7 @@ class ReloadTest {
             }
             assertThat(zeroCopyBytes(f)).as("off: copied").isZero();
 
-            Files.writeString(file, yaml(f, "10s", false, "  zero-copy: true\n"));
+            Files.writeString(file, yaml(f, "10s", false, "  zero-copy: all\n"));
             HttpResponse<byte[]> r = reload(f);
             assertThat(r.statusCode()).isEqualTo(200);
             assertThat(JSON.readTree(r.body()).get("restartNeeded").size()).isZero();

@@ -287,6 +287,23 @@ class ServeConfigTest {
     }
 
     @Test
+    void zeroCopyIsOffByDefaultTakesItsNamesAndTheOldBooleans() {
+        String bucket = """
+                  buckets:
+                    - bucket: my-bucket
+                      access: public
+                """;
+        assertThat(parse("serve:\n" + bucket).zeroCopy()).isEqualTo(ZeroCopy.OFF);
+        assertThat(parse("serve:\n  zero-copy: memory\n" + bucket).zeroCopy()).isEqualTo(ZeroCopy.MEMORY);
+        assertThat(parse("serve:\n  zero-copy: ALL\n" + bucket).zeroCopy()).isEqualTo(ZeroCopy.ALL);
+        assertThat(parse("serve:\n  zero-copy: off\n" + bucket).zeroCopy()).isEqualTo(ZeroCopy.OFF);
+        assertThat(parse("serve:\n  zero-copy: true\n" + bucket).zeroCopy()).isEqualTo(ZeroCopy.ALL);
+        assertThat(parse("serve:\n  zero-copy: false\n" + bucket).zeroCopy()).isEqualTo(ZeroCopy.OFF);
+        assertThatThrownBy(() -> parse("serve:\n  zero-copy: disk\n" + bucket))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("zero-copy");
+    }
+
+    @Test
     void replicasAndResilienceBindWithDefaultsAndRefuseNonsense() {
         ServeConfig c = parse("""
                 serve:

@@ -135,7 +135,7 @@ class TlsTest {
     void zeroCopyFallsBackToCopiesOverTls() throws Exception {
         byte[] big = ProxyTest.random(2 * 1024 * 1024 + 5, 61);
         try (Fixture f = start(false, x -> {
-            x.zeroCopy = true;
+            x.zeroCopy = ZeroCopy.ALL;
             x.memoryTierBytes = 0; // every hit a disk hit
         })) {
             f.origin.put(Fixture.BUCKET, "big.bin", big, "application/octet-stream", null);

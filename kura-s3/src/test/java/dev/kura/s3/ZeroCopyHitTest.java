@@ -56,7 +56,7 @@ class ZeroCopyHitTest {
             f.ioBackend = backend;
             f.memoryTierBytes = 0;
             f.sliceSize = 4L << 20;
-            f.zeroCopy = true;
+            f.zeroCopy = ZeroCopy.ALL;
             f.transport = transport;
             f.origin.put(Fixture.BUCKET, "whole.bin", whole, "application/octet-stream", null);
             f.origin.put(Fixture.BUCKET, "sliced.bin", sliced, "application/octet-stream", null);
@@ -115,7 +115,8 @@ class ZeroCopyHitTest {
      * Memory-tier hits of 64 KiB or more are held in memory files and go out as regions of them:
      * a body of several chunks, a body of one chunk (head, then the region), and a range of them,
      * each compared by SHA-256 and counted by the metric to the byte; a range shorter than 64 KiB
-     * and an entry smaller than 64 KiB (plain memory) are copied.
+     * and an entry smaller than 64 KiB (plain memory) are copied, and so are disk hits
+     * ({@code serve.zero-copy: memory}).
      */
     @ParameterizedTest(name = "io {0}, transport {1}")
     @MethodSource("setups")
@@ -129,10 +130,12 @@ class ZeroCopyHitTest {
         byte[] chunks = ProxyTest.random(900_000, 61);  // four chunks, the last 113,568 bytes
         byte[] one = ProxyTest.random(200_000, 62);     // one chunk
         byte[] small = ProxyTest.random(60_000, 63);    // below the memory-file size
+        byte[] onDisk = ProxyTest.random(2_000_000, 64); // above the memory tier's 1 MiB items
         try (Fixture f = new Fixture(tmp).startOrigin()) {
             f.ioBackend = backend;
-            f.zeroCopy = true;
+            f.zeroCopy = ZeroCopy.MEMORY;
             f.transport = transport;
+            f.origin.put(Fixture.BUCKET, "disk.bin", onDisk, "application/octet-stream", null);
             f.origin.put(Fixture.BUCKET, "chunks.bin", chunks, "application/octet-stream", null);
             f.origin.put(Fixture.BUCKET, "one.bin", one, "application/octet-stream", null);
             f.origin.put(Fixture.BUCKET, "small.bin", small, "application/octet-stream", null);
@@ -140,6 +143,10 @@ class ZeroCopyHitTest {
             for (String key : new String[] {"chunks.bin", "one.bin", "small.bin"}) {
                 assertThat(f.get("/test/" + key).headers().firstValue("X-Cache")).contains("MISS");
             }
+            HttpResponse<byte[]> diskMiss = f.get("/test/disk.bin");
+            assertThat(diskMiss.statusCode()).isEqualTo(200);
+            assertThat(diskMiss.body().length).isEqualTo(onDisk.length);
+            assertThat(sha256(diskMiss.body())).isEqualTo(sha256(onDisk));
             f.awaitFillsDone();
             double before = zeroCopyBytes(f);
 
@@ -160,6 +167,11 @@ class ZeroCopyHitTest {
             range(f, "chunks.bin", chunks, 0, 1000);
             range(f, "chunks.bin", chunks, chunks.length - 1, chunks.length - 1);
             assertThat(sha256(f.get("/test/small.bin").body())).isEqualTo(sha256(small));
+            for (int i = 0; i < 3; i++) { // disk hits (the first ones open the send channel, were it used)
+                HttpResponse<byte[]> diskHit = f.get("/test/disk.bin");
+                assertThat(diskHit.statusCode()).isEqualTo(200);
+                assertThat(sha256(diskHit.body())).isEqualTo(sha256(onDisk));
+            }
 
             assertThat(zeroCopyBytes(f) - before).as("memory-hit bytes sent as file regions").isEqualTo((double) expected);
         }

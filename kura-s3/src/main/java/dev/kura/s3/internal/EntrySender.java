@@ -38,12 +38,12 @@ import java.util.concurrent.CompletableFuture;
  * must wait for the ring or a fill, the response ends), so a response whose bytes are at hand
  * reaches the socket in as few system calls as the transport makes of it.
  *
- * <p>With {@code serve.zero-copy} on plain HTTP, a disk-tier chunk whose blocks are in the page
+ * <p>With {@code serve.zero-copy: all} on plain HTTP, a disk-tier chunk whose blocks are in the page
  * cache is checked against its CRC32Cs and then sent as file regions ({@link BodySource#fileSpans}:
  * {@code sendfile(2)} on epoll and NIO, {@code splice(2)} on io_uring), so the kernel sends
  * page-cache pages instead of copying the bytes into the socket buffer under the socket's lock
- * (docs/SERVE.md, "Zero-copy disk hits", for what that does to the tail and the throughput). A
- * memory-tier chunk of 64 KiB or more that the tier keeps in a memory file goes out the same way,
+ * (docs/SERVE.md, "Zero-copy hits", for what that does to the tail and the throughput). With
+ * {@code memory} or {@code all}, a memory-tier chunk of 64 KiB or more that the tier keeps in a memory file goes out the same way,
  * as a region of that file ({@link LentBytes#file}; no check: the tier's bytes were checked when
  * they entered it).
  *
@@ -71,8 +71,10 @@ final class EntrySender {
     private final long last;
     private final Runnable fallback;
     private final @Nullable Resume resume;
-    /** Whether body bytes may go out as file regions: {@code serve.zero-copy} on, plain HTTP. */
-    private final boolean zeroCopy;
+    /** Whether disk-tier bytes may go out as checked file regions: {@code serve.zero-copy: all}, plain HTTP. */
+    private final boolean diskRegions;
+    /** Whether memory-tier bytes may go out as regions of memory files: {@code serve.zero-copy} not off, plain HTTP. */
+    private final boolean memoryRegions;
     /** File-region bytes queued and not yet written (Netty's water mark does not count regions). */
     private long regionBytes;
 
@@ -86,7 +88,10 @@ final class EntrySender {
         this.fallback = fallback;
         this.resume = resume;
         ServeState state = ex.state;
-        this.zeroCopy = state != null && state.config.zeroCopy() && ex.takesFileRegions();
+        dev.kura.s3.ZeroCopy mode = state != null ? state.config.zeroCopy() : dev.kura.s3.ZeroCopy.OFF;
+        boolean regions = mode != dev.kura.s3.ZeroCopy.OFF && ex.takesFileRegions();
+        this.diskRegions = regions && mode.disk();
+        this.memoryRegions = regions && mode.memory();
     }
 
     /**
@@ -124,7 +129,7 @@ final class EntrySender {
             }), fallback);
             return;
         }
-        LentBytes lent = source.lend(pos, CHUNK);
+        LentBytes lent = lendNext();
         if (lent != null) {
             ex.sendHead(head);
             writeLent(lent);
@@ -193,12 +198,32 @@ final class EntrySender {
     }
 
     /**
-     * Whether a lent chunk goes out as a file region: zero-copy sends on, the memory tier keeps the
+     * Lends the next bytes from {@link #pos}: up to {@link #REGION_WINDOW} when they go out as one
+     * region of a memory file (one {@code sendfile(2)} for a 1 MiB hit, as nginx makes), else up to
+     * {@link #CHUNK}; null when the source cannot lend (a disk or fill source).
+     */
+    private @Nullable LentBytes lendNext() {
+        long rest = last - pos + 1;
+        if (memoryRegions && rest > CHUNK) {
+            LentBytes big = source.lend(pos, (int) Math.min(REGION_WINDOW, rest));
+            if (big == null) {
+                return null;
+            }
+            if (asRegion(big)) {
+                return big;
+            }
+            big.close(); // plain memory: buffers of CHUNK bytes, under Netty's water mark
+        }
+        return source.lend(pos, (int) Math.min(CHUNK, rest));
+    }
+
+    /**
+     * Whether a lent chunk goes out as a file region: {@code serve.zero-copy} memory or all, the memory tier keeps the
      * entry in a memory file, and the chunk is at least {@link #REGION_MIN} bytes (below that the
      * copy costs less than the region's extra system calls).
      */
     private boolean asRegion(LentBytes lent) {
-        return zeroCopy && lent.file() != null && lent.buffer().remaining() >= REGION_MIN;
+        return memoryRegions && lent.file() != null && lent.buffer().remaining() >= REGION_MIN;
     }
 
     private void write(ByteBuf buf) {
@@ -214,7 +239,7 @@ final class EntrySender {
      * {@code failed} ran. False when the bytes must be read (and copied) instead, into {@code buf}.
      */
     private boolean sendSpans(ByteBuf buf, int n, boolean withHead, Runnable failed) {
-        if (!zeroCopy) {
+        if (!diskRegions) {
             return false;
         }
         FileSpans spans;
@@ -280,12 +305,12 @@ final class EntrySender {
             });
             return;
         }
-        int n = (int) Math.min(CHUNK, last - pos + 1);
-        LentBytes lent = source.lend(pos, n);
+        LentBytes lent = lendNext();
         if (lent != null) {
             writeLent(lent);
             return;
         }
+        int n = (int) Math.min(CHUNK, last - pos + 1);
         Runnable failed = () -> {
             ex.uncork(); // the rest comes from the origin, at its pace
             if (resume != null) {

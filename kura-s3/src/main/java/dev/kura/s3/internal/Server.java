@@ -221,7 +221,7 @@ public final class Server {
                         SslContext ssl = tls.get();
                         if (ssl != null) {
                             ch.pipeline().addLast(ssl.newHandler(ch.alloc()));
-                        } else if (core.config().zeroCopy()) {
+                        } else if (core.config().zeroCopy() != dev.kura.s3.ZeroCopy.OFF) {
                             // A 1 MiB zero-copy hit is a head and 16 file regions (one per 64 KiB
                             // block); Netty's default of 16 writes per flush would leave the rest
                             // of each response to a later turn of the event loop.
