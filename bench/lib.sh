@@ -41,6 +41,12 @@ bench_cleanup() {
   # A daemon the script started with a pid file in $work (nginx).
   [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
   sleep 1
+  # Wait (up to 30 s, then SIGKILL) until every process is gone: a kura still draining holds its
+  # ports, and the next script's kura could not bind them ("health did not come up").
+  for p in "${pids[@]}"; do
+    for _ in $(seq 1 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$p" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 

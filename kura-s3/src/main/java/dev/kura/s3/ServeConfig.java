@@ -67,8 +67,10 @@ import java.util.Set;
  * @param zeroCopy which hits go to plain-HTTP clients as file regions ({@code sendfile(2)} /
  *     {@code splice(2)}) instead of copies ({@code serve.zero-copy}, {@link ZeroCopy}):
  *     {@code off}, {@code memory} (memory-tier hits, from the tier's memory files) or {@code all}
- *     (disk hits too, every block still checked against its CRC32C first); default {@code off}
- *     (docs/SERVE.md, "Zero-copy hits", for what each measured). Changes live on reload.
+ *     (disk hits too, every block still checked against its CRC32C first); default {@code memory}
+ *     (docs/SERVE.md, "Zero-copy disk hits" and "Zero-copy memory hits", for what each
+ *     measured). Changes live on reload; while it is not {@code off} at start, {@code transport:
+ *     auto} takes epoll ({@link dev.kura.net.NettyTransport#selectForFileRegions}).
  *
  * <p>Thread-safety: immutable.
  */
@@ -126,7 +128,7 @@ public record ServeConfig(String listen, Transport transport, int eventLoopThrea
             originBandwidth = OriginBandwidth.off();
         }
         if (zeroCopy == null) {
-            zeroCopy = ZeroCopy.OFF;
+            zeroCopy = ZeroCopy.MEMORY;
         }
         if (transport == null) {
             transport = Transport.AUTO;

@@ -55,7 +55,7 @@ final class Fixture implements AutoCloseable {
     long sliceSize;
     TlsConfig tls;
     /** serve.zero-copy. */
-    dev.kura.s3.ZeroCopy zeroCopy = dev.kura.s3.ZeroCopy.OFF;
+    dev.kura.s3.@org.jspecify.annotations.Nullable ZeroCopy zeroCopy; // null: the default
     /** serve.transport; null for the default (auto). */
     dev.kura.net.Transport transport;
     /** The config {@link #startProxy} started kura with. */

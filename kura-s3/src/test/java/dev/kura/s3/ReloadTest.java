@@ -223,7 +223,7 @@ class ReloadTest {
             byte[] big = ProxyTest.random(3 << 20, 71);
             f.origin.put(Fixture.BUCKET, "big.bin", big, "application/octet-stream", null);
             Path file = tmp.resolve("kura.yaml");
-            Files.writeString(file, yaml(f, "10s", false, ""));
+            Files.writeString(file, yaml(f, "10s", false, "  zero-copy: off\n"));
             start(f, file);
             org.junit.jupiter.api.Assumptions.assumeTrue(f.io.backend() == dev.kura.io.Backend.IO_URING,
                     "zero-copy needs the io_uring file backend");
@@ -245,7 +245,7 @@ class ReloadTest {
             double on = zeroCopyBytes(f);
             assertThat(on).as("on after the reload").isPositive();
 
-            Files.writeString(file, yaml(f, "10s", false, ""));
+            Files.writeString(file, yaml(f, "10s", false, "  zero-copy: off\n"));
             assertThat(reload(f).statusCode()).isEqualTo(200);
             for (int i = 0; i < 3; i++) {
                 assertThat(f.get("/test/big.bin").body()).isEqualTo(big);

@@ -287,13 +287,13 @@ class ServeConfigTest {
     }
 
     @Test
-    void zeroCopyIsOffByDefaultTakesItsNamesAndTheOldBooleans() {
+    void zeroCopyIsMemoryByDefaultTakesItsNamesAndTheOldBooleans() {
         String bucket = """
                   buckets:
                     - bucket: my-bucket
                       access: public
                 """;
-        assertThat(parse("serve:\n" + bucket).zeroCopy()).isEqualTo(ZeroCopy.OFF);
+        assertThat(parse("serve:\n" + bucket).zeroCopy()).isEqualTo(ZeroCopy.MEMORY);
         assertThat(parse("serve:\n  zero-copy: memory\n" + bucket).zeroCopy()).isEqualTo(ZeroCopy.MEMORY);
         assertThat(parse("serve:\n  zero-copy: ALL\n" + bucket).zeroCopy()).isEqualTo(ZeroCopy.ALL);
         assertThat(parse("serve:\n  zero-copy: off\n" + bucket).zeroCopy()).isEqualTo(ZeroCopy.OFF);

@@ -36,15 +36,16 @@ import org.jspecify.annotations.Nullable;
  * <h2>Memory files, for sends without a copy</h2>
  * Bytes of {@link #FILE_MIN} or more are held, on Linux, in a memory file ({@code memfd_create(2)},
  * mapped shared with {@code mmap(2)}) instead of {@code malloc}'d memory, as long as fewer than
- * {@link #MAX_FILES} such files are open. The mapping is read and written like any native memory;
- * the file ({@link #file}) lets a writer hand the same pages to the socket with {@code sendfile(2)}
- * or {@code splice(2)} (Netty's file regions, {@code serve.zero-copy}): the kernel references the
- * pages instead of copying the bytes into the socket buffer under the socket's lock, as nginx's
- * {@code sendfile} does from the page cache (docs/SERVE.md, "Zero-copy memory hits"). A page
- * handed to the socket stays referenced by the kernel after the file is closed and unmapped, and
- * the bytes never change once published, so freeing an entry while a send is in flight is safe.
- * The cap bounds the descriptors the tier holds (one per file); past it, or where memory files
- * cannot be made, bytes are {@code malloc}'d and sends copy.
+ * {@link #MAX_FILES} such files are open (4,096, fewer under a low descriptor limit). The mapping
+ * is read and written like any native memory; the file ({@link #file}) lets a writer hand the same
+ * pages to the socket with {@code sendfile(2)} or {@code splice(2)} (Netty's file regions,
+ * {@code serve.zero-copy: memory}): the kernel references the pages instead of copying the bytes
+ * into the socket buffer under the socket's lock, as nginx's {@code sendfile} does from the page
+ * cache (docs/SERVE.md, "Zero-copy memory hits"). A page handed to the socket stays referenced by
+ * the kernel after the file is closed and unmapped, and the bytes never change once published, so
+ * freeing an entry while a send is in flight is safe. The cap bounds the descriptors the tier
+ * holds (one per file); past it, or where memory files cannot be made, bytes are {@code malloc}'d
+ * and sends copy.
  *
  * <h2>References</h2>
  * One reference belongs to the memory tier while the entry is in it (released by Caffeine's removal
@@ -58,8 +59,12 @@ import org.jspecify.annotations.Nullable;
 final class NativeBytes {
     /** Smallest size in bytes held in a memory file: below it a send is dominated by per-request work. */
     static final long FILE_MIN = 64 * 1024;
-    /** Memory files open at most (one descriptor each): 4,096, i.e. 256 MiB of tier at {@link #FILE_MIN}. */
-    static final int MAX_FILES = 4096;
+    /**
+     * Memory files open at most (one descriptor each): 4,096 (256 MiB of tier at {@link #FILE_MIN}),
+     * or a quarter of the process's descriptor limit when that is lower, so that sockets and the
+     * disk tier's open files always keep most of the descriptors.
+     */
+    static final int MAX_FILES = maxFiles();
     private static final MethodHandle MALLOC;
     private static final MethodHandle FREE;
     /** Bytes allocated and not yet freed, over all instances (a gauge, and a leak check in tests). */
@@ -115,6 +120,12 @@ final class NativeBytes {
         return new NativeBytes(raw.reinterpret(size), size, null);
     }
 
+    private static int maxFiles() {
+        long limit = java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.UnixOperatingSystemMXBean unix ? unix.getMaxFileDescriptorCount() : 0;
+        return (int) Math.min(4096, limit / 4);
+    }
+
     /** {@code size} bytes in a new memory file, or null past {@link #MAX_FILES} or when one cannot be made. */
     private static @Nullable NativeBytes inMemoryFile(long size) {
         if (FILES.incrementAndGet() > MAX_FILES) {
@@ -140,9 +151,20 @@ final class NativeBytes {
         return b;
     }
 
-    /** Makes sure {@code malloc} and {@code free} are bound (the class initialised); cheap after the first call. */
+    /**
+     * Binds {@code malloc} and {@code free} (the class initialised) and the memory-file calls, and
+     * makes and frees one memory file, so that the first fill's commit does not pay for linking
+     * (binding a downcall costs tens of milliseconds on a cold JVM: a commit that late turned the
+     * next requests for the object into followers of a fill whose bytes were all sent). Cheap
+     * after the first call.
+     */
     static void link() {
-        // the static initialiser did the work
+        if (MemoryFiles.AVAILABLE && FILES.get() == 0) {
+            NativeBytes b = inMemoryFile(FILE_MIN);
+            if (b != null) {
+                b.release();
+            }
+        }
     }
 
     /** Size in bytes. */

@@ -42,7 +42,7 @@ import java.util.concurrent.CompletableFuture;
  * cache is checked against its CRC32Cs and then sent as file regions ({@link BodySource#fileSpans}:
  * {@code sendfile(2)} on epoll and NIO, {@code splice(2)} on io_uring), so the kernel sends
  * page-cache pages instead of copying the bytes into the socket buffer under the socket's lock
- * (docs/SERVE.md, "Zero-copy hits", for what that does to the tail and the throughput). With
+ * (docs/SERVE.md, "Zero-copy disk hits", for what that does to the tail and the throughput). With
  * {@code memory} or {@code all}, a memory-tier chunk of 64 KiB or more that the tier keeps in a memory file goes out the same way,
  * as a region of that file ({@link LentBytes#file}; no check: the tier's bytes were checked when
  * they entered it).

@@ -186,7 +186,9 @@ public final class Server {
         sb.prewarm = new dev.kura.s3.internal.prewarm.PrewarmJobs(new Warmer(sb.core),
                 dev.kura.s3.Prewarmer.MAX_RUNNING_JOBS);
         sb.ops = new OpsHandler(sb.core, cache, sb.readiness, sb.reloader, sb.prewarm);
-        sb.transport = NettyTransport.select(config.transport());
+        // epoll sends a file region with one sendfile, io_uring with a pipe and two splices
+        sb.transport = config.zeroCopy() != dev.kura.s3.ZeroCopy.OFF
+                ? NettyTransport.selectForFileRegions(config.transport()) : NettyTransport.select(config.transport());
         sb.boss = new MultiThreadIoEventLoopGroup(1, sb.transport.ioHandlerFactory());
         sb.workers = new MultiThreadIoEventLoopGroup(config.eventLoopThreads(), sb.transport.ioHandlerFactory());
         RequestTarget.isAbsoluteForm(""); // loads the class on this thread, not on an event loop
