@@ -40,6 +40,22 @@ class NettyTransportTest {
     }
 
     @Test
+    void fileRegionServersPreferEpollAndTakeWhatIsAskedFor() {
+        NettyTransport t = NettyTransport.selectForFileRegions(Transport.AUTO);
+        if (Natives.unavailabilityCause(Transport.EPOLL) == null) {
+            assertThat(t.kind()).isEqualTo(Transport.EPOLL);
+        } else {
+            assertThat(t.kind()).isEqualTo(NettyTransport.select(Transport.AUTO).kind());
+        }
+        assertThat(t.why()).startsWith("auto: ");
+        assertThat(NettyTransport.selectForFileRegions(null).kind()).isEqualTo(t.kind());
+        assertThat(NettyTransport.selectForFileRegions(Transport.NIO).kind()).isEqualTo(Transport.NIO);
+        if (Natives.unavailabilityCause(Transport.IO_URING) == null) {
+            assertThat(NettyTransport.selectForFileRegions(Transport.IO_URING).kind()).isEqualTo(Transport.IO_URING);
+        }
+    }
+
+    @Test
     void perPeerDatagramsPreferEpollAndTakeIoUringOnlyByName() {
         NettyTransport t = NettyTransport.selectForDatagramPerPeer(Transport.AUTO);
         assertThat(t.kind()).isEqualTo(Natives.unavailabilityCause(Transport.EPOLL) == null ? Transport.EPOLL : Transport.NIO);
