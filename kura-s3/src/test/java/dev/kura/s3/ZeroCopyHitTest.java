@@ -46,10 +46,7 @@ class ZeroCopyHitTest {
     @ParameterizedTest(name = "io {0}, transport {1}")
     @MethodSource("setups")
     void diskHitsGoOutAsCheckedFileRegions(Backend backend, Transport transport) throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(transport != Transport.EPOLL || io.netty.channel.epoll.Epoll.isAvailable(),
-                "epoll transport not available");
-        org.junit.jupiter.api.Assumptions.assumeTrue(transport != Transport.IO_URING
-                || io.netty.channel.uring.IoUring.isAvailable(), "io_uring transport not available");
+        assumeTransport(transport);
         byte[] whole = ProxyTest.random(3 * 1024 * 1024 + 777, 51);   // one entry, 13 chunks
         byte[] sliced = ProxyTest.random(5 * 1024 * 1024 + 99, 52);   // slices of 4 MiB
         try (Fixture f = new Fixture(tmp).startOrigin()) {
@@ -121,10 +118,7 @@ class ZeroCopyHitTest {
     @ParameterizedTest(name = "io {0}, transport {1}")
     @MethodSource("setups")
     void memoryHitsGoOutAsRegionsOfMemoryFiles(Backend backend, Transport transport) throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(transport != Transport.EPOLL || io.netty.channel.epoll.Epoll.isAvailable(),
-                "epoll transport not available");
-        org.junit.jupiter.api.Assumptions.assumeTrue(transport != Transport.IO_URING
-                || io.netty.channel.uring.IoUring.isAvailable(), "io_uring transport not available");
+        assumeTransport(transport);
         org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT)
                 .contains("linux"), "memory files need Linux");
         byte[] chunks = ProxyTest.random(900_000, 61);  // four chunks, the last 113,568 bytes
@@ -175,6 +169,14 @@ class ZeroCopyHitTest {
 
             assertThat(zeroCopyBytes(f) - before).as("memory-hit bytes sent as file regions").isEqualTo((double) expected);
         }
+    }
+
+    /** Skips where {@code transport}'s native library does not load here. */
+    private static void assumeTransport(Transport transport) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(transport != Transport.EPOLL || io.netty.channel.epoll.Epoll.isAvailable(),
+                "epoll transport not available");
+        org.junit.jupiter.api.Assumptions.assumeTrue(transport != Transport.IO_URING
+                || io.netty.channel.uring.IoUring.isAvailable(), "io_uring transport not available");
     }
 
     /** GETs bytes {@code from..to} of {@code key}, checks them by SHA-256, returns their count. */
