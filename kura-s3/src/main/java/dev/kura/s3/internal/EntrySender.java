@@ -43,8 +43,8 @@ import java.util.concurrent.CompletableFuture;
  * {@code sendfile(2)} on epoll and NIO, {@code splice(2)} on io_uring), so the kernel sends
  * page-cache pages instead of copying the bytes into the socket buffer under the socket's lock
  * (docs/SERVE.md, "Zero-copy disk hits", for what that does to the tail and the throughput). With
- * {@code memory} or {@code all}, a memory-tier chunk of 64 KiB or more that the tier keeps in a memory file goes out the same way,
- * as a region of that file ({@link LentBytes#file}; no check: the tier's bytes were checked when
+ * {@code memory} or {@code all}, a memory-tier chunk of 64 KiB or more that the tier keeps in a
+ * memory file goes out the same way, as a region of that file ({@link LentBytes#file}; no check: the tier's bytes were checked when
  * they entered it).
  *
  * <p>A failed read (I/O error, corrupt block, failed fill) after the head was sent can only cut
@@ -89,9 +89,9 @@ final class EntrySender {
         this.resume = resume;
         ServeState state = ex.state;
         dev.kura.s3.ZeroCopy mode = state != null ? state.config.zeroCopy() : dev.kura.s3.ZeroCopy.OFF;
-        boolean regions = mode != dev.kura.s3.ZeroCopy.OFF && ex.takesFileRegions();
-        this.diskRegions = regions && mode.disk();
-        this.memoryRegions = regions && mode.memory();
+        // every mode but off sends memory regions; the pipeline is looked at only then
+        this.memoryRegions = mode.memory() && ex.takesFileRegions();
+        this.diskRegions = memoryRegions && mode.disk();
     }
 
     /**
