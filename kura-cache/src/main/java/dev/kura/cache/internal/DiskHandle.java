@@ -161,6 +161,14 @@ final class DiskHandle implements VersionedEntry {
     @Override
     public int read(long position, ByteBuffer dst) throws IOException {
         checkOpen();
+        return readBlocking(position, dst);
+    }
+
+    /**
+     * {@link #read} without the open check, so also after {@link #close()}: the {@link #onClose}
+     * action's read, on a blocking pool thread. Blocking.
+     */
+    int readBlocking(long position, ByteBuffer dst) throws IOException {
         if (position < 0) {
             throw new IllegalArgumentException("negative position " + position);
         }
@@ -530,14 +538,6 @@ final class DiskHandle implements VersionedEntry {
     /** Sets what runs at {@link #close()} (promotion after serving); it then owns the file. */
     void onClose(java.util.function.Consumer<DiskHandle> c) {
         this.onClose = c;
-    }
-
-    /**
-     * Reads from {@code position} until {@code dst} is full or the object ends, like
-     * {@link #readAsync} but also after {@link #close()} (for the {@link #onClose} action).
-     */
-    CompletableFuture<Integer> readAfterClose(long position, ByteBuffer dst) {
-        return readFrom(position, dst, 0);
     }
 
     /** Gives this handle's reference on the open version back (the last one closes the descriptor); once. */
