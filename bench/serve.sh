@@ -19,6 +19,7 @@
 # a 1 GiB object. Cold (origin limited): the last 64 KiB of an uncached 1 GiB object; 8 parallel
 # ranges covering an uncached 256 MiB object; one plain GET of another; each via kura, nginx and the
 # origin alone. ROWS=4k,1m,big,zipf,range,cold picks rows; DURATION, WARMUP, WRK_THREADS override.
+# MEMORY_ITEM=1MiB sets cache.memory.max-item-size (default: the slice size, 4 MiB);
 # ZERO_COPY=memory|all runs kura with serve.zero-copy: memory or all (1 means all; docs/SERVE.md);
 # TRANSPORT=epoll|io_uring|nio sets kura's serve.transport (default auto: io_uring).
 # SKIP_BUILD=1 skips the Maven build (bench/lib.sh).
@@ -51,7 +52,7 @@ bench_start_origin "$origin_port"
 
 # 2. kura in front of it, through the launcher: /bench from S3Proxy, /cold from the limited origin.
 bench_kura_yaml "$kura_port" "$kura_ops_port" "$origin_port" 1h "max-size: 16GiB" "max-item-size: 16GiB" \
-  "memory:" "  max-size: $memory_tier"
+  "memory:" "  max-size: $memory_tier" ${MEMORY_ITEM:+"  max-item-size: $MEMORY_ITEM"}
 bench_bucket /cold "http://127.0.0.1:$limited_port" 1h cold >>"$work/kura.yaml"
 [ -n "${ZERO_COPY:-}" ] && sed -i "s/^serve:/serve:\n  zero-copy: ${ZERO_COPY/#1/all}/" "$work/kura.yaml"
 [ -n "${TRANSPORT:-}" ] && sed -i "s/^serve:/serve:\n  transport: $TRANSPORT/" "$work/kura.yaml"
