@@ -22,13 +22,16 @@ import java.util.Map;
  * @param diskReadsCached reads of disk-tier blocks served on the caller's thread from the page
  *     cache ({@link CacheEntry#readIfCached}), each one scatter read of up to 8 blocks
  * @param diskReadsAsync reads of disk-tier blocks through the io backend's asynchronous forms
+ * @param promotionsSkipped disk hits that the memory tier would take but that were not promoted
+ *     because the bound on promotions running at once was reached
  *
  * <p>Thread-safety: immutable.
  */
 public record CacheStats(long hits, long misses, long memoryHits, long diskHits, long evictions,
                          long expirations, long memoryBytes, long memoryEntries, long diskBytes,
                          long diskEntries, long fillsInFlight, Map<String, Long> errors,
-                         long recoveredEntries, long recoveryNanos, long diskReadsCached, long diskReadsAsync) {
+                         long recoveredEntries, long recoveryNanos, long diskReadsCached, long diskReadsAsync,
+                         long promotionsSkipped) {
     public CacheStats {
         errors = Map.copyOf(errors);
     }

@@ -130,6 +130,7 @@ final class ProxyMetrics implements OriginEvents {
         cacheCounter("kura.cache.misses", "all", cache, CacheStats::misses);
         cacheCounter("kura.cache.evictions", "all", cache, CacheStats::evictions);
         cacheCounter("kura.cache.expirations", "all", cache, CacheStats::expirations);
+        cacheCounter("kura.cache.promotions.skipped", "memory", cache, CacheStats::promotionsSkipped);
         // how disk hits are read: from the page cache on the event loop, or through the ring
         Map<String, ToDoubleFunction<CacheStats>> ways = Map.of("page_cache", CacheStats::diskReadsCached,
                 "async", CacheStats::diskReadsAsync);
