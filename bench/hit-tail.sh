@@ -46,8 +46,7 @@ bench_start_origin "$origin_port"
 bench_kura_yaml "$kura_port" "$kura_ops_port" "$origin_port" 1h "max-size: 16GiB" "max-item-size: 16GiB" \
   "memory:" "  max-size: ${MEMORY:-256MiB}" "  max-item-size: ${MEMORY_ITEM:-1MiB}"
 [ -n "${EL:-}" ] && sed -i "s/^serve:/serve:\n  event-loop-threads: $EL/" "$work/kura.yaml"
-[ -n "${TRANSPORT:-}" ] && sed -i "s/^serve:/serve:\n  transport: $TRANSPORT/" "$work/kura.yaml"
-[ -n "${ZERO_COPY:-}" ] && sed -i "s/^serve:/serve:\n  zero-copy: ${ZERO_COPY/#1/all}/" "$work/kura.yaml"
+bench_serve_env
 # shellcheck disable=SC2086
 bench_start_kura "$kura_ops_port" ${EXTRA_OPTS:-}
 

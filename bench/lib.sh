@@ -117,6 +117,13 @@ YAML
   } >"$work/kura.yaml"
 }
 
+# bench_serve_env: applies TRANSPORT (serve.transport) and ZERO_COPY (serve.zero-copy; 1 means
+# all) from the environment to $work/kura.yaml, when set.
+bench_serve_env() {
+  if [ -n "${ZERO_COPY:-}" ]; then sed -i "s/^serve:/serve:\n  zero-copy: ${ZERO_COPY/#1/all}/" "$work/kura.yaml"; fi
+  if [ -n "${TRANSPORT:-}" ]; then sed -i "s/^serve:/serve:\n  transport: $TRANSPORT/" "$work/kura.yaml"; fi
+}
+
 # bench_start_kura OPS_PORT [JAVA_OPTION...]: kura serve --config $work/kura.yaml through the
 # launcher (so the JVM is sized the way users get it: kura jvm-options; the options given here go
 # before KURA_JAVA_OPTS, which still overrides any flag), log in $work/kura.log. Sets $kura_pid (the

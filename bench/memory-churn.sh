@@ -10,8 +10,8 @@
 # A setting is MEMORY_MAX:MEMORY_ITEM. The defaults: 16MiB:4MiB (30 objects of 4,000,000 bytes
 # churn through a tier that holds 4: every disk hit promotes), 16MiB:1MiB (the objects are too big
 # for the tier: disk hits only, no promotion) and 256MiB:4MiB (all of them fit: memory hits only).
-# OBJECTS, OBJECT_SIZE, CONNS, WARMUP, DURATION override; ZERO_COPY=off|memory|all sets
-# serve.zero-copy; SKIP_BUILD=1 skips the build.
+# OBJECTS, OBJECT_SIZE, CONNS, WARMUP, DURATION override; ZERO_COPY=off|memory|all and
+# TRANSPORT=epoll|io_uring|nio set serve.zero-copy and serve.transport; SKIP_BUILD=1 skips the build.
 # Needs wrk, curl (Debian: apt-get install -y wrk curl). Prints one line per setting: wrk's req/s,
 # latency and timeouts, and kura's hit counters by tier.
 set -euo pipefail
@@ -32,7 +32,7 @@ run_setting() {
   bench_start_origin "$origin_port"
   bench_kura_yaml "$kura_port" "$ops_port" "$origin_port" 1h "max-size: 4GiB" "max-item-size: 4GiB" \
     "memory:" "  max-size: $memory_max" "  max-item-size: $memory_item"
-  [ -n "${ZERO_COPY:-}" ] && sed -i "s/^serve:/serve:\n  zero-copy: $ZERO_COPY/" "$work/kura.yaml"
+  bench_serve_env
   bench_start_kura "$ops_port"
   head -c "$size" /dev/urandom >"$work/object"
   for i in $(seq 1 "$objects"); do

@@ -54,8 +54,7 @@ bench_start_origin "$origin_port"
 bench_kura_yaml "$kura_port" "$kura_ops_port" "$origin_port" 1h "max-size: 16GiB" "max-item-size: 16GiB" \
   "memory:" "  max-size: $memory_tier" ${MEMORY_ITEM:+"  max-item-size: $MEMORY_ITEM"}
 bench_bucket /cold "http://127.0.0.1:$limited_port" 1h cold >>"$work/kura.yaml"
-[ -n "${ZERO_COPY:-}" ] && sed -i "s/^serve:/serve:\n  zero-copy: ${ZERO_COPY/#1/all}/" "$work/kura.yaml"
-[ -n "${TRANSPORT:-}" ] && sed -i "s/^serve:/serve:\n  transport: $TRANSPORT/" "$work/kura.yaml"
+bench_serve_env
 bench_start_kura "$kura_ops_port"
 
 # 3. The limited origin: a relay in front of S3Proxy pacing each connection at 64 MiB/s (see

@@ -179,8 +179,7 @@ public final class TieredCache implements Cache {
      * {@code memory.max-item-size}).
      */
     private void promoteAfterServing(String key, DiskHandle h) {
-        long size = h.metadata().size();
-        if (!memory.takes(size)) {
+        if (!memory.takes(h.metadata().size())) {
             return;
         }
         h.onClose(x -> {
@@ -193,7 +192,7 @@ public final class TieredCache implements Cache {
             try {
                 blockingPool.execute(() -> {
                     try {
-                        promote(key, x, size);
+                        promoteClosed(key, x);
                     } finally {
                         promotions.release();
                     }
@@ -205,30 +204,14 @@ public final class TieredCache implements Cache {
         });
     }
 
-    /** Reads the closed handle {@code x} whole and offers it to the memory tier; gives its file back. Blocking. */
-    private void promote(String key, DiskHandle x, long size) {
-        NativeBytes data;
+    /** {@link #promote} of the closed handle {@code x}, which is then given its file back. Blocking. */
+    private void promoteClosed(String key, DiskHandle x) {
         try {
-            data = NativeBytes.allocate(size);
-        } catch (RuntimeException | OutOfMemoryError e) {
-            x.closeFile();
-            return;
-        }
-        try {
-            int n;
-            try {
-                n = x.readBlocking(0, data.writable());
-            } finally {
-                x.closeFile();
-            }
-            if (n == size && !closed) {
-                MemoryEntry.Value v = new MemoryEntry.Value(key, x.metadata(), data, x.version());
-                disk.ifCurrent(x, () -> memory.put(v));
-            }
-        } catch (IOException | RuntimeException e) {
-            // counted where it happened (read fault or corrupt block, the entry is then removed)
+            promote(key, x).data().release(); // the tier holds its own reference
+        } catch (IOException | RuntimeException | OutOfMemoryError e) {
+            // best effort; read faults and corrupt blocks are counted where they happen
         } finally {
-            data.release(); // the tier holds its own reference
+            x.closeFile();
         }
     }
 
@@ -282,23 +265,42 @@ public final class TieredCache implements Cache {
         if (!memory.takes(h.metadata().size())) {
             return h;
         }
-        // promotion: read it whole (checking every block) and offer it to the memory tier
-        NativeBytes data = NativeBytes.allocate(h.metadata().size());
         try (h) {
-            ByteBuffer b = data.writable();
-            while (b.hasRemaining()) {
-                if (h.read(b.position(), b) <= 0) {
-                    throw new IOException("entry shorter than its size");
-                }
+            MemoryEntry.Value v = promote(key, h);
+            try {
+                return MemoryEntry.open(v, Tier.DISK);
+            } finally {
+                v.data().release(); // the tier and the handle hold their own references
             }
-            MemoryEntry.Value v = new MemoryEntry.Value(key, h.metadata(), data, h.version());
-            disk.ifCurrent(h, () -> memory.put(v));
-            return MemoryEntry.open(v, Tier.DISK);
         } catch (IOException ex) {
             // counted where it happened (read fault or corrupt block, the entry is then removed)
             return null;
-        } finally {
-            data.release(); // the tier and the handle hold their own references
+        }
+    }
+
+    /**
+     * Promotion: reads {@code h} whole (every block's CRC checked) into new native memory and
+     * offers it to the memory tier if {@code h}'s version is still current and the cache open.
+     * Returns the value with one reference on its bytes, the caller's, to release. Blocking.
+     *
+     * @throws IOException when a block cannot be read or fails its check, or the entry is shorter
+     *     than its size
+     */
+    private MemoryEntry.Value promote(String key, DiskHandle h) throws IOException {
+        long size = h.metadata().size();
+        NativeBytes data = NativeBytes.allocate(size);
+        try {
+            if (h.readBlocking(0, data.writable()) != size) {
+                throw new IOException("entry shorter than its size");
+            }
+            MemoryEntry.Value v = new MemoryEntry.Value(key, h.metadata(), data, h.version());
+            if (!closed) {
+                disk.ifCurrent(h, () -> memory.put(v));
+            }
+            return v;
+        } catch (IOException | RuntimeException e) {
+            data.release();
+            throw e;
         }
     }
 
