@@ -19,7 +19,7 @@
 # a 1 GiB object. Cold (origin limited): the last 64 KiB of an uncached 1 GiB object; 8 parallel
 # ranges covering an uncached 256 MiB object; one plain GET of another; each via kura, nginx and the
 # origin alone. ROWS=4k,1m,big,zipf,range,cold picks rows; DURATION, WARMUP, WRK_THREADS override.
-# MEMORY_ITEM=1MiB sets cache.memory.max-item-size (default: the slice size, 4 MiB);
+# MEMORY_ITEM=4MiB sets cache.memory.max-item-size (default 1MiB, docs/CONFIG.md);
 # ZERO_COPY=memory|all runs kura with serve.zero-copy: memory or all (1 means all; docs/SERVE.md);
 # TRANSPORT=epoll|io_uring|nio sets kura's serve.transport (default auto: io_uring).
 # SKIP_BUILD=1 skips the Maven build (bench/lib.sh).
