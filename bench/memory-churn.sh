@@ -45,13 +45,13 @@ request = function() return wrk.format("GET", "/bench/o" .. math.random(1, $obje
 LUA
   wrk -t2 -c"$conns" -d"$warmup" -s "$work/random.lua" "http://127.0.0.1:$kura_port/" >/dev/null
   wrk -t2 -c"$conns" -d"$duration" -s "$work/random.lua" "http://127.0.0.1:$kura_port/" >"$work/wrk.txt"
-  local rps p50 timeouts hits
+  local rps mean timeouts hits
   rps="$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")"
-  p50="$(awk '/Latency/ {print $2}' "$work/wrk.txt")"
+  mean="$(awk '/Latency/ {print $2}' "$work/wrk.txt")"
   timeouts="$(sed -n 's/.*timeout \([0-9]*\).*/\1/p' "$work/wrk.txt")"
   hits="$(curl -s "http://127.0.0.1:$ops_port/metrics" | sed -n 's/^kura_cache_\(hits\|promotions_skipped\)_total{tier="\([a-z]*\)"} \([0-9.]*\)/\1.\2=\3/p' | tr '\n' ' ')"
   printf 'memory %-7s item %-5s  %9s req/s  mean latency %-9s timeouts %-3s  %s\n' \
-    "$memory_max" "$memory_item" "$rps" "$p50" "${timeouts:-0}" "$hits"
+    "$memory_max" "$memory_item" "$rps" "$mean" "${timeouts:-0}" "$hits"
   bench_cleanup
   trap - EXIT
   SKIP_BUILD=1 # built once

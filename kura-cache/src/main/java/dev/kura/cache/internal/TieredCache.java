@@ -28,6 +28,10 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -82,15 +86,15 @@ public final class TieredCache implements Cache {
      * {@link #promotionsSkipped}).
      */
     static final int PROMOTIONS_IN_FLIGHT = 4;
-    private final java.util.concurrent.Semaphore promotions = new java.util.concurrent.Semaphore(PROMOTIONS_IN_FLIGHT);
+    private final Semaphore promotions = new Semaphore(PROMOTIONS_IN_FLIGHT);
     private final LongAdder promotionsSkipped = new LongAdder();
 
     /**
      * Virtual threads for the blocking work that asynchronous callers must not do: probes of keys
      * recovery has not reached, and promotions (reads of whole entries, and landing them, which takes a key's lock).
      */
-    private final java.util.concurrent.ExecutorService blockingPool =
-            java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("kura-cache-", 0).factory());
+    private final ExecutorService blockingPool =
+            Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("kura-cache-", 0).factory());
     private volatile boolean closed;
 
     private TieredCache(CacheConfig config, DiskStore disk, Faults faults) {
@@ -197,7 +201,7 @@ public final class TieredCache implements Cache {
                         promotions.release();
                     }
                 });
-            } catch (java.util.concurrent.RejectedExecutionException closing) {
+            } catch (RejectedExecutionException closing) {
                 promotions.release();
                 x.closeFile();
             }
