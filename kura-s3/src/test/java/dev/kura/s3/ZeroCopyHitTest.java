@@ -171,6 +171,53 @@ class ZeroCopyHitTest {
         }
     }
 
+    /**
+     * A sliced object whose slices are in the memory tier goes out as regions of their memory files,
+     * as a one-entry object does, each loan stopping at its slice's end: a whole GET (three slices),
+     * a range across a slice boundary, one whose part in the next slice is under 64 KiB (that part
+     * copied), and a body of one chunk that crosses a boundary (read and copied with its head).
+     * Every body is compared by SHA-256 and the region bytes are counted to the byte.
+     */
+    @ParameterizedTest(name = "io {0}, transport {1}")
+    @MethodSource("setups")
+    void memoryTierSlicesGoOutAsRegionsOfMemoryFiles(Backend backend, Transport transport) throws Exception {
+        assumeTransport(transport);
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT)
+                .contains("linux"), "memory files need Linux");
+        int slice = 512 * 1024;
+        byte[] sliced = ProxyTest.random(2 * slice + 251_424, 65); // slices of 512, 512 and 245.5 KiB
+        try (Fixture f = new Fixture(tmp).startOrigin()) {
+            f.ioBackend = backend;
+            f.zeroCopy = ZeroCopy.MEMORY;
+            f.transport = transport;
+            f.sliceSize = slice; // under the memory tier's 1 MiB items: slices are promoted
+            f.origin.put(Fixture.BUCKET, "sliced.bin", sliced, "application/octet-stream", null);
+            f.startProxy();
+            assertThat(f.get("/test/sliced.bin").headers().firstValue("X-Cache")).contains("MISS");
+            f.awaitFillsDone();
+            // Disk hits are promoted after they are served: hit until a whole GET goes out as regions.
+            boolean allRegions = false;
+            for (int i = 0; i < 100 && !allRegions; i++) {
+                double before = zeroCopyBytes(f);
+                HttpResponse<byte[]> hit = f.get("/test/sliced.bin");
+                assertThat(sha256(hit.body())).isEqualTo(sha256(sliced));
+                allRegions = zeroCopyBytes(f) - before == sliced.length;
+                if (!allRegions) {
+                    Thread.sleep(20);
+                }
+            }
+            assertThat(allRegions).as("a whole GET of the promoted slices went out as regions").isTrue();
+
+            double before = zeroCopyBytes(f);
+            assertThat(range(f, "sliced.bin", sliced, 400_000, 700_000)).isEqualTo(300_001);
+            range(f, "sliced.bin", sliced, 250_000, slice + 5_712); // the last 5,713 bytes copied
+            range(f, "sliced.bin", sliced, slice - 50_000, slice + 50_000); // one chunk across a boundary: copied
+            range(f, "sliced.bin", sliced, 2 * slice, sliced.length - 1); // the last slice, one chunk
+            assertThat(zeroCopyBytes(f) - before).as("memory-tier slice bytes sent as regions")
+                    .isEqualTo(300_001.0 + (slice - 250_000) + 251_424);
+        }
+    }
+
     /** Skips where {@code transport}'s native library does not load here. */
     private static void assumeTransport(Transport transport) {
         org.junit.jupiter.api.Assumptions.assumeTrue(transport != Transport.EPOLL || io.netty.channel.epoll.Epoll.isAvailable(),

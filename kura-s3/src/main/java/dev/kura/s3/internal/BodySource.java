@@ -55,9 +55,10 @@ interface BodySource extends AutoCloseable {
     boolean inMemory();
 
     /**
-     * Bytes {@code [position, position + length)} lent without a copy when the source holds them in
-     * the memory tier ({@link CacheEntry#lend}), else null (then {@link #readAsync}). The caller
-     * closes the loan once the socket write carrying it has completed or failed.
+     * Bytes from {@code position} lent without a copy when the source holds them in the memory tier
+     * ({@link CacheEntry#lend}), else null (then {@link #readAsync}): {@code length} bytes, or fewer
+     * where a sliced object's slice ends. The caller closes the loan once the socket write carrying
+     * it has completed or failed.
      */
     default @Nullable LentBytes lend(long position, int length) {
         return null;

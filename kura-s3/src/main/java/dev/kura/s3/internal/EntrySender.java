@@ -149,11 +149,16 @@ final class EntrySender {
     /**
      * A body of {@code n <= CHUNK} bytes held in the memory tier: the head and the tier's own bytes
      * go out in one write, no copy (the loan is returned when the write has completed or failed).
-     * False when the source cannot lend.
+     * False when the source cannot lend, or not all {@code n} bytes at once.
      */
     private boolean sendLentWhole(int n) {
         LentBytes lent = source.lend(pos, n);
         if (lent == null) {
+            return false;
+        }
+        if (lent.buffer().remaining() < n) {
+            // a sliced object's loan stops at its slice's end: the read path crosses the boundary
+            lent.close();
             return false;
         }
         if (asRegion(lent)) {
