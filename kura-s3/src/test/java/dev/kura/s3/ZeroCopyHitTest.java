@@ -118,9 +118,7 @@ class ZeroCopyHitTest {
     @ParameterizedTest(name = "io {0}, transport {1}")
     @MethodSource("setups")
     void memoryHitsGoOutAsRegionsOfMemoryFiles(Backend backend, Transport transport) throws Exception {
-        assumeTransport(transport);
-        org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT)
-                .contains("linux"), "memory files need Linux");
+        assumeMemoryFiles(transport);
         byte[] chunks = ProxyTest.random(900_000, 61);  // four chunks, the last 113,568 bytes
         byte[] one = ProxyTest.random(200_000, 62);     // one chunk
         byte[] small = ProxyTest.random(60_000, 63);    // below the memory-file size
@@ -181,9 +179,7 @@ class ZeroCopyHitTest {
     @ParameterizedTest(name = "io {0}, transport {1}")
     @MethodSource("setups")
     void memoryTierSlicesGoOutAsRegionsOfMemoryFiles(Backend backend, Transport transport) throws Exception {
-        assumeTransport(transport);
-        org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT)
-                .contains("linux"), "memory files need Linux");
+        assumeMemoryFiles(transport);
         int slice = 512 * 1024;
         byte[] sliced = ProxyTest.random(2 * slice + 251_424, 65); // slices of 512, 512 and 245.5 KiB
         try (Fixture f = new Fixture(tmp).startOrigin()) {
@@ -216,6 +212,13 @@ class ZeroCopyHitTest {
             assertThat(zeroCopyBytes(f) - before).as("memory-tier slice bytes sent as regions")
                     .isEqualTo(300_001.0 + (slice - 250_000) + 251_424);
         }
+    }
+
+    /** Skips where {@code transport}'s native library does not load here, or off Linux (no memory files). */
+    private static void assumeMemoryFiles(Transport transport) {
+        assumeTransport(transport);
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT)
+                .contains("linux"), "memory files need Linux");
     }
 
     /** Skips where {@code transport}'s native library does not load here. */
