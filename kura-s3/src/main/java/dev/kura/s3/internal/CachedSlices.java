@@ -73,14 +73,14 @@ final class CachedSlices implements BodySource {
     @Override
     public int readIfCached(long position, ByteBuffer dst) throws IOException {
         CacheEntry e = openSlice(position);
-        return e == null ? -1 : e.readIfCached(position - sliceStart(position), dst);
+        return e == null ? -1 : e.readIfCached(inSlice(position), dst);
     }
 
     /** As {@link #readIfCached}: within the slice that holds {@code position}. */
     @Override
     public @Nullable FileSpans fileSpans(long position, ByteBuffer scratch) throws IOException {
         CacheEntry e = openSlice(position);
-        return e == null ? null : e.fileSpans(position - sliceStart(position), scratch);
+        return e == null ? null : e.fileSpans(inSlice(position), scratch);
     }
 
     /**
@@ -99,9 +99,9 @@ final class CachedSlices implements BodySource {
         if (e == null || !e.inMemory()) {
             return null;
         }
-        long inSlice = position - sliceStart(position);
-        long left = e.metadata().size() - inSlice;
-        return left <= 0 ? null : e.lend(inSlice, (int) Math.min(length, left));
+        long at = inSlice(position);
+        long left = e.metadata().size() - at;
+        return left <= 0 ? null : e.lend(at, (int) Math.min(length, left));
     }
 
     /**
@@ -113,8 +113,9 @@ final class CachedSlices implements BodySource {
         return f.isDone() && !f.isCompletedExceptionally() ? f.join() : null;
     }
 
-    private long sliceStart(long position) {
-        return Slices.start(sliceSize, Slices.of(position, sliceSize));
+    /** Offset of object byte {@code position} within its slice. */
+    private long inSlice(long position) {
+        return position - Slices.start(sliceSize, Slices.of(position, sliceSize));
     }
 
     /** The entry of slice {@code i}: the open one, the lookup already under way, or a new lookup. */
